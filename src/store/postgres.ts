@@ -1,0 +1,49 @@
+import pg from 'pg';
+import type { Db, QueryResult, Queryable } from './db.ts';
+
+// int8 (bigint, count(*)) as a JS number: our values stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+export class PostgresDb implements Db {
+  readonly kind = 'postgres' as const;
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(connectionString: string, max = 10): Promise<PostgresDb> {
+    const pool = new pg.Pool({ connectionString, max });
+    // Errors of idle clients (server restart, network) must not crash the process.
+    pool.on('error', () => {});
+    const client = await pool.connect();
+    client.release();
+    return new PostgresDb(pool);
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const res = await this.pool.query(sql, params);
+    return { rows: res.rows as T[], rowCount: res.rowCount ?? res.rows.length };
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx: Queryable = {
+      async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+        const res = await client.query(sql, params);
+        return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
+      },
+    };
+    try {
+      await client.query('BEGIN');
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
