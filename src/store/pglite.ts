@@ -96,6 +96,11 @@ export class PgliteDb implements Db {
     }
   }
 
+  /** A copy of this database (tests: migrate once, clone per test). Not file-backed. */
+  async clone(): Promise<PgliteDb> {
+    return new PgliteDb((await this.pg.clone()) as PGlite, () => {});
+  }
+
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
     return this.q.query<T>(sql, params);
   }

@@ -1,0 +1,167 @@
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ServiceContext } from '../context.ts';
+import { secrets } from '../log.ts';
+import { HttpError } from './http-errors.ts';
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** How a route treats the X-Okapi-Tenant header. */
+export type TenantRule = 'none' | 'required' | 'initialised';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Default `initialised`: header required and the tenant must exist. */
+    tenant?: TenantRule;
+  }
+  interface FastifyRequest {
+    tenant: string;
+  }
+}
+
+/** A route plugin: one file per resource, each given the shared service context. */
+export type RoutePlugin = (app: App) => Promise<void>;
+
+/** Paths that need neither a tenant nor the token: health, API documentation, the web UI's files. */
+const OPEN_PATHS = ['/admin/health', '/docs', '/openapi.json', '/ui'];
+
+export const TENANT_MISSING = 'Unable to process request Tenant must be set';
+
+/** `application/x-www-form-urlencoded` decoding (`+` is a space); the first of repeated keys wins. */
+function parseQuery(qs: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(qs)) if (!(k in out)) out[k] = v;
+  return out;
+}
+
+function presentedToken(req: FastifyRequest): string | undefined {
+  const okapi = req.headers['x-okapi-token'];
+  if (typeof okapi === 'string' && okapi !== '') return okapi;
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  return undefined;
+}
+
+function sendError(reply: FastifyReply, status: number, message: string, body?: unknown): void {
+  if (body !== undefined) void reply.code(status).type('application/json').send(body);
+  else void reply.code(status).type('text/plain; charset=utf-8').send(secrets.redact(message));
+}
+
+export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Promise<App> {
+  const logger: FastifyBaseLogger = ctx.log;
+  const app = Fastify({
+    loggerInstance: logger,
+    // Request lines are not logged (URLs may carry CQL with personal data); errors are.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { querystringParser: parseQuery, ignoreTrailingSlash: true },
+    bodyLimit: 64 * 1024 * 1024,
+    forceCloseConnections: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies: JSON may be empty (foliolib POSTs `Content-Type: application/json` with no body);
+  // any other content type is accepted as text and ignored by routes that take no body.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json/i, { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new HttpError(400, `Request body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.decorateRequest('tenant', '');
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0];
+    const open = OPEN_PATHS.some((p) => path === p || path.startsWith(p + '/'));
+    const rule: TenantRule = req.routeOptions.config?.tenant ?? (open ? 'none' : 'initialised');
+    if (ctx.config.token && !open) {
+      if (presentedToken(req) !== ctx.config.token) {
+        return reply
+          .code(401)
+          .type('text/plain; charset=utf-8')
+          .send('Missing or invalid token: send it as X-Okapi-Token or Authorization: Bearer');
+      }
+    }
+    if (rule === 'none') return;
+    const header = req.headers['x-okapi-tenant'];
+    const tenant = typeof header === 'string' ? header.trim() : '';
+    if (!tenant) return reply.code(400).type('text/plain; charset=utf-8').send(TENANT_MISSING);
+    req.tenant = tenant;
+    if (rule === 'initialised' && !(await ctx.tenants.exists(tenant))) {
+      return reply
+        .code(400)
+        .type('text/plain; charset=utf-8')
+        .send(
+          `Tenant '${tenant}' does not exist: enable it with POST /_/tenant or 'erm-usage-harvester tenants add ${tenant}'`,
+        );
+    }
+  });
+
+  // Never hand a token back: foliolib stores any x-okapi-token response header as its new token.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.removeHeader('x-okapi-token');
+    return payload;
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof HttpError) return sendError(reply, err.statusCode, err.message, err.body);
+    const status: number = typeof err.statusCode === 'number' ? err.statusCode : 500;
+    if (err.validation) return sendError(reply, 400, `Invalid request: ${err.message}`);
+    if (status >= 400 && status < 500) return sendError(reply, status, err.message);
+    req.log.error(
+      { err: { message: secrets.redact(String(err.message)), stack: err.stack } },
+      'request failed',
+    );
+    return sendError(reply, 500, err.message || 'Internal server error');
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 404, `No route for ${req.method} ${req.url.split('?')[0]}`),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'erm-usage-harvester',
+        description:
+          'COUNTER usage harvester. Wire-compatible with FOLIO mod-erm-usage-harvester (interface erm-usage-harvester 2.1); ' +
+          'in standalone mode it also serves the part of mod-erm-usage that harvesting needs.',
+        version: '0.1.0',
+      },
+      components: {
+        securitySchemes: {
+          tenant: { type: 'apiKey', in: 'header', name: 'X-Okapi-Tenant' },
+          token: { type: 'apiKey', in: 'header', name: 'X-Okapi-Token' },
+        },
+      },
+      security: [{ tenant: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.get('/openapi.json', { config: { tenant: 'none' }, schema: { hide: true } }, async () => app.swagger());
+
+  for (const plugin of plugins) await app.register(plugin);
+  return app;
+}

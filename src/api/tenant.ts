@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import type { ServiceContext } from '../context.ts';
+import { validateTenantId } from '../store/tenants.ts';
+import type { App } from './app.ts';
+import { HttpError } from './http-errors.ts';
+
+interface TenantOperation {
+  id: string;
+  tenant: string;
+  tenantAttributes: Record<string, unknown>;
+  complete: boolean;
+  error?: string;
+}
+
+const TenantAttributes = Type.Object(
+  {
+    module_to: Type.Optional(Type.String()),
+    module_from: Type.Optional(Type.String()),
+    purge: Type.Optional(Type.Boolean()),
+    parameters: Type.Optional(
+      Type.Array(Type.Object({ key: Type.String(), value: Type.Optional(Type.String()) })),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+/**
+ * FOLIO's `_tenant` 2.0 interface: enable/upgrade creates or migrates the tenant's schema (answered 201 with
+ * a Location to poll, as RMB does), disable keeps the data, purge deletes it.
+ */
+export async function enableTenant(ctx: ServiceContext, tenant: string, moduleTo?: string): Promise<void> {
+  await ctx.tenants.enable(tenant, moduleTo);
+  for (const hook of ctx.hooks.enabled) await hook(tenant);
+}
+
+export async function purgeTenant(ctx: ServiceContext, tenant: string): Promise<void> {
+  for (const hook of ctx.hooks.purged) await hook(tenant);
+  await ctx.tenants.purge(tenant);
+}
+
+export function tenantRoutes(ctx: ServiceContext) {
+  const store = async (op: TenantOperation) =>
+    ctx.db.query(
+      `INSERT INTO harvester.tenant_operations (id, tenant, body, created_at) VALUES ($1, $2, $3::jsonb, $4)
+       ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body`,
+      [op.id, op.tenant, JSON.stringify(op), new Date(ctx.clock.now())],
+    );
+  const load = async (tenant: string, id: string): Promise<TenantOperation | undefined> => {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    const res = await ctx.db.query<{ body: TenantOperation }>(
+      'SELECT body FROM harvester.tenant_operations WHERE id = $1 AND tenant = $2',
+      [id, tenant],
+    );
+    return res.rows[0]?.body;
+  };
+
+  return async (app: App) => {
+    app.post(
+      '/_/tenant',
+      {
+        config: { tenant: 'required' },
+        schema: {
+          tags: ['tenant'],
+          summary: 'Enable, upgrade, disable or purge a tenant (FOLIO _tenant 2.0)',
+          body: Type.Optional(TenantAttributes),
+        },
+      },
+      async (req, reply) => {
+        const attrs = (req.body ?? {}) as Record<string, unknown>;
+        const tenant = req.tenant;
+        try {
+          validateTenantId(tenant);
+          if (attrs.purge === true) {
+            await purgeTenant(ctx, tenant);
+            return reply.code(204).send();
+          }
+          if (typeof attrs.module_to !== 'string' || attrs.module_to === '') {
+            if (await ctx.tenants.exists(tenant)) for (const hook of ctx.hooks.disabled) await hook(tenant);
+            return reply.code(204).send();
+          }
+        } catch (err) {
+          throw new HttpError(400, (err as Error).message);
+        }
+        const op: TenantOperation = { id: randomUUID(), tenant, tenantAttributes: attrs, complete: false };
+        await store(op);
+        // Work continues after the answer; the caller polls GET /_/tenant/{id}.
+        void (async () => {
+          try {
+            await enableTenant(ctx, tenant, attrs.module_to as string);
+            op.complete = true;
+          } catch (err) {
+            op.complete = true;
+            op.error = (err as Error).message;
+            ctx.log.error({ tenant, err: (err as Error).message }, 'tenant enable failed');
+          }
+          await store(op).catch((e: unknown) =>
+            ctx.log.error({ err: String(e) }, 'could not record tenant operation'),
+          );
+        })();
+        return reply.code(201).header('Location', `/_/tenant/${op.id}`).type('application/json').send(op);
+      },
+    );
+
+    app.get(
+      '/_/tenant/:operationId',
+      {
+        config: { tenant: 'required' },
+        schema: {
+          tags: ['tenant'],
+          summary: 'State of a tenant operation; `wait` (ms) waits for completion',
+          params: Type.Object({ operationId: Type.String() }),
+          querystring: Type.Object({ wait: Type.Optional(Type.String()) }),
+        },
+      },
+      async (req, reply) => {
+        const { operationId } = req.params;
+        const wait = Math.min(Math.max(Number((req.query).wait ?? 0) || 0, 0), 60_000);
+        const deadline = Date.now() + wait;
+        let op = await load(req.tenant, operationId);
+        while (op && !op.complete && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+          op = await load(req.tenant, operationId);
+        }
+        if (!op) throw new HttpError(404, `Tenant operation ${operationId} not found`);
+        return reply.type('application/json').send(op);
+      },
+    );
+
+    app.delete(
+      '/_/tenant/:operationId',
+      {
+        config: { tenant: 'required' },
+        schema: {
+          tags: ['tenant'],
+          summary: 'Forget a tenant operation',
+          params: Type.Object({ operationId: Type.String() }),
+        },
+      },
+      async (req, reply) => {
+        const { operationId } = req.params;
+        if (!(await load(req.tenant, operationId)))
+          throw new HttpError(404, `Tenant operation ${operationId} not found`);
+        await ctx.db.query('DELETE FROM harvester.tenant_operations WHERE id = $1', [operationId]);
+        return reply.code(204).send();
+      },
+    );
+  };
+}

@@ -1,0 +1,52 @@
+/** Date-time handling in FOLIO's wire format (spec H7/H8). */
+
+/** Formats epoch ms as `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00` (UTC). */
+export function formatDateTime(ms: number): string {
+  return new Date(ms).toISOString().replace('Z', '+00:00');
+}
+
+const ISO_RE =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Parses an ISO-8601 date-time with `Z`, `+hh:mm` or `+hhmm` (no offset means UTC), with or without
+ * fractional seconds; a plain `yyyy-MM-dd` means midnight UTC. Returns epoch ms or undefined.
+ */
+export function parseDateTime(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : undefined;
+  if (typeof value !== 'string') return undefined;
+  const s = value.trim();
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) {
+    const ms = Date.parse(s + 'T00:00:00Z');
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  const m = ISO_RE.exec(s);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, sec = '00', frac = '0', zone = 'Z'] = m;
+  const month = Number(mo);
+  const day = Number(d);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59)
+    return undefined;
+  let ms = Date.UTC(
+    Number(y),
+    month - 1,
+    day,
+    Number(h),
+    Number(mi),
+    Number(sec),
+    Number(frac.padEnd(3, '0').slice(0, 3)),
+  );
+  if (new Date(ms).getUTCDate() !== day) return undefined;
+  if (zone.toUpperCase() !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
+  }
+  return ms;
+}
+
+/** Normalises a date-time input (string or epoch ms) to the H7 output format; undefined if invalid. */
+export function normalizeDateTime(value: unknown): string | undefined {
+  const ms = parseDateTime(value);
+  return ms === undefined ? undefined : formatDateTime(ms);
+}

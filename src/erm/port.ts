@@ -1,0 +1,93 @@
+/**
+ * The ErmStore port: where usage data providers, aggregator settings, counter reports and tenant settings
+ * live. Two adapters: the service's own database (standalone) and mod-erm-usage through Okapi (FOLIO mode).
+ * The harvesting engine sees only this interface and behaves the same with both.
+ */
+
+/** A JSON record as FOLIO stores it; the field lists are in the compat spec §3.5–§3.7. */
+export type JsonRecord = Record<string, unknown>;
+
+export interface UsageDataProvider extends JsonRecord {
+  id: string;
+  label: string;
+  status?: string;
+  harvestingConfig?: {
+    harvestingStatus?: string;
+    harvestVia?: string;
+    sushiConfig?: { serviceType?: string; serviceUrl?: string };
+    aggregator?: { id?: string; name?: string; vendorCode?: string };
+    reportRelease?: string;
+    requestedReports?: string[];
+    harvestingStart?: string;
+    harvestingEnd?: string;
+    [k: string]: unknown;
+  };
+  sushiCredentials?: {
+    customerId?: string;
+    requestorId?: string;
+    apiKey?: string;
+    platform?: string;
+    requestorName?: string;
+    requestorMail?: string;
+  };
+}
+
+export interface AggregatorSetting extends JsonRecord {
+  id: string;
+  label: string;
+  serviceType: string;
+  serviceUrl: string;
+  aggregatorConfig?: Record<string, string>;
+}
+
+export interface CounterReport extends JsonRecord {
+  id?: string;
+  downloadTime: string;
+  release: string;
+  reportName: string;
+  yearMonth: string;
+  providerId?: string;
+  report?: unknown;
+  failedAttempts?: number;
+  failedReason?: string;
+}
+
+export interface Page<T> {
+  records: T[];
+  totalRecords: number;
+}
+
+/**
+ * A non-success answer of the store, in HTTP terms (the FOLIO adapter gets real statuses; the local one
+ * maps its outcomes to the statuses mod-erm-usage would give). Message: `Received status code 404, Not Found`.
+ */
+export class ErmError extends Error {
+  override name = 'ErmError';
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(`Received status code ${status}, ${reason}`);
+  }
+}
+
+export interface ErmStore {
+  getProvider(tenant: string, id: string): Promise<UsageDataProvider>;
+  /** Replaces the provider (used for the harvestingDate update). */
+  putProvider(tenant: string, provider: UsageDataProvider): Promise<void>;
+  /** CQL query over providers, paged. */
+  findProviders(tenant: string, cql: string, offset: number, limit: number): Promise<Page<UsageDataProvider>>;
+  getAggregator(tenant: string, id: string): Promise<AggregatorSetting>;
+  /** CQL query over counter reports; `tiny` leaves out the `report` data. */
+  findCounterReports(
+    tenant: string,
+    cql: string,
+    offset: number,
+    limit: number,
+    tiny: boolean,
+  ): Promise<Page<CounterReport>>;
+  postCounterReport(tenant: string, report: CounterReport): Promise<string>;
+  putCounterReport(tenant: string, id: string, report: CounterReport): Promise<void>;
+  /** A tenant setting (`max_failed_attempts`, `days_to_keep_logs`); undefined when none is stored. */
+  getSetting(tenant: string, key: string): Promise<unknown>;
+}

@@ -1,0 +1,112 @@
+/**
+ * Composition root: configuration → database → tenants → store → jobs → HTTP API.
+ * `startService` is what `erm-usage-harvester serve` (and `npm start`) runs, and what tests start on a
+ * real port.
+ */
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { ServiceContext } from './context.ts';
+import { createLogger, type Logger } from './log.ts';
+import { buildApp, type App } from './api/app.ts';
+import { healthRoutes } from './api/health.ts';
+import { tenantRoutes, enableTenant } from './api/tenant.ts';
+import { ermRoutes } from './api/erm-routes.ts';
+import { harvesterRoutes } from './api/harvester-routes.ts';
+import { LocalErmStore } from './erm/local-store.ts';
+import type { ErmStore } from './erm/port.ts';
+import { JobService } from './jobs/service.ts';
+import type { Db } from './store/db.ts';
+import { openDatabase } from './store/open.ts';
+import { migrateSystem } from './store/migrations.ts';
+import { TenantRegistry } from './store/tenants.ts';
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Listen on the configured port (default true). */
+  listen?: boolean;
+  /** Replaces the ErmStore the engine uses (FOLIO mode adapter, tests). */
+  erm?: ErmStore;
+  /** An already opened database (tests share a migrated template); closed with the service. */
+  db?: Db;
+}
+
+export interface RunningService {
+  app: App;
+  ctx: ServiceContext;
+  store: LocalErmStore;
+  jobs: JobService;
+  /** Base URL where it listens, e.g. `http://127.0.0.1:8081`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startService(config: Config, opts: StartOptions = {}): Promise<RunningService> {
+  const log = opts.logger ?? createLogger({ level: config.logLevel });
+  const clock = opts.clock ?? systemClock;
+  const db: Db =
+    opts.db ??
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      memory: config.memory,
+      poolSize: config.databasePoolSize,
+    }));
+  try {
+    await migrateSystem(db);
+    const ctx: ServiceContext = {
+      config,
+      db,
+      clock,
+      log,
+      tenants: new TenantRegistry(db, clock),
+      hooks: { enabled: [], disabled: [], purged: [] },
+    };
+    const store = new LocalErmStore(ctx);
+    const jobs = new JobService(ctx, opts.erm ?? (store as unknown as ErmStore));
+    const app = await buildApp(ctx, [
+      healthRoutes(),
+      tenantRoutes(ctx),
+      harvesterRoutes(ctx, jobs),
+      ...(config.mode === 'standalone' ? [ermRoutes(ctx, store)] : []),
+    ]);
+    if (
+      config.mode === 'standalone' &&
+      config.defaultTenant &&
+      !(await ctx.tenants.exists(config.defaultTenant))
+    ) {
+      await enableTenant(ctx, config.defaultTenant);
+      log.info({ tenant: config.defaultTenant }, 'created the default tenant');
+    }
+    let url = '';
+    if (opts.listen !== false) {
+      await app.listen({ port: config.port, host: config.host });
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    } else {
+      await app.ready();
+    }
+    await jobs.start();
+    let closed = false;
+    return {
+      app,
+      ctx,
+      store,
+      jobs,
+      url,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await jobs.stop();
+        await app.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+}

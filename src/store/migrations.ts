@@ -1,0 +1,173 @@
+/**
+ * Versioned schema migrations. The system schema `harvester` holds what all tenants share (tenant list,
+ * work queue, periodic fire log, process heartbeats); each tenant has its own schema
+ * `<tenant>_mod_erm_usage_harvester` (FOLIO's naming). A migration is applied once per schema, in order,
+ * under an advisory lock so that several processes starting together do not race.
+ */
+import type { Db, Queryable } from './db.ts';
+import { quoteIdent } from './db.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** SQL statements; in tenant migrations `{schema}` is replaced by the quoted tenant schema. */
+  sql: string[];
+}
+
+export const SYSTEM_SCHEMA = 'harvester';
+
+export const systemMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'tenants, queue, periodic fires, instances',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS harvester.tenants (
+         id text PRIMARY KEY,
+         module_to text,
+         created_at timestamptz NOT NULL
+       )`,
+      `CREATE TABLE IF NOT EXISTS harvester.tenant_operations (
+         id uuid PRIMARY KEY,
+         tenant text NOT NULL,
+         body jsonb NOT NULL,
+         created_at timestamptz NOT NULL
+       )`,
+      // Durable work queue: one row per accepted job until it has finished.
+      `CREATE TABLE IF NOT EXISTS harvester.queue (
+         id uuid PRIMARY KEY,
+         tenant text NOT NULL,
+         kind text NOT NULL,
+         provider_id text,
+         payload jsonb NOT NULL DEFAULT '{}'::jsonb,
+         state text NOT NULL DEFAULT 'queued',
+         run_after timestamptz NOT NULL,
+         created_at timestamptz NOT NULL,
+         locked_by text,
+         started_at timestamptz,
+         heartbeat_at timestamptz,
+         attempts integer NOT NULL DEFAULT 0
+       )`,
+      `CREATE INDEX IF NOT EXISTS queue_pick ON harvester.queue (state, run_after, created_at)`,
+      `CREATE INDEX IF NOT EXISTS queue_tenant ON harvester.queue (tenant, kind, provider_id)`,
+      // One row per (tenant, fire time): the first process to insert it runs the firing.
+      `CREATE TABLE IF NOT EXISTS harvester.periodic_fires (
+         tenant text NOT NULL,
+         fire_time timestamptz NOT NULL,
+         instance_id text NOT NULL,
+         PRIMARY KEY (tenant, fire_time)
+       )`,
+      `CREATE TABLE IF NOT EXISTS harvester.instances (
+         id text PRIMARY KEY,
+         started_at timestamptz NOT NULL,
+         heartbeat_at timestamptz NOT NULL
+       )`,
+    ],
+  },
+];
+
+export const tenantMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'jobs, periodic configuration, settings, providers, aggregators, counter reports',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS {schema}.job_info (
+         id uuid PRIMARY KEY,
+         jsonb jsonb NOT NULL,
+         seq bigserial NOT NULL
+       )`,
+      `CREATE INDEX IF NOT EXISTS job_info_seq ON {schema}.job_info (seq)`,
+      `CREATE TABLE IF NOT EXISTS {schema}.periodic_config (
+         id uuid PRIMARY KEY,
+         jsonb jsonb NOT NULL
+       )`,
+      `CREATE TABLE IF NOT EXISTS {schema}.settings (
+         key text PRIMARY KEY,
+         value jsonb NOT NULL
+       )`,
+      `CREATE TABLE IF NOT EXISTS {schema}.usage_data_providers (
+         id uuid PRIMARY KEY,
+         jsonb jsonb NOT NULL,
+         seq bigserial NOT NULL
+       )`,
+      `CREATE TABLE IF NOT EXISTS {schema}.aggregator_settings (
+         id uuid PRIMARY KEY,
+         jsonb jsonb NOT NULL,
+         seq bigserial NOT NULL
+       )`,
+      // The record without its report in jsonb; the month's report data separately in report.
+      `CREATE TABLE IF NOT EXISTS {schema}.counter_reports (
+         id uuid PRIMARY KEY,
+         jsonb jsonb NOT NULL,
+         report jsonb,
+         seq bigserial NOT NULL
+       )`,
+      `CREATE INDEX IF NOT EXISTS counter_reports_provider ON {schema}.counter_reports ((jsonb->>'providerId'))`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS counter_reports_month ON {schema}.counter_reports
+         ((jsonb->>'providerId'), (jsonb->>'release'), lower(jsonb->>'reportName'), (jsonb->>'yearMonth'))`,
+    ],
+  },
+];
+
+/** Extra statements run on every start after the system migrations (idempotent: functions, etc.). */
+export const supportSql: string[] = [];
+
+async function applyMigrations(
+  tx: Queryable,
+  scope: string,
+  migrations: Migration[],
+  render: (sql: string) => string,
+): Promise<number> {
+  const res = await tx.query<{ version: number }>(
+    'SELECT version FROM harvester.migrations WHERE scope = $1',
+    [scope],
+  );
+  const current = res.rows[0]?.version ?? 0;
+  let applied = current;
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    for (const stmt of m.sql) await tx.query(render(stmt));
+    applied = m.version;
+  }
+  if (applied !== current) {
+    await tx.query(
+      `INSERT INTO harvester.migrations (scope, version) VALUES ($1, $2)
+       ON CONFLICT (scope) DO UPDATE SET version = EXCLUDED.version`,
+      [scope, applied],
+    );
+  }
+  return applied;
+}
+
+const MIGRATION_LOCK = 727_274_001;
+
+/** Brings the system schema up to date. Safe to call from several processes at once. */
+export async function migrateSystem(db: Db): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query('CREATE SCHEMA IF NOT EXISTS harvester');
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS harvester.migrations (scope text PRIMARY KEY, version integer NOT NULL)`,
+    );
+    await applyMigrations(tx, 'system', systemMigrations, (s) => s);
+    for (const stmt of supportSql) await tx.query(stmt);
+  });
+}
+
+/** Creates or upgrades the schema of one tenant. */
+export async function migrateTenant(db: Db, schema: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await applyMigrations(tx, `tenant:${schema}`, tenantMigrations, (s) =>
+      s.replaceAll('{schema}', quoteIdent(schema)),
+    );
+  });
+}
+
+export async function dropTenantSchema(db: Db, schema: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+    await tx.query('DELETE FROM harvester.migrations WHERE scope = $1', [`tenant:${schema}`]);
+  });
+}

@@ -1,0 +1,77 @@
+import type { Clock } from '../clock.ts';
+import type { Db } from './db.ts';
+import { quoteIdent } from './db.ts';
+import { dropTenantSchema, migrateTenant } from './migrations.ts';
+
+/** FOLIO tenant ids: a lower-case letter, then lower-case letters, digits and `_`; schema names fit 63 bytes. */
+const TENANT_RE = /^[a-z][a-z0-9_]{0,38}$/;
+
+export class InvalidTenantError extends Error {
+  override name = 'InvalidTenantError';
+}
+
+export function validateTenantId(tenant: string): void {
+  if (!TENANT_RE.test(tenant))
+    throw new InvalidTenantError(
+      `Invalid tenant id '${tenant}': use a lower-case letter followed by up to 38 lower-case letters, digits or '_'`,
+    );
+}
+
+/** The tenant's schema, FOLIO's naming: `<tenant>_mod_erm_usage_harvester`. */
+export function tenantSchema(tenant: string): string {
+  validateTenantId(tenant);
+  return `${tenant}_mod_erm_usage_harvester`;
+}
+
+/** `"<tenant>_mod_erm_usage_harvester".<table>` */
+export function tenantTable(tenant: string, table: string): string {
+  return `${quoteIdent(tenantSchema(tenant))}.${quoteIdent(table)}`;
+}
+
+/**
+ * The initialised tenants. Lookups are cached per process; another process's new tenant is found
+ * by a database look-up on a cache miss.
+ */
+export class TenantRegistry {
+  private readonly known = new Set<string>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  async exists(tenant: string): Promise<boolean> {
+    if (this.known.has(tenant)) return true;
+    if (!TENANT_RE.test(tenant)) return false;
+    const res = await this.db.query('SELECT 1 FROM harvester.tenants WHERE id = $1', [tenant]);
+    if (res.rows.length > 0) this.known.add(tenant);
+    return res.rows.length > 0;
+  }
+
+  async list(): Promise<string[]> {
+    const res = await this.db.query<{ id: string }>('SELECT id FROM harvester.tenants ORDER BY id');
+    return res.rows.map((r) => r.id);
+  }
+
+  /** Creates or upgrades the tenant's schema and registers it. Idempotent. */
+  async enable(tenant: string, moduleTo?: string): Promise<void> {
+    const schema = tenantSchema(tenant);
+    await migrateTenant(this.db, schema);
+    await this.db.query(
+      `INSERT INTO harvester.tenants (id, module_to, created_at) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET module_to = COALESCE(EXCLUDED.module_to, harvester.tenants.module_to)`,
+      [tenant, moduleTo ?? null, new Date(this.clock.now())],
+    );
+    this.known.add(tenant);
+  }
+
+  /** Deletes all data of the tenant. */
+  async purge(tenant: string): Promise<void> {
+    const schema = tenantSchema(tenant);
+    await this.db.query('DELETE FROM harvester.queue WHERE tenant = $1', [tenant]);
+    await this.db.query('DELETE FROM harvester.periodic_fires WHERE tenant = $1', [tenant]);
+    await dropTenantSchema(this.db, schema);
+    await this.db.query('DELETE FROM harvester.tenants WHERE id = $1', [tenant]);
+    this.known.delete(tenant);
+  }
+}
