@@ -20,7 +20,9 @@ function pgBinDir(): string {
   }
   const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
   if (which.status === 0) return join(which.stdout.trim(), '..');
-  throw new Error('PostgreSQL binaries not found: install the "postgresql" package (apt-get install -y postgresql)');
+  throw new Error(
+    'PostgreSQL binaries not found: install the "postgresql" package (apt-get install -y postgresql)',
+  );
 }
 
 export async function freePort(): Promise<number> {

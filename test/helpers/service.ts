@@ -1,0 +1,148 @@
+/**
+ * Starts the real service on a real loopback port for API tests, on PGlite (an in-memory copy of a
+ * migrated template, so each service starts in well under a second) or on a private PostgreSQL server.
+ */
+import { after, before } from 'node:test';
+import { loadConfig, type Config } from '../../src/config.ts';
+import type { Clock } from '../../src/clock.ts';
+import { createLogger } from '../../src/log.ts';
+import { startService, type RunningService, type StartOptions } from '../../src/server.ts';
+import { PgliteDb } from '../../src/store/pglite.ts';
+import { PostgresDb } from '../../src/store/postgres.ts';
+import { migrateSystem } from '../../src/store/migrations.ts';
+import { enableTenant } from '../../src/api/tenant.ts';
+import type { Db } from '../../src/store/db.ts';
+import { startPgServer, type PgServer } from './pg-server.ts';
+
+export type BackendName = 'pglite' | 'postgres';
+
+export interface TestServiceOptions {
+  clock?: Clock;
+  /** Config fields to override (ports, timings, mode, token, ...). */
+  config?: Partial<Config>;
+  /** Tenants to enable before the test starts; default ['diku']. */
+  tenants?: string[];
+  /** Collects every log line the service writes. */
+  logLines?: string[];
+  erm?: StartOptions['erm'];
+  /** Reuse this database (restart tests); otherwise a fresh one. */
+  db?: Db;
+  /** PostgreSQL connection string to use instead of a fresh database (multi-process tests). */
+  databaseUrl?: string;
+}
+
+/** Fast timings for tests: quick polling, no built-in cleanup timer, no default tenant. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return loadConfig(
+    {},
+    {
+      host: '127.0.0.1',
+      port: 0,
+      memory: true,
+      defaultTenant: '',
+      queuePollMs: 50,
+      schedulerTickMs: 50,
+      heartbeatIntervalMs: 200,
+      cleanupIntervalMinutes: 0,
+      logLevel: 'info',
+      ...overrides,
+    },
+  );
+}
+
+let template: Promise<PgliteDb> | undefined;
+
+/** A fresh in-memory PGlite with the system schema migrated (cloned from a per-process template). */
+export async function freshPglite(): Promise<PgliteDb> {
+  template ??= (async () => {
+    const db = await PgliteDb.open(undefined);
+    await migrateSystem(db);
+    return db;
+  })();
+  return (await template).clone();
+}
+
+export interface Backend {
+  name: BackendName;
+  /** Starts a service on a fresh database of this backend. */
+  start(opts?: TestServiceOptions): Promise<RunningService>;
+  /** A fresh database of this backend, for tests that start services themselves. */
+  freshDb(): Promise<{ db: Db; url?: string }>;
+}
+
+export async function startOn(
+  backend: BackendName,
+  pg: PgServer | undefined,
+  opts: TestServiceOptions = {},
+): Promise<RunningService> {
+  let db = opts.db;
+  let databaseUrl = opts.databaseUrl;
+  if (!db && !databaseUrl) {
+    if (backend === 'pglite') db = await freshPglite();
+    else databaseUrl = await pg!.createDatabase();
+  }
+  const lines = opts.logLines;
+  const logger = createLogger({
+    level: opts.config?.logLevel ?? 'info',
+    write: (line) => {
+      lines?.push(line);
+      if (process.env.TEST_LOG) process.stderr.write(line);
+    },
+  });
+  const config = testConfig({ ...(databaseUrl ? { databaseUrl } : {}), ...opts.config });
+  const svc = await startService(config, { clock: opts.clock, logger, db, erm: opts.erm });
+  for (const t of opts.tenants ?? ['diku']) await enableTenant(svc.ctx, t);
+  return svc;
+}
+
+/**
+ * Declares the backends a suite runs on: PGlite always, PostgreSQL with a private server started in
+ * `before` and stopped in `after` of the surrounding test file.
+ */
+export function backends(): Backend[] {
+  let pg: PgServer | undefined;
+  before(async () => {
+    pg = await startPgServer();
+  });
+  after(async () => {
+    await pg?.stop();
+  });
+  const make = (name: BackendName): Backend => ({
+    name,
+    start: (opts) => startOn(name, pg, opts),
+    async freshDb() {
+      if (name === 'pglite') return { db: await freshPglite() };
+      const url = await pg!.createDatabase();
+      const db = await PostgresDb.open(url);
+      await migrateSystem(db);
+      return { db, url };
+    },
+  });
+  return [make('pglite'), make('postgres')];
+}
+
+/** fetch() against a running service with the tenant header set (override or drop it with headers). */
+export async function call(
+  svc: RunningService,
+  method: string,
+  path: string,
+  opts: { tenant?: string | null; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<{ status: number; headers: Headers; text: string; json: any }> {
+  const headers: Record<string, string> = { ...opts.headers };
+  const tenant = opts.tenant === undefined ? 'diku' : opts.tenant;
+  if (tenant !== null) headers['x-okapi-tenant'] = tenant;
+  let body: string | undefined = opts.rawBody;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(svc.url + path, { method, headers, body });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
