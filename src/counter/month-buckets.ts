@@ -1,0 +1,138 @@
+/**
+ * Per-month buckets of serialized lines that spill to temporary files (spec §8.4: route each item to
+ * its month's bucket; a bucket spills above a threshold; months are then built one at a time).
+ *
+ * Lines are JSON texts: JSON.stringify escapes line breaks, so one line is one entry on disk too.
+ */
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdtemp, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { YearMonth } from './year-month.ts';
+
+export interface BucketLimits {
+  /** A month bucket holding more serialized characters than this spills to disk. */
+  spillThresholdBytes: number;
+  /** When all in-memory buckets together exceed this, the largest ones spill too. */
+  memoryBudgetBytes: number;
+  /** Parent directory for the temporary spill directory; default `os.tmpdir()`. */
+  tmpDir?: string;
+}
+
+export interface BucketStats {
+  /** Months whose bucket was written to disk at least once. */
+  spilledMonths: YearMonth[];
+  /** Characters written to spill files in total. */
+  spilledBytes: number;
+  /** Characters currently held in memory across all buckets. */
+  inMemoryBytes: number;
+}
+
+interface Bucket {
+  lines: string[];
+  bytes: number;
+  file?: string;
+}
+
+export class MonthBuckets {
+  private readonly buckets = new Map<YearMonth, Bucket>();
+  private inMemoryBytes = 0;
+  private spilledBytes = 0;
+  private readonly spilledMonths = new Set<YearMonth>();
+  private spillDir: string | undefined;
+  private disposed = false;
+
+  constructor(private readonly limits: BucketLimits) {}
+
+  /** Synchronous so that it can be called from a streaming parser's callback. */
+  add(month: YearMonth, line: string): void {
+    let bucket = this.buckets.get(month);
+    if (!bucket) this.buckets.set(month, (bucket = { lines: [], bytes: 0 }));
+    bucket.lines.push(line);
+    bucket.bytes += line.length;
+    this.inMemoryBytes += line.length;
+  }
+
+  months(): YearMonth[] {
+    return [...this.buckets.keys()].sort();
+  }
+
+  has(month: YearMonth): boolean {
+    return this.buckets.has(month);
+  }
+
+  stats(): BucketStats {
+    return {
+      spilledMonths: [...this.spilledMonths].sort(),
+      spilledBytes: this.spilledBytes,
+      inMemoryBytes: this.inMemoryBytes,
+    };
+  }
+
+  /** Writes over-threshold buckets to disk, then the largest ones until the memory budget holds. */
+  async spillIfNeeded(): Promise<void> {
+    for (const [month, bucket] of this.buckets) {
+      if (bucket.bytes > this.limits.spillThresholdBytes) await this.spill(month, bucket);
+    }
+    while (this.inMemoryBytes > this.limits.memoryBudgetBytes) {
+      const largest = this.largestInMemory();
+      if (!largest) break;
+      await this.spill(...largest);
+    }
+  }
+
+  private largestInMemory(): [YearMonth, Bucket] | undefined {
+    let best: [YearMonth, Bucket] | undefined;
+    for (const entry of this.buckets) {
+      if (entry[1].bytes > 0 && (!best || entry[1].bytes > best[1].bytes)) best = entry;
+    }
+    return best;
+  }
+
+  private async spill(month: YearMonth, bucket: Bucket): Promise<void> {
+    if (bucket.lines.length === 0) return;
+    bucket.file ??= join(await this.ensureSpillDir(), `${month}.jsonl`);
+    const text = bucket.lines.join('\n') + '\n';
+    await appendFile(bucket.file, text, 'utf8');
+    this.spilledBytes += bucket.bytes;
+    this.inMemoryBytes -= bucket.bytes;
+    this.spilledMonths.add(month);
+    bucket.lines = [];
+    bucket.bytes = 0;
+  }
+
+  private async ensureSpillDir(): Promise<string> {
+    this.spillDir ??= await mkdtemp(join(this.limits.tmpDir ?? tmpdir(), 'counter-split-'));
+    return this.spillDir;
+  }
+
+  /** The month's lines in insertion order: first those on disk, then those still in memory. */
+  async *read(month: YearMonth): AsyncGenerator<string> {
+    const bucket = this.buckets.get(month);
+    if (!bucket) return;
+    if (bucket.file) {
+      const lines = createInterface({ input: createReadStream(bucket.file, 'utf8'), crlfDelay: Infinity });
+      for await (const line of lines) if (line !== '') yield line;
+    }
+    yield* bucket.lines;
+  }
+
+  /** Frees a month's memory and deletes its spill file. */
+  async release(month: YearMonth): Promise<void> {
+    const bucket = this.buckets.get(month);
+    if (!bucket) return;
+    this.buckets.delete(month);
+    this.inMemoryBytes -= bucket.bytes;
+    if (bucket.file) await unlink(bucket.file).catch(() => undefined);
+  }
+
+  /** Frees everything and removes the spill directory; safe to call more than once. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.buckets.clear();
+    this.inMemoryBytes = 0;
+    if (this.spillDir) await rm(this.spillDir, { recursive: true, force: true });
+  }
+}
