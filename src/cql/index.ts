@@ -1,0 +1,14 @@
+export type {
+  CqlBoolean,
+  CqlBooleanOperator,
+  CqlClause,
+  CqlNode,
+  CqlQuery,
+  CqlRelation,
+  CqlRelationModifier,
+  CqlSortKey,
+} from './ast.ts';
+export { CqlError } from './errors.ts';
+export { parseCql } from './parser.ts';
+export { CQL_SUPPORT_SQL } from './sql-support.ts';
+export { cqlToSql, type CqlSql, type CqlTableSpec } from './translate.ts';
