@@ -81,7 +81,7 @@ export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Pro
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/([\w.+-]+\+)?json/i, { parseAs: 'string' }, (_req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
+    if (text.trim() === '') return done(null, null);
     try {
       done(null, JSON.parse(text));
     } catch (err) {

@@ -63,11 +63,14 @@ export function tenantRoutes(ctx: ServiceContext) {
         schema: {
           tags: ['tenant'],
           summary: 'Enable, upgrade, disable or purge a tenant (FOLIO _tenant 2.0)',
-          body: Type.Optional(TenantAttributes),
+          // Documented but checked by hand: an empty body must be accepted (disable).
+          body: Type.Union([TenantAttributes, Type.Null()]),
         },
       },
       async (req, reply) => {
         const attrs = (req.body ?? {}) as Record<string, unknown>;
+        if (typeof attrs !== 'object' || Array.isArray(attrs))
+          throw new HttpError(400, 'The body must be a JSON object of tenant attributes');
         const tenant = req.tenant;
         try {
           validateTenantId(tenant);
@@ -115,7 +118,7 @@ export function tenantRoutes(ctx: ServiceContext) {
       },
       async (req, reply) => {
         const { operationId } = req.params;
-        const wait = Math.min(Math.max(Number((req.query).wait ?? 0) || 0, 0), 60_000);
+        const wait = Math.min(Math.max(Number(req.query.wait ?? 0) || 0, 0), 60_000);
         const deadline = Date.now() + wait;
         let op = await load(req.tenant, operationId);
         while (op && !op.complete && Date.now() < deadline) {
