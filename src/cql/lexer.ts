@@ -57,5 +57,10 @@ function readString(text: string, start: number): Token {
   if (i >= text.length) {
     throw new CqlError(start + 1, 'unterminated quoted string', text.slice(start, start + 20));
   }
-  return { kind: 'string', text: text.slice(start + 1, i), raw: text.slice(start, i + 1), position: start + 1 };
+  return {
+    kind: 'string',
+    text: text.slice(start + 1, i),
+    raw: text.slice(start, i + 1),
+    position: start + 1,
+  };
 }

@@ -36,12 +36,14 @@ class Parser {
 
   parseQuery(): CqlQuery {
     if (this.peek().kind === 'eof') return { root: null, sortKeys: [] };
-    if (this.isKeyword(this.peek(), 'sortby')) throw this.error(this.peek(), 'expected a search clause before "sortby"');
+    if (this.isKeyword(this.peek(), 'sortby'))
+      throw this.error(this.peek(), 'expected a search clause before "sortby"');
     const root = this.parseBoolQuery();
     const sortKeys = this.isKeyword(this.peek(), 'sortby') ? this.parseSortKeys() : [];
     const rest = this.peek();
     if (rest.kind !== 'eof') {
-      const problem = rest.kind === 'rparen' ? 'unbalanced ")"' : `expected a boolean operator, found "${rest.raw}"`;
+      const problem =
+        rest.kind === 'rparen' ? 'unbalanced ")"' : `expected a boolean operator, found "${rest.raw}"`;
       throw this.error(rest, problem);
     }
     return { root, sortKeys };
@@ -71,14 +73,18 @@ class Parser {
     const token = this.peek();
     if (token.kind === 'lparen') {
       this.next();
-      if (++this.depth > MAX_NESTING) throw this.error(token, `parentheses nested deeper than ${MAX_NESTING}`);
+      if (++this.depth > MAX_NESTING)
+        throw this.error(token, `parentheses nested deeper than ${MAX_NESTING}`);
       const inner = this.parseBoolQuery();
       this.expectClosingParen(token);
       this.depth--;
       return inner;
     }
     if ((token.kind !== 'word' && token.kind !== 'string') || this.isKeyword(token)) {
-      throw this.error(token, token.kind === 'eof' ? 'expected a search clause' : `expected a search clause, found "${token.raw}"`);
+      throw this.error(
+        token,
+        token.kind === 'eof' ? 'expected a search clause' : `expected a search clause, found "${token.raw}"`,
+      );
     }
     this.next();
     const relationToken = this.peek();
@@ -157,7 +163,13 @@ class Parser {
     for (let op = this.booleanOperator(); op !== null; op = this.booleanOperator()) {
       const opToken = this.next();
       this.rejectModifiers(`boolean operator "${opToken.raw}"`);
-      node = { type: 'boolean', operator: op, left: node, right: makeClause(opToken), position: opToken.position };
+      node = {
+        type: 'boolean',
+        operator: op,
+        left: node,
+        right: makeClause(opToken),
+        position: opToken.position,
+      };
     }
     this.expectClosingParen(open);
     return node;
@@ -207,7 +219,8 @@ class Parser {
     while (this.peek().kind === 'slash') {
       const name = this.parseModifierName();
       const modifier = name.text.toLowerCase();
-      if (!SORT_MODIFIERS.has(modifier)) throw this.error(name, `the sort modifier "${name.raw}" is not supported`);
+      if (!SORT_MODIFIERS.has(modifier))
+        throw this.error(name, `the sort modifier "${name.raw}" is not supported`);
       if (modifier === 'sort.descending') descending = true;
       else if (modifier === 'sort.ascending') descending = false;
       else numeric = modifier === 'number';

@@ -1,7 +1,15 @@
 import type { CqlClause, CqlNode, CqlRelation, CqlSortKey } from './ast.ts';
 import { CqlError } from './errors.ts';
 import { parseCql } from './parser.ts';
-import { isUuid, numericTerm, parseMaskedTerm, type MaskedTerm, parseWordTerm, phraseRegex, unescapeTerm } from './terms.ts';
+import {
+  isUuid,
+  numericTerm,
+  parseMaskedTerm,
+  type MaskedTerm,
+  parseWordTerm,
+  phraseRegex,
+  unescapeTerm,
+} from './terms.ts';
 
 export interface CqlTableSpec {
   /** SQL expression of the jsonb record, e.g. 'jsonb' or 't.jsonb'. */
@@ -131,7 +139,8 @@ class SqlBuilder {
   private numberClause(clause: CqlClause, field: FieldSql): string {
     const json = this.requireJson(field, clause.index, clause.position);
     const value = numericTerm(clause.term);
-    if (value === null) throw clauseError(clause, `the term "${clause.term}" is not a number`, clause.termPosition);
+    if (value === null)
+      throw clauseError(clause, `the term "${clause.term}" is not a number`, clause.termPosition);
     const operator = numericOperator(clause);
     return `COALESCE(${NUMBER}(${json}) ${operator} ${this.param(value)}::numeric, FALSE)`;
   }
@@ -148,7 +157,11 @@ class SqlBuilder {
       case '<=':
       case '>=':
         if (masked.hasWildcards || !isUuid(literal)) {
-          throw clauseError(clause, `"${clause.relation}" on "id" needs a UUID, not "${clause.term}"`, clause.termPosition);
+          throw clauseError(
+            clause,
+            `"${clause.relation}" on "id" needs a UUID, not "${clause.term}"`,
+            clause.termPosition,
+          );
         }
         return `${id} ${clause.relation} ${this.param(literal.toLowerCase())}::uuid`;
       case '<>':
@@ -163,8 +176,11 @@ class SqlBuilder {
     const exact = relation === '==' || relation === '<>';
     if (onlyStars || (!exact && literal === '')) return 'TRUE';
     if (masked.prefix !== null) return this.idPrefix(masked.prefix);
-    if (exact && masked.hasWildcards) return `(${this.table.idColumn}::text LIKE lower(${this.param(masked.likePattern)}))`;
-    return isUuid(literal) ? `(${this.table.idColumn} = ${this.param(literal.toLowerCase())}::uuid)` : 'FALSE';
+    if (exact && masked.hasWildcards)
+      return `(${this.table.idColumn}::text LIKE lower(${this.param(masked.likePattern)}))`;
+    return isUuid(literal)
+      ? `(${this.table.idColumn} = ${this.param(literal.toLowerCase())}::uuid)`
+      : 'FALSE';
   }
 
   /** `id==<prefix>*` as a UUID range, so the primary key index serves it. */
@@ -181,7 +197,10 @@ class SqlBuilder {
     if (virtual !== undefined) {
       const texts = virtual.map((path) => this.pathSql(path, position, true));
       const allUndefined = texts.map((t) => `${t} IS NULL`).join(' AND ');
-      return { text: `(CASE WHEN ${allUndefined} THEN NULL ELSE concat_ws(' ', ${texts.join(', ')}) END)`, json: null };
+      return {
+        text: `(CASE WHEN ${allUndefined} THEN NULL ELSE concat_ws(' ', ${texts.join(', ')}) END)`,
+        json: null,
+      };
     }
     return { text: this.pathSql(index, position, true), json: this.pathSql(index, position, false) };
   }
@@ -198,7 +217,8 @@ class SqlBuilder {
   }
 
   private requireJson(field: FieldSql, index: string, position: number): string {
-    if (field.json === null) throw new CqlError(position, `"/number" is not supported on the multi-field index "${index}"`, index);
+    if (field.json === null)
+      throw new CqlError(position, `"/number" is not supported on the multi-field index "${index}"`, index);
     return field.json;
   }
 
