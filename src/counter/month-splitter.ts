@@ -359,12 +359,32 @@ function toBytes(chunk: Chunk): Uint8Array {
   return typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
 }
 
-/** Offset of the first significant byte (after a BOM and whitespace) in the first non-blank chunk. */
-function firstSignificant(bytes: Uint8Array, atStart: boolean): number {
-  let i = 0;
-  if (atStart && BOM.every((b, k) => bytes[k] === b)) i = BOM.length;
-  while (i < bytes.length && WHITESPACE.has(bytes[i])) i += 1;
-  return i;
+/**
+ * Finds the first significant byte of a body (after a UTF-8 BOM and whitespace), across chunk borders.
+ * Only a BOM prefix is ever held back, so this stays a few bytes.
+ */
+class BodySniffer {
+  private pending: Uint8Array = new Uint8Array(0);
+  private bomChecked = false;
+
+  /** The rest of the body from its first significant byte, or undefined when none was seen yet. */
+  push(bytes: Uint8Array): Uint8Array | undefined {
+    let data = this.pending.length > 0 ? Buffer.concat([this.pending, bytes]) : bytes;
+    this.pending = new Uint8Array(0);
+    if (!this.bomChecked) {
+      const prefix = BOM.slice(0, Math.min(BOM.length, data.length));
+      const bomPrefix = prefix.every((b, k) => data[k] === b);
+      if (bomPrefix && data.length < BOM.length) {
+        this.pending = data;
+        return undefined;
+      }
+      this.bomChecked = true;
+      if (bomPrefix) data = data.subarray(BOM.length);
+    }
+    let i = 0;
+    while (i < data.length && WHITESPACE.has(data[i])) i += 1;
+    return i < data.length ? data.subarray(i) : undefined;
+  }
 }
 
 function excerptOf(bytes: Uint8Array[]): string {
@@ -500,6 +520,7 @@ export async function splitReportStream(
   let total = 0;
   let mode: 'sniff' | 'object' | 'buffer' = 'sniff';
   let streaming: StreamingObjectSplitter | undefined;
+  const sniffer = new BodySniffer();
   const buckets = newBuckets(options);
 
   try {
@@ -511,9 +532,9 @@ export async function splitReportStream(
         return tooLarge(maxBytes);
       }
       if (mode === 'sniff') {
-        const start = firstSignificant(bytes, total === bytes.byteLength);
-        if (start >= bytes.length) continue;
-        bytes = bytes.subarray(start);
+        const rest = sniffer.push(bytes);
+        if (rest === undefined) continue;
+        bytes = rest;
         mode = bytes[0] === 0x7b ? 'object' : 'buffer';
         if (mode === 'object') streaming = new StreamingObjectSplitter(release, buckets);
       }
