@@ -19,6 +19,7 @@ import { JobService } from './jobs/service.ts';
 import type { Db } from './store/db.ts';
 import { openDatabase } from './store/open.ts';
 import { migrateSystem } from './store/migrations.ts';
+import { CQL_SUPPORT_SQL } from './cql/index.ts';
 import { TenantRegistry } from './store/tenants.ts';
 
 export interface StartOptions {
@@ -54,7 +55,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       poolSize: config.databasePoolSize,
     }));
   try {
-    await migrateSystem(db);
+    await migrateSystem(db, CQL_SUPPORT_SQL);
     const ctx: ServiceContext = {
       config,
       db,

@@ -63,6 +63,24 @@ export const systemMigrations: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 2,
+    name: 'job engine: queue order, one provider job per provider, fires keyed by schedule',
+    sql: [
+      // Claim order among jobs accepted in the same millisecond (a tenant job's fan-out).
+      `ALTER TABLE harvester.queue ADD COLUMN IF NOT EXISTS seq bigserial`,
+      `DROP INDEX IF EXISTS harvester.queue_pick`,
+      `CREATE INDEX IF NOT EXISTS queue_pick ON harvester.queue (state, run_after, seq)`,
+      `CREATE INDEX IF NOT EXISTS queue_owner ON harvester.queue (locked_by) WHERE state = 'running'`,
+      // Each (re)built schedule has its own id (its placeholder's), so a replaced schedule may fire the
+      // same time again while two processes never fire one schedule's time twice.
+      `ALTER TABLE harvester.periodic_fires ADD COLUMN IF NOT EXISTS schedule_id uuid`,
+      `UPDATE harvester.periodic_fires SET schedule_id = '00000000-0000-0000-0000-000000000000' WHERE schedule_id IS NULL`,
+      `ALTER TABLE harvester.periodic_fires ALTER COLUMN schedule_id SET NOT NULL`,
+      `ALTER TABLE harvester.periodic_fires DROP CONSTRAINT IF EXISTS periodic_fires_pkey`,
+      `ALTER TABLE harvester.periodic_fires ADD PRIMARY KEY (tenant, schedule_id, fire_time)`,
+    ],
+  },
 ];
 
 export const tenantMigrations: Migration[] = [
@@ -101,15 +119,14 @@ export const tenantMigrations: Migration[] = [
          report jsonb,
          seq bigserial NOT NULL
        )`,
-      `CREATE INDEX IF NOT EXISTS counter_reports_provider ON {schema}.counter_reports ((jsonb->>'providerId'))`,
+      // Serves the harvester's `providerId=="<id>"` lookups (CQL folds case and accents).
+      `CREATE INDEX IF NOT EXISTS counter_reports_provider ON {schema}.counter_reports (harvester.cql_fold(jsonb->>'providerId'))`,
       `CREATE UNIQUE INDEX IF NOT EXISTS counter_reports_month ON {schema}.counter_reports
          ((jsonb->>'providerId'), (jsonb->>'release'), lower(jsonb->>'reportName'), (jsonb->>'yearMonth'))`,
     ],
   },
 ];
 
-/** Extra statements run on every start after the system migrations (idempotent: functions, etc.). */
-export const supportSql: string[] = [];
 
 async function applyMigrations(
   tx: Queryable,
@@ -140,8 +157,11 @@ async function applyMigrations(
 
 const MIGRATION_LOCK = 727_274_001;
 
-/** Brings the system schema up to date. Safe to call from several processes at once. */
-export async function migrateSystem(db: Db): Promise<void> {
+/**
+ * Brings the system schema up to date. `supportSql` are idempotent statements run on every start after
+ * the migrations (the CQL translator's SQL functions). Safe to call from several processes at once.
+ */
+export async function migrateSystem(db: Db, supportSql: string[] = []): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await tx.query('CREATE SCHEMA IF NOT EXISTS harvester');

@@ -10,6 +10,7 @@ import { startService, type RunningService, type StartOptions } from '../../src/
 import { PgliteDb } from '../../src/store/pglite.ts';
 import { PostgresDb } from '../../src/store/postgres.ts';
 import { migrateSystem } from '../../src/store/migrations.ts';
+import { CQL_SUPPORT_SQL } from '../../src/cql/index.ts';
 import { enableTenant } from '../../src/api/tenant.ts';
 import type { Db } from '../../src/store/db.ts';
 import { startPgServer, type PgServer } from './pg-server.ts';
@@ -56,7 +57,7 @@ let template: Promise<PgliteDb> | undefined;
 export async function freshPglite(): Promise<PgliteDb> {
   template ??= (async () => {
     const db = await PgliteDb.open(undefined);
-    await migrateSystem(db);
+    await migrateSystem(db, CQL_SUPPORT_SQL);
     return db;
   })();
   return (await template).clone();
@@ -114,7 +115,7 @@ export function backends(): Backend[] {
       if (name === 'pglite') return { db: await freshPglite() };
       const url = await pg!.createDatabase();
       const db = await PostgresDb.open(url);
-      await migrateSystem(db);
+      await migrateSystem(db, CQL_SUPPORT_SQL);
       return { db, url };
     },
   });
