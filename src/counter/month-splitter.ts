@@ -432,18 +432,20 @@ class StreamingObjectSplitter {
     if (depth === 1 && typeof key === 'string') {
       const name = key.toLowerCase();
       if (name === 'report_header') this.collector.setHeader(value);
-      else if (name === 'report_items') {
-        if (!Array.isArray(value)) this.collector.findings.add('report_items_not_array', typeof value);
-      } else {
+      // Streamed elements were drained already; only a differently spelled key arrives filled.
+      else if (name === 'report_items') addReportItems(this.collector, value);
+      else {
         this.collector.setTopLevel(key, value);
         this.root[key] = value;
       }
+    } else if (!Array.isArray(parent)) {
+      return; // members of a non-array `Report_Items` or `Items`; they arrive whole with their container
     } else if (depth === 2) {
       this.collector.addTopLevel(value);
-      if (Array.isArray(parent)) parent.length = 0;
+      parent.length = 0;
     } else if (depth === 4) {
       this.collector.addChild(value);
-      if (Array.isArray(parent)) parent.length = 0;
+      parent.length = 0;
     }
   }
 

@@ -380,3 +380,35 @@ void describe('month splitter, header range versus data', () => {
     assert.equal(split[0].report.Report_Items[0].Title, 'Über Ærø — 日本語');
   });
 });
+
+void describe('month splitter, tolerant key spellings', () => {
+  void it('lower-case report_header/report_items and items are read (not streamed) with the same result', async () => {
+    const sample = samples.find((s) => s.name === 'r51/IR_sample_r51.json')!;
+    const text = sample.text
+      .replace('"Report_Header"', '"report_header"')
+      .replace('"Report_Items"', '"report_items"')
+      .replace(/"Items"/g, '"items"');
+    const result = await splitReportStream(chunked(text, 500), '5.1');
+    const split = await collect(result);
+    assert.equal(split.length, 12);
+    const original = sumUsage(sample.json);
+    for (const month of split) {
+      assert.deepEqual(
+        monthSums(sumUsage(month.report), month.yearMonth),
+        monthSums(original, month.yearMonth),
+      );
+      assert.ok(month.report.Report_Items.every((p) => Array.isArray(p.items) && p.Items === undefined));
+    }
+  });
+
+  void it('a Report_Items object instead of an array is a finding, not items', async () => {
+    const body =
+      '{"Report_Header":{"Report_Filters":{"Begin_Date":"2024-01","End_Date":"2024-01"}},"Report_Items":{"a":{"Attribute_Performance":[]}}}';
+    const result = await splitReportStream(chunked(body, 4), '5.1');
+    assert.equal(result.kind, 'report');
+    if (result.kind !== 'report') return;
+    assert.deepEqual(result.findings, [{ code: 'report_items_not_array', count: 1, example: 'object' }]);
+    const [month] = await collect(result);
+    assert.deepEqual(month.report.Report_Items, []);
+  });
+});
