@@ -1,0 +1,18 @@
+export {
+  HarvesterClient,
+  DEFAULT_MODULE_ID,
+  queryString,
+  type HarvesterClientOptions,
+  type EnableTenantOptions,
+} from './harvester-client.ts';
+export {
+  HarvesterClientError,
+  HarvesterApiError,
+  HarvesterConnectionError,
+  TenantOperationError,
+  WaitTimeoutError,
+} from './errors.ts';
+export { jobState, isFinished } from './job-state.ts';
+export { cqlString, JobsWaitTimeoutError, type JobSelector, type WaitForJobsOptions } from './wait.ts';
+export type { FetchLike } from './transport.ts';
+export type * from './types.ts';

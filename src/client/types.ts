@@ -1,0 +1,279 @@
+/**
+ * Wire shapes of the harvester API and of the standalone store, as in the FOLIO compatibility spec
+ * (§2, §3, §4). Dates are strings in `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00` on output; the server accepts any
+ * ISO-8601 offset on input. Records of the store allow extra properties (*addl: true*), so their
+ * interfaces carry an index signature; the harvester's own records (JobInfo, ServiceImplementation) do not.
+ */
+
+// ---- Harvester API (§2, §3.1–§3.4) --------------------------------------------------------------
+
+export type JobType = 'periodic' | 'tenant' | 'provider';
+export type JobResult = 'success' | 'failure';
+
+/** The bookkeeping record of one job execution (§3.1). */
+export interface JobInfo {
+  id?: string;
+  type?: JobType;
+  /** Present only on provider jobs. */
+  providerId?: string;
+  /** Creation time, epoch milliseconds. */
+  timestamp?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Present while the job is scheduled (placeholders and queued one-shot jobs). */
+  nextStart?: string;
+  result?: JobResult;
+  /** Present only when `result` is `failure`. */
+  errorMessage?: string;
+}
+
+/** §3.2 */
+export interface JobInfos {
+  jobInfos: JobInfo[];
+  totalRecords: number;
+}
+
+/** The job state as FOLIO's UI derives it (§6.3). */
+export type JobState = 'scheduled' | 'running' | 'finished';
+
+export type PeriodicInterval = 'daily' | 'weekly' | 'monthly';
+
+/** The tenant's periodic harvest configuration (§3.3); extra properties are kept by the server. */
+export interface PeriodicConfig {
+  /** Always `8bf5fe33-5ec8-420c-a86d-6320c55ba554` on output; ignored on input. */
+  id?: string;
+  startAt: string;
+  periodicInterval: PeriodicInterval;
+  lastTriggeredAt?: string;
+  [extra: string]: unknown;
+}
+
+/** One harvesting client (§3.4): `cs51`, `cs50`, `cs41`, `NSS`. */
+export interface ServiceImplementation {
+  name: string;
+  description?: string;
+  /** The `serviceType` value that selects it. */
+  type: string;
+  isAggregator: boolean;
+  isDefault?: boolean;
+  reportRelease?: string;
+  supportedReports?: string[];
+  /** For aggregators: the keys expected in `aggregatorConfig`. */
+  configurationParameters?: string[];
+}
+
+export interface ServiceImplementations {
+  implementations: ServiceImplementation[];
+}
+
+/** Answer of `GET /erm-usage-harvester/start[/{id}]`. */
+export interface StartResponse {
+  message: string;
+}
+
+// ---- Tenant API (§2.9) ---------------------------------------------------------------------------
+
+export interface TenantAttributes {
+  module_to?: string;
+  module_from?: string;
+  purge?: boolean;
+  parameters?: { key: string; value?: string }[];
+  [extra: string]: unknown;
+}
+
+/** The job object of an asynchronous `POST /_/tenant`. */
+export interface TenantOperation {
+  id: string;
+  tenant: string;
+  tenantAttributes: TenantAttributes;
+  complete: boolean;
+  /** Present when the operation failed. */
+  error?: string;
+}
+
+// ---- Store records (§3.5–§3.10) -------------------------------------------------------------------
+
+/** §3.10; set by the store on every write. */
+export interface Metadata {
+  createdDate?: string;
+  createdByUserId?: string;
+  createdByUsername?: string;
+  updatedDate?: string;
+  updatedByUserId?: string;
+  updatedByUsername?: string;
+}
+
+export type ActiveStatus = 'active' | 'inactive';
+
+export interface SushiConfig {
+  /** `cs41`, `cs50` or `cs51` for direct harvesting. */
+  serviceType?: string;
+  /** The SUSHI base URL. */
+  serviceUrl?: string;
+  [extra: string]: unknown;
+}
+
+export interface AggregatorRef {
+  id: string;
+  /** Derived by the store: the label of the aggregator setting. */
+  name?: string;
+  /** This provider's code at the aggregator. */
+  vendorCode?: string;
+  [extra: string]: unknown;
+}
+
+export interface HarvestingConfig {
+  harvestingStatus: ActiveStatus;
+  harvestVia?: 'aggregator' | 'sushi';
+  sushiConfig?: SushiConfig;
+  aggregator?: AggregatorRef;
+  /** `"4"`, `"5"` or `"5.1"`. */
+  reportRelease?: string;
+  requestedReports?: string[];
+  /** First month to harvest, `yyyy-MM`. */
+  harvestingStart?: string;
+  /** Last month to harvest, `yyyy-MM`. */
+  harvestingEnd?: string;
+  [extra: string]: unknown;
+}
+
+export interface SushiCredentials {
+  customerId?: string;
+  requestorId?: string;
+  apiKey?: string;
+  platform?: string;
+  requestorName?: string;
+  requestorMail?: string;
+  [extra: string]: unknown;
+}
+
+/** A usage data provider (§3.5). Fields marked derived are computed by the store and ignored on writes. */
+export interface UsageDataProvider {
+  id?: string;
+  label: string;
+  description?: string;
+  status: ActiveStatus;
+  harvestingConfig: HarvestingConfig;
+  sushiCredentials?: SushiCredentials;
+  /** Derived: latest month with a successful report. */
+  latestReport?: string;
+  /** Derived: earliest month with a successful report. */
+  earliestReport?: string;
+  /** Derived. */
+  hasFailedReport?: 'yes' | 'no';
+  /** Derived. */
+  reportErrorCodes?: string[];
+  /** Derived. */
+  reportTypes?: string[];
+  /** Derived. */
+  reportReleases?: string[];
+  /** Time of the last harvest attempt, written by the harvester. */
+  harvestingDate?: string;
+  notes?: string;
+  metadata?: Metadata;
+  tags?: { tagList?: string[] };
+  [extra: string]: unknown;
+}
+
+/** An aggregator such as the Nationaler Statistikserver (§3.6). */
+export interface AggregatorSetting {
+  id?: string;
+  label: string;
+  serviceType: string;
+  serviceUrl: string;
+  aggregatorConfig?: Record<string, string>;
+  accountConfig: {
+    configType: 'Mail' | 'API' | 'Manual';
+    configMail?: string;
+    displayContact?: string[];
+    [extra: string]: unknown;
+  };
+  metadata?: Metadata;
+  [extra: string]: unknown;
+}
+
+/** One stored month of one report (§3.7); failed records have `failedAttempts` and `failedReason`. */
+export interface CounterReport {
+  id?: string;
+  downloadTime: string;
+  release: string;
+  reportName: string;
+  /** `yyyy-MM` */
+  yearMonth: string;
+  providerId?: string;
+  /** The month's report data; absent on failed records and with `tiny=true`. */
+  report?: unknown;
+  failedAttempts?: number;
+  failedReason?: string;
+  reportEditedManually?: boolean;
+  editReason?: string;
+  metadata?: Metadata;
+  [extra: string]: unknown;
+}
+
+/** §3.8 */
+export interface UsageDataProviders {
+  usageDataProviders: UsageDataProvider[];
+  totalRecords: number;
+}
+
+export interface AggregatorSettings {
+  aggregatorSettings: AggregatorSetting[];
+  totalRecords: number;
+}
+
+export interface CounterReports {
+  counterReports: CounterReport[];
+  totalRecords: number;
+}
+
+/** RMB's error format, answered with 422 (§3.9). */
+export interface RmbError {
+  message: string;
+  type?: string;
+  code?: string;
+  parameters?: { key: string; value?: string }[];
+}
+
+export interface RmbErrors {
+  errors: RmbError[];
+  total_records?: number;
+}
+
+// ---- Request options ------------------------------------------------------------------------------
+
+/** Paging shared by every collection GET. The server's default `limit` is 10. */
+export interface PageOptions {
+  offset?: number;
+  limit?: number;
+}
+
+export interface GetJobsOptions extends PageOptions {
+  /** CQL over the JobInfo JSON; may contain `sortby`. */
+  query?: string;
+  /** Only jobs created at or before this time (epoch ms). */
+  timestamp?: number;
+  /** Only jobs of this provider. */
+  providerId?: string;
+}
+
+export interface ListOptions extends PageOptions {
+  /** CQL over the record JSON; may contain `sortby`. */
+  query?: string;
+}
+
+export interface ListCounterReportsOptions extends ListOptions {
+  /** Leave out each record's `report` data. */
+  tiny?: boolean;
+}
+
+/** Options of the `iterate*` helpers: `limit` is the page size (default 100). */
+export interface IterateJobsOptions extends Omit<GetJobsOptions, 'offset' | 'timestamp'> {
+  /**
+   * Keeps paging stable while jobs are being created, as FOLIO's UI does: only jobs created at or before
+   * this time (epoch ms). Default: the client's clock when iteration starts; `null`: no filter.
+   */
+  timestamp?: number | null;
+}
+export type IterateOptions = Omit<ListOptions, 'offset'>;
+export type IterateCounterReportsOptions = Omit<ListCounterReportsOptions, 'offset'>;
