@@ -1,7 +1,280 @@
-// STUB — replaced by the store routes.
+/**
+ * The standalone store over HTTP (compat spec §4): `/usage-data-providers`, `/aggregator-settings` and
+ * `/counter-reports`, with mod-erm-usage's status codes and texts. Request schemas document the API only:
+ * validation happens in the store so that it can answer FOLIO's 422 bodies and texts.
+ */
+import { Type, type TSchema } from 'typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.ts';
-import type { LocalErmStore } from '../erm/local-store.ts';
-import type { App } from './app.ts';
-export function ermRoutes(_ctx: ServiceContext, _store: LocalErmStore) {
-  return async (_app: App) => {};
+import { INVALID_UUID_MESSAGE, StoreError, type LocalErmStore, type Resource } from '../erm/local-store.ts';
+import type { JsonRecord } from '../erm/port.ts';
+import {
+  AggregatorSettingSchema,
+  AggregatorSettingsSchema,
+  CounterReportSchema,
+  CounterReportsSchema,
+  ErrorsSchema,
+  isFolioUuid,
+  UsageDataProviderSchema,
+  UsageDataProvidersSchema,
+} from '../erm/schemas.ts';
+import type { App, RoutePlugin } from './app.ts';
+import { HttpError, unprocessable } from './http-errors.ts';
+
+interface ResourceRoutes {
+  resource: Resource;
+  /** Property of the collection object holding the records. */
+  collectionKey: string;
+  item: TSchema;
+  collection: TSchema;
+  tag: string;
+  tiny: boolean;
+}
+
+const RESOURCES: ResourceRoutes[] = [
+  {
+    resource: 'usage-data-providers',
+    collectionKey: 'usageDataProviders',
+    item: UsageDataProviderSchema,
+    collection: UsageDataProvidersSchema,
+    tag: 'usage data providers',
+    tiny: false,
+  },
+  {
+    resource: 'aggregator-settings',
+    collectionKey: 'aggregatorSettings',
+    item: AggregatorSettingSchema,
+    collection: AggregatorSettingsSchema,
+    tag: 'aggregator settings',
+    tiny: false,
+  },
+  {
+    resource: 'counter-reports',
+    collectionKey: 'counterReports',
+    item: CounterReportSchema,
+    collection: CounterReportsSchema,
+    tag: 'counter reports',
+    tiny: true,
+  },
+];
+
+const MAX_INT = 2_147_483_647;
+const TEXT = Type.String();
+
+/** Schemas on these routes are documentation: the handlers and the store validate (422, texts as FOLIO). */
+const docsOnly = {
+  validatorCompiler: () => () => true,
+  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+};
+
+const IdParams = Type.Object({ id: Type.String({ description: 'Record id (UUID)' }) });
+
+function collectionQuerystring(tiny: boolean): TSchema {
+  return Type.Object({
+    query: Type.Optional(Type.String({ description: 'CQL query; sortby for sorting' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT, default: 10 })),
+    orderBy: Type.Optional(Type.String({ description: 'Ignored (as in mod-erm-usage); use CQL sortby' })),
+    order: Type.Optional(Type.String({ description: 'Ignored' })),
+    totalRecords: Type.Optional(Type.String({ description: 'Ignored' })),
+    ...(tiny
+      ? { tiny: Type.Optional(Type.Boolean({ description: 'Leave out each record’s report data' })) }
+      : {}),
+  });
+}
+
+/** H11: offset and limit are integers from 0 to 2147483647; an empty value means the default (H3). */
+export function intParam(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^\+?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isSafeInteger(value) || value > MAX_INT)
+    throw new HttpError(
+      400,
+      `Invalid value '${raw}' for query parameter ${name}: must be an integer from 0 to ${MAX_INT}`,
+    );
+  return value;
+}
+
+function queryParams(req: FastifyRequest): Record<string, string | undefined> {
+  return (req.query ?? {}) as Record<string, string | undefined>;
+}
+
+function idParam(req: FastifyRequest): string {
+  return (req.params as { id: string }).id;
+}
+
+function userId(req: FastifyRequest): string | undefined {
+  const header = req.headers['x-okapi-user-id'];
+  return typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined;
+}
+
+function jsonObject(body: unknown): JsonRecord {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new HttpError(400, 'Request body must be a JSON object');
+  return body as JsonRecord;
+}
+
+/** Runs a store call, answering its StoreErrors as mod-erm-usage does (text, or RMB errors for 422). */
+async function answer<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof StoreError)) throw err;
+    if (err.status === 422) throw unprocessable(err.details);
+    throw new HttpError(err.status, err.message);
+  }
+}
+
+function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).type('application/json').send(body);
+}
+
+function noContent(reply: FastifyReply): FastifyReply {
+  return reply.code(204).send();
+}
+
+function registerResource(app: App, store: LocalErmStore, r: ResourceRoutes): void {
+  const base = `/${r.resource}`;
+  const item = `${base}/:id`;
+  const tags = [r.tag];
+
+  app.get(
+    base,
+    {
+      ...docsOnly,
+      schema: {
+        tags,
+        summary: `Records matching a CQL query`,
+        querystring: collectionQuerystring(r.tiny),
+        response: { 200: r.collection, 422: ErrorsSchema },
+      },
+    },
+    async (req, reply) => {
+      const q = queryParams(req);
+      const offset = intParam(q.offset, 'offset', 0);
+      const limit = intParam(q.limit, 'limit', 10);
+      const tiny = r.tiny && (q.tiny ?? '').toLowerCase() === 'true';
+      const page = await answer(() =>
+        store.list(req.tenant, r.resource, { cql: q.query, offset, limit, tiny }),
+      );
+      return sendJson(reply, 200, { [r.collectionKey]: page.records, totalRecords: page.totalRecords });
+    },
+  );
+
+  app.post(
+    base,
+    {
+      ...docsOnly,
+      schema: {
+        tags,
+        summary: 'Create a record',
+        body: r.item,
+        response: { 201: r.item, 422: ErrorsSchema },
+      },
+    },
+    async (req, reply) => {
+      const body = jsonObject(req.body);
+      const record = await answer(() => store.create(req.tenant, r.resource, body, { userId: userId(req) }));
+      return sendJson(reply.header('Location', String(record.id)), 201, record);
+    },
+  );
+
+  app.get(
+    item,
+    {
+      ...docsOnly,
+      schema: { tags, summary: 'One record', params: IdParams, response: { 200: r.item, 404: TEXT } },
+    },
+    async (req, reply) =>
+      sendJson(reply, 200, await answer(() => store.read(req.tenant, r.resource, idParam(req)))),
+  );
+
+  app.put(
+    item,
+    {
+      ...docsOnly,
+      schema: {
+        tags,
+        summary: 'Replace a record (stored under the path id)',
+        params: IdParams,
+        body: r.item,
+        response: { 400: TEXT, 404: TEXT, 422: ErrorsSchema },
+      },
+    },
+    async (req, reply) => {
+      const id = idParam(req);
+      if (!isFolioUuid(id)) throw new HttpError(400, INVALID_UUID_MESSAGE);
+      const body = jsonObject(req.body);
+      await answer(() => store.replace(req.tenant, r.resource, id, body, { userId: userId(req) }));
+      return noContent(reply);
+    },
+  );
+
+  app.delete(
+    item,
+    {
+      ...docsOnly,
+      schema: {
+        tags,
+        summary: 'Delete a record',
+        params: IdParams,
+        response: { 404: TEXT },
+      },
+    },
+    async (req, reply) => {
+      await answer(() => store.remove(req.tenant, r.resource, idParam(req)));
+      return noContent(reply);
+    },
+  );
+}
+
+function registerCounterReportFacts(app: App, store: LocalErmStore): void {
+  const tags = ['counter reports'];
+  const facts: [string, string, (tenant: string) => Promise<string[]>][] = [
+    ['/counter-reports/errors/codes', 'errorCodes', (t) => store.errorCodes(t)],
+    ['/counter-reports/reports/types', 'reportTypes', (t) => store.reportTypes(t)],
+    ['/counter-reports/reports/releases', 'reportReleases', (t) => store.reportReleases(t)],
+  ];
+  for (const [path, key, read] of facts) {
+    app.get(
+      path,
+      {
+        ...docsOnly,
+        schema: {
+          tags,
+          summary: `Distinct ${key} over all counter reports of the tenant, sorted`,
+          response: { 200: Type.Object({ [key]: Type.Array(Type.String()) }) },
+        },
+      },
+      async (req, reply) => sendJson(reply, 200, { [key]: await read(req.tenant) }),
+    );
+  }
+
+  app.post(
+    '/counter-reports/reports/delete',
+    {
+      ...docsOnly,
+      schema: {
+        tags,
+        summary: 'Delete the counter reports with the given ids',
+        body: Type.Array(Type.String({ description: 'UUID' })),
+        response: { 400: TEXT },
+      },
+    },
+    async (req, reply) => {
+      const body: unknown = req.body;
+      if (!Array.isArray(body) || body.some((id) => typeof id !== 'string'))
+        throw new HttpError(400, 'Request body must be a JSON array of counter report ids');
+      await answer(() => store.removeCounterReports(req.tenant, body as string[]));
+      return noContent(reply);
+    },
+  );
+}
+
+/** The store's routes; registered only in standalone mode (server.ts). */
+export function ermRoutes(_ctx: ServiceContext, store: LocalErmStore): RoutePlugin {
+  return async (app: App) => {
+    for (const r of RESOURCES) registerResource(app, store, r);
+    registerCounterReportFacts(app, store);
+  };
 }
