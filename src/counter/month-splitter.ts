@@ -48,6 +48,13 @@ export interface MonthReport {
   itemCount: number;
 }
 
+export interface MonthReportJson {
+  yearMonth: YearMonth;
+  /** `JSON.stringify` of the month's `MonthReportBody`. */
+  json: string;
+  itemCount: number;
+}
+
 export type InvalidCode =
   | 'empty_body'
   | 'null_body'
@@ -94,6 +101,8 @@ export interface SplitReport {
   stats(): BucketStats;
   /** One month at a time, in month order; the month's bucket is released after it is yielded. */
   months(): AsyncGenerator<MonthReport>;
+  /** The same months as JSON text, built without materialising the items as objects. */
+  monthsAsJson(): AsyncGenerator<MonthReportJson>;
   /** Frees buckets and removes spill files; `months()` does this when it runs to the end. */
   dispose(): Promise<void>;
 }
@@ -179,26 +188,47 @@ function withoutUsage(obj: JsonObject): JsonObject {
   return copy;
 }
 
-/** Reassembles a month's items from its bucket lines, joining IR children to their parents. */
-async function buildMonthItems(lines: AsyncIterable<string>): Promise<JsonObject[]> {
-  const items: JsonObject[] = [];
-  const pendingChildren = new Map<number, JsonObject[]>();
+const ITEMS_SENTINEL = JSON.stringify('\u0000counter-split-items\u0000');
+
+/** The JSON text of a bucket entry's object, sliced out of the line without parsing it. */
+function entryPayload(line: string): { tag: Entry[0]; seq: number; json: string } {
+  const tag = line[2] as Entry[0];
+  if (tag === 'i') return { tag, seq: -1, json: line.slice(5, -1) };
+  const comma = line.indexOf(',', 5);
+  return { tag, seq: Number(line.slice(5, comma)), json: line.slice(comma + 1, -1) };
+}
+
+/** A parent group's JSON with its children spliced in as text. */
+function parentJson(metaJson: string, children: string[]): string {
+  const meta = JSON.parse(metaJson) as JsonObject;
+  const itemsKey = findKeyLoose(meta, ITEMS) ?? 'Items';
+  const withSentinel = JSON.stringify({ ...meta, [itemsKey]: JSON.parse(ITEMS_SENTINEL) as string });
+  return withSentinel.replace(ITEMS_SENTINEL, () => `[${children.join(',')}]`);
+}
+
+/**
+ * Reassembles a month's items as JSON texts from its bucket lines, joining IR children to their
+ * parents. Items are never re-parsed (only the small parent metadata is), so a month costs about its
+ * serialized size.
+ */
+async function buildMonthItemsJson(lines: AsyncIterable<string>): Promise<string[]> {
+  const items: string[] = [];
+  const pendingChildren = new Map<number, string[]>();
   for await (const line of lines) {
-    const entry = JSON.parse(line) as Entry;
-    if (entry[0] === 'i') {
-      items.push(entry[1]);
-    } else if (entry[0] === 'c') {
-      const list = pendingChildren.get(entry[1]);
-      if (list) list.push(entry[2]);
-      else pendingChildren.set(entry[1], [entry[2]]);
+    const { tag, seq, json } = entryPayload(line);
+    if (tag === 'i') {
+      items.push(json);
+    } else if (tag === 'c') {
+      const list = pendingChildren.get(seq);
+      if (list) list.push(json);
+      else pendingChildren.set(seq, [json]);
     } else {
-      const itemsKey = findKeyLoose(entry[2], ITEMS) ?? 'Items';
-      items.push({ ...entry[2], [itemsKey]: pendingChildren.get(entry[1]) ?? [] });
-      pendingChildren.delete(entry[1]);
+      items.push(parentJson(json, pendingChildren.get(seq) ?? []));
+      pendingChildren.delete(seq);
     }
   }
   // Children whose parent never completed cannot occur in a parsed document; keep them parent-less.
-  for (const children of pendingChildren.values()) items.push({ Items: children });
+  for (const children of pendingChildren.values()) items.push(`{"Items":[${children.join(',')}]}`);
   return items;
 }
 
@@ -233,16 +263,23 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
   const yearMonths = resolveMonths(collector, header);
   const exceptions = findExceptions({ ...collector.topLevel, Report_Header: header });
 
-  async function* months(): AsyncGenerator<MonthReport> {
+  async function* monthsAsJson(): AsyncGenerator<MonthReportJson> {
     try {
       for (const yearMonth of yearMonths) {
-        const items = await buildMonthItems(buckets.read(yearMonth));
+        const items = await buildMonthItemsJson(buckets.read(yearMonth));
         await buckets.release(yearMonth);
-        const report = { Report_Header: headerForMonth(header, yearMonth, release), Report_Items: items };
-        yield { yearMonth, report, itemCount: items.length };
+        const monthHeader = JSON.stringify(headerForMonth(header, yearMonth, release));
+        const json = `{"Report_Header":${monthHeader},"Report_Items":[${items.join(',')}]}`;
+        yield { yearMonth, json, itemCount: items.length };
       }
     } finally {
       await buckets.dispose();
+    }
+  }
+
+  async function* months(): AsyncGenerator<MonthReport> {
+    for await (const { yearMonth, json, itemCount } of monthsAsJson()) {
+      yield { yearMonth, report: JSON.parse(json) as MonthReportBody, itemCount };
     }
   }
 
@@ -259,6 +296,7 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
     findings: collector.findings.list(),
     stats: () => buckets.stats(),
     months,
+    monthsAsJson,
     dispose: () => buckets.dispose(),
   };
 }

@@ -412,3 +412,40 @@ void describe('month splitter, tolerant key spellings', () => {
     assert.deepEqual(month.report.Report_Items, []);
   });
 });
+
+void describe('month splitter, JSON text output', () => {
+  for (const sample of samples) {
+    void it(`${sample.name}: monthsAsJson() is the JSON text of months()`, async () => {
+      const objects = await collect(await splitReportStream(chunked(sample.text, 4096), sample.release));
+      const result = await splitReportStream(chunked(sample.text, 4096), sample.release);
+      assert.equal(result.kind, 'report');
+      if (result.kind !== 'report') return;
+      const texts = [];
+      for await (const month of result.monthsAsJson()) texts.push(month);
+      assert.deepEqual(
+        texts.map((t) => [t.yearMonth, t.itemCount, t.json]),
+        objects.map((o) => [o.yearMonth, o.itemCount, JSON.stringify(o.report)]),
+      );
+    });
+  }
+
+  void it('parent metadata and children with "$&" and sentinel-like text survive splicing', async () => {
+    const body = {
+      Report_Header: { Report_Filters: { Begin_Date: '2024-01-01', End_Date: '2024-01-31' } },
+      Report_Items: [
+        {
+          Title: 'P $& $1 $$',
+          Items: [
+            {
+              Item: 'A $& "quoted"',
+              Attribute_Performance: [{ Performance: { Total_Item_Requests: { '2024-01': 1 } } }],
+            },
+          ],
+        },
+      ],
+    };
+    const result = await splitReportStream(chunked(JSON.stringify(body), 3), '5.1');
+    const [month] = await collect(result);
+    assert.deepEqual(month.report.Report_Items, body.Report_Items);
+  });
+});
