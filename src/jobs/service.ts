@@ -1,11 +1,225 @@
-// STUB — replaced by the job engine.
+/**
+ * JobService: the harvesting engine of one process (compat spec §6). It accepts one-shot jobs into the
+ * durable queue, runs queue workers (provider jobs: `providerJobConcurrency` at once per process; tenant jobs
+ * in their own small lane), sends heartbeats for the jobs it runs, ticks the periodic scheduler, and runs
+ * the cleanup (purgestale + purgefinished) for every tenant every `cleanupIntervalMinutes`.
+ */
 import type { ServiceContext } from '../context.ts';
+import { formatDateTime } from '../dates.ts';
 import type { ErmStore } from '../erm/port.ts';
+import { JobCleanup } from './cleanup.ts';
+import { implementations as defaultImplementations, type ImplementationRegistry } from './implementations.ts';
+import type { JobInfo } from './job-info.ts';
+import { Loop } from './loop.ts';
+import { baseJobInfo, JobQueue, type QueueKind, type QueuedJob } from './queue.ts';
+import {
+  formatJobError,
+  recordSuccess,
+  runProviderJob,
+  runTenantJob,
+  type HarvestProvider,
+  type ProviderJobContext,
+} from './runner.ts';
+import { PeriodicScheduler } from './scheduler.ts';
+
+/** Tenant jobs only list providers and enqueue; two at once per process is plenty. */
+const TENANT_JOB_CONCURRENCY = 2;
+/** How long stop() waits for running jobs before it gives up on them (they stay unfinished). */
+const STOP_WAIT_MS = 5000;
+/** Fire records older than this are pruned by the cleanup timer. */
+const FIRE_RECORD_RETENTION_MS = 30 * 86_400_000;
+
+export interface JobServiceOptions {
+  /** The harvest of one UDP; default: record success. */
+  harvestProvider?: HarvestProvider;
+  implementations?: ImplementationRegistry;
+}
+
+/** One worker lane: claims jobs of some kinds while it has free slots. */
+class Lane {
+  readonly running = new Map<string, Promise<void>>();
+  readonly loop: Loop;
+
+  constructor(
+    readonly name: string,
+    private readonly kinds: QueueKind[],
+    private readonly slots: number,
+    private readonly svc: JobService,
+  ) {
+    this.loop = new Loop(`worker:${name}`, svc.ctx.config.queuePollMs, () => this.fill(), svc.ctx.log);
+  }
+
+  private async fill(): Promise<void> {
+    while (this.running.size < this.slots && !this.svc.stopping) {
+      const job = await this.svc.queue.claim(this.kinds, this.svc.ctx.clock.now());
+      if (!job) return;
+      const done = this.svc.execute(job).finally(() => {
+        this.running.delete(job.id);
+        this.loop.wake();
+      });
+      this.running.set(job.id, done);
+    }
+  }
+}
+
 export class JobService {
+  readonly queue: JobQueue;
+  readonly cleanup: JobCleanup;
+  readonly scheduler: PeriodicScheduler;
+  readonly implementations: ImplementationRegistry;
+  stopping = false;
+  private harvest: HarvestProvider;
+  private readonly lanes: Lane[];
+  private readonly loops: Loop[] = [];
+  private readonly abort = new AbortController();
+
   constructor(
     readonly ctx: ServiceContext,
     readonly erm: ErmStore,
-  ) {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
+    opts: JobServiceOptions = {},
+  ) {
+    this.queue = new JobQueue(ctx.db, {
+      instanceId: ctx.config.instanceId,
+      staleHeartbeatMs: ctx.config.staleHeartbeatMinutes * 60_000,
+    });
+    this.cleanup = new JobCleanup(ctx, erm, this.queue);
+    this.scheduler = new PeriodicScheduler(ctx, (tenant) => this.startTenantJob(tenant));
+    this.implementations = opts.implementations ?? defaultImplementations;
+    this.harvest = opts.harvestProvider ?? recordSuccess;
+    this.lanes = [
+      new Lane('tenant', ['tenant'], TENANT_JOB_CONCURRENCY, this),
+      new Lane('provider', ['provider'], ctx.config.providerJobConcurrency, this),
+    ];
+    ctx.hooks.enabled.push((tenant) => this.scheduler.rebuild(tenant).then(() => undefined));
+    ctx.hooks.disabled.push((tenant) => this.scheduler.remove(tenant));
+    ctx.hooks.purged.push((tenant) => this.scheduler.remove(tenant));
+  }
+
+  /** Installs the harvest of one UDP (§7); see {@link HarvestProvider}. */
+  setHarvestProvider(harvest: HarvestProvider): void {
+    this.harvest = harvest;
+  }
+
+  /** `GET /start`: accepts a tenant job or throws JobConflictError. Returns the job id. */
+  async startTenantJob(tenant: string): Promise<string> {
+    const id = await this.queue.enqueue(tenant, 'tenant', this.ctx.clock.now());
+    this.wake();
+    return id;
+  }
+
+  /** `GET /start/{id}` and tenant jobs: accepts a provider job or throws JobConflictError. */
+  async startProviderJob(tenant: string, providerId: string): Promise<string> {
+    const id = await this.queue.enqueue(tenant, 'provider', this.ctx.clock.now(), providerId);
+    this.wake();
+    return id;
+  }
+
+  private wake(): void {
+    for (const lane of this.lanes) lane.loop.wake();
+  }
+
+  /** Builds missing schedules, then (with runWorkers) starts workers, heartbeats, scheduler and cleanup. */
+  async start(): Promise<void> {
+    for (const tenant of await this.ctx.tenants.list()) {
+      try {
+        await this.scheduler.ensure(tenant);
+      } catch (err) {
+        this.ctx.log.error({ tenant, err: (err as Error).message }, 'periodic: could not build the schedule');
+      }
+    }
+    if (!this.ctx.config.runWorkers) return;
+    const { config, log } = this.ctx;
+    this.loops.push(new Loop('heartbeat', config.heartbeatIntervalMs, () => this.beat(), log));
+    this.loops.push(new Loop('scheduler', config.schedulerTickMs, () => this.scheduler.tick(), log));
+    if (config.cleanupIntervalMinutes > 0)
+      this.loops.push(
+        new Loop('cleanup', config.cleanupIntervalMinutes * 60_000, () => this.cleanAll(), log),
+      );
+    for (const loop of this.loops) loop.start();
+    for (const lane of this.lanes) {
+      lane.loop.start();
+      lane.loop.wake();
+    }
+  }
+
+  /** Stops taking work, tells running jobs to stop, and waits for them a few seconds. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.lanes.map((l) => l.loop.stop()), ...this.loops.map((l) => l.stop())]);
+    this.abort.abort();
+    const running = this.lanes.flatMap((l) => [...l.running.values()]);
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
+    await Promise.race([Promise.allSettled(running), timeout]);
+    clearTimeout(timer);
+  }
+
+  /** Number of jobs this process is executing now. */
+  get runningCount(): number {
+    return this.lanes.reduce((n, l) => n + l.running.size, 0);
+  }
+
+  private async beat(): Promise<void> {
+    const now = this.ctx.clock.now();
+    await this.ctx.db.query(
+      `INSERT INTO harvester.instances (id, started_at, heartbeat_at) VALUES ($1, $2, $2)
+       ON CONFLICT (id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at`,
+      [this.ctx.config.instanceId, new Date(now)],
+    );
+    if (this.runningCount > 0) await this.queue.heartbeat(now);
+  }
+
+  /** The built-in timer: cleanup for every tenant, then old fire records. */
+  async cleanAll(): Promise<void> {
+    for (const tenant of await this.ctx.tenants.list()) await this.cleanup.cleanup(tenant);
+    await this.ctx.db.query('DELETE FROM harvester.periodic_fires WHERE fire_time < $1', [
+      new Date(this.ctx.clock.now() - FIRE_RECORD_RETENTION_MS),
+    ]);
+  }
+
+  /** Executes a claimed job and records its end; never throws. */
+  async execute(job: QueuedJob): Promise<void> {
+    const log = this.ctx.log.child({ tenant: job.tenant, jobId: job.id, providerId: job.providerId });
+    let errorMessage: string | undefined;
+    try {
+      if (job.kind === 'tenant') await this.runTenant(job, log);
+      else await this.runProvider(job, log);
+    } catch (err) {
+      errorMessage = formatJobError(err);
+    }
+    const info: JobInfo = {
+      ...baseJobInfo(job),
+      startedAt: formatDateTime(job.startedAt),
+      finishedAt: formatDateTime(Math.max(this.ctx.clock.now(), job.startedAt)),
+      result: errorMessage === undefined ? 'success' : 'failure',
+      errorMessage,
+    };
+    try {
+      await this.queue.finish(job, info);
+      log.info({ result: info.result, errorMessage }, `${job.kind} job finished`);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'could not record the end of a job');
+    }
+  }
+
+  private async runTenant(job: QueuedJob, log: ServiceContext['log']): Promise<void> {
+    await runTenantJob(
+      this.erm,
+      job.tenant,
+      (providerId) => this.startProviderJob(job.tenant, providerId),
+      log,
+    );
+  }
+
+  private async runProvider(job: QueuedJob, log: ServiceContext['log']): Promise<void> {
+    const context: ProviderJobContext = {
+      jobId: job.id,
+      erm: this.erm,
+      log,
+      signal: this.abort.signal,
+      now: () => this.ctx.clock.now(),
+    };
+    await runProviderJob(this.erm, job.tenant, job.providerId ?? '', this.harvest, context);
+  }
 }
