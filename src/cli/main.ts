@@ -1,41 +1,43 @@
 import { Command } from 'commander';
-import { loadConfig } from '../config.ts';
-import { startService } from '../server.ts';
+import { registerHarvest } from './commands/harvest.ts';
+import { registerJobs } from './commands/jobs.ts';
+import { registerProviders } from './commands/providers.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerTenants } from './commands/tenants.ts';
+import { addGlobalOptions, cliVersion, describeError } from './global.ts';
 
 const program = new Command();
 program
   .name('erm-usage-harvester')
-  .description('COUNTER usage harvester (FOLIO mod-erm-usage-harvester compatible)');
+  .description('COUNTER usage harvester (FOLIO mod-erm-usage-harvester compatible)')
+  .version(cliVersion())
+  // Options before a command name belong to the program, options after it to the command: this lets
+  // `providers add --url` mean the provider's URL while `--url` before the command is the service's.
+  .enablePositionalOptions();
+addGlobalOptions(program);
+program.addHelpText(
+  'after',
+  `
+--url, --tenant and --token can also follow a command name (except "providers add --url",
+which is the provider's SUSHI URL).
 
-program
-  .command('serve')
-  .description('start the service (embedded database in ./data unless DATABASE_URL is set)')
-  .option('-p, --port <port>', 'port to listen on (PORT, default 8081)')
-  .option('-H, --host <host>', 'address to listen on (HOST, default 127.0.0.1)')
-  .option('-d, --data-dir <dir>', 'embedded database directory (HARVESTER_DATA_DIR, default ./data)')
-  .option('--database-url <url>', 'PostgreSQL connection string (DATABASE_URL)')
-  .action(async (opts: { port?: string; host?: string; dataDir?: string; databaseUrl?: string }) => {
-    const env = { ...process.env };
-    if (opts.port) env.PORT = opts.port;
-    if (opts.host) env.HOST = opts.host;
-    if (opts.dataDir) env.HARVESTER_DATA_DIR = opts.dataDir;
-    if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
-    const config = loadConfig(env);
-    const svc = await startService(config);
-    const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded database in ${config.dataDir}`;
-    process.stdout.write(
-      `erm-usage-harvester listening on ${svc.url} (${where}); API docs at ${svc.url}/docs\n`,
-    );
-    const stop = () => {
-      void svc.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+Examples:
+  $ npm start                                  # or: erm-usage-harvester serve
+  $ erm-usage-harvester providers add --label "Example Press" --url https://sushi.example.org/r51 \\
+      --customer-id 12345 --api-key s3cret --start 2024-01
+  $ erm-usage-harvester harvest --wait
+  $ erm-usage-harvester jobs`,
+);
+
+registerServe(program);
+registerTenants(program);
+registerProviders(program);
+registerHarvest(program);
+registerJobs(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  process.stderr.write(`erm-usage-harvester: ${(err as Error).message}\n`);
+  process.stderr.write(`erm-usage-harvester: ${describeError(err)}\n`);
   process.exit(1);
 }

@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.ts';
+import { startService } from '../../server.ts';
+
+interface ServeOptions {
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('start the service (embedded database in ./data unless DATABASE_URL is set)')
+    .option('-p, --port <port>', 'port to listen on (PORT, default 8081)')
+    .option('-H, --host <host>', 'address to listen on (HOST, default 127.0.0.1)')
+    .option('-d, --data-dir <dir>', 'embedded database directory (HARVESTER_DATA_DIR, default ./data)')
+    .option('--database-url <url>', 'PostgreSQL connection string (DATABASE_URL)')
+    .addHelpText(
+      'after',
+      `
+Every other setting is an environment variable (see the README's configuration table).
+
+Examples:
+  $ erm-usage-harvester serve
+  $ erm-usage-harvester serve --port 9000 --data-dir /var/lib/harvester
+  $ DATABASE_URL=postgres://harvester@db/harvester erm-usage-harvester serve --host 0.0.0.0`,
+    )
+    .action(async (opts: ServeOptions) => {
+      const env = { ...process.env };
+      if (opts.port) env.PORT = opts.port;
+      if (opts.host) env.HOST = opts.host;
+      if (opts.dataDir) env.HARVESTER_DATA_DIR = opts.dataDir;
+      if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
+      const config = loadConfig(env);
+      const svc = await startService(config);
+      const where = config.databaseUrl
+        ? 'PostgreSQL (DATABASE_URL)'
+        : `embedded database in ${config.dataDir}`;
+      process.stdout.write(
+        `erm-usage-harvester listening on ${svc.url} (${where}); API docs at ${svc.url}/docs\n`,
+      );
+      const stop = () => {
+        void svc.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
