@@ -11,8 +11,8 @@ export const INVALID_UUID =
 export const H7 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00$/;
 
 /** Starts the service in standalone mode; makes sure the CQL support functions exist. */
-export async function startStore(backend: Backend): Promise<RunningService> {
-  const svc = await backend.start({ config: { mode: 'standalone' } });
+export async function startStore(backend: Backend, tenants = ['diku']): Promise<RunningService> {
+  const svc = await backend.start({ config: { mode: 'standalone' }, tenants });
   // Idempotent (CREATE OR REPLACE): the migrations may already have installed them.
   for (const sql of CQL_SUPPORT_SQL) await svc.ctx.db.query(sql);
   return svc;
