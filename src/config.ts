@@ -39,6 +39,47 @@ export interface Config {
   logLevel: string;
   /** Identifies this process among several sharing one database. */
   instanceId: string;
+  harvest: HarvestConfig;
+}
+
+/** How the harvesting engine talks to COUNTER endpoints (politeness, retries, timeouts, limits). */
+export interface HarvestConfig {
+  /** Requests in flight at once in this process, over all endpoints. */
+  requestConcurrency: number;
+  /** Requests in flight at once per endpoint (service URL), over all processes; per provider overridable. */
+  endpointMaxInFlight: number;
+  /** Minimum pause between two requests to one endpoint, ms; per provider overridable. */
+  endpointMinIntervalMs: number;
+  /** Requests in flight at once per provider job (Java: 4; 1 after a rate limit). */
+  providerRequestConcurrency: number;
+  /** First deferral of a queued report (1011 / 202), ms; later ones grow. */
+  deferQueuedMs: number;
+  /** First deferral of a busy or unavailable service (1000, 1010, 502/503/504), ms; later ones double. */
+  deferBusyMs: number;
+  /** Deferrals per request before its months are recorded as failed (not counted). */
+  maxDeferrals: number;
+  /** No new deferral later than this after the first one, ms. */
+  deferBudgetMs: number;
+  /** Retries of a rate-limited request (Java: 2). */
+  rateLimitRetries: number;
+  /** Waits before rate-limit retries when the server sends no Retry-After, ms. */
+  rateLimitDelaysMs: number[];
+  /** Cap on a server's Retry-After, ms. */
+  maxRetryAfterMs: number;
+  /** Spacing between requests of a provider job after it was rate limited, ms. */
+  rateLimitedSpacingMs: number;
+  /** Failed uploads in a row that stop a provider job. */
+  uploadFailureLimit: number;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  totalTimeoutMs: number;
+  maxResponseBytes: number;
+  userAgent: string;
+  /** Reports requested one month at a time. */
+  singleMonthReports: string[];
+  /** Offer the standard views (TR_J1, ...) besides the master reports. */
+  enableStandardViews: boolean;
 }
 
 export class ConfigError extends Error {
@@ -52,6 +93,23 @@ function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min = 0): numbe
   const v = Number.parseInt(raw, 10);
   if (v < min) throw new ConfigError(`${name} must be at least ${min}, got ${v}`);
   return v;
+}
+
+function list(env: NodeJS.ProcessEnv, name: string, dflt: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return dflt;
+  return raw
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+function intList(env: NodeJS.ProcessEnv, name: string, dflt: number[]): number[] {
+  const values = list(env, name, dflt.map(String));
+  for (const v of values)
+    if (!/^\d+$/.test(v))
+      throw new ConfigError(`${name} must be a comma-separated list of integers, got "${env[name]}"`);
+  return values.map(Number);
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
@@ -91,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     runWorkers: bool(env, 'HARVESTER_WORKERS', true),
     logLevel: env.LOG_LEVEL || 'info',
     instanceId: env.HARVESTER_INSTANCE_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    harvest: loadHarvestConfig(env),
     ...overrides,
   };
   if (cfg.port < 0 || cfg.port > 65535)
@@ -98,4 +157,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (cfg.mode === 'folio' && !cfg.okapiUrl)
     throw new ConfigError('FOLIO mode needs OKAPI_URL (the Okapi or sidecar URL to reach mod-erm-usage)');
   return cfg;
+}
+
+export function loadHarvestConfig(env: NodeJS.ProcessEnv = process.env): HarvestConfig {
+  return {
+    requestConcurrency: int(env, 'REQUEST_CONCURRENCY', 8, 1),
+    endpointMaxInFlight: int(env, 'ENDPOINT_MAX_IN_FLIGHT', 1, 1),
+    endpointMinIntervalMs: int(env, 'ENDPOINT_MIN_INTERVAL_MS', 2000),
+    providerRequestConcurrency: int(env, 'PROVIDER_REQUEST_CONCURRENCY', 4, 1),
+    deferQueuedMs: int(env, 'DEFER_QUEUED_MS', 10 * 60_000),
+    deferBusyMs: int(env, 'DEFER_BUSY_MS', 5 * 60_000),
+    maxDeferrals: int(env, 'MAX_DEFERRALS', 3),
+    deferBudgetMs: int(env, 'DEFER_BUDGET_MS', 60 * 60_000),
+    rateLimitRetries: int(env, 'RATE_LIMIT_RETRIES', 2),
+    rateLimitDelaysMs: intList(env, 'RATE_LIMIT_DELAYS_MS', [5000, 15000, 45000]),
+    maxRetryAfterMs: int(env, 'MAX_RETRY_AFTER_MS', 10 * 60_000),
+    rateLimitedSpacingMs: int(env, 'RATE_LIMITED_SPACING_MS', 3000),
+    uploadFailureLimit: int(env, 'UPLOAD_FAILURE_LIMIT', 5, 1),
+    connectTimeoutMs: int(env, 'CONNECT_TIMEOUT_MS', 30_000, 1),
+    headersTimeoutMs: int(env, 'FIRST_BYTE_TIMEOUT_MS', 10 * 60_000, 1),
+    idleTimeoutMs: int(env, 'IDLE_TIMEOUT_MS', 60_000, 1),
+    totalTimeoutMs: int(env, 'TOTAL_TIMEOUT_MS', 30 * 60_000, 1),
+    maxResponseBytes: int(env, 'MAX_RESPONSE_BYTES', 2 * 1024 * 1024 * 1024, 1),
+    userAgent: env.HARVESTER_USER_AGENT || 'erm-usage-harvester/0.1 (COUNTER harvester; +https://folio.org)',
+    singleMonthReports: list(env, 'SINGLE_MONTH_REPORTS', ['TR']),
+    enableStandardViews: bool(env, 'ENABLE_STANDARD_VIEWS', false),
+  };
 }

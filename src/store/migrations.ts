@@ -81,6 +81,53 @@ export const systemMigrations: Migration[] = [
       `ALTER TABLE harvester.periodic_fires ADD PRIMARY KEY (tenant, schedule_id, fire_time)`,
     ],
   },
+  {
+    version: 3,
+    name: 'harvest engine: work items, endpoint politeness, harvest runs',
+    sql: [
+      // One row per request still to make (report × months) of a provider job, until it is done.
+      `CREATE TABLE IF NOT EXISTS harvester.work_items (
+         id uuid PRIMARY KEY,
+         tenant text NOT NULL,
+         job_id uuid NOT NULL,
+         provider_id text NOT NULL,
+         endpoint text NOT NULL,
+         report_name text NOT NULL,
+         begin_month text NOT NULL,
+         end_month text NOT NULL,
+         state text NOT NULL DEFAULT 'queued',
+         run_after timestamptz NOT NULL,
+         created_at timestamptz NOT NULL,
+         seq bigserial NOT NULL,
+         locked_by text,
+         heartbeat_at timestamptz,
+         rate_limit_retries integer NOT NULL DEFAULT 0,
+         deferrals integer NOT NULL DEFAULT 0,
+         first_deferred_at timestamptz
+       )`,
+      `CREATE INDEX IF NOT EXISTS work_items_pick ON harvester.work_items (state, run_after, seq)`,
+      `CREATE INDEX IF NOT EXISTS work_items_job ON harvester.work_items (job_id)`,
+      `CREATE INDEX IF NOT EXISTS work_items_endpoint ON harvester.work_items (endpoint, state)`,
+      // Politeness per remote service, shared by all processes.
+      `CREATE TABLE IF NOT EXISTS harvester.endpoints (
+         key text PRIMARY KEY,
+         max_in_flight integer NOT NULL DEFAULT 1,
+         min_interval_ms integer NOT NULL DEFAULT 0,
+         next_allowed_at timestamptz NOT NULL DEFAULT '1970-01-01T00:00:00Z'
+       )`,
+      // The state of one provider job's harvest that all processes working on it share.
+      `CREATE TABLE IF NOT EXISTS harvester.harvest_runs (
+         job_id uuid PRIMARY KEY,
+         tenant text NOT NULL,
+         provider_id text NOT NULL,
+         failed_uploads integer NOT NULL DEFAULT 0,
+         rate_limited boolean NOT NULL DEFAULT false,
+         next_allowed_at timestamptz NOT NULL DEFAULT '1970-01-01T00:00:00Z',
+         failure text,
+         created_at timestamptz NOT NULL
+       )`,
+    ],
+  },
 ];
 
 export const tenantMigrations: Migration[] = [

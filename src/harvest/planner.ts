@@ -1,0 +1,192 @@
+/**
+ * Which (report, months) a provider still needs (spec §7.3, §7.4, §8.4) and how they are grouped into
+ * requests. The window runs from `harvestingStart` to the earlier of `harvestingEnd` and last month (the
+ * current month is never requested). A month is done when it has a successful record, or a failed one
+ * with `failedAttempts` ≥ `max_failed_attempts`, or an uncounted state whose re-check time has not come.
+ */
+import {
+  firstDayOf,
+  lastDayOf,
+  monthsBetween,
+  nextMonth,
+  parseYearMonth,
+  type YearMonth,
+} from '../counter/index.ts';
+import type { CounterReport, ErmStore, UsageDataProvider } from '../erm/port.ts';
+import { monthsCql } from './cql-terms.ts';
+import { recheckDue } from './month-state.ts';
+
+export class PlanError extends Error {
+  override name = 'PlanError';
+}
+
+/** One request to make: a report over consecutive whole months. */
+export interface WorkItem {
+  reportName: string;
+  /** First and last month, inclusive. */
+  begin: YearMonth;
+  end: YearMonth;
+}
+
+export function itemDates(item: WorkItem): { beginDate: string; endDate: string } {
+  return { beginDate: firstDayOf(item.begin), endDate: lastDayOf(item.end) };
+}
+
+export function itemMonths(item: WorkItem): YearMonth[] {
+  return monthsBetween(item.begin, item.end);
+}
+
+/** The month before the current UTC month. */
+export function lastCompleteMonth(now: number): YearMonth {
+  const d = new Date(now);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth(); // 0-based: the previous month's 1-based number
+  return m === 0 ? `${y - 1}-12` : `${y}-${String(m).padStart(2, '0')}`;
+}
+
+/** The months to consider for a provider, or an error naming the bad setting. */
+export function harvestWindow(provider: UsageDataProvider, now: number): YearMonth[] {
+  const cfg = provider.harvestingConfig ?? {};
+  const startRaw = cfg.harvestingStart;
+  if (startRaw === undefined || startRaw === null || startRaw === '')
+    throw new PlanError('harvestingStart is missing');
+  const start = parseYearMonth(startRaw);
+  if (!start) throw new PlanError(`harvestingStart is not a month (yyyy-MM): ${String(startRaw)}`);
+  const limit = lastCompleteMonth(now);
+  let end = limit;
+  const endRaw = cfg.harvestingEnd;
+  if (typeof endRaw === 'string' && endRaw.trim() !== '') {
+    const parsed = parseYearMonth(endRaw);
+    if (!parsed) throw new PlanError(`harvestingEnd is not a month (yyyy-MM): ${endRaw}`);
+    if (parsed < limit) end = parsed;
+  }
+  return start > end ? [] : monthsBetween(start, end);
+}
+
+/** Distinct requested report names, in order. */
+export function requestedReports(provider: UsageDataProvider): string[] {
+  const list = provider.harvestingConfig?.requestedReports;
+  if (!Array.isArray(list)) return [];
+  return [
+    ...new Set(
+      list.filter((r): r is string => typeof r === 'string' && r.trim() !== '').map((r) => r.trim()),
+    ),
+  ];
+}
+
+export interface PlanOptions {
+  maxFailedAttempts: number;
+  now: number;
+  /** Reports requested one month at a time (compared case-insensitively). Default `['TR']`. */
+  singleMonthReports?: string[];
+  /** Longest range of one request, months. Default 12. */
+  maxRangeMonths?: number;
+  /** Records read per store request. */
+  pageSize?: number;
+}
+
+/** Whether a stored record means the month needs no request now. */
+export function isMonthDone(record: CounterReport, maxFailedAttempts: number, now: number): boolean {
+  if (record.failedAttempts === undefined || record.failedAttempts === null) return true;
+  const attempts = Number(record.failedAttempts);
+  if (Number.isFinite(attempts) && attempts >= maxFailedAttempts) return true;
+  return !recheckDue(record, now);
+}
+
+async function storedRecords(
+  erm: ErmStore,
+  tenant: string,
+  providerId: string,
+  release: string,
+  reportName: string,
+  months: YearMonth[],
+  pageSize: number,
+): Promise<CounterReport[]> {
+  const cql = monthsCql(providerId, release, reportName, months[0], months[months.length - 1]);
+  const records: CounterReport[] = [];
+  for (let offset = 0; ; offset += pageSize) {
+    const page = await erm.findCounterReports(tenant, cql, offset, pageSize, true);
+    records.push(...page.records);
+    if (page.records.length < pageSize || records.length >= page.totalRecords) return records;
+  }
+}
+
+/** Missing months per requested report, from the store (one paged query per report). */
+export async function missingMonths(
+  erm: ErmStore,
+  tenant: string,
+  provider: UsageDataProvider,
+  opts: PlanOptions,
+): Promise<{ reportName: string; month: YearMonth }[]> {
+  const window = harvestWindow(provider, opts.now);
+  const reports = requestedReports(provider);
+  if (window.length === 0 || reports.length === 0) return [];
+  const release = String(provider.harvestingConfig?.reportRelease ?? '');
+  const missing: { reportName: string; month: YearMonth }[] = [];
+  for (const reportName of reports) {
+    const records = await storedRecords(
+      erm,
+      tenant,
+      provider.id,
+      release,
+      reportName,
+      window,
+      opts.pageSize ?? 1000,
+    );
+    const done = new Set(
+      records.filter((r) => isMonthDone(r, opts.maxFailedAttempts, opts.now)).map((r) => r.yearMonth),
+    );
+    for (const month of window) if (!done.has(month)) missing.push({ reportName, month });
+  }
+  return missing;
+}
+
+/**
+ * Groups months into requests: single months for the single-month reports, otherwise runs of
+ * consecutive months of at most `maxRangeMonths`; a gap always starts a new range (spec §7.4).
+ */
+export function collapseRanges(
+  months: { reportName: string; month: YearMonth }[],
+  opts: Pick<PlanOptions, 'singleMonthReports' | 'maxRangeMonths'> = {},
+): WorkItem[] {
+  const single = new Set((opts.singleMonthReports ?? ['TR']).map((r) => r.toUpperCase()));
+  const maxRange = Math.max(1, opts.maxRangeMonths ?? 12);
+  const byReport = new Map<string, Set<YearMonth>>();
+  for (const { reportName, month } of months) {
+    let set = byReport.get(reportName);
+    if (!set) byReport.set(reportName, (set = new Set()));
+    set.add(month);
+  }
+  const items: WorkItem[] = [];
+  for (const [reportName, set] of byReport) {
+    const sorted = [...set].sort();
+    const width = single.has(reportName.toUpperCase()) ? 1 : maxRange;
+    let current: WorkItem | undefined;
+    let length = 0;
+    for (const month of sorted) {
+      if (current && length < width && nextMonth(current.end) === month) {
+        current.end = month;
+        length++;
+      } else {
+        current = { reportName, begin: month, end: month };
+        length = 1;
+        items.push(current);
+      }
+    }
+  }
+  return items;
+}
+
+/** Expanding a range gives its single months (used when a range answer is invalid). */
+export function expandItem(item: WorkItem): WorkItem[] {
+  return itemMonths(item).map((month) => ({ reportName: item.reportName, begin: month, end: month }));
+}
+
+export async function planWorkItems(
+  erm: ErmStore,
+  tenant: string,
+  provider: UsageDataProvider,
+  opts: PlanOptions,
+): Promise<WorkItem[]> {
+  return collapseRanges(await missingMonths(erm, tenant, provider, opts), opts);
+}

@@ -1,0 +1,144 @@
+/**
+ * The exception policy: one declarative table from the facts of a response (COUNTER exception code,
+ * HTTP status, failure cause, whether report items came) to an action. The same table serves 5.0 and
+ * 5.1 (and R4's Exception numbers). Field notes §2.5–§2.7, spec §8.1–§8.3, and the issue's policy list.
+ */
+import { primaryException, isWarningCode, type SushiException } from '../counter/index.ts';
+import type { FetchResult } from '../sushi/types.ts';
+
+export type PolicyAction =
+  /** Store the months of the data (warnings are kept in the stored header). */
+  | 'store'
+  /** Store the data and flag the months partial (3040). */
+  | 'store-partial'
+  /** Store each month of the item as harvested with no usage (3030, an empty report). */
+  | 'store-empty'
+  /** Retry the same request later, not counted (1011 queued, 1010 busy, 1000 unavailable, 502/503/504). */
+  | 'defer'
+  /** Back off the whole endpoint (honouring Retry-After) and retry the same request (1020, 429). */
+  | 'rate-limit'
+  /** Credentials or configuration rejected: fail this item's months and stop the rest of the run. */
+  | 'stop-job'
+  /** The report is not supported: fail this item's months and skip the rest of this report. */
+  | 'stop-report'
+  /** Not ready (3031): uncounted failure, re-checked on a schedule of days. */
+  | 'not-ready'
+  /** No longer available (3032): terminal failure for these months. */
+  | 'terminal'
+  /** A counted failure of every month of the item; multi-month ranges are split first when `expand`. */
+  | 'fail';
+
+export interface PolicyDecision {
+  action: PolicyAction;
+  /** The code that decided (exception code, or the HTTP status as a pseudo-code when no exception). */
+  code?: number;
+  /** Split a multi-month range into single months before failing (invalid answers, too large). */
+  expand?: boolean;
+  /** Server-requested wait (Retry-After). */
+  retryAfterMs?: number;
+  /** Which row of the table matched, for logs and tests. */
+  rule: string;
+}
+
+interface Rule {
+  name: string;
+  codes?: readonly number[];
+  statuses?: readonly number[];
+  action: PolicyAction;
+  expand?: boolean;
+}
+
+/**
+ * Exception code × HTTP status → action. A rule matches when the primary exception's code is in
+ * `codes` OR the HTTP status is in `statuses`; the first match wins, so the order matters.
+ */
+export const EXCEPTION_POLICY: readonly Rule[] = [
+  { name: 'rate limited (1020 / 429)', codes: [1020], statuses: [429], action: 'rate-limit' },
+  { name: 'queued (1011)', codes: [1011], action: 'defer' },
+  {
+    name: 'busy or unavailable (1000, 1010 / 502, 503, 504)',
+    codes: [1000, 1010],
+    statuses: [502, 503, 504],
+    action: 'defer',
+  },
+  {
+    name: 'credentials rejected (2000, 2010, 2020, 2030 / 401, 403)',
+    codes: [2000, 2010, 2020, 2030],
+    statuses: [401, 403],
+    action: 'stop-job',
+  },
+  { name: 'insufficient information (1030)', codes: [1030], action: 'stop-job' },
+  { name: 'report or release not supported (3000, 3010)', codes: [3000, 3010], action: 'stop-report' },
+  { name: 'global reports not supported (2011)', codes: [2011], action: 'terminal' },
+  { name: 'no usage (3030)', codes: [3030], action: 'store-empty' },
+  { name: 'not ready (3031)', codes: [3031], action: 'not-ready' },
+  { name: 'no longer available (3032)', codes: [3032], action: 'terminal' },
+  { name: 'invalid dates (3020)', codes: [3020], action: 'fail' },
+];
+
+function matchRule(code: number | undefined, status: number | undefined): Rule | undefined {
+  return EXCEPTION_POLICY.find(
+    (r) =>
+      (code !== undefined && r.codes?.includes(code)) ||
+      (status !== undefined && r.statuses?.includes(status)),
+  );
+}
+
+function decisionFor(
+  rule: Rule,
+  code: number | undefined,
+  status: number | undefined,
+  retryAfterMs?: number,
+): PolicyDecision {
+  return { action: rule.action, code: code ?? status, expand: rule.expand, retryAfterMs, rule: rule.name };
+}
+
+/** Exceptions that came with data: 3040 flags partial, everything informational is kept. */
+function decideData(
+  exceptions: readonly SushiException[],
+  itemCount: number,
+  status: number,
+): PolicyDecision {
+  if (itemCount > 0) {
+    if (exceptions.some((e) => e.code === 3040))
+      return { action: 'store-partial', code: 3040, rule: 'partial data (3040)' };
+    return { action: 'store', rule: exceptions.length > 0 ? 'data with exceptions kept' : 'data' };
+  }
+  // No items: only a warning-only (or no) exception list is a plain empty report.
+  const primary = primaryException(exceptions);
+  if (primary && !isWarningCode(primary.code)) {
+    const rule = matchRule(primary.code, undefined);
+    if (rule) return decisionFor(rule, primary.code, undefined);
+    return { action: 'fail', code: primary.code, expand: true, rule: 'unknown exception without data' };
+  }
+  if (status === 202) return { action: 'defer', code: 1011, rule: 'HTTP 202 without data (queued)' };
+  return { action: 'store', rule: 'empty report' };
+}
+
+export function decide(result: FetchResult): PolicyDecision {
+  if (result.kind === 'data')
+    return decideData(result.data.exceptions, result.data.itemCount, result.httpStatus);
+  const primary = primaryException(result.exceptions);
+  const code = primary && !isWarningCode(primary.code) ? primary.code : undefined;
+  const status = result.cause === 'http' ? result.httpStatus : undefined;
+  const rule =
+    matchRule(code, status) ?? (result.httpStatus === 202 ? matchRule(1011, undefined) : undefined);
+  if (rule)
+    return decisionFor(
+      rule,
+      code ?? (result.httpStatus === 202 ? 1011 : undefined),
+      status,
+      result.retryAfterMs,
+    );
+  switch (result.cause) {
+    case 'unsupported':
+      return { action: 'stop-report', rule: 'unsupported report type' };
+    case 'invalid':
+    case 'too-large':
+      return { action: 'fail', expand: true, code, rule: `invalid answer (${result.cause})` };
+    case 'exception':
+      return { action: 'fail', expand: true, code, rule: 'exception without data' };
+    default:
+      return { action: 'fail', expand: false, code: code ?? status, rule: `${result.cause} failure` };
+  }
+}

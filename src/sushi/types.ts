@@ -1,0 +1,141 @@
+/**
+ * The one small interface every service implementation (cs51, cs50, cs41, NSS) stands behind.
+ * An implementation turns one request item into raw facts — report data streamed by month, or a
+ * failure with its HTTP status, COUNTER exceptions and FOLIO's failedReason text — and decides nothing:
+ * the harvest policy (src/harvest/policy.ts) maps the facts to an action.
+ */
+import type { SushiException, YearMonth } from '../counter/index.ts';
+import type { AggregatorSetting, UsageDataProvider } from '../erm/port.ts';
+
+/** What `/erm-usage-harvester/impl` lists for an implementation (spec §2.3, §3.4). */
+export interface ServiceImplementationInfo {
+  name: string;
+  description?: string;
+  type: string;
+  isAggregator: boolean;
+  isDefault?: boolean;
+  reportRelease?: string;
+  supportedReports?: string[];
+  configurationParameters?: string[];
+}
+
+/** One request: a report over whole months, dates as `yyyy-MM-dd` (first day / last day). */
+export interface FetchItem {
+  reportName: string;
+  beginDate: string;
+  endDate: string;
+}
+
+/** One month of report data in FOLIO's stored form. */
+export interface MonthData {
+  yearMonth: YearMonth;
+  report: unknown;
+}
+
+/**
+ * Report data of one response, produced one month at a time so memory stays bounded. The consumer
+ * must run `months()` to the end or call `dispose()`.
+ */
+export interface MonthSource {
+  /** The months `months()` will yield, in order. */
+  readonly yearMonths: YearMonth[];
+  /** Exceptions that came with the data (warnings, 3040 partial, ...). */
+  readonly exceptions: SushiException[];
+  /** Number of report items in the whole response (0: an empty report). */
+  readonly itemCount: number;
+  months(): AsyncGenerator<MonthData>;
+  dispose(): Promise<void>;
+}
+
+/** Why a request did not give data, as facts for the policy table. */
+export type FailureCause =
+  /** A non-2xx HTTP answer (the body may carry exceptions). */
+  | 'http'
+  /** Connection refused/reset, timeouts, TLS, DNS: no complete answer. */
+  | 'transport'
+  /** A 2xx answer whose content is COUNTER exceptions without report data. */
+  | 'exception'
+  /** A 2xx answer that is not a valid report (binding errors, garbage, HTML, missing header, null). */
+  | 'invalid'
+  /** The report name is not supported by the implementation; no request was sent. */
+  | 'unsupported'
+  /** The body was larger than the configured maximum. */
+  | 'too-large';
+
+export interface FetchFailure {
+  kind: 'failure';
+  cause: FailureCause;
+  httpStatus?: number;
+  /** All COUNTER exceptions found (tolerant reader), in document order. */
+  exceptions: SushiException[];
+  /** Parsed `Retry-After` in milliseconds (delta-seconds or HTTP-date), when the server sent one. */
+  retryAfterMs?: number;
+  /**
+   * FOLIO's failedReason text for this failure (spec §7.9: `HTTP 404: Not Found - <body>`,
+   * `Report not valid: [...]`, `Error getting report: ...`, the SUSHI error body itself, ...), already
+   * scrubbed of credentials.
+   */
+  reason: string;
+}
+
+export interface FetchData {
+  kind: 'data';
+  httpStatus: number;
+  data: MonthSource;
+}
+
+export type FetchResult = FetchData | FetchFailure;
+
+export interface FetchContext {
+  signal?: AbortSignal;
+}
+
+/** An implementation bound to one provider (and aggregator), ready to fetch items. */
+export interface ServiceEndpoint {
+  /** The release written into every stored record: `"4"`, `"5"` or `"5.1"`. */
+  readonly release: string;
+  /**
+   * Identifies the remote service for politeness limits (one request in flight per endpoint): the
+   * normalised base URL without credentials, e.g. `https://sushi.example.org/counter/r51`.
+   */
+  readonly endpointKey: string;
+  /** Credentials values to scrub from any text (apiKey, requestorId, ...). */
+  readonly secrets: string[];
+  /** Report names this endpoint can fetch, upper-case (views included when enabled). */
+  supports(reportName: string): boolean;
+  fetchReport(item: FetchItem, ctx?: FetchContext): Promise<FetchResult>;
+}
+
+/** Construction failed (spec §7.1 step 2): `Invalid Service URL: <url>`, a missing customerId, ... */
+export class EndpointInitError extends Error {
+  override name = 'EndpointInitError';
+}
+
+export interface ImplementationOptions {
+  /** Offer the standard views (TR_J1, ...) of 5.0 and 5.1 in addition to the master reports. */
+  enableStandardViews?: boolean;
+}
+
+/** One service implementation: its `/impl` entry and how to bind it to a provider. */
+export interface ServiceImplementation {
+  info(options: ImplementationOptions): ServiceImplementationInfo;
+  create(
+    provider: UsageDataProvider,
+    aggregator: AggregatorSetting | undefined,
+    transport: TransportOptions,
+    options: ImplementationOptions,
+  ): ServiceEndpoint;
+}
+
+/** HTTP behaviour shared by all implementations (field notes timing rules; spec §8.4). */
+export interface TransportOptions {
+  connectTimeoutMs: number;
+  /** Until the response headers arrive (first byte). */
+  headersTimeoutMs: number;
+  /** Longest pause between two body chunks. */
+  idleTimeoutMs: number;
+  /** Whole request including the body. */
+  totalTimeoutMs: number;
+  maxResponseBytes: number;
+  userAgent: string;
+}
