@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { decide, EXCEPTION_POLICY } from '../../src/harvest/policy.ts';
 import { buildRecord } from '../../src/harvest/upload.ts';
 import { notReadyState } from '../../src/harvest/month-state.ts';
-import type { FetchResult, MonthSource } from '../../src/sushi/types.ts';
+import type { FetchResult } from '../../src/sushi/types.ts';
 import type { SushiException } from '../../src/counter/index.ts';
 
 const ex = (code: number): SushiException => ({
@@ -28,7 +28,7 @@ const data = (itemCount: number, exceptions: SushiException[] = [], httpStatus =
     itemCount,
     months: async function* () {},
     dispose: async () => {},
-  } as MonthSource,
+  },
 });
 
 describe('exception policy', () => {
