@@ -1,6 +1,6 @@
 /** COUNTER 5.0 and 5.1 (REST/JSON) answers of the mock server, per scenario. */
 import { counterException, lowerCaseKeys, messageFor, statusFor, type MockRelease } from './exceptions.ts';
-import { DEFAULT_HUGE_BYTES, hugeReportChunks, hugeReportPlan } from './huge.ts';
+import { DEFAULT_HUGE_BYTES, hugeReportChunks, hugeReportSize } from './huge.ts';
 import { monthFromIndex, monthsBetween, parseDateParam, type Month } from './months.ts';
 import {
   garbageBytes,
@@ -243,7 +243,7 @@ async function huge(ctx: Ctx, request: ReportRequest): Promise<void> {
       ? Math.round(megabytes * 1024 * 1024)
       : (ctx.state.options.hugeReportBytes ?? DEFAULT_HUGE_BYTES);
   const hugeRequest = { release: request.release, begin: request.begin, end: request.end, bytes };
-  const { totalBytes } = hugeReportPlan(hugeRequest);
+  const { totalBytes } = hugeReportSize(hugeRequest);
   await streamChunks(ctx.res, 200, JSON_TYPE, hugeReportChunks(hugeRequest), {
     'Content-Length': totalBytes,
   });
