@@ -17,6 +17,8 @@ export interface Config {
   /** FOLIO mode: providers and reports live in FOLIO, reached through Okapi. */
   okapiUrl?: string;
   okapiToken?: string;
+  /** FOLIO mode without a fixed token: a system user that logs in (POST /authn/login-with-expiry). */
+  okapiSystemUser?: { username: string; password: string };
   mode: 'standalone' | 'folio';
   /** Tenant created at startup so that a newcomer's first commands work (standalone); empty = none. */
   defaultTenant?: string;
@@ -135,6 +137,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     token: env.HARVESTER_TOKEN || undefined,
     okapiUrl,
     okapiToken: env.OKAPI_TOKEN || undefined,
+    okapiSystemUser:
+      env.OKAPI_SYSTEM_USERNAME && env.OKAPI_SYSTEM_PASSWORD
+        ? { username: env.OKAPI_SYSTEM_USERNAME, password: env.OKAPI_SYSTEM_PASSWORD }
+        : undefined,
     mode: modeRaw,
     defaultTenant: env.HARVESTER_DEFAULT_TENANT ?? 'diku',
     maxFailedAttempts: int(env, 'MAX_FAILED_ATTEMPTS', 5),

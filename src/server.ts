@@ -15,6 +15,7 @@ import { ermRoutes } from './api/erm-routes.ts';
 import { harvesterRoutes } from './api/harvester-routes.ts';
 import { LocalErmStore } from './erm/local-store.ts';
 import type { ErmStore } from './erm/port.ts';
+import { OkapiErmStore } from './erm/okapi-store.ts';
 import { JobService } from './jobs/service.ts';
 import type { Db } from './store/db.ts';
 import { openDatabase } from './store/open.ts';
@@ -65,7 +66,19 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       hooks: { enabled: [], disabled: [], purged: [] },
     };
     const store = new LocalErmStore(ctx);
-    const jobs = new JobService(ctx, opts.erm ?? (store as unknown as ErmStore));
+    // FOLIO mode: providers, aggregators, reports and settings live in FOLIO, reached through Okapi.
+    const okapi =
+      !opts.erm && config.mode === 'folio' && config.okapiUrl
+        ? new OkapiErmStore({
+            okapiUrl: config.okapiUrl,
+            token: config.okapiToken,
+            systemUser: config.okapiSystemUser,
+            log,
+            clock,
+          })
+        : undefined;
+    const erm: ErmStore = opts.erm ?? okapi ?? store;
+    const jobs = new JobService(ctx, erm);
     const app = await buildApp(ctx, [
       healthRoutes(),
       tenantRoutes(ctx),
@@ -103,6 +116,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
         closed = true;
         await jobs.stop();
         await app.close();
+        await okapi?.close();
         await db.close();
       },
     };
