@@ -387,6 +387,21 @@ for (const backend of backends()) {
       assert.ok(res.json.errors[0].message.length > 0);
     });
 
+    it('OpenAPI documents the store paths with the record schemas', async () => {
+      const res = await call(svc, 'GET', '/openapi.json', { tenant: null });
+      assert.equal(res.status, 200);
+      for (const path of [
+        '/usage-data-providers',
+        '/usage-data-providers/{id}',
+        '/aggregator-settings',
+        '/counter-reports/{id}',
+      ])
+        assert.ok(res.json.paths[path], path);
+      const post = res.json.paths['/usage-data-providers'].post;
+      const schema = post.requestBody.content['application/json'].schema;
+      assert.deepEqual(schema.required, ['label', 'status', 'harvestingConfig']);
+    });
+
     it('the tenant header is required', async () => {
       const res = await call(svc, 'GET', '/usage-data-providers', { tenant: null });
       assert.equal(res.status, 400);

@@ -1,0 +1,117 @@
+/** The ErmStore port of the local store, as the harvesting engine uses it in-process; both backends. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ErmError } from '../../src/erm/port.ts';
+import { secrets } from '../../src/log.ts';
+import type { RunningService } from '../../src/server.ts';
+import { backends } from '../helpers/service.ts';
+import { startStore } from '../api/store-helpers.ts';
+
+const UNKNOWN = '6e6190bb-0000-4000-8000-0000000000ff';
+
+async function rejectsWith(promise: Promise<unknown>, status: number, reason: string) {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof ErmError);
+    assert.equal(err.status, status);
+    assert.equal(err.reason, reason);
+    assert.equal(err.message, `Received status code ${status}, ${reason}`);
+    return true;
+  });
+}
+
+for (const backend of backends()) {
+  describe(`LocalErmStore port (${backend.name})`, () => {
+    let svc: RunningService;
+    let providerId: string;
+    before(async () => {
+      svc = await startStore(backend);
+      const created = await svc.store.create('diku', 'usage-data-providers', {
+        label: 'Port provider',
+        status: 'active',
+        harvestingConfig: { harvestingStatus: 'active', harvestVia: 'sushi' },
+        sushiCredentials: { apiKey: 'port-api-key-123', requestorId: 'port-requestor-456' },
+      });
+      providerId = String(created.id);
+    });
+    after(async () => {
+      await svc.close();
+    });
+
+    it('getProvider / getAggregator: the record, or ErmError 404 Not Found', async () => {
+      const p = await svc.store.getProvider('diku', providerId);
+      assert.equal(p.label, 'Port provider');
+      assert.ok([...secrets].includes('port-api-key-123'), 'credentials registered for log scrubbing');
+      await rejectsWith(svc.store.getProvider('diku', UNKNOWN), 404, 'Not Found');
+      await rejectsWith(svc.store.getProvider('diku', 'abc'), 404, 'Not Found');
+      await rejectsWith(svc.store.getAggregator('diku', UNKNOWN), 404, 'Not Found');
+    });
+
+    it('putProvider stores harvestingDate; findProviders pages with totalRecords', async () => {
+      const p = await svc.store.getProvider('diku', providerId);
+      await svc.store.putProvider('diku', { ...p, harvestingDate: '2020-01-22T13:26:40.687+0000' });
+      assert.equal(
+        (await svc.store.getProvider('diku', providerId)).harvestingDate,
+        '2020-01-22T13:26:40.687+00:00',
+      );
+      const page = await svc.store.findProviders(
+        'diku',
+        'harvestingConfig.harvestingStatus=="active" sortby id',
+        0,
+        1000,
+      );
+      assert.equal(page.totalRecords, 1);
+      assert.deepEqual(
+        page.records.map((r) => r.id),
+        [providerId],
+      );
+      await rejectsWith(svc.store.findProviders('diku', 'label==', 0, 10), 422, 'Unprocessable Entity');
+      await rejectsWith(svc.store.putProvider('diku', { ...p, id: UNKNOWN }), 404, 'Not Found');
+    });
+
+    it('postCounterReport / putCounterReport / findCounterReports(tiny) and derived fields', async () => {
+      const base = {
+        providerId,
+        release: '5',
+        reportName: 'TR',
+        downloadTime: '2024-02-01T10:00:00.000+00:00',
+      };
+      const id = await svc.store.postCounterReport('diku', {
+        ...base,
+        yearMonth: '2020-03',
+        failedAttempts: 1,
+        failedReason: 'Number=3030',
+      });
+      assert.match(id, /^[0-9a-f-]{36}$/);
+      let p = await svc.store.getProvider('diku', providerId);
+      assert.deepEqual(p.reportErrorCodes, ['3030']);
+      await svc.store.putCounterReport('diku', id, {
+        ...base,
+        yearMonth: '2020-03',
+        report: { Report_Items: [] },
+      });
+      p = await svc.store.getProvider('diku', providerId);
+      assert.equal(p.hasFailedReport, 'no');
+      assert.equal(p.latestReport, '2020-03');
+      const cql = `providerId=="${providerId}" AND release=="5" AND reportName=="TR" AND yearMonth=="2020-03"`;
+      const tiny = await svc.store.findCounterReports('diku', cql, 0, 1, true);
+      assert.equal(tiny.totalRecords, 1);
+      assert.equal(tiny.records[0].id, id);
+      assert.equal('report' in tiny.records[0], false);
+      const full = await svc.store.findCounterReports('diku', cql, 0, 1, false);
+      assert.deepEqual(full.records[0].report, { Report_Items: [] });
+      await rejectsWith(
+        svc.store.postCounterReport('diku', { ...base, yearMonth: '2020-03' }),
+        422,
+        'Unprocessable Entity',
+      );
+    });
+
+    it('getSetting: undefined until set; setSetting stores any JSON value per tenant', async () => {
+      assert.equal(await svc.store.getSetting('diku', 'max_failed_attempts'), undefined);
+      await svc.store.setSetting('diku', 'max_failed_attempts', 7);
+      assert.equal(await svc.store.getSetting('diku', 'max_failed_attempts'), 7);
+      await svc.store.setSetting('diku', 'max_failed_attempts', '9');
+      assert.equal(await svc.store.getSetting('diku', 'max_failed_attempts'), '9');
+    });
+  });
+}
