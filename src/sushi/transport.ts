@@ -265,6 +265,12 @@ interface BodyControl {
   finish(): void;
 }
 
+/** Frees the connection of an unread body without an unhandled 'error' event. */
+function destroyQuietly(raw: Dispatcher.ResponseData['body']): void {
+  raw.on('error', () => undefined);
+  raw.destroy();
+}
+
 class StreamingBody implements ResponseBody {
   private failed: TransportFailure | undefined;
   private readonly capture: Buffer[] = [];
@@ -310,7 +316,7 @@ class StreamingBody implements ResponseBody {
       this.failed = failureFromError(error, this.control.options, this.control.deadline);
       throw new BodyError(this.failed);
     } finally {
-      if (!this.complete) this.raw.destroy();
+      if (!this.complete) destroyQuietly(this.raw);
       this.control.finish();
     }
   }
@@ -334,7 +340,7 @@ class StreamingBody implements ResponseBody {
   async dump(): Promise<void> {
     if (!this.consumed) {
       this.consumed = true;
-      this.raw.destroy();
+      destroyQuietly(this.raw);
       this.control.finish();
     }
     return Promise.resolve();
