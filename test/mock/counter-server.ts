@@ -114,7 +114,14 @@ export {
   MOCK_REPORT_IDS,
   type MonthSums,
 } from './samples.ts';
-export { hugeReportPlan, hugeCount, HUGE_METRICS, type HugePlan, type HugeRequest } from './huge.ts';
+export {
+  hugeReportPlan,
+  hugeReportSize,
+  hugeCount,
+  HUGE_METRICS,
+  type HugePlan,
+  type HugeRequest,
+} from './huge.ts';
 export { counter4Items, type Counter4Item, type Counter4Request } from './counter4.ts';
 export { FIRST_MONTH_AVAILABLE, lastMonthAvailable } from './rest.ts';
 
