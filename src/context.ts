@@ -1,6 +1,7 @@
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import type { Db } from './store/db.ts';
 import type { TenantRegistry } from './store/tenants.ts';
 
@@ -19,4 +20,5 @@ export interface ServiceContext {
   log: Logger;
   tenants: TenantRegistry;
   hooks: TenantHooks;
+  metrics: Metrics;
 }

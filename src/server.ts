@@ -8,6 +8,7 @@ import { systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { ServiceContext } from './context.ts';
 import { createLogger, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
 import { buildApp, type App } from './api/app.ts';
 import { healthRoutes } from './api/health.ts';
 import { tenantRoutes, enableTenant } from './api/tenant.ts';
@@ -64,6 +65,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       log,
       tenants: new TenantRegistry(db, clock),
       hooks: { enabled: [], disabled: [], purged: [] },
+      metrics: new Metrics(),
     };
     const store = new LocalErmStore(ctx);
     // FOLIO mode: providers, aggregators, reports and settings live in FOLIO, reached through Okapi.
@@ -80,7 +82,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     const erm: ErmStore = opts.erm ?? okapi ?? store;
     const jobs = new JobService(ctx, erm);
     const app = await buildApp(ctx, [
-      healthRoutes(),
+      healthRoutes(ctx),
       tenantRoutes(ctx),
       harvesterRoutes(ctx, jobs),
       ...(config.mode === 'standalone' ? [ermRoutes(ctx, store)] : []),

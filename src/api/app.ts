@@ -119,6 +119,14 @@ export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Pro
     }
   });
 
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.httpRequests.inc({
+      method: req.method,
+      route: req.routeOptions.url ?? 'unknown',
+      status: String(reply.statusCode),
+    });
+  });
+
   // Never hand a token back: foliolib stores any x-okapi-token response header as its new token.
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.removeHeader('x-okapi-token');

@@ -1,7 +1,17 @@
+import type { ServiceContext } from '../context.ts';
 import type { App } from './app.ts';
 
-export function healthRoutes() {
+export function healthRoutes(ctx: ServiceContext) {
   return async (app: App) => {
+    app.get(
+      '/metrics',
+      {
+        config: { tenant: 'none' },
+        schema: { tags: ['admin'], summary: 'Prometheus metrics of this process' },
+      },
+      async (_req, reply) =>
+        reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
+    );
     app.get(
       '/admin/health',
       {

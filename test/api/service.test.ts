@@ -147,6 +147,17 @@ for (const backend of backends()) {
       }
     });
 
+    it('serves Prometheus metrics that count requests', async () => {
+      await call(svc, 'GET', '/admin/health', { tenant: null });
+      const res = await call(svc, 'GET', '/metrics', { tenant: null });
+      assert.equal(res.status, 200);
+      assert.match(
+        res.text,
+        /harvester_http_requests_total\{method="GET",route="\/admin\/health",status="200"\} \d+/,
+      );
+      assert.match(res.text, /process_cpu_user_seconds_total/);
+    });
+
     it('answers an unknown route with 404 text', async () => {
       const res = await call(svc, 'GET', '/nope');
       assert.equal(res.status, 404);
