@@ -1,5 +1,4 @@
 /** Shared helpers of the store API tests (test/api/store-*.test.ts). */
-import { CQL_SUPPORT_SQL } from '../../src/cql/index.ts';
 import type { RunningService } from '../../src/server.ts';
 import type { Backend } from '../helpers/service.ts';
 import { call } from '../helpers/service.ts';
@@ -10,12 +9,9 @@ export const INVALID_UUID =
 /** H7 output format. */
 export const H7 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00$/;
 
-/** Starts the service in standalone mode; makes sure the CQL support functions exist. */
+/** Starts the service in standalone mode with the given tenants enabled. */
 export async function startStore(backend: Backend, tenants = ['diku']): Promise<RunningService> {
-  const svc = await backend.start({ config: { mode: 'standalone' }, tenants });
-  // Idempotent (CREATE OR REPLACE): the migrations may already have installed them.
-  for (const sql of CQL_SUPPORT_SQL) await svc.ctx.db.query(sql);
-  return svc;
+  return backend.start({ config: { mode: 'standalone' }, tenants });
 }
 
 export function udp(label: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
