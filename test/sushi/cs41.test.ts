@@ -6,7 +6,16 @@ import { enumConstant, zonedDateTime } from '../../src/sushi/r4/model.ts';
 import { closeDispatchers } from '../../src/sushi/transport.ts';
 import type { FetchItem, ServiceEndpoint } from '../../src/sushi/types.ts';
 import type { UsageDataProvider } from '../../src/erm/port.ts';
-import { assertFailure, assertMonths, provider, reply, startStub, TRANSPORT, type Handler, type Stub } from './helpers.ts';
+import {
+  assertFailure,
+  assertMonths,
+  provider,
+  reply,
+  startStub,
+  TRANSPORT,
+  type Handler,
+  type Stub,
+} from './helpers.ts';
 import {
   counterReport,
   exceptionXml,
@@ -24,10 +33,22 @@ after(closeDispatchers);
 const ITEM: FetchItem = { reportName: 'JR1', beginDate: '2018-01-01', endDate: '2018-01-31' };
 const CREDS = { requestorId: 'reqId1', customerId: 'custId1' };
 
-async function withStub(handler: Handler, fn: (stub: Stub, endpoint: ServiceEndpoint) => Promise<void>, udp?: (url: string) => UsageDataProvider): Promise<void> {
+async function withStub(
+  handler: Handler,
+  fn: (stub: Stub, endpoint: ServiceEndpoint) => Promise<void>,
+  udp?: (url: string) => UsageDataProvider,
+): Promise<void> {
   const stub = await startStub(handler);
   try {
-    await fn(stub, cs41.create(udp ? udp(stub.url) : provider('cs41', `${stub.url}/sushiService`, CREDS), undefined, TRANSPORT, {}));
+    await fn(
+      stub,
+      cs41.create(
+        udp ? udp(stub.url) : provider('cs41', `${stub.url}/sushiService`, CREDS),
+        undefined,
+        TRANSPORT,
+        {},
+      ),
+    );
   } finally {
     await stub.close();
   }
@@ -60,7 +81,16 @@ const REQ = `${SOAPENV}|Envelope/${SOAPENV}|Body/${SC}|ReportRequest`;
 describe('cs41 request', () => {
   it('POSTs the SOAP envelope with SOAPAction and the request values (97)', async () => {
     await withStub(
-      (_req, res) => reply(res, 200, soap(reportResponse(counterReport([journal('Journal A', '1111-1111', [{ ...JAN_2018, html: 2, pdf: 6 }])])))),
+      (_req, res) =>
+        reply(
+          res,
+          200,
+          soap(
+            reportResponse(
+              counterReport([journal('Journal A', '1111-1111', [{ ...JAN_2018, html: 2, pdf: 6 }])]),
+            ),
+          ),
+        ),
       async (stub, endpoint) => {
         await assertMonths(await endpoint.fetchReport(ITEM));
         const rec = stub.requests[0];
@@ -98,7 +128,17 @@ describe('cs41 request', () => {
 describe('cs41 response', () => {
   it('a JR1 for custId1, 2018-01 → one month equal to the expected camelCase JSON (98)', async () => {
     await withStub(
-      (_req, res) => reply(res, 200, soap(reportResponse(counterReport([journal('Journal A', '1111-1111', [{ ...JAN_2018, html: 2, pdf: 6 }])]))), { 'content-type': 'text/xml' }),
+      (_req, res) =>
+        reply(
+          res,
+          200,
+          soap(
+            reportResponse(
+              counterReport([journal('Journal A', '1111-1111', [{ ...JAN_2018, html: 2, pdf: 6 }])]),
+            ),
+          ),
+          { 'content-type': 'text/xml' },
+        ),
       async (_stub, endpoint) => {
         const result = await endpoint.fetchReport(ITEM);
         assert.equal(endpoint.release, '4');
@@ -121,22 +161,45 @@ describe('cs41 response', () => {
     await withStub(
       (_req, res) => reply(res, 200, soap(reportResponse(counterReport(items)))),
       async (_stub, endpoint) => {
-        const result = await endpoint.fetchReport({ reportName: 'JR1', beginDate: '2018-01-01', endDate: '2018-03-31' });
+        const result = await endpoint.fetchReport({
+          reportName: 'JR1',
+          beginDate: '2018-01-01',
+          endDate: '2018-03-31',
+        });
         if (result.kind === 'data') assert.equal(result.data.itemCount, 2);
         const months = await assertMonths(result);
-        assert.deepEqual(months.map((m) => m.yearMonth), ['2018-01', '2018-03']);
-        type Stored = { customer: Array<{ reportItems: Array<{ itemName: string; itemPerformance: Array<{ period: { begin: string } }> }> }> };
+        assert.deepEqual(
+          months.map((m) => m.yearMonth),
+          ['2018-01', '2018-03'],
+        );
+        type Stored = {
+          customer: Array<{
+            reportItems: Array<{ itemName: string; itemPerformance: Array<{ period: { begin: string } }> }>;
+          }>;
+        };
         const jan = months[0].report as Stored;
         const mar = months[1].report as Stored;
-        assert.deepEqual(jan.customer[0].reportItems.map((i) => i.itemName), ['Journal A']);
-        assert.deepEqual(mar.customer[0].reportItems.map((i) => i.itemName), ['Journal A', 'Journal B']);
-        for (const i of mar.customer[0].reportItems) assert.deepEqual(i.itemPerformance.map((p) => p.period.begin), ['2018-03-01']);
+        assert.deepEqual(
+          jan.customer[0].reportItems.map((i) => i.itemName),
+          ['Journal A'],
+        );
+        assert.deepEqual(
+          mar.customer[0].reportItems.map((i) => i.itemName),
+          ['Journal A', 'Journal B'],
+        );
+        for (const i of mar.customer[0].reportItems)
+          assert.deepEqual(
+            i.itemPerformance.map((p) => p.period.begin),
+            ['2018-03-01'],
+          );
       },
     );
   });
 
   it('a period that is not a whole month, with no exact month → `Split report size not equal to 1`', async () => {
-    const items = [journal('Journal A', '1111-1111', [{ begin: '2018-01-01', end: '2018-02-28', html: 1, pdf: 1 }])];
+    const items = [
+      journal('Journal A', '1111-1111', [{ begin: '2018-01-01', end: '2018-02-28', html: 1, pdf: 1 }]),
+    ];
     await withStub(
       (_req, res) => reply(res, 200, soap(reportResponse(counterReport(items)))),
       async (_stub, endpoint) => {
@@ -149,16 +212,31 @@ describe('cs41 response', () => {
 
   it('a report with two customers is invalid', async () => {
     await withStub(
-      (_req, res) => reply(res, 200, soap(reportResponse(counterReport([journal('A', '1111-1111', [{ ...FEB_2018, html: 1, pdf: 1 }])], 2)))),
+      (_req, res) =>
+        reply(
+          res,
+          200,
+          soap(
+            reportResponse(counterReport([journal('A', '1111-1111', [{ ...FEB_2018, html: 1, pdf: 1 }])], 2)),
+          ),
+        ),
       async (_stub, endpoint) => {
-        assert.equal(assertFailure(await endpoint.fetchReport(ITEM)).reason, 'Report not valid: Report contains multiple customer entries');
+        assert.equal(
+          assertFailure(await endpoint.fetchReport(ITEM)).reason,
+          'Report not valid: Report contains multiple customer entries',
+        );
       },
     );
   });
 
   it('Error/Fatal exceptions → `Report not valid: Exception{...}` joined; Warnings alone do not fail', async () => {
     const exceptions = [
-      exceptionXml(3031, 'Error', 'Service has not yet processed the usage for one or more of the requested months', 'Months not processed: 2018-07'),
+      exceptionXml(
+        3031,
+        'Error',
+        'Service has not yet processed the usage for one or more of the requested months',
+        'Months not processed: 2018-07',
+      ),
       exceptionXml(3040, 'Warning', 'Partial data'),
       exceptionXml(1000, 'Fatal', 'Service Not Available', '', 'http://help.example.org'),
     ];
@@ -171,15 +249,31 @@ describe('cs41 response', () => {
           failure.reason,
           'Report not valid: Exception{Number=3031, Severity=ERROR, Message=Service has not yet processed the usage for one or more of the requested months, Data=Months not processed: 2018-07}, Exception{Number=1000, Severity=FATAL, Message=Service Not Available, HelpUrl=http://help.example.org}',
         );
-        assert.deepEqual(failure.exceptions.map((e) => e.code), [3031, 3040, 1000]);
+        assert.deepEqual(
+          failure.exceptions.map((e) => e.code),
+          [3031, 3040, 1000],
+        );
       },
     );
     await withStub(
-      (_req, res) => reply(res, 200, soap(reportResponse(counterReport([journal('A', '1111-1111', [{ ...JAN_2018, html: 1, pdf: 1 }])]), [exceptionXml(3040, 'Warning', 'Partial data')]))),
+      (_req, res) =>
+        reply(
+          res,
+          200,
+          soap(
+            reportResponse(counterReport([journal('A', '1111-1111', [{ ...JAN_2018, html: 1, pdf: 1 }])]), [
+              exceptionXml(3040, 'Warning', 'Partial data'),
+            ]),
+          ),
+        ),
       async (_stub, endpoint) => {
         const result = await endpoint.fetchReport(ITEM);
         assert.equal(result.kind, 'data');
-        if (result.kind === 'data') assert.deepEqual(result.data.exceptions.map((e) => e.code), [3040]);
+        if (result.kind === 'data')
+          assert.deepEqual(
+            result.data.exceptions.map((e) => e.code),
+            [3040],
+          );
         assert.equal((await assertMonths(result)).length, 1);
       },
     );
@@ -209,12 +303,16 @@ describe('cs41 response', () => {
 
   it('HTTP 500 → status code and header map in the reason (100)', async () => {
     await withStub(
-      (_req, res) => reply(res, 500, '', { TestHeaderKey: 'TestHeaderValue', 'Set-Cookie': 'session=abcdef' }),
+      (_req, res) =>
+        reply(res, 500, '', { TestHeaderKey: 'TestHeaderValue', 'Set-Cookie': 'session=abcdef' }),
       async (_stub, endpoint) => {
         const failure = assertFailure(await endpoint.fetchReport(ITEM));
         assert.equal(failure.cause, 'http');
         assert.equal(failure.httpStatus, 500);
-        assert.match(failure.reason, /^Error getting report: Server responded with status code 500, headers: \{.*\}$/);
+        assert.match(
+          failure.reason,
+          /^Error getting report: Server responded with status code 500, headers: \{.*\}$/,
+        );
         assert.ok(failure.reason.includes('testheaderkey=[TestHeaderValue]'), failure.reason);
         assert.ok(!failure.reason.includes('abcdef'), failure.reason);
       },
@@ -223,7 +321,15 @@ describe('cs41 response', () => {
 
   it('a 302 redirect is followed with exactly one POST to each server (101)', async () => {
     const target = await startStub((req, res) =>
-      reply(res, 200, req.method === 'POST' ? soap(reportResponse(counterReport([journal('A', '1111-1111', [{ ...JAN_2018, html: 1, pdf: 1 }])]))) : 'wrong method'),
+      reply(
+        res,
+        200,
+        req.method === 'POST'
+          ? soap(
+              reportResponse(counterReport([journal('A', '1111-1111', [{ ...JAN_2018, html: 1, pdf: 1 }])])),
+            )
+          : 'wrong method',
+      ),
     );
     try {
       await withStub(
@@ -244,7 +350,9 @@ describe('cs41 response', () => {
   });
 
   it('a SOAP fault or a non-XML 2xx body → `Error getting report: ...`', async () => {
-    const fault = soap('<soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>Backend exploded</faultstring></soapenv:Fault>');
+    const fault = soap(
+      '<soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>Backend exploded</faultstring></soapenv:Fault>',
+    );
     for (const [body, expected] of [
       [fault, /^Error getting report: Backend exploded$/],
       ['<html><body>Maintenance', /^Error getting report: .+/],
@@ -262,7 +370,9 @@ describe('cs41 response', () => {
   });
 
   it('construction: `Invalid Service URL` and missing credentials', () => {
-    assert.throws(() => cs41.create(provider('cs41', 'usage.example.org'), undefined, TRANSPORT, {}), { message: 'Invalid Service URL: usage.example.org' });
+    assert.throws(() => cs41.create(provider('cs41', 'usage.example.org'), undefined, TRANSPORT, {}), {
+      message: 'Invalid Service URL: usage.example.org',
+    });
     const udp = provider('cs41', 'https://usage.example.org/');
     delete udp.sushiCredentials;
     assert.throws(() => cs41.create(udp, undefined, TRANSPORT, {}), { name: 'EndpointInitError' });

@@ -24,9 +24,14 @@ after(closeDispatchers);
 const JAN: FetchItem = { reportName: 'TR', beginDate: '2016-01-01', endDate: '2016-01-31' };
 const Q1: FetchItem = { reportName: 'TR', beginDate: '2016-01-01', endDate: '2016-03-31' };
 
-const ERROR_2020 = '{"Code":"2020","Data":"Invalid api_key: abcd","Message":"api_key Invalid","Severity":"Error"}';
+const ERROR_2020 =
+  '{"Code":"2020","Data":"Invalid api_key: abcd","Message":"api_key Invalid","Severity":"Error"}';
 
-function report(filters: { begin: string; end: string }, items: unknown[] | undefined, exceptions?: unknown[]): Record<string, unknown> {
+function report(
+  filters: { begin: string; end: string },
+  items: unknown[] | undefined,
+  exceptions?: unknown[],
+): Record<string, unknown> {
   return {
     Report_Header: {
       Created: '2021-02-01T10:00:00Z',
@@ -62,10 +67,19 @@ function drItem(month: string, count: number): Record<string, unknown> {
   };
 }
 
-async function withStub(handler: Handler, fn: (stub: Stub, endpoint: ServiceEndpoint) => Promise<void>, udp?: (url: string) => UsageDataProvider): Promise<void> {
+async function withStub(
+  handler: Handler,
+  fn: (stub: Stub, endpoint: ServiceEndpoint) => Promise<void>,
+  udp?: (url: string) => UsageDataProvider,
+): Promise<void> {
   const stub = await startStub(handler);
   try {
-    const endpoint = cs50.create(udp ? udp(stub.url) : provider('cs50', `${stub.url}/sushi/`), undefined, TRANSPORT, {});
+    const endpoint = cs50.create(
+      udp ? udp(stub.url) : provider('cs50', `${stub.url}/sushi/`),
+      undefined,
+      TRANSPORT,
+      {},
+    );
     await fn(stub, endpoint);
   } finally {
     await stub.close();
@@ -95,16 +109,32 @@ describe('cs50 requests', () => {
     await withStub(
       (_req, res) => json(res, 200, report({ begin: '2016-01-01', end: '2016-01-31' }, [])),
       async (stub, endpoint) => {
-        for (const name of ['IR', 'DR', 'PR', 'TR']) await assertMonths(await endpoint.fetchReport({ ...JAN, reportName: name }));
-        const byPath = Object.fromEntries(stub.requests.map((r) => [r.url.split('?')[0], Object.fromEntries(queryOf(r))]));
-        assert.equal(byPath['/sushi/reports/ir'].attributes_to_show, 'Authors|Publication_Date|Article_Version|Data_Type|YOP|Access_Type|Access_Method');
+        for (const name of ['IR', 'DR', 'PR', 'TR'])
+          await assertMonths(await endpoint.fetchReport({ ...JAN, reportName: name }));
+        const byPath = Object.fromEntries(
+          stub.requests.map((r) => [r.url.split('?')[0], Object.fromEntries(queryOf(r))]),
+        );
+        assert.equal(
+          byPath['/sushi/reports/ir'].attributes_to_show,
+          'Authors|Publication_Date|Article_Version|Data_Type|YOP|Access_Type|Access_Method',
+        );
         assert.equal(byPath['/sushi/reports/ir'].include_parent_details, 'True');
         assert.equal(byPath['/sushi/reports/dr'].attributes_to_show, 'Data_Type|Access_Method');
         assert.equal(byPath['/sushi/reports/pr'].attributes_to_show, 'Data_Type|Access_Method');
         for (const path of ['/sushi/reports/dr', '/sushi/reports/pr', '/sushi/reports/tr']) {
           assert.equal(byPath[path].include_parent_details, undefined);
         }
-        assert.deepEqual(queryOf(stub.requests[0]).map(([k]) => k), ['customer_id', 'begin_date', 'end_date', 'attributes_to_show', 'include_parent_details', 'requestor_id']);
+        assert.deepEqual(
+          queryOf(stub.requests[0]).map(([k]) => k),
+          [
+            'customer_id',
+            'begin_date',
+            'end_date',
+            'attributes_to_show',
+            'include_parent_details',
+            'requestor_id',
+          ],
+        );
       },
     );
   });
@@ -113,7 +143,10 @@ describe('cs50 requests', () => {
     const cases: Array<[UsageDataProvider['sushiCredentials'], string[]]> = [
       [{ customerId: 'C1', requestorId: 'R1' }, ['requestor_id']],
       [{ customerId: 'C1', apiKey: 'K1' }, ['api_key']],
-      [{ customerId: 'C1', apiKey: 'K1', requestorId: 'R1', platform: 'PF' }, ['platform', 'api_key', 'requestor_id']],
+      [
+        { customerId: 'C1', apiKey: 'K1', requestorId: 'R1', platform: 'PF' },
+        ['platform', 'api_key', 'requestor_id'],
+      ],
       [{ customerId: 'C1', platform: '', apiKey: '', requestorId: '' }, []],
     ];
     for (const [credentials, expected] of cases) {
@@ -121,7 +154,9 @@ describe('cs50 requests', () => {
         (_req, res) => json(res, 200, report({ begin: '2016-01-01', end: '2016-01-31' }, [])),
         async (stub, endpoint) => {
           await assertMonths(await endpoint.fetchReport(JAN));
-          const names = queryOf(stub.requests[0]).map(([k]) => k).filter((k) => !['customer_id', 'begin_date', 'end_date', 'attributes_to_show'].includes(k));
+          const names = queryOf(stub.requests[0])
+            .map(([k]) => k)
+            .filter((k) => !['customer_id', 'begin_date', 'end_date', 'attributes_to_show'].includes(k));
           assert.deepEqual(names, expected);
         },
         (url) => provider('cs50', url, credentials),
@@ -146,11 +181,21 @@ describe('cs50 requests', () => {
   });
 
   it('with standard views, TR_J1 goes to /reports/tr_j1 without attributes_to_show (164)', async () => {
-    const stub = await startStub((_req, res) => json(res, 200, report({ begin: '2016-01-01', end: '2016-01-31' }, [])));
+    const stub = await startStub((_req, res) =>
+      json(res, 200, report({ begin: '2016-01-01', end: '2016-01-31' }, [])),
+    );
     try {
-      const endpoint = cs50.create(provider('cs50', stub.url, { customerId: 'C1', apiKey: 'K1' }), undefined, TRANSPORT, { enableStandardViews: true });
+      const endpoint = cs50.create(
+        provider('cs50', stub.url, { customerId: 'C1', apiKey: 'K1' }),
+        undefined,
+        TRANSPORT,
+        { enableStandardViews: true },
+      );
       await assertMonths(await endpoint.fetchReport({ ...JAN, reportName: 'TR_J1' }));
-      assert.equal(stub.requests[0].url, '/reports/tr_j1?customer_id=C1&begin_date=2016-01-01&end_date=2016-01-31&api_key=K1');
+      assert.equal(
+        stub.requests[0].url,
+        '/reports/tr_j1?customer_id=C1&begin_date=2016-01-01&end_date=2016-01-31&api_key=K1',
+      );
       assert.equal(endpoint.supports('tr_j1'), true);
     } finally {
       await stub.close();
@@ -158,14 +203,22 @@ describe('cs50 requests', () => {
   });
 
   it('construction: invalid URL and missing credentials', () => {
-    assert.throws(() => cs50.create(provider('cs50', 'localhost'), undefined, TRANSPORT, {}), { name: 'EndpointInitError', message: 'Invalid Service URL: localhost' });
+    assert.throws(() => cs50.create(provider('cs50', 'localhost'), undefined, TRANSPORT, {}), {
+      name: 'EndpointInitError',
+      message: 'Invalid Service URL: localhost',
+    });
     const noCredentials = provider('cs50', 'https://x.org/');
     delete noCredentials.sushiCredentials;
     assert.throws(() => cs50.create(noCredentials, undefined, TRANSPORT, {}), { name: 'EndpointInitError' });
   });
 
   it('normalises the base URL: trailing slashes and /reports are removed', () => {
-    for (const url of ['https://x.org/r5/', 'https://x.org/r5/reports', 'https://x.org/r5/reports/', 'https://x.org/r5//']) {
+    for (const url of [
+      'https://x.org/r5/',
+      'https://x.org/r5/reports',
+      'https://x.org/r5/reports/',
+      'https://x.org/r5//',
+    ]) {
       const endpoint = cs50.create(provider('cs50', url), undefined, TRANSPORT, {});
       assert.equal(endpoint.endpointKey, 'https://x.org/r5');
       assert.equal(endpoint.release, '5');
@@ -184,11 +237,26 @@ describe('cs50 responses', () => {
           assert.equal(result.kind, 'data');
           if (result.kind === 'data') assert.equal(result.httpStatus, status);
           const months = await assertMonths(result);
-          assert.deepEqual(months.map((m) => m.yearMonth), ['2016-01', '2016-02', '2016-03']);
+          assert.deepEqual(
+            months.map((m) => m.yearMonth),
+            ['2016-01', '2016-02', '2016-03'],
+          );
           const input = JSON.parse(sample) as { Report_Items: Array<{ Performance: unknown[] }> };
-          const total = (items: Array<{ Performance: Array<{ Instance: Array<{ Count: number }> }> }>): number =>
-            items.flatMap((i) => i.Performance).flatMap((p) => p.Instance).reduce((s, i) => s + i.Count, 0);
-          const stored = months.flatMap((m) => (m.report as { Report_Items: Array<{ Performance: Array<{ Instance: Array<{ Count: number }> }> }> }).Report_Items);
+          const total = (
+            items: Array<{ Performance: Array<{ Instance: Array<{ Count: number }> }> }>,
+          ): number =>
+            items
+              .flatMap((i) => i.Performance)
+              .flatMap((p) => p.Instance)
+              .reduce((s, i) => s + i.Count, 0);
+          const stored = months.flatMap(
+            (m) =>
+              (
+                m.report as {
+                  Report_Items: Array<{ Performance: Array<{ Instance: Array<{ Count: number }> }> }>;
+                }
+              ).Report_Items,
+          );
           assert.equal(total(stored), total(input.Report_Items as never));
           const header = (months[1].report as { Report_Header: { Report_Filters: unknown } }).Report_Header;
           assert.deepEqual(header.Report_Filters, [
@@ -202,10 +270,20 @@ describe('cs50 responses', () => {
 
   it('a DR for January whose header spans 2021-01..03 → 3 months (117)', async () => {
     await withStub(
-      (_req, res) => json(res, 200, report({ begin: '2021-01-01', end: '2021-03-31' }, [drItem('2021-01', 3), drItem('2021-03', 4)])),
+      (_req, res) =>
+        json(
+          res,
+          200,
+          report({ begin: '2021-01-01', end: '2021-03-31' }, [drItem('2021-01', 3), drItem('2021-03', 4)]),
+        ),
       async (_stub, endpoint) => {
-        const months = await assertMonths(await endpoint.fetchReport({ reportName: 'DR', beginDate: '2021-01-01', endDate: '2021-01-31' }));
-        assert.deepEqual(months.map((m) => m.yearMonth), ['2021-01', '2021-02', '2021-03']);
+        const months = await assertMonths(
+          await endpoint.fetchReport({ reportName: 'DR', beginDate: '2021-01-01', endDate: '2021-01-31' }),
+        );
+        assert.deepEqual(
+          months.map((m) => m.yearMonth),
+          ['2021-01', '2021-02', '2021-03'],
+        );
         assert.deepEqual((months[1].report as { Report_Items: unknown[] }).Report_Items, []);
       },
     );
@@ -256,7 +334,10 @@ describe('cs50 responses', () => {
           const failure = assertFailure(await endpoint.fetchReport(JAN));
           assert.equal(failure.cause, 'exception');
           assert.equal(failure.reason, `Report not valid: ${JSON.stringify(exceptions)}`);
-          assert.deepEqual(failure.exceptions.map((e) => e.code), [code]);
+          assert.deepEqual(
+            failure.exceptions.map((e) => e.code),
+            [code],
+          );
         },
       );
     }
@@ -265,40 +346,73 @@ describe('cs50 responses', () => {
   it('a report with items and exceptions (3040) → data that carries the exceptions', async () => {
     const exceptions = [{ Code: 3040, Severity: 'Warning', Message: 'Partial Data Returned' }];
     await withStub(
-      (_req, res) => json(res, 200, report({ begin: '2021-01-01', end: '2021-01-31' }, [drItem('2021-01', 5)], exceptions)),
+      (_req, res) =>
+        json(
+          res,
+          200,
+          report({ begin: '2021-01-01', end: '2021-01-31' }, [drItem('2021-01', 5)], exceptions),
+        ),
       async (_stub, endpoint) => {
-        const result = await endpoint.fetchReport({ reportName: 'DR', beginDate: '2021-01-01', endDate: '2021-01-31' });
+        const result = await endpoint.fetchReport({
+          reportName: 'DR',
+          beginDate: '2021-01-01',
+          endDate: '2021-01-31',
+        });
         assert.equal(result.kind, 'data');
         if (result.kind !== 'data') return;
-        assert.deepEqual(result.data.exceptions.map((e) => e.code), [3040]);
+        assert.deepEqual(
+          result.data.exceptions.map((e) => e.code),
+          [3040],
+        );
         const months = await assertMonths(result);
-        assert.deepEqual((months[0].report as { Report_Header: { Exceptions: unknown } }).Report_Header.Exceptions, exceptions);
+        assert.deepEqual(
+          (months[0].report as { Report_Header: { Exceptions: unknown } }).Report_Header.Exceptions,
+          exceptions,
+        );
       },
     );
   });
 
   it('HTTP 429 → http failure with status, Retry-After and body (106)', async () => {
     await withStub(
-      (_req, res) => reply(res, 429, '{"Code":1020,"Severity":"Error","Message":"Too many requests"}', { 'retry-after': '7' }),
+      (_req, res) =>
+        reply(res, 429, '{"Code":1020,"Severity":"Error","Message":"Too many requests"}', {
+          'retry-after': '7',
+        }),
       async (_stub, endpoint) => {
         const failure = assertFailure(await endpoint.fetchReport(JAN));
         assert.equal(failure.cause, 'http');
         assert.equal(failure.httpStatus, 429);
         assert.equal(failure.retryAfterMs, 7000);
-        assert.equal(failure.reason, 'HTTP 429: Too Many Requests - {"Code":1020,"Severity":"Error","Message":"Too many requests"}');
-        assert.deepEqual(failure.exceptions.map((e) => e.code), [1020]);
+        assert.equal(
+          failure.reason,
+          'HTTP 429: Too Many Requests - {"Code":1020,"Severity":"Error","Message":"Too many requests"}',
+        );
+        assert.deepEqual(
+          failure.exceptions.map((e) => e.code),
+          [1020],
+        );
       },
     );
   });
 
   it('400 with a report body → `HTTP 400: Bad Request - ` + body (110)', async () => {
-    const body = JSON.stringify(report({ begin: '2016-01-01', end: '2016-01-31' }, [], [{ Code: 3020, Message: 'Invalid Date Arguments' }]));
+    const body = JSON.stringify(
+      report(
+        { begin: '2016-01-01', end: '2016-01-31' },
+        [],
+        [{ Code: 3020, Message: 'Invalid Date Arguments' }],
+      ),
+    );
     await withStub(
       (_req, res) => reply(res, 400, body),
       async (_stub, endpoint) => {
         const failure = assertFailure(await endpoint.fetchReport(JAN));
         assert.equal(failure.reason, `HTTP 400: Bad Request - ${body}`);
-        assert.deepEqual(failure.exceptions.map((e) => e.code), [3020]);
+        assert.deepEqual(
+          failure.exceptions.map((e) => e.code),
+          [3020],
+        );
       },
     );
   });
@@ -318,15 +432,20 @@ describe('cs50 responses', () => {
           const failure = assertFailure(await endpoint.fetchReport(JAN));
           assert.equal(failure.cause, 'exception');
           assert.equal(failure.reason, `${ERROR_2020} {"Code": 2020}`);
-          assert.deepEqual(failure.exceptions.map((e) => e.code), [2020]);
+          assert.deepEqual(
+            failure.exceptions.map((e) => e.code),
+            [2020],
+          );
         },
       );
     }
   });
 
   it('error arrays: 200/202 → the body; 400 → HTTP text; an available-reports array → the body (113)', async () => {
-    const errors = '[{"Code":1030,"Severity":"Fatal","Message":"Insufficient Information to Process Request"}]';
-    const available = '[{"Report_Name":"Title Master Report","Report_ID":"TR","Release":"5","Report_Description":"x"}]';
+    const errors =
+      '[{"Code":1030,"Severity":"Fatal","Message":"Insufficient Information to Process Request"}]';
+    const available =
+      '[{"Report_Name":"Title Master Report","Report_ID":"TR","Release":"5","Report_Description":"x"}]';
     for (const [status, body, expected] of [
       [200, errors, errors],
       [202, errors, errors],
@@ -384,7 +503,12 @@ describe('cs50 responses', () => {
     const sample = fixture('r50/Sample-TR.json');
     const stub = await startStub((_req, res) => reply(res, 200, sample));
     try {
-      const endpoint = cs50.create(provider('cs50', stub.url), undefined, { ...TRANSPORT, maxResponseBytes: 1000 }, {});
+      const endpoint = cs50.create(
+        provider('cs50', stub.url),
+        undefined,
+        { ...TRANSPORT, maxResponseBytes: 1000 },
+        {},
+      );
       const failure = assertFailure(await endpoint.fetchReport(Q1));
       assert.equal(failure.cause, 'too-large');
       assert.equal(failure.reason, 'Report not valid: response exceeds 1000 bytes');
@@ -399,7 +523,12 @@ describe('cs50 responses', () => {
       res.write('{"Report_Header":{"Report_ID":"TR"},"Report_Items":[');
     });
     try {
-      const endpoint = cs50.create(provider('cs50', stub.url), undefined, { ...TRANSPORT, idleTimeoutMs: 150 }, {});
+      const endpoint = cs50.create(
+        provider('cs50', stub.url),
+        undefined,
+        { ...TRANSPORT, idleTimeoutMs: 150 },
+        {},
+      );
       const failure = assertFailure(await endpoint.fetchReport(JAN));
       assert.equal(failure.cause, 'transport');
       assert.equal(failure.reason, 'Connection error: UND_ERR_BODY_TIMEOUT no data received for 150 ms');

@@ -4,23 +4,45 @@ import { cs51 } from '../../src/sushi/cs51.ts';
 import { closeDispatchers } from '../../src/sushi/transport.ts';
 import type { FetchItem, ServiceEndpoint } from '../../src/sushi/types.ts';
 import type { UsageDataProvider } from '../../src/erm/port.ts';
-import { assertFailure, assertMonths, fixture, json, provider, queryOf, rawQuery, reply, startStub, TRANSPORT, type Handler, type Stub } from './helpers.ts';
+import {
+  assertFailure,
+  assertMonths,
+  fixture,
+  json,
+  provider,
+  queryOf,
+  rawQuery,
+  reply,
+  startStub,
+  TRANSPORT,
+  type Handler,
+  type Stub,
+} from './helpers.ts';
 
 after(closeDispatchers);
 
 const Q1: FetchItem = { reportName: 'TR', beginDate: '2022-01-01', endDate: '2022-03-31' };
 
 function trWithin(begin: string, end: string): string {
-  const sample = JSON.parse(fixture('r51/TR_sample_r51.json')) as { Report_Header: { Report_Filters: Record<string, string> } };
+  const sample = JSON.parse(fixture('r51/TR_sample_r51.json')) as {
+    Report_Header: { Report_Filters: Record<string, string> };
+  };
   sample.Report_Header.Report_Filters.Begin_Date = begin;
   sample.Report_Header.Report_Filters.End_Date = end;
   return JSON.stringify(sample);
 }
 
-async function withStub(handler: Handler, fn: (stub: Stub, endpoint: ServiceEndpoint) => Promise<void>, udp?: (url: string) => UsageDataProvider): Promise<void> {
+async function withStub(
+  handler: Handler,
+  fn: (stub: Stub, endpoint: ServiceEndpoint) => Promise<void>,
+  udp?: (url: string) => UsageDataProvider,
+): Promise<void> {
   const stub = await startStub(handler);
   try {
-    await fn(stub, cs51.create(udp ? udp(stub.url) : provider('cs51', `${stub.url}/sushi`), undefined, TRANSPORT, {}));
+    await fn(
+      stub,
+      cs51.create(udp ? udp(stub.url) : provider('cs51', `${stub.url}/sushi`), undefined, TRANSPORT, {}),
+    );
   } finally {
     await stub.close();
   }
@@ -32,8 +54,12 @@ describe('cs51 requests', () => {
     await withStub(
       (_req, res) => reply(res, 200, trWithin('2022-01-01', '2022-01-31')),
       async (stub, endpoint) => {
-        await assertMonths(await endpoint.fetchReport({ reportName: 'ir', beginDate: '2022-01-01', endDate: '2022-01-31' }));
-        await assertMonths(await endpoint.fetchReport({ reportName: 'TR', beginDate: '2022-01-01', endDate: '2022-01-31' }));
+        await assertMonths(
+          await endpoint.fetchReport({ reportName: 'ir', beginDate: '2022-01-01', endDate: '2022-01-31' }),
+        );
+        await assertMonths(
+          await endpoint.fetchReport({ reportName: 'TR', beginDate: '2022-01-01', endDate: '2022-01-31' }),
+        );
         const [ir, tr] = stub.requests;
         assert.ok(ir.url.startsWith('/sushi/r51/reports/ir?'), ir.url);
         assert.equal(
@@ -51,10 +77,18 @@ describe('cs51 requests', () => {
     await withStub(
       (_req, res) => reply(res, 200, trWithin('2022-01-01', '2022-01-31')),
       async (stub, endpoint) => {
-        await assertMonths(await endpoint.fetchReport({ reportName: 'DR', beginDate: '2022-01-01', endDate: '2022-01-31' }));
-        await assertMonths(await endpoint.fetchReport({ reportName: 'PR', beginDate: '2022-01-01', endDate: '2022-01-31' }));
-        for (const rec of stub.requests) assert.equal(Object.fromEntries(queryOf(rec)).attributes_to_show, 'Access_Method');
-        assert.deepEqual(stub.requests.map((r) => r.url.split('?')[0]), ['/sushi/r51/reports/dr', '/sushi/r51/reports/pr']);
+        await assertMonths(
+          await endpoint.fetchReport({ reportName: 'DR', beginDate: '2022-01-01', endDate: '2022-01-31' }),
+        );
+        await assertMonths(
+          await endpoint.fetchReport({ reportName: 'PR', beginDate: '2022-01-01', endDate: '2022-01-31' }),
+        );
+        for (const rec of stub.requests)
+          assert.equal(Object.fromEntries(queryOf(rec)).attributes_to_show, 'Access_Method');
+        assert.deepEqual(
+          stub.requests.map((r) => r.url.split('?')[0]),
+          ['/sushi/r51/reports/dr', '/sushi/r51/reports/pr'],
+        );
       },
     );
   });
@@ -70,7 +104,11 @@ describe('cs51 requests', () => {
       ['https://x.org', 'https://x.org/r51'],
     ];
     for (const [input, expected] of cases) {
-      assert.equal(cs51.create(provider('cs51', input), undefined, TRANSPORT, {}).endpointKey, expected, input);
+      assert.equal(
+        cs51.create(provider('cs51', input), undefined, TRANSPORT, {}).endpointKey,
+        expected,
+        input,
+      );
     }
   });
 
@@ -87,9 +125,17 @@ describe('cs51 requests', () => {
   });
 
   it('construction errors: `Invalid Service URL: localhost` (123) and required values', () => {
-    assert.throws(() => cs51.create(provider('cs51', 'localhost'), undefined, TRANSPORT, {}), { name: 'EndpointInitError', message: 'Invalid Service URL: localhost' });
-    assert.throws(() => cs51.create(provider('cs51', 'ftp://x.org/'), undefined, TRANSPORT, {}), { message: 'Invalid Service URL: ftp://x.org/' });
-    assert.throws(() => cs51.create(provider('cs51', 'https://x.org', { requestorId: 'R' }), undefined, TRANSPORT, {}), { name: 'EndpointInitError', message: /customerId/ });
+    assert.throws(() => cs51.create(provider('cs51', 'localhost'), undefined, TRANSPORT, {}), {
+      name: 'EndpointInitError',
+      message: 'Invalid Service URL: localhost',
+    });
+    assert.throws(() => cs51.create(provider('cs51', 'ftp://x.org/'), undefined, TRANSPORT, {}), {
+      message: 'Invalid Service URL: ftp://x.org/',
+    });
+    assert.throws(
+      () => cs51.create(provider('cs51', 'https://x.org', { requestorId: 'R' }), undefined, TRANSPORT, {}),
+      { name: 'EndpointInitError', message: /customerId/ },
+    );
     const noRelease = provider('cs51', 'https://x.org');
     delete noRelease.harvestingConfig?.reportRelease;
     assert.throws(() => cs51.create(noRelease, undefined, TRANSPORT, {}), { message: /reportRelease/ });
@@ -104,13 +150,22 @@ describe('cs51 responses', () => {
         const result = await endpoint.fetchReport(Q1);
         assert.equal(endpoint.release, '5.1');
         const months = await assertMonths(result);
-        assert.deepEqual(months.map((m) => m.yearMonth), ['2022-01', '2022-02', '2022-03']);
+        assert.deepEqual(
+          months.map((m) => m.yearMonth),
+          ['2022-01', '2022-02', '2022-03'],
+        );
         for (const m of months) {
-          const report = m.report as { Report_Header: { Report_Filters: Record<string, string> }; Report_Items: Array<{ Attribute_Performance: Array<{ Performance: Record<string, Record<string, number>> }> }> };
+          const report = m.report as {
+            Report_Header: { Report_Filters: Record<string, string> };
+            Report_Items: Array<{
+              Attribute_Performance: Array<{ Performance: Record<string, Record<string, number>> }>;
+            }>;
+          };
           assert.equal(report.Report_Header.Report_Filters.Begin_Date, `${m.yearMonth}-01`);
           for (const item of report.Report_Items)
             for (const ap of item.Attribute_Performance)
-              for (const counts of Object.values(ap.Performance)) assert.deepEqual(Object.keys(counts), [m.yearMonth]);
+              for (const counts of Object.values(ap.Performance))
+                assert.deepEqual(Object.keys(counts), [m.yearMonth]);
         }
       },
     );
@@ -126,7 +181,13 @@ describe('cs51 responses', () => {
         Created: '2023-01-01T00:00:00Z',
         Created_By: 'X',
         Report_Filters: { Begin_Date: '2022-01-01', End_Date: '2022-01-31' },
-        Exceptions: [{ Code: 3031, Message: 'Usage Not Ready for Requested Dates', Data: 'Usage is available up to 2021-12' }],
+        Exceptions: [
+          {
+            Code: 3031,
+            Message: 'Usage Not Ready for Requested Dates',
+            Data: 'Usage is available up to 2021-12',
+          },
+        ],
       },
       Report_Items: [],
     };
@@ -155,13 +216,17 @@ describe('cs51 responses', () => {
   });
 
   it('403 with a 2010 body → the reason contains the message and the code (128)', async () => {
-    const body = '{"Code":2010,"Severity":"Error","Message":"Requestor is Not Authorized to Access Usage for Institution"}';
+    const body =
+      '{"Code":2010,"Severity":"Error","Message":"Requestor is Not Authorized to Access Usage for Institution"}';
     await withStub(
       (_req, res) => reply(res, 403, body),
       async (_stub, endpoint) => {
         const failure = assertFailure(await endpoint.fetchReport(Q1));
         assert.equal(failure.reason, `HTTP 403: Forbidden - ${body}`);
-        assert.deepEqual(failure.exceptions.map((e) => e.code), [2010]);
+        assert.deepEqual(
+          failure.exceptions.map((e) => e.code),
+          [2010],
+        );
       },
     );
   });
@@ -188,7 +253,10 @@ describe('cs51 responses', () => {
     await withStub(
       (_req, res) => reply(res, 500, html, { 'content-type': 'text/html' }, 'Server Error'),
       async (_stub, endpoint) => {
-        assert.equal(assertFailure(await endpoint.fetchReport(Q1)).reason, `HTTP 500: Server Error - ${html}`);
+        assert.equal(
+          assertFailure(await endpoint.fetchReport(Q1)).reason,
+          `HTTP 500: Server Error - ${html}`,
+        );
       },
     );
   });
@@ -215,7 +283,10 @@ describe('cs51 responses', () => {
         assert.equal(failure.reason, body);
         assert.equal(failure.httpStatus, 202);
         assert.equal(failure.retryAfterMs, 30_000);
-        assert.deepEqual(failure.exceptions.map((e) => e.code), [1011]);
+        assert.deepEqual(
+          failure.exceptions.map((e) => e.code),
+          [1011],
+        );
       },
     );
   });
@@ -234,10 +305,16 @@ describe('cs51 responses', () => {
   it('gzip-compressed reports are split as well', async () => {
     const { gzipSync } = await import('node:zlib');
     await withStub(
-      (_req, res) => reply(res, 200, gzipSync(Buffer.from(trWithin('2022-01-01', '2022-02-28'))), { 'content-encoding': 'gzip' }),
+      (_req, res) =>
+        reply(res, 200, gzipSync(Buffer.from(trWithin('2022-01-01', '2022-02-28'))), {
+          'content-encoding': 'gzip',
+        }),
       async (_stub, endpoint) => {
         const months = await assertMonths(await endpoint.fetchReport(Q1));
-        assert.deepEqual(months.map((m) => m.yearMonth), ['2022-01', '2022-02']);
+        assert.deepEqual(
+          months.map((m) => m.yearMonth),
+          ['2022-01', '2022-02'],
+        );
       },
     );
   });

@@ -27,7 +27,7 @@ export interface Stub {
   close(): Promise<void>;
 }
 
-export type Handler = (req: Recorded, res: ServerResponse, raw: IncomingMessage) => void | Promise<void>;
+export type Handler = (req: Recorded, res: ServerResponse, raw: IncomingMessage) => unknown;
 
 /** A recording HTTP server; `handler` answers each request after its body has been read. */
 export async function startStub(handler: Handler): Promise<Stub> {
@@ -67,14 +67,26 @@ export async function startStub(handler: Handler): Promise<Stub> {
   };
 }
 
-export function reply(res: ServerResponse, status: number, body: string | Buffer = '', headers: Record<string, string> = {}, statusMessage?: string): void {
+export function reply(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer = '',
+  headers: Record<string, string> = {},
+  statusMessage?: string,
+): void {
   if (statusMessage !== undefined) res.statusMessage = statusMessage;
   res.writeHead(status, headers);
   res.end(body);
 }
 
 export function json(res: ServerResponse, status: number, body: unknown, statusMessage?: string): void {
-  reply(res, status, typeof body === 'string' ? body : JSON.stringify(body), { 'content-type': 'application/json' }, statusMessage);
+  reply(
+    res,
+    status,
+    typeof body === 'string' ? body : JSON.stringify(body),
+    { 'content-type': 'application/json' },
+    statusMessage,
+  );
 }
 
 export const TRANSPORT: TransportOptions = {
@@ -107,7 +119,10 @@ export function provider(
   };
 }
 
-export function aggregatorSetting(serviceUrl: string, config: Record<string, string> | undefined): AggregatorSetting {
+export function aggregatorSetting(
+  serviceUrl: string,
+  config: Record<string, string> | undefined,
+): AggregatorSetting {
   return {
     id: '54e8d70e-0000-4000-8000-000000000001',
     label: 'Nationaler Statistikserver',

@@ -47,7 +47,13 @@ export function counterReport(items: string[], customers = 1): string {
   </c:Report>`;
 }
 
-export function exceptionXml(number: number, severity: string, message: string, data = '', helpUrl = ''): string {
+export function exceptionXml(
+  number: number,
+  severity: string,
+  message: string,
+  data = '',
+  helpUrl = '',
+): string {
   return `
   <s:Exception>
     <s:Number>${number}</s:Number>

@@ -30,7 +30,9 @@ describe('transport: decompression', () => {
     ['br', brotliCompressSync],
   ] as const) {
     it(`decodes ${encoding} and asks for gzip, deflate, br`, async () => {
-      const stub = await startStub((_req, res) => reply(res, 200, encode(Buffer.from(BODY)), { 'content-encoding': encoding }));
+      const stub = await startStub((_req, res) =>
+        reply(res, 200, encode(Buffer.from(BODY)), { 'content-encoding': encoding }),
+      );
       try {
         const result = await httpRequest({ method: 'GET', url: `${stub.url}/x` }, TRANSPORT);
         assert.equal(await textOf(result), BODY);
@@ -43,7 +45,9 @@ describe('transport: decompression', () => {
   }
 
   it('decodes raw deflate (no zlib header) as some servers send it', async () => {
-    const stub = await startStub((_req, res) => reply(res, 200, deflateRawSync(Buffer.from(BODY)), { 'content-encoding': 'deflate' }));
+    const stub = await startStub((_req, res) =>
+      reply(res, 200, deflateRawSync(Buffer.from(BODY)), { 'content-encoding': 'deflate' }),
+    );
     try {
       assert.equal(await textOf(await httpRequest({ method: 'GET', url: stub.url }, TRANSPORT)), BODY);
     } finally {
@@ -52,7 +56,9 @@ describe('transport: decompression', () => {
   });
 
   it('reports a corrupt gzip body as a connection error', async () => {
-    const stub = await startStub((_req, res) => reply(res, 200, Buffer.from('definitely not gzip'), { 'content-encoding': 'gzip' }));
+    const stub = await startStub((_req, res) =>
+      reply(res, 200, Buffer.from('definitely not gzip'), { 'content-encoding': 'gzip' }),
+    );
     try {
       const result = await httpRequest({ method: 'GET', url: stub.url }, TRANSPORT);
       assert.ok(!isTransportFailure(result));
@@ -69,10 +75,16 @@ describe('transport: timeouts', () => {
   it('headers timeout: no response headers in time', async () => {
     const stub = await startStub(() => undefined); // never answers
     try {
-      const result = await httpRequest({ method: 'GET', url: stub.url }, { ...TRANSPORT, headersTimeoutMs: 150 });
+      const result = await httpRequest(
+        { method: 'GET', url: stub.url },
+        { ...TRANSPORT, headersTimeoutMs: 150 },
+      );
       assert.ok(isTransportFailure(result));
       assert.equal(result.cause, 'transport');
-      assert.equal(result.reason, 'Connection error: UND_ERR_HEADERS_TIMEOUT no response headers within 150 ms');
+      assert.equal(
+        result.reason,
+        'Connection error: UND_ERR_HEADERS_TIMEOUT no response headers within 150 ms',
+      );
     } finally {
       await stub.close();
     }
@@ -84,7 +96,10 @@ describe('transport: timeouts', () => {
       res.write('{"a":'); // and then nothing
     });
     try {
-      const result = await httpRequest({ method: 'GET', url: stub.url }, { ...TRANSPORT, idleTimeoutMs: 150 });
+      const result = await httpRequest(
+        { method: 'GET', url: stub.url },
+        { ...TRANSPORT, idleTimeoutMs: 150 },
+      );
       assert.ok(!isTransportFailure(result));
       const text = await result.body.text();
       assert.ok(typeof text !== 'string');
@@ -103,7 +118,10 @@ describe('transport: timeouts', () => {
     });
     try {
       const started = Date.now();
-      const result = await httpRequest({ method: 'GET', url: stub.url }, { ...TRANSPORT, idleTimeoutMs: 1000, totalTimeoutMs: 300 });
+      const result = await httpRequest(
+        { method: 'GET', url: stub.url },
+        { ...TRANSPORT, idleTimeoutMs: 1000, totalTimeoutMs: 300 },
+      );
       assert.ok(!isTransportFailure(result));
       const text = await result.body.text();
       assert.ok(typeof text !== 'string');
@@ -117,7 +135,10 @@ describe('transport: timeouts', () => {
   it('total timeout also covers waiting for headers', async () => {
     const stub = await startStub(() => undefined);
     try {
-      const result = await httpRequest({ method: 'GET', url: stub.url }, { ...TRANSPORT, totalTimeoutMs: 150 });
+      const result = await httpRequest(
+        { method: 'GET', url: stub.url },
+        { ...TRANSPORT, totalTimeoutMs: 150 },
+      );
       assert.ok(isTransportFailure(result));
       assert.equal(result.code, 'TOTAL_TIMEOUT');
     } finally {
@@ -136,7 +157,10 @@ describe('transport: timeouts', () => {
     try {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 50);
-      const result = await httpRequest({ method: 'GET', url: stub.url, signal: controller.signal }, TRANSPORT);
+      const result = await httpRequest(
+        { method: 'GET', url: stub.url, signal: controller.signal },
+        TRANSPORT,
+      );
       assert.ok(isTransportFailure(result));
       assert.equal(result.reason, 'Connection error: ABORTED request aborted');
     } finally {
@@ -169,7 +193,10 @@ describe('transport: errors, size, redirects', () => {
   it('a declared Content-Length above the maximum fails as too-large', async () => {
     const stub = await startStub((_req, res) => reply(res, 200, 'x'.repeat(2000)));
     try {
-      const result = await httpRequest({ method: 'GET', url: stub.url }, { ...TRANSPORT, maxResponseBytes: 1000 });
+      const result = await httpRequest(
+        { method: 'GET', url: stub.url },
+        { ...TRANSPORT, maxResponseBytes: 1000 },
+      );
       assert.ok(!isTransportFailure(result));
       const text = await result.body.text();
       assert.ok(typeof text !== 'string');
@@ -181,9 +208,14 @@ describe('transport: errors, size, redirects', () => {
   });
 
   it('a chunked (or compressed) body is cut off when it exceeds the maximum', async () => {
-    const stub = await startStub((_req, res) => reply(res, 200, gzipSync(Buffer.from('y'.repeat(5000))), { 'content-encoding': 'gzip' }));
+    const stub = await startStub((_req, res) =>
+      reply(res, 200, gzipSync(Buffer.from('y'.repeat(5000))), { 'content-encoding': 'gzip' }),
+    );
     try {
-      const result = await httpRequest({ method: 'GET', url: stub.url }, { ...TRANSPORT, maxResponseBytes: 1000 });
+      const result = await httpRequest(
+        { method: 'GET', url: stub.url },
+        { ...TRANSPORT, maxResponseBytes: 1000 },
+      );
       assert.ok(!isTransportFailure(result));
       const text = await result.body.text();
       assert.ok(typeof text !== 'string');
@@ -224,7 +256,9 @@ describe('transport: errors, size, redirects', () => {
   });
 
   it('keeps the server reason phrase, or the standard one when none is sent', async () => {
-    const stub = await startStub((req, res) => (req.url === '/custom' ? reply(res, 500, '', {}, 'Server Error') : reply(res, 404)));
+    const stub = await startStub((req, res) =>
+      req.url === '/custom' ? reply(res, 500, '', {}, 'Server Error') : reply(res, 404),
+    );
     try {
       const a = await httpRequest({ method: 'GET', url: `${stub.url}/custom` }, TRANSPORT);
       const b = await httpRequest({ method: 'GET', url: `${stub.url}/plain` }, TRANSPORT);
@@ -263,11 +297,18 @@ describe('transport: proxy', () => {
       const upstream = httpRequestNode(req.url, { method: req.method }, (up) => {
         const chunks: Buffer[] = [];
         up.on('data', (c: Buffer) => chunks.push(c));
-        up.on('end', () => reply(res, up.statusCode ?? 502, Buffer.concat([Buffer.from('via proxy: '), ...chunks])));
+        up.on('end', () =>
+          reply(res, up.statusCode ?? 502, Buffer.concat([Buffer.from('via proxy: '), ...chunks])),
+        );
       });
       upstream.end();
     });
-    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY, no_proxy: process.env.no_proxy, http_proxy: process.env.http_proxy };
+    const saved = {
+      HTTP_PROXY: process.env.HTTP_PROXY,
+      NO_PROXY: process.env.NO_PROXY,
+      no_proxy: process.env.no_proxy,
+      http_proxy: process.env.http_proxy,
+    };
     process.env.HTTP_PROXY = proxyStub.url;
     delete process.env.http_proxy;
     delete process.env.NO_PROXY;
