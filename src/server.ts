@@ -18,6 +18,7 @@ import { LocalErmStore } from './erm/local-store.ts';
 import type { ErmStore } from './erm/port.ts';
 import { OkapiErmStore } from './erm/okapi-store.ts';
 import { JobService } from './jobs/service.ts';
+import { HarvestEngine } from './harvest/engine.ts';
 import type { Db } from './store/db.ts';
 import { openDatabase } from './store/open.ts';
 import { migrateSystem } from './store/migrations.ts';
@@ -40,6 +41,7 @@ export interface RunningService {
   ctx: ServiceContext;
   store: LocalErmStore;
   jobs: JobService;
+  engine: HarvestEngine;
   /** Base URL where it listens, e.g. `http://127.0.0.1:8081`. */
   url: string;
   close(): Promise<void>;
@@ -80,7 +82,8 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
           })
         : undefined;
     const erm: ErmStore = opts.erm ?? okapi ?? store;
-    const jobs = new JobService(ctx, erm);
+    const engine = new HarvestEngine(ctx, erm);
+    const jobs = new JobService(ctx, erm, { harvestProvider: engine.harvestProvider });
     const app = await buildApp(ctx, [
       healthRoutes(ctx),
       tenantRoutes(ctx),
@@ -106,17 +109,19 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       await app.ready();
     }
     await jobs.start();
+    if (config.runWorkers) await engine.start();
     let closed = false;
     return {
       app,
       ctx,
       store,
       jobs,
+      engine,
       url,
       async close() {
         if (closed) return;
         closed = true;
-        await jobs.stop();
+        await Promise.all([jobs.stop(), engine.stop()]);
         await app.close();
         await okapi?.close();
         await db.close();

@@ -3,7 +3,7 @@
  * migrated template, so each service starts in well under a second) or on a private PostgreSQL server.
  */
 import { after, before } from 'node:test';
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, loadHarvestConfig, type Config, type HarvestConfig } from '../../src/config.ts';
 import type { Clock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log.ts';
 import { startService, type RunningService, type StartOptions } from '../../src/server.ts';
@@ -32,6 +32,24 @@ export interface TestServiceOptions {
   databaseUrl?: string;
 }
 
+/** Harvest settings for tests: no delays, no spacing, short timeouts (spec §8: tests set delays to 0). */
+export function testHarvest(overrides: Partial<HarvestConfig> = {}): HarvestConfig {
+  return {
+    ...loadHarvestConfig({}),
+    endpointMinIntervalMs: 0,
+    deferQueuedMs: 0,
+    deferBusyMs: 0,
+    rateLimitDelaysMs: [0, 0, 0],
+    rateLimitedSpacingMs: 0,
+    maxRetryAfterMs: 0,
+    connectTimeoutMs: 5000,
+    headersTimeoutMs: 20_000,
+    idleTimeoutMs: 20_000,
+    totalTimeoutMs: 120_000,
+    ...overrides,
+  };
+}
+
 /** Fast timings for tests: quick polling, no built-in cleanup timer, no default tenant. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return loadConfig(
@@ -46,6 +64,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       heartbeatIntervalMs: 200,
       cleanupIntervalMinutes: 0,
       logLevel: 'info',
+      harvest: testHarvest(),
       ...overrides,
     },
   );
