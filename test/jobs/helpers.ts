@@ -14,9 +14,12 @@ export class FakeErm implements ErmStore {
   providers = new Map<string, UsageDataProvider>();
   settings = new Map<string, unknown>();
   settingCalls = 0;
+  getProviderCalls = new Map<string, number>();
   findCalls: { cql: string; offset: number; limit: number }[] = [];
   failSettings?: ErmError;
   failFind?: ErmError;
+  /** While set, findProviders waits for it (holds a tenant job open). */
+  findGate?: Promise<void>;
 
   addProvider(id: string, harvestingStatus = 'active'): UsageDataProvider {
     const udp: UsageDataProvider = { id, label: `UDP ${id}`, harvestingConfig: { harvestingStatus } };
@@ -25,6 +28,7 @@ export class FakeErm implements ErmStore {
   }
 
   async getProvider(_tenant: string, id: string): Promise<UsageDataProvider> {
+    this.getProviderCalls.set(id, (this.getProviderCalls.get(id) ?? 0) + 1);
     const udp = this.providers.get(id);
     if (!udp) throw new ErmError(404, 'Not Found');
     return udp;
@@ -37,6 +41,7 @@ export class FakeErm implements ErmStore {
     limit: number,
   ): Promise<Page<UsageDataProvider>> {
     this.findCalls.push({ cql, offset, limit });
+    if (this.findGate) await this.findGate;
     if (this.failFind) throw this.failFind;
     const active = [...this.providers.values()]
       .filter((p) => p.harvestingConfig?.harvestingStatus === 'active')
@@ -200,4 +205,27 @@ export async function postEmpty(
     headers: { 'x-okapi-tenant': 'diku', ...headers },
   });
   return { status: res.statusCode, text: await res.body.text() };
+}
+
+/** A promise with its resolve function. */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Number of rows in the durable queue (all tenants). */
+export async function queueSize(svc: RunningService): Promise<number> {
+  const res = await svc.ctx.db.query<{ n: string }>('SELECT count(*)::text AS n FROM harvester.queue');
+  return Number(res.rows[0].n);
+}
+
+/** The JobInfo of `id` once it satisfies `ok`. */
+export async function waitForJob(
+  svc: RunningService,
+  what: string,
+  ok: (job: JobInfo) => boolean,
+  timeoutMs = 5000,
+): Promise<JobInfo> {
+  return waitFor(what, async () => (await allJobs(svc)).find(ok), timeoutMs);
 }
