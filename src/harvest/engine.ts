@@ -177,8 +177,15 @@ export class HarvestEngine {
         );
       if ((await this.queue.countForJob(job.jobId)) === 0) return;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.ctx.config.queuePollMs);
-        job.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        const onAbort = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          job.signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, this.ctx.config.queuePollMs);
+        job.signal.addEventListener('abort', onAbort, { once: true });
       });
     }
   }
