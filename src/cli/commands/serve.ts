@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.ts';
-import { startService } from '../../server.ts';
 
 interface ServeOptions {
   port?: string;
@@ -28,6 +26,9 @@ Examples:
   $ DATABASE_URL=postgres://harvester@db/harvester erm-usage-harvester serve --host 0.0.0.0`,
     )
     .action(async (opts: ServeOptions) => {
+      // Loaded here, not at the top: client commands need none of the service's modules.
+      const { loadConfig } = await import('../../config.ts');
+      const { startService } = await import('../../server.ts');
       const env = { ...process.env };
       if (opts.port) env.PORT = opts.port;
       if (opts.host) env.HOST = opts.host;
