@@ -31,7 +31,10 @@ export interface BucketStats {
 
 interface Bucket {
   lines: string[];
+  /** Characters in memory. */
   bytes: number;
+  /** Characters ever added, in memory and on disk. */
+  totalBytes: number;
   file?: string;
 }
 
@@ -48,14 +51,20 @@ export class MonthBuckets {
   /** Synchronous so that it can be called from a streaming parser's callback. */
   add(month: YearMonth, line: string): void {
     let bucket = this.buckets.get(month);
-    if (!bucket) this.buckets.set(month, (bucket = { lines: [], bytes: 0 }));
+    if (!bucket) this.buckets.set(month, (bucket = { lines: [], bytes: 0, totalBytes: 0 }));
     bucket.lines.push(line);
     bucket.bytes += line.length;
+    bucket.totalBytes += line.length;
     this.inMemoryBytes += line.length;
   }
 
   months(): YearMonth[] {
     return [...this.buckets.keys()].sort();
+  }
+
+  /** Characters ever added to the month, in memory and on disk. */
+  totalBytes(month: YearMonth): number {
+    return this.buckets.get(month)?.totalBytes ?? 0;
   }
 
   has(month: YearMonth): boolean {

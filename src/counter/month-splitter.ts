@@ -6,9 +6,9 @@
  *
  * Errors are values: the result is a report, an exception-only body, or an invalid body with a code.
  */
-import { JSONParser } from '@streamparser/json';
 import { findExceptions, unwrapStringifiedJson, type SushiException } from './exceptions.ts';
 import { Findings, hasOwnUsage, splitItemByMonth, type Finding } from './item-split.ts';
+import { JsonObjectScanner } from './json-scanner.ts';
 import { findKeyLoose, getLoose, isJsonObject, type JsonObject } from './json.ts';
 import { MonthBuckets, type BucketStats } from './month-buckets.ts';
 import { headerForMonth, headerPeriod, isTotalsGranularity } from './report-header.ts';
@@ -16,9 +16,9 @@ import { parseRelease, parseReportId, type CounterRelease, type ReportId } from 
 import { monthsBetween, type YearMonth } from './year-month.ts';
 
 export interface SplitOptions {
-  /** A month bucket larger than this (serialized JSON characters) spills to a temp file. Default 32 MiB. */
+  /** A month bucket larger than this (serialized JSON characters) spills to a temp file. Default 8 MiB. */
   spillThresholdBytes?: number;
-  /** All in-memory buckets together; above it the largest spill. Default 128 MiB. */
+  /** All in-memory buckets together; above it the largest spill. Default 32 MiB. */
   memoryBudgetBytes?: number;
   /** Where spill directories are created; default `os.tmpdir()`. */
   tmpDir?: string;
@@ -29,8 +29,9 @@ export interface SplitOptions {
 }
 
 const DEFAULTS = {
-  spillThresholdBytes: 32 * 1024 * 1024,
-  memoryBudgetBytes: 128 * 1024 * 1024,
+  // Small enough that a 1 GB report stays within ~256 MB RSS (bench/ingest.ts); larger months spill.
+  spillThresholdBytes: 8 * 1024 * 1024,
+  memoryBudgetBytes: 32 * 1024 * 1024,
   maxBytes: 2 * 1024 * 1024 * 1024,
   maxBufferedBytes: 16 * 1024 * 1024,
 };
@@ -53,6 +54,22 @@ export interface MonthReportJson {
   /** `JSON.stringify` of the month's `MonthReportBody`. */
   json: string;
   itemCount: number;
+}
+
+/**
+ * One month as its header plus a stream of item texts, so that a large month is never held whole
+ * (neither as objects nor as one string).
+ */
+export interface MonthStream {
+  yearMonth: YearMonth;
+  /** The month's `Report_Header` (Begin_Date/End_Date set to the month). */
+  header: JsonObject;
+  /** Number of top-level `Report_Items` of the month. */
+  itemCount: number;
+  /** Serialized size of the month's items in characters (close to their JSON length). */
+  itemBytes: number;
+  /** The items as JSON texts, in order; may be iterated again until the next month is requested. */
+  items(): AsyncIterable<string>;
 }
 
 export type InvalidCode =
@@ -103,6 +120,11 @@ export interface SplitReport {
   months(): AsyncGenerator<MonthReport>;
   /** The same months as JSON text, built without materialising the items as objects. */
   monthsAsJson(): AsyncGenerator<MonthReportJson>;
+  /**
+   * The same months as header plus item stream (large reports): the month's bucket is released when
+   * the next month is requested.
+   */
+  monthStreams(): AsyncGenerator<MonthStream>;
   /** Frees buckets and removes spill files; `months()` does this when it runs to the end. */
   dispose(): Promise<void>;
 }
@@ -125,6 +147,8 @@ class MonthCollector {
   readonly topLevel: JsonObject = {};
   readonly findings = new Findings();
   itemCount = 0;
+  /** Top-level items per month (an IR parent counts once). */
+  readonly monthItemCounts = new Map<YearMonth, number>();
   private parentMonths = new Set<YearMonth>();
 
   constructor(
@@ -163,8 +187,14 @@ class MonthCollector {
   private addItem(item: unknown): void {
     const byMonth = splitItemByMonth(item, this.findings);
     if (byMonth.size === 0 && isJsonObject(item)) this.findings.add('item_without_usage');
-    for (const [month, filtered] of byMonth)
+    for (const [month, filtered] of byMonth) {
       this.buckets.add(month, JSON.stringify(['i', filtered] satisfies Entry));
+      this.countItem(month);
+    }
+  }
+
+  private countItem(month: YearMonth): void {
+    this.monthItemCounts.set(month, (this.monthItemCounts.get(month) ?? 0) + 1);
   }
 
   private addParent(parent: JsonObject, itemsKey: string): void {
@@ -178,6 +208,7 @@ class MonthCollector {
     for (const month of months) {
       const monthMeta = own.get(month) ?? withoutUsage(meta);
       this.buckets.add(month, JSON.stringify(['p', this.itemCount, monthMeta] satisfies Entry));
+      this.countItem(month);
     }
   }
 }
@@ -209,26 +240,31 @@ function parentJson(metaJson: string, children: string[]): string {
 /**
  * Reassembles a month's items as JSON texts from its bucket lines, joining IR children to their
  * parents. Items are never re-parsed (only the small parent metadata is), so a month costs about its
- * serialized size.
+ * serialized size; only the children of the parent being read are held.
  */
-async function buildMonthItemsJson(lines: AsyncIterable<string>): Promise<string[]> {
-  const items: string[] = [];
+async function* streamMonthItems(lines: AsyncIterable<string>): AsyncGenerator<string> {
   const pendingChildren = new Map<number, string[]>();
   for await (const line of lines) {
     const { tag, seq, json } = entryPayload(line);
     if (tag === 'i') {
-      items.push(json);
+      yield json;
     } else if (tag === 'c') {
       const list = pendingChildren.get(seq);
       if (list) list.push(json);
       else pendingChildren.set(seq, [json]);
     } else {
-      items.push(parentJson(json, pendingChildren.get(seq) ?? []));
+      const children = pendingChildren.get(seq) ?? [];
       pendingChildren.delete(seq);
+      yield parentJson(json, children);
     }
   }
   // Children whose parent never completed cannot occur in a parsed document; keep them parent-less.
-  for (const children of pendingChildren.values()) items.push(`{"Items":[${children.join(',')}]}`);
+  for (const children of pendingChildren.values()) yield `{"Items":[${children.join(',')}]}`;
+}
+
+async function buildMonthItemsJson(lines: AsyncIterable<string>): Promise<string[]> {
+  const items: string[] = [];
+  for await (const item of streamMonthItems(lines)) items.push(item);
   return items;
 }
 
@@ -277,6 +313,23 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
     }
   }
 
+  async function* monthStreams(): AsyncGenerator<MonthStream> {
+    try {
+      for (const yearMonth of yearMonths) {
+        yield {
+          yearMonth,
+          header: headerForMonth(header, yearMonth, release),
+          itemCount: collector.monthItemCounts.get(yearMonth) ?? 0,
+          itemBytes: buckets.totalBytes(yearMonth),
+          items: () => streamMonthItems(buckets.read(yearMonth)),
+        };
+        await buckets.release(yearMonth);
+      }
+    } finally {
+      await buckets.dispose();
+    }
+  }
+
   async function* months(): AsyncGenerator<MonthReport> {
     for await (const { yearMonth, json, itemCount } of monthsAsJson()) {
       yield { yearMonth, report: JSON.parse(json) as MonthReportBody, itemCount };
@@ -297,6 +350,7 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
     stats: () => buckets.stats(),
     months,
     monthsAsJson,
+    monthStreams,
     dispose: () => buckets.dispose(),
   };
 }
@@ -442,56 +496,42 @@ function readError(error: unknown): SplitInvalid {
 }
 
 /**
- * Streams a response body into month buckets.
- *
- * Paths: `$.*` delivers header and root members; `$.Report_Items.*` each item; and
- * `$.Report_Items.*.Items.*` each child of an R5.1 IR parent group. Because `$.*` also matches the
- * `Report_Items` array, the parser would keep every emitted element inside it; the callback therefore
- * empties the containing array after taking each element, which keeps memory at one element.
+ * Streams a response body into month buckets: the scanner cuts out each root member and each
+ * `Report_Items` element (any key spelling) as text, and only that text is parsed, one element at a
+ * time, so memory stays at one element plus the buckets.
  */
-class StreamingObjectSplitter {
-  private readonly parser = new JSONParser({
-    paths: ['$.*', '$.Report_Items.*', '$.Report_Items.*.Items.*'],
-    keepStack: false,
-  });
+class ScanningSplitter {
+  private readonly scanner: JsonObjectScanner;
   private parseError: Error | undefined;
   private readonly root: JsonObject = {};
   readonly collector: MonthCollector;
 
   constructor(release: CounterRelease, buckets: MonthBuckets) {
     this.collector = new MonthCollector(release, buckets);
-    this.parser.onError = (error) => {
-      this.parseError ??= error;
-    };
-    this.parser.onValue = ({ value, key, parent, stack }) => this.onValue(value, key, parent, stack.length);
+    this.scanner = new JsonObjectScanner(
+      {
+        member: (key, text) => this.onMember(key, JSON.parse(text)),
+        element: (text) => this.collector.addTopLevel(JSON.parse(text)),
+      },
+      'report_items',
+    );
   }
 
-  private onValue(value: unknown, key: unknown, parent: unknown, depth: number): void {
-    if (depth === 1 && typeof key === 'string') {
-      const name = key.toLowerCase();
-      if (name === 'report_header') this.collector.setHeader(value);
-      // Streamed elements were drained already; only a differently spelled key arrives filled.
-      else if (name === 'report_items') addReportItems(this.collector, value);
-      else {
-        this.collector.setTopLevel(key, value);
-        this.root[key] = value;
-      }
-    } else if (!Array.isArray(parent)) {
-      return; // members of a non-array `Report_Items` or `Items`; they arrive whole with their container
-    } else if (depth === 2) {
-      this.collector.addTopLevel(value);
-      parent.length = 0;
-    } else if (depth === 4) {
-      this.collector.addChild(value);
-      parent.length = 0;
+  private onMember(key: string, value: unknown): void {
+    const name = key.toLowerCase();
+    if (name === 'report_header') this.collector.setHeader(value);
+    else if (name === 'report_items') addReportItems(this.collector, value);
+    else {
+      this.collector.setTopLevel(key, value);
+      this.root[key] = value;
     }
   }
 
-  /** Returns false once the parser has failed; later input is ignored. */
+  /** Returns false once the input has proved invalid; later input is ignored. */
   write(bytes: Uint8Array): boolean {
     if (this.parseError) return false;
     try {
-      this.parser.write(bytes);
+      this.scanner.write(bytes);
     } catch (error) {
       this.parseError ??= error instanceof Error ? error : new Error(String(error));
     }
@@ -499,9 +539,9 @@ class StreamingObjectSplitter {
   }
 
   async finish(options: SplitOptions, excerpt: string): Promise<SplitResult> {
-    if (!this.parseError && !this.parser.isEnded) {
+    if (!this.parseError) {
       try {
-        this.parser.end();
+        this.scanner.end();
       } catch (error) {
         this.parseError ??= error instanceof Error ? error : new Error(String(error));
       }
@@ -559,7 +599,7 @@ export async function splitReportStream(
   const buffered: Uint8Array[] = [];
   let total = 0;
   let mode: 'sniff' | 'object' | 'buffer' = 'sniff';
-  let streaming: StreamingObjectSplitter | undefined;
+  let streaming: ScanningSplitter | undefined;
   const sniffer = new BodySniffer();
   const buckets = newBuckets(options);
 
@@ -576,7 +616,7 @@ export async function splitReportStream(
         if (rest === undefined) continue;
         bytes = rest;
         mode = bytes[0] === 0x7b ? 'object' : 'buffer';
-        if (mode === 'object') streaming = new StreamingObjectSplitter(release, buckets);
+        if (mode === 'object') streaming = new ScanningSplitter(release, buckets);
       }
       if (excerptBytes < EXCERPT_BYTES) {
         excerpt.push(bytes.slice(0, EXCERPT_BYTES - excerptBytes));

@@ -5,9 +5,21 @@ export type YearMonth = string;
 
 const MONTH_RE = /^\s*(\d{4})-(\d{1,2})(?:-(\d{1,2})(?:[T ].*)?)?\s*$/;
 
+const MAX_CACHED = 10_000;
+const parsed = new Map<string, YearMonth | undefined>();
+
 /** Accepts `yyyy-MM`, `yyyy-M`, `yyyy-MM-dd` and date-times; returns the month or undefined. */
 export function parseYearMonth(value: unknown): YearMonth | undefined {
   if (typeof value !== 'string') return undefined;
+  // Memoised: every item repeats the same few month keys and dates.
+  if (parsed.has(value)) return parsed.get(value);
+  const month = parseUncached(value);
+  if (parsed.size >= MAX_CACHED) parsed.clear();
+  parsed.set(value, month);
+  return month;
+}
+
+function parseUncached(value: string): YearMonth | undefined {
   const match = MONTH_RE.exec(value);
   if (!match) return undefined;
   const [, year, month, day] = match;

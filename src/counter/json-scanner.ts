@@ -1,0 +1,256 @@
+/**
+ * A byte-level scanner over a JSON object body that cuts out the text of each root member value and of
+ * each element of the streamed array member (`Report_Items`), across chunk borders, without parsing.
+ * It only tracks strings, escapes and bracket depth; every cut-out text is then given to JSON.parse,
+ * which does the real validation. That keeps the per-item cost close to JSON.parse itself.
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+function isWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function isScalarEnd(c: number): boolean {
+  return c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || isWhitespace(c);
+}
+
+export interface ScanSink {
+  /** A root member other than an array under the streamed key (its value text, whole). */
+  member(key: string, valueText: string): void;
+  /** One element of the streamed array member, as JSON text. */
+  element(text: string): void;
+}
+
+export class JsonScanError extends Error {
+  override name = 'JsonScanError';
+}
+
+type State =
+  | 'root'
+  | 'keyOrEnd'
+  | 'key'
+  | 'colon'
+  | 'value'
+  | 'memberEnd'
+  | 'nextKey'
+  | 'elementOrEnd'
+  | 'element'
+  | 'elementEnd'
+  | 'done';
+
+/** Where the value being captured goes. */
+type Target = 'member' | 'element';
+
+/**
+ * Push bytes with `write`, then call `end`. Errors are thrown as JsonScanError (structure) or whatever
+ * the sink throws (JSON.parse SyntaxError of an element).
+ */
+export class JsonObjectScanner {
+  private state: State = 'root';
+  private key = '';
+  private readonly keyPieces: Buffer[] = [];
+  private target: Target = 'member';
+  // Value capture: bracket depth, string and escape flags, and scalar mode (a number or literal).
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private scalar = false;
+  /** Parts of the value being captured that came in earlier chunks. */
+  private pieces: Buffer[] = [];
+  private capturing = false;
+  /** Bytes before the current chunk, for error positions. */
+  private offset = 0;
+  // A key or value may start in an earlier chunk; these are the start positions in the current one.
+  private keyStartIndex = 0;
+  private valueStartIndex = 0;
+
+  constructor(
+    private readonly sink: ScanSink,
+    /** Root keys whose array value is streamed element by element (compared lower-case). */
+    private readonly streamedKey: string,
+  ) {}
+
+  write(chunk: Uint8Array): void {
+    const buf = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let i = 0;
+    while (i < buf.length) i = this.step(buf, i);
+    if (this.state === 'key') this.keyPieces.push(Buffer.from(buf.subarray(this.keyStartIndex)));
+    this.offset += buf.length;
+    this.keyStartIndex = 0;
+    this.valueStartIndex = 0;
+  }
+
+  /** A root object is complete only after its closing brace, so anything else is truncated input. */
+  end(): void {
+    if (this.state !== 'done') throw new JsonScanError('Unexpected end of JSON input');
+  }
+
+  private step(buf: Buffer, i: number): number {
+    if (this.capturing) return this.capture(buf, i);
+    const c = buf[i];
+    switch (this.state) {
+      case 'key':
+        return this.scanKey(buf, i);
+      case 'element':
+      case 'value':
+        return this.beginValue(buf, i);
+      case 'elementOrEnd':
+        if (isWhitespace(c)) return i + 1;
+        if (c === CLOSE_ARRAY) {
+          this.state = 'memberEnd';
+          return i + 1;
+        }
+        this.state = 'element';
+        return this.beginValue(buf, i);
+      default:
+        if (isWhitespace(c)) return i + 1;
+        this.structural(c, i);
+        return i + 1;
+    }
+  }
+
+  private structural(c: number, i: number): void {
+    switch (this.state) {
+      case 'root':
+        return this.expect(c === OPEN_OBJECT, c, () => (this.state = 'keyOrEnd'));
+      case 'keyOrEnd':
+        if (c === CLOSE_OBJECT) return void (this.state = 'done');
+        return this.expect(c === QUOTE, c, () => this.openKey(i));
+      case 'nextKey':
+        return this.expect(c === QUOTE, c, () => this.openKey(i));
+      case 'colon':
+        return this.expect(c === COLON, c, () => (this.state = 'value'));
+      case 'memberEnd':
+        if (c === CLOSE_OBJECT) return void (this.state = 'done');
+        return this.expect(c === COMMA, c, () => (this.state = 'nextKey'));
+      case 'elementEnd':
+        if (c === CLOSE_ARRAY) return void (this.state = 'memberEnd');
+        return this.expect(c === COMMA, c, () => (this.state = 'element'));
+      default:
+        return this.unexpected(c);
+    }
+  }
+
+  private expect(ok: boolean, c: number, then: () => void): void {
+    if (!ok) this.unexpected(c);
+    then();
+  }
+
+  private unexpected(c: number): never {
+    throw new JsonScanError(
+      `Unexpected character ${JSON.stringify(String.fromCharCode(c))} at position ${this.offset}`,
+    );
+  }
+
+  private openKey(i: number): void {
+    this.state = 'key';
+    this.keyStartIndex = i + 1;
+    this.escaped = false;
+  }
+
+  private scanKey(buf: Buffer, i: number): number {
+    for (; i < buf.length; i++) {
+      const c = buf[i];
+      if (this.escaped) this.escaped = false;
+      else if (c === BACKSLASH) this.escaped = true;
+      else if (c === QUOTE) {
+        const raw = Buffer.concat([...this.keyPieces, buf.subarray(this.keyStartIndex, i + 1)]);
+        this.keyPieces.length = 0;
+        this.key = JSON.parse('"' + raw.toString('utf8')) as string;
+        this.state = 'colon';
+        return i + 1;
+      }
+    }
+    return i;
+  }
+
+  /** At the first byte of a member value or array element (after whitespace). */
+  private beginValue(buf: Buffer, i: number): number {
+    const c = buf[i];
+    if (isWhitespace(c)) return i + 1;
+    if (this.state === 'element' && c === CLOSE_ARRAY) return this.unexpected(c); // `[1,]`
+    if (this.state === 'value' && c === OPEN_ARRAY && this.key.toLowerCase() === this.streamedKey) {
+      this.state = 'elementOrEnd';
+      this.target = 'element';
+      return i + 1;
+    }
+    if (this.state === 'value') this.target = 'member';
+    this.capturing = true;
+    this.valueStartIndex = i;
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+    this.scalar = c !== OPEN_OBJECT && c !== OPEN_ARRAY && c !== QUOTE;
+    return this.capture(buf, i);
+  }
+
+  /** The hot loop: finds the end of the value being captured. */
+  private capture(buf: Buffer, i: number): number {
+    const n = buf.length;
+    if (this.scalar) {
+      while (i < n && !isScalarEnd(buf[i])) i++;
+      if (i < n) this.finishValue(buf, this.valueStartIndex, i);
+      else this.keepPiece(buf);
+      return i;
+    }
+    let depth = this.depth;
+    let inString = this.inString;
+    let escaped = this.escaped;
+    for (; i < n; i++) {
+      const c = buf[i];
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === BACKSLASH) escaped = true;
+        else if (c === QUOTE) {
+          inString = false;
+          if (depth === 0) break;
+        }
+      } else if (c === QUOTE) inString = true;
+      else if (c === OPEN_OBJECT || c === OPEN_ARRAY) depth++;
+      else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+        if (--depth === 0) break;
+      }
+    }
+    this.depth = depth;
+    this.inString = inString;
+    this.escaped = escaped;
+    if (i < n) {
+      this.finishValue(buf, this.valueStartIndex, i + 1);
+      return i + 1;
+    }
+    this.keepPiece(buf);
+    return n;
+  }
+
+  private keepPiece(buf: Buffer): void {
+    this.pieces.push(Buffer.from(buf.subarray(this.valueStartIndex)));
+    this.valueStartIndex = buf.length;
+  }
+
+  private finishValue(buf: Buffer, start: number, end: number): void {
+    let text: string;
+    if (this.pieces.length === 0) text = buf.toString('utf8', start, end);
+    else {
+      text = Buffer.concat([...this.pieces, buf.subarray(start, end)]).toString('utf8');
+      this.pieces = [];
+    }
+    this.capturing = false;
+    if (this.target === 'element') {
+      this.state = 'elementEnd';
+      this.sink.element(text);
+    } else {
+      this.state = 'memberEnd';
+      this.sink.member(this.key, text);
+    }
+  }
+}
