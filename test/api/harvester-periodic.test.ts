@@ -180,6 +180,26 @@ for (const backend of backends()) {
       assert.equal('lastTriggeredAt' in get.json, false);
       assert.equal(placeholders(await allJobs(svc))[0].nextStart, '2019-01-01T08:00:00.000+00:00');
     });
+
+    it('tenant disable suspends the schedule, enable rebuilds it', async () => {
+      await call(svc, 'POST', PERIODIC, {
+        body: { startAt: '2030-01-01T08:00:00Z', periodicInterval: 'daily' },
+      });
+      assert.equal(placeholders(await allJobs(svc)).length, 1);
+      assert.equal(
+        (await call(svc, 'POST', '/_/tenant', { body: { module_from: 'mod-x-1.0.0' } })).status,
+        204,
+      );
+      assert.equal(placeholders(await allJobs(svc)).length, 0);
+      assert.equal((await call(svc, 'GET', PERIODIC)).status, 200, 'the configuration is kept');
+      const enable = await call(svc, 'POST', '/_/tenant', { body: { module_to: 'mod-x-1.0.1' } });
+      assert.equal(enable.status, 201);
+      await call(svc, 'GET', `${enable.headers.get('location')}?wait=5000`);
+      assert.deepEqual(
+        placeholders(await allJobs(svc)).map((j) => j.nextStart),
+        ['2030-01-01T08:00:00.000+00:00'],
+      );
+    });
   });
 
   describe(`periodic firing on ${backend.name}`, () => {
