@@ -51,7 +51,16 @@ export function parseAggregatorFilter(value: string | undefined): boolean | unde
   return value.toLowerCase() === 'true';
 }
 
-export class ImplementationRegistry<F = unknown> {
+/**
+ * What `/impl` lists. The composition root may pass another source (e.g. one whose entries depend on
+ * options such as the standard-views option of §8.8) through `JobServiceOptions.implementations`.
+ */
+export interface ImplementationListing {
+  /** Rendered entries, filtered by `isAggregator` when given, sorted by name in code-unit order. */
+  list(isAggregator?: boolean): ServiceImplementationInfo[];
+}
+
+export class ImplementationRegistry<F = unknown> implements ImplementationListing {
   private readonly entries = new Map<string, RegisteredImplementation<F>>();
 
   /** Adds or replaces the implementation of `info.type`. */

@@ -8,7 +8,7 @@ import type { ServiceContext } from '../context.ts';
 import { formatDateTime } from '../dates.ts';
 import type { ErmStore } from '../erm/port.ts';
 import { JobCleanup } from './cleanup.ts';
-import { implementations as defaultImplementations, type ImplementationRegistry } from './implementations.ts';
+import { implementations as defaultImplementations, type ImplementationListing } from './implementations.ts';
 import type { JobInfo } from './job-info.ts';
 import { Loop } from './loop.ts';
 import { baseJobInfo, JobQueue, type QueueKind, type QueuedJob } from './queue.ts';
@@ -32,7 +32,8 @@ const FIRE_RECORD_RETENTION_MS = 30 * 86_400_000;
 export interface JobServiceOptions {
   /** The harvest of one UDP; default: record success. */
   harvestProvider?: HarvestProvider;
-  implementations?: ImplementationRegistry;
+  /** What `/impl` lists; default: the process-wide registry of implementations.ts. */
+  implementations?: ImplementationListing;
 }
 
 /** One worker lane: claims jobs of some kinds while it has free slots. */
@@ -66,7 +67,7 @@ export class JobService {
   readonly queue: JobQueue;
   readonly cleanup: JobCleanup;
   readonly scheduler: PeriodicScheduler;
-  readonly implementations: ImplementationRegistry;
+  readonly implementations: ImplementationListing;
   stopping = false;
   private harvest: HarvestProvider;
   private readonly lanes: Lane[];
