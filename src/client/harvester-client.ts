@@ -63,7 +63,7 @@ export interface EnableTenantOptions {
 }
 
 /** The module id sent as `module_to` when none is given. */
-export const DEFAULT_MODULE_ID = 'erm-usage-harvester-0.1.0';
+export const DEFAULT_MODULE_ID = 'mod-erm-usage-harvester-ts-0.1.0';
 
 const HARVESTER = '/erm-usage-harvester';
 const PERIODIC = `${HARVESTER}/periodic`;

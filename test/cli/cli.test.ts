@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HarvesterClient } from '../../src/index.ts';
 import type { RunningService } from '../../src/server.ts';
+import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
 import { startOn } from '../helpers/service.ts';
 import { runCli } from './run-cli.ts';
 
@@ -253,6 +254,29 @@ describe('cli: providers', () => {
 });
 
 describe('cli: harvest and jobs', () => {
+  let mock: MockCounterServer;
+  before(async () => {
+    mock = await startMockCounterServer();
+  });
+  after(async () => {
+    await mock?.close();
+  });
+
+  it('harvest --wait of a working COUNTER 5.1 provider succeeds; providers list shows its latest month', async () => {
+    const added = await addProvider(
+      ...['--label', 'Mocked Press', '--url', `${mock.url}/ok-51tr`, '--customer-id', 'cust-1'],
+      ...['--reports', 'TR', '--start', '2022-01', '--end', '2022-03'],
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const id = added.stdout.trim();
+    const res = await cli('harvest', id, '--wait', '--poll-ms', '100', '--timeout', '120');
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /harvest finished: 1 succeeded, 0 failed/);
+    assert.match(res.stderr, /succeeded\s*\| Mocked Press/);
+    const list = await cli('providers', 'list', '--query', 'label=="Mocked Press"');
+    assert.match(list.stdout, new RegExp(`${id}\\s+Mocked Press\\s+active\\s+cs51\\s+2022-03\\s+no`));
+  });
+
   it('harvest --wait of an inactive provider: the job fails, exit 1, the error printed', async () => {
     const created = await client.createProvider({
       label: 'Dormant',
