@@ -6,7 +6,14 @@
 import { Type, type TSchema } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.ts';
-import { INVALID_UUID_MESSAGE, StoreError, type LocalErmStore, type Resource } from '../erm/local-store.ts';
+import { Readable } from 'node:stream';
+import {
+  INVALID_UUID_MESSAGE,
+  isChunked,
+  StoreError,
+  type LocalErmStore,
+  type Resource,
+} from '../erm/local-store.ts';
 import type { JsonRecord } from '../erm/port.ts';
 import {
   AggregatorSettingSchema,
@@ -129,6 +136,38 @@ function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyRe
   return reply.code(status).type('application/json').send(body);
 }
 
+/** The record's JSON with its chunked report streamed in after the other members. */
+async function* recordJson(store: LocalErmStore, tenant: string, record: JsonRecord): AsyncGenerator<string> {
+  if (!isChunked(record)) {
+    yield JSON.stringify(record);
+    return;
+  }
+  const head = JSON.stringify(record);
+  yield `${head.slice(0, -1)}${head === '{}' ? '' : ','}"report":`;
+  yield* store.reportJsonPieces(tenant, record);
+  yield '}';
+}
+
+async function* pageJson(
+  store: LocalErmStore,
+  tenant: string,
+  key: string,
+  records: JsonRecord[],
+  totalRecords: number,
+): AsyncGenerator<string> {
+  yield `{${JSON.stringify(key)}:[`;
+  for (const [i, record] of records.entries()) {
+    if (i > 0) yield ',';
+    yield* recordJson(store, tenant, record);
+  }
+  yield `],"totalRecords":${totalRecords}}`;
+}
+
+/** Large (chunked) counter reports go out as a stream, assembled chunk by chunk. */
+function sendStream(reply: FastifyReply, pieces: AsyncGenerator<string>): FastifyReply {
+  return reply.code(200).type('application/json').send(Readable.from(pieces));
+}
+
 function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send();
 }
@@ -155,8 +194,13 @@ function registerResource(app: App, store: LocalErmStore, r: ResourceRoutes): vo
       const limit = intParam(q.limit, 'limit', 10);
       const tiny = r.tiny && (q.tiny ?? '').toLowerCase() === 'true';
       const page = await answer(() =>
-        store.list(req.tenant, r.resource, { cql: q.query, offset, limit, tiny }),
+        store.list(req.tenant, r.resource, { cql: q.query, offset, limit, tiny, lazyChunks: true }),
       );
+      if (page.records.some(isChunked))
+        return sendStream(
+          reply,
+          pageJson(store, req.tenant, r.collectionKey, page.records, page.totalRecords),
+        );
       return sendJson(reply, 200, { [r.collectionKey]: page.records, totalRecords: page.totalRecords });
     },
   );
@@ -185,8 +229,13 @@ function registerResource(app: App, store: LocalErmStore, r: ResourceRoutes): vo
       ...docsOnly,
       schema: { tags, summary: 'One record', params: IdParams, response: { 200: r.item, 404: TEXT } },
     },
-    async (req, reply) =>
-      sendJson(reply, 200, await answer(() => store.read(req.tenant, r.resource, idParam(req)))),
+    async (req, reply) => {
+      const record = await answer(() =>
+        store.read(req.tenant, r.resource, idParam(req), { lazyChunks: true }),
+      );
+      if (isChunked(record)) return sendStream(reply, recordJson(store, req.tenant, record));
+      return sendJson(reply, 200, record);
+    },
   );
 
   app.put(

@@ -26,6 +26,7 @@ import {
   type ErmStore,
   type JsonRecord,
   type Page,
+  type StreamedReport,
   type UsageDataProvider,
 } from './port.ts';
 import {
@@ -70,6 +71,11 @@ export interface ListQuery {
   limit: number;
   /** Counter reports: leave out `report`. */
   tiny?: boolean;
+  /**
+   * Leave chunked reports out of the records (see `isChunked`, `reportJsonPieces`) instead of
+   * assembling them in memory: for callers that stream the answer.
+   */
+  lazyChunks?: boolean;
 }
 
 export interface WriteOptions {
@@ -81,6 +87,27 @@ interface Row {
   id: string;
   jsonb: JsonRecord;
   report?: unknown;
+  chunked?: boolean;
+}
+
+/** Reports whose `Report_Items` JSON is longer than this are stored as item chunks. */
+export const CHUNKED_REPORT_BYTES = 4 * 1024 * 1024;
+/** Target size of one chunk of comma-joined item texts. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+const ITEMS_KEY = 'Report_Items';
+
+/** Records read with `lazyChunks` whose report is in chunks: record → the report without its items. */
+const chunkedStubs = new WeakMap<JsonRecord, JsonRecord>();
+
+/** Whether the record's report was left out because it is stored in chunks (read with `lazyChunks`). */
+export function isChunked(record: JsonRecord): boolean {
+  return chunkedStubs.has(record);
+}
+
+/** How a counter report's data goes to the database: one jsonb value, or a stub plus item chunks. */
+interface ReportColumn {
+  report: string | null;
+  items?: () => AsyncIterable<string>;
 }
 
 /** What differs between the three record types. */
@@ -144,7 +171,9 @@ async function asPort<T>(fn: () => Promise<T>): Promise<T> {
 
 function toRecord(row: Row, withReport: boolean): JsonRecord {
   const record: JsonRecord = { ...row.jsonb, id: row.id };
-  if (withReport && row.report !== undefined && row.report !== null) record.report = row.report;
+  if (!withReport || row.report === undefined || row.report === null) return record;
+  if (row.chunked === true) chunkedStubs.set(record, row.report as JsonRecord);
+  else record.report = row.report;
   return record;
 }
 
@@ -160,7 +189,7 @@ export class LocalErmStore implements ErmStore {
     const { where, orderBy } = translateCql(query.cql, spec, params);
     const table = tenantTable(tenant, spec.table);
     const withReport = spec.separateReport && query.tiny !== true;
-    const columns = withReport ? 'id, jsonb, report' : 'id, jsonb';
+    const columns = withReport ? 'id, jsonb, report, chunked' : 'id, jsonb';
     const page = await this.ctx.db.transaction(async (tx) => {
       await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       const count = await tx.query<{ n: number }>(
@@ -177,15 +206,21 @@ export class LocalErmStore implements ErmStore {
       return { rows: rows.rows, totalRecords };
     });
     const records = page.rows.map((row) => toRecord(row, withReport));
+    if (!query.lazyChunks) for (const r of records) await this.assemble(tenant, r);
     if (spec.hasSecrets) for (const r of records) secrets.addFromRecord(r);
     return { records, totalRecords: page.totalRecords };
   }
 
   /** One record; StoreError 404 for a malformed or unknown id. */
-  async read(tenant: string, resource: Resource, id: string): Promise<JsonRecord> {
+  async read(
+    tenant: string,
+    resource: Resource,
+    id: string,
+    { lazyChunks = false }: { lazyChunks?: boolean } = {},
+  ): Promise<JsonRecord> {
     if (!isFolioUuid(id)) throw new StoreError(404, INVALID_UUID_MESSAGE);
     const spec = SPECS[resource];
-    const columns = spec.separateReport ? 'id, jsonb, report' : 'id, jsonb';
+    const columns = spec.separateReport ? 'id, jsonb, report, chunked' : 'id, jsonb';
     const res = await this.ctx.db.query<Row>(
       `SELECT ${columns} FROM ${tenantTable(tenant, spec.table)} WHERE id = $1::uuid`,
       [id],
@@ -193,8 +228,44 @@ export class LocalErmStore implements ErmStore {
     const row = res.rows[0];
     if (!row) throw new StoreError(404, 'Not found');
     const record = toRecord(row, true);
+    if (!lazyChunks) await this.assemble(tenant, record);
     if (spec.hasSecrets) secrets.addFromRecord(record);
     return record;
+  }
+
+  /**
+   * The JSON text of a chunked record's report, in pieces: the stub's members, then the items chunk
+   * by chunk (one chunk in memory at a time). Chunks are read one query each, so a PUT landing
+   * mid-stream can mix two versions of the same month (each piece is still valid JSON).
+   */
+  async *reportJsonPieces(tenant: string, record: JsonRecord): AsyncGenerator<string> {
+    const stub = chunkedStubs.get(record);
+    if (!stub) {
+      yield JSON.stringify(record.report ?? null);
+      return;
+    }
+    const head = JSON.stringify(stub);
+    yield `${head.slice(0, -1)}${head === '{}' ? '' : ','}${JSON.stringify(ITEMS_KEY)}:[`;
+    const table = tenantTable(tenant, 'counter_report_chunks');
+    for (let seq = 0; ; seq++) {
+      const res = await this.ctx.db.query<{ items: string }>(
+        `SELECT items FROM ${table} WHERE report_id = $1::uuid AND seq = $2`,
+        [record.id, seq],
+      );
+      const items = res.rows[0]?.items;
+      if (items === undefined) break;
+      yield seq === 0 ? items : `,${items}`;
+    }
+    yield ']}';
+  }
+
+  /** Puts a chunked report back into the record as an object (in-process callers, small enough). */
+  private async assemble(tenant: string, record: JsonRecord): Promise<void> {
+    if (!isChunked(record)) return;
+    let text = '';
+    for await (const piece of this.reportJsonPieces(tenant, record)) text += piece;
+    chunkedStubs.delete(record);
+    record.report = JSON.parse(text);
   }
 
   // ---- writes ----
@@ -205,9 +276,10 @@ export class LocalErmStore implements ErmStore {
     resource: Resource,
     body: JsonRecord,
     opts: WriteOptions = {},
+    streamed?: StreamedReport,
   ): Promise<JsonRecord> {
     const spec = SPECS[resource];
-    const record = validate(spec, body);
+    const record = validate(spec, withStubReport(body, streamed));
     if (record.id === undefined) record.id = randomUUID();
     const id = String(record.id).toLowerCase();
     record.id = id;
@@ -216,7 +288,8 @@ export class LocalErmStore implements ErmStore {
       await lockProviders(tx, tenant, spec.providersOf(record));
       const stored = await this.prepare(tx, tenant, resource, record);
       stored.metadata = this.metadata(opts);
-      if (!(await insertRow(tx, tenant, spec, stored)))
+      const column = reportColumn(spec, stored, streamed);
+      if (!(await insertRow(tx, tenant, spec, stored, column)))
         throw new StoreError(422, `id value already exists in table ${spec.table}: ${id}`, [
           {
             message: `id value already exists in table ${spec.table}: ${id}`,
@@ -224,6 +297,7 @@ export class LocalErmStore implements ErmStore {
             parameters: [{ key: 'id', value: id }],
           },
         ]);
+      await writeChunks(tx, tenant, id, column);
       await this.afterWrite(tx, tenant, resource, stored, undefined);
       return stored;
     });
@@ -236,10 +310,11 @@ export class LocalErmStore implements ErmStore {
     id: string,
     body: JsonRecord,
     opts: WriteOptions = {},
+    streamed?: StreamedReport,
   ): Promise<JsonRecord> {
     if (!isFolioUuid(id)) throw new StoreError(400, INVALID_UUID_MESSAGE);
     const spec = SPECS[resource];
-    const record = validate(spec, { ...body, id: id.toLowerCase() });
+    const record = validate(spec, withStubReport({ ...body, id: id.toLowerCase() }, streamed));
     if (spec.hasSecrets) secrets.addFromRecord(record);
     return this.write(spec, record, async (tx) => {
       const before = await readJson(tx, tenant, spec, id, false);
@@ -249,7 +324,15 @@ export class LocalErmStore implements ErmStore {
       await this.lockIfMoved(tx, tenant, spec, before, previous);
       const stored = await this.prepare(tx, tenant, resource, record);
       stored.metadata = this.metadata(opts, previous.metadata);
-      await updateRow(tx, tenant, spec, stored);
+      const column = reportColumn(spec, stored, streamed);
+      await updateRow(tx, tenant, spec, stored, column);
+      if (spec.separateReport) {
+        await tx.query(
+          `DELETE FROM ${tenantTable(tenant, 'counter_report_chunks')} WHERE report_id = $1::uuid`,
+          [stored.id],
+        );
+        await writeChunks(tx, tenant, String(stored.id), column);
+      }
       await this.afterWrite(tx, tenant, resource, stored, previous);
       return stored;
     });
@@ -380,6 +463,21 @@ export class LocalErmStore implements ErmStore {
   putCounterReport(tenant: string, id: string, report: CounterReport): Promise<void> {
     return asPort(async () => {
       await this.replace(tenant, 'counter-reports', id, report);
+    });
+  }
+
+  postCounterReportStream(tenant: string, record: CounterReport, report: StreamedReport): Promise<string> {
+    return asPort(async () => String((await this.create(tenant, 'counter-reports', record, {}, report)).id));
+  }
+
+  putCounterReportStream(
+    tenant: string,
+    id: string,
+    record: CounterReport,
+    report: StreamedReport,
+  ): Promise<void> {
+    return asPort(async () => {
+      await this.replace(tenant, 'counter-reports', id, record, {}, report);
     });
   }
 
@@ -521,11 +619,36 @@ async function readJson(
   return res.rows[0]?.jsonb;
 }
 
-/** Splits off `report` for counter reports (stored in its own column). */
-function columnsOf(spec: ResourceSpec, record: JsonRecord): { jsonb: string; report: string | null } {
-  if (!spec.separateReport) return { jsonb: JSON.stringify(record), report: null };
-  const { report, ...rest } = record;
-  return { jsonb: JSON.stringify(rest), report: report === undefined ? null : JSON.stringify(report) };
+/** The record with a stand-in report for validation: the header and no items. */
+function withStubReport(body: JsonRecord, streamed: StreamedReport | undefined): JsonRecord {
+  if (!streamed) return body;
+  return { ...body, report: { Report_Header: streamed.header, [ITEMS_KEY]: [] } };
+}
+
+/**
+ * Where the counter report's data goes: small reports as one jsonb value, large ones (streamed, or
+ * with items longer than CHUNKED_REPORT_BYTES) as a stub without items plus item chunks.
+ */
+function reportColumn(spec: ResourceSpec, record: JsonRecord, streamed?: StreamedReport): ReportColumn {
+  if (!spec.separateReport || record.report === undefined) return { report: null };
+  const report = record.report as JsonRecord;
+  if (streamed) return { report: JSON.stringify({ Report_Header: streamed.header }), items: streamed.items };
+  const items = typeof report === 'object' && report !== null ? report[ITEMS_KEY] : undefined;
+  const json = JSON.stringify(report);
+  if (!Array.isArray(items) || json.length <= CHUNKED_REPORT_BYTES) return { report: json };
+  const { [ITEMS_KEY]: _items, ...stub } = report;
+  return { report: JSON.stringify(stub), items: () => itemTexts(items) };
+}
+
+async function* itemTexts(items: unknown[]): AsyncGenerator<string> {
+  for (const item of items) yield JSON.stringify(item) ?? 'null';
+}
+
+/** The record without `report` (counter reports keep it in its own column). */
+function jsonbOf(spec: ResourceSpec, record: JsonRecord): string {
+  if (!spec.separateReport) return JSON.stringify(record);
+  const { report: _report, ...rest } = record;
+  return JSON.stringify(rest);
 }
 
 /** Inserts the record; false when its id is taken. */
@@ -534,14 +657,15 @@ async function insertRow(
   tenant: string,
   spec: ResourceSpec,
   record: JsonRecord,
+  column: ReportColumn,
 ): Promise<boolean> {
-  const { jsonb, report } = columnsOf(spec, record);
+  const jsonb = jsonbOf(spec, record);
   const table = tenantTable(tenant, spec.table);
   const res = spec.separateReport
     ? await tx.query(
-        `INSERT INTO ${table} (id, jsonb, report) VALUES ($1::uuid, $2::jsonb, $3::jsonb)
+        `INSERT INTO ${table} (id, jsonb, report, chunked) VALUES ($1::uuid, $2::jsonb, $3::jsonb, $4)
          ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [record.id, jsonb, report],
+        [record.id, jsonb, column.report, column.items !== undefined],
       )
     : await tx.query(
         `INSERT INTO ${table} (id, jsonb) VALUES ($1::uuid, $2::jsonb) ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -555,16 +679,40 @@ async function updateRow(
   tenant: string,
   spec: ResourceSpec,
   record: JsonRecord,
+  column: ReportColumn,
 ): Promise<void> {
-  const { jsonb, report } = columnsOf(spec, record);
+  const jsonb = jsonbOf(spec, record);
   const table = tenantTable(tenant, spec.table);
   if (spec.separateReport)
-    await tx.query(`UPDATE ${table} SET jsonb = $2::jsonb, report = $3::jsonb WHERE id = $1::uuid`, [
-      record.id,
-      jsonb,
-      report,
-    ]);
+    await tx.query(
+      `UPDATE ${table} SET jsonb = $2::jsonb, report = $3::jsonb, chunked = $4 WHERE id = $1::uuid`,
+      [record.id, jsonb, column.report, column.items !== undefined],
+    );
   else await tx.query(`UPDATE ${table} SET jsonb = $2::jsonb WHERE id = $1::uuid`, [record.id, jsonb]);
+}
+
+/** Writes the item chunks of a chunked report, in order, inside the caller's transaction. */
+async function writeChunks(tx: Queryable, tenant: string, id: string, column: ReportColumn): Promise<void> {
+  if (!column.items) return;
+  const table = tenantTable(tenant, 'counter_report_chunks');
+  let parts: string[] = [];
+  let size = 0;
+  let seq = 0;
+  const flush = async (): Promise<void> => {
+    await tx.query(`INSERT INTO ${table} (report_id, seq, items) VALUES ($1::uuid, $2, $3)`, [
+      id,
+      seq++,
+      parts.join(','),
+    ]);
+    parts = [];
+    size = 0;
+  };
+  for await (const item of column.items()) {
+    parts.push(item);
+    size += item.length + 1;
+    if (size >= CHUNK_BYTES) await flush();
+  }
+  if (parts.length > 0) await flush();
 }
 
 /** Sets harvestingConfig.aggregator.name to the label of the referenced aggregator setting, if it exists. */

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../clock.ts';
 import { secrets, type Logger } from '../log.ts';
@@ -20,6 +21,7 @@ import {
   type ErmStore,
   type JsonRecord,
   type Page,
+  type StreamedReport,
   type UsageDataProvider,
 } from './port.ts';
 
@@ -55,6 +57,25 @@ const TOKEN_RENEW_MARGIN_MS = 30_000;
 const ACCESS_COOKIE = 'folioAccessToken';
 
 type Method = 'GET' | 'POST' | 'PUT';
+type RequestBody = string | (() => Readable);
+
+/** `JSON.stringify({...record, report: {Report_Header, Report_Items}})`, in pieces, items one by one. */
+async function* recordJsonPieces(record: JsonRecord, report: StreamedReport): AsyncGenerator<string> {
+  const head = JSON.stringify(record);
+  yield `${head.slice(0, -1)}${head === '{}' ? '' : ','}"report":{"Report_Header":${JSON.stringify(report.header)},"Report_Items":[`;
+  // Items are small; sending them in ~64 KiB pieces keeps writes few.
+  let batch = '';
+  let first = true;
+  for await (const item of report.items()) {
+    batch += first ? item : `,${item}`;
+    first = false;
+    if (batch.length >= 65_536) {
+      yield batch;
+      batch = '';
+    }
+  }
+  yield `${batch}]}}`;
+}
 
 interface Answer {
   status: number;
@@ -263,6 +284,26 @@ export class OkapiErmStore implements ErmStore {
     await this.write(tenant, 'PUT', `/counter-reports/${encodeURIComponent(id)}`, report);
   }
 
+  /** POST with the JSON body streamed from the header and item texts (never one string). */
+  async postCounterReportStream(
+    tenant: string,
+    record: CounterReport,
+    report: StreamedReport,
+  ): Promise<string> {
+    const id = record.id ?? randomUUID();
+    await this.writeStreamed(tenant, 'POST', '/counter-reports', { ...record, id }, report);
+    return id;
+  }
+
+  async putCounterReportStream(
+    tenant: string,
+    id: string,
+    record: CounterReport,
+    report: StreamedReport,
+  ): Promise<void> {
+    await this.writeStreamed(tenant, 'PUT', `/counter-reports/${encodeURIComponent(id)}`, record, report);
+  }
+
   /** The value of the first mod-settings entry; undefined when there is none or it is null. Throws on failure. */
   async getSetting(tenant: string, key: string): Promise<unknown> {
     const path = `/settings/entries?${queryString({ query: settingsQuery(key) })}`;
@@ -287,6 +328,18 @@ export class OkapiErmStore implements ErmStore {
     this.check(answer, method, path);
   }
 
+  private async writeStreamed(
+    tenant: string,
+    method: Method,
+    path: string,
+    record: CounterReport,
+    report: StreamedReport,
+  ): Promise<void> {
+    const { report: _report, ...rest } = record;
+    const answer = await this.call(tenant, method, path, () => Readable.from(recordJsonPieces(rest, report)));
+    this.check(answer, method, path);
+  }
+
   /** Non-2xx → ErmError; the body is logged at debug level only (it may echo request data). */
   private check(answer: Answer, method: Method, path: string): void {
     if (isSuccess(answer.status)) return;
@@ -298,7 +351,8 @@ export class OkapiErmStore implements ErmStore {
   }
 
   /** One call with the tenant's token; a system-user token refused with 401 is renewed and the call repeated once. */
-  private async call(tenant: string, method: Method, path: string, body?: string): Promise<Answer> {
+  /** A body given as a function is a stream, created anew for the retry. */
+  private async call(tenant: string, method: Method, path: string, body?: RequestBody): Promise<Answer> {
     const token = await this.tokenFor(tenant);
     const answer = await this.send(tenant, method, path, body, token);
     if (answer.status !== 401 || this.opts.token || !this.opts.systemUser) return answer;
@@ -310,7 +364,7 @@ export class OkapiErmStore implements ErmStore {
     tenant: string,
     method: Method,
     path: string,
-    body: string | undefined,
+    body: RequestBody | undefined,
     token: string | undefined,
   ): Promise<Answer> {
     const headers: Record<string, string> = {
@@ -322,7 +376,13 @@ export class OkapiErmStore implements ErmStore {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const started = this.clock.now();
     try {
-      const res = await request(this.base + path, { method, headers, body, dispatcher: this.dispatcher });
+      const payload = typeof body === 'function' ? body() : body;
+      const res = await request(this.base + path, {
+        method,
+        headers,
+        body: payload,
+        dispatcher: this.dispatcher,
+      });
       const text = await res.body.text();
       this.opts.log?.debug(
         { request: requestLabel(method, path), status: res.statusCode, ms: this.clock.now() - started },

@@ -52,6 +52,15 @@ export interface CounterReport extends JsonRecord {
   failedReason?: string;
 }
 
+/**
+ * A month's report given as its header plus its items as JSON texts, for months too large to hold as
+ * one object or string. `items` may be called again (a retried request reads them once more).
+ */
+export interface StreamedReport {
+  header: unknown;
+  items: () => AsyncIterable<string>;
+}
+
 export interface Page<T> {
   records: T[];
   totalRecords: number;
@@ -88,6 +97,18 @@ export interface ErmStore {
   ): Promise<Page<CounterReport>>;
   postCounterReport(tenant: string, report: CounterReport): Promise<string>;
   putCounterReport(tenant: string, id: string, report: CounterReport): Promise<void>;
+  /**
+   * POST with the report streamed: `record` without `report`, stored as if `report` were
+   * `{Report_Header: header, Report_Items: [items...]}`. Optional; without it callers materialise.
+   */
+  postCounterReportStream?(tenant: string, record: CounterReport, report: StreamedReport): Promise<string>;
+  /** PUT with the report streamed (see `postCounterReportStream`). */
+  putCounterReportStream?(
+    tenant: string,
+    id: string,
+    record: CounterReport,
+    report: StreamedReport,
+  ): Promise<void>;
   /** A tenant setting (`max_failed_attempts`, `days_to_keep_logs`); undefined when none is stored. */
   getSetting(tenant: string, key: string): Promise<unknown>;
 }

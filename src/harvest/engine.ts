@@ -23,7 +23,7 @@ import { notReadyState, type HarvestState } from './month-state.ts';
 import { expandItem, itemDates, itemMonths, planWorkItems, type WorkItem } from './planner.ts';
 import { decide, type PolicyDecision } from './policy.ts';
 import { HarvestRuns } from './runs.ts';
-import { findMonth, upsertMonth, type MonthKey, type MonthOutcome } from './upload.ts';
+import { findMonth, monthsToStore, upsertMonth, type MonthKey, type MonthOutcome } from './upload.ts';
 import { WorkItemQueue, type ClaimedItem, type EndpointPoliteness } from './work-items.ts';
 
 /** A failure that ends a provider job; `name` becomes the first part of the JobInfo errorMessage. */
@@ -650,19 +650,9 @@ export class HarvestEngine {
   ): Promise<void> {
     const downloadTime = formatDateTime(this.now());
     const stored = new Set<YearMonth>();
-    for await (const month of data.months()) {
+    for await (const month of monthsToStore(data, state)) {
       stored.add(month.yearMonth);
-      if (
-        !(await this.upload(
-          item,
-          rt,
-          month.yearMonth,
-          { kind: 'success', report: month.report, state },
-          downloadTime,
-          log,
-        ))
-      )
-        return;
+      if (!(await this.upload(item, rt, month.yearMonth, month.outcome, downloadTime, log))) return;
     }
     if (data.exceptions.length > 0)
       log.warn(

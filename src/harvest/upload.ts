@@ -4,7 +4,9 @@
  * an uncounted failure keeps the existing count (1 for a new record). Idempotent: storing the same
  * outcome twice leaves one record.
  */
-import type { CounterReport, ErmStore } from '../erm/port.ts';
+import type { MonthStream, YearMonth } from '../counter/index.ts';
+import type { CounterReport, ErmStore, StreamedReport } from '../erm/port.ts';
+import type { MonthSource } from '../sushi/types.ts';
 import { upsertLookupCql } from './cql-terms.ts';
 import type { HarvestState } from './month-state.ts';
 
@@ -16,7 +18,13 @@ export interface MonthKey {
 }
 
 export type MonthOutcome =
-  | { kind: 'success'; report: unknown; state?: HarvestState }
+  | {
+      kind: 'success';
+      report: unknown;
+      /** A large month: its data as header plus item texts; `report` is then ignored. */
+      streamed?: StreamedReport;
+      state?: HarvestState;
+    }
   | {
       kind: 'failure';
       failedReason: string;
@@ -54,6 +62,7 @@ export function buildRecord(
 ): CounterReport {
   const base: CounterReport = { ...key, downloadTime };
   if (outcome.kind === 'success') {
+    if (outcome.streamed) return { ...base, ...(outcome.state ? { harvestState: outcome.state } : {}) };
     return { ...base, report: outcome.report, ...(outcome.state ? { harvestState: outcome.state } : {}) };
   }
   const previous = failedAttemptsOf(existing);
@@ -83,9 +92,77 @@ export async function upsertMonth(
 ): Promise<string> {
   const found = existing === undefined ? await findMonth(erm, tenant, key) : (existing ?? undefined);
   const record = buildRecord(key, outcome, downloadTime, found, maxFailedAttempts);
+  const streamed = outcome.kind === 'success' ? outcome.streamed : undefined;
+  if (streamed) return upsertStreamed(erm, tenant, record, streamed, found?.id);
   if (found?.id) {
     await erm.putCounterReport(tenant, found.id, { ...record, id: found.id });
     return found.id;
   }
   return erm.postCounterReport(tenant, record);
+}
+
+async function upsertStreamed(
+  erm: ErmStore,
+  tenant: string,
+  record: CounterReport,
+  report: StreamedReport,
+  id: string | undefined,
+): Promise<string> {
+  if (!erm.postCounterReportStream || !erm.putCounterReportStream) {
+    const items: unknown[] = [];
+    for await (const text of report.items()) items.push(JSON.parse(text));
+    const whole = { ...record, report: { Report_Header: report.header, Report_Items: items } };
+    if (!id) return erm.postCounterReport(tenant, whole);
+    await erm.putCounterReport(tenant, id, { ...whole, id });
+    return id;
+  }
+  if (!id) return erm.postCounterReportStream(tenant, record, report);
+  await erm.putCounterReportStream(tenant, id, { ...record, id }, report);
+  return id;
+}
+
+/** Months whose items are longer than this are stored streamed (never held as one object). */
+export const STREAMED_MONTH_BYTES = 4 * 1024 * 1024;
+
+export interface MonthToStore {
+  yearMonth: YearMonth;
+  outcome: MonthOutcome & { kind: 'success' };
+}
+
+interface StreamingMonthSource extends MonthSource {
+  monthStreams(): AsyncGenerator<MonthStream>;
+}
+
+function hasMonthStreams(data: MonthSource): data is StreamingMonthSource {
+  return typeof (data as Partial<StreamingMonthSource>).monthStreams === 'function';
+}
+
+async function monthReport(month: MonthStream): Promise<unknown> {
+  const items: string[] = [];
+  for await (const text of month.items()) items.push(text);
+  return JSON.parse(`{"Report_Header":${JSON.stringify(month.header)},"Report_Items":[${items.join(',')}]}`);
+}
+
+/**
+ * The months of a response as outcomes to store, in order: small months as report objects, large ones
+ * (when the source can stream them) as header plus item stream. Each month is valid until the next
+ * one is requested.
+ */
+export async function* monthsToStore(
+  data: MonthSource,
+  state: HarvestState | undefined,
+): AsyncGenerator<MonthToStore> {
+  if (!hasMonthStreams(data)) {
+    for await (const month of data.months())
+      yield { yearMonth: month.yearMonth, outcome: { kind: 'success', report: month.report, state } };
+    return;
+  }
+  for await (const month of data.monthStreams()) {
+    const streamed =
+      month.itemBytes > STREAMED_MONTH_BYTES
+        ? { header: month.header, items: () => month.items() }
+        : undefined;
+    const report = streamed ? undefined : await monthReport(month);
+    yield { yearMonth: month.yearMonth, outcome: { kind: 'success', report, streamed, state } };
+  }
 }

@@ -172,8 +172,22 @@ export const tenantMigrations: Migration[] = [
          ((jsonb->>'providerId'), (jsonb->>'release'), lower(jsonb->>'reportName'), (jsonb->>'yearMonth'))`,
     ],
   },
+  {
+    version: 2,
+    name: 'counter report chunks (large months stored as item chunks)',
+    sql: [
+      // A large month keeps only its header in counter_reports.report; its items, as comma-joined
+      // JSON texts, are here in order. text, not jsonb: no single value nears jsonb's limits.
+      `ALTER TABLE {schema}.counter_reports ADD COLUMN IF NOT EXISTS chunked boolean NOT NULL DEFAULT false`,
+      `CREATE TABLE IF NOT EXISTS {schema}.counter_report_chunks (
+         report_id uuid NOT NULL REFERENCES {schema}.counter_reports (id) ON DELETE CASCADE,
+         seq integer NOT NULL,
+         items text NOT NULL,
+         PRIMARY KEY (report_id, seq)
+       )`,
+    ],
+  },
 ];
-
 
 async function applyMigrations(
   tx: Queryable,
