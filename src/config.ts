@@ -147,7 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     daysToKeepLogs: int(env, 'DAYS_TO_KEEP_LOGS', 60),
     providerJobConcurrency: int(env, 'PROVIDER_JOB_CONCURRENCY', 4, 1),
     cleanupIntervalMinutes: int(env, 'CLEANUP_INTERVAL_MINUTES', 30),
-    staleHeartbeatMinutes: int(env, 'STALE_HEARTBEAT_MINUTES', 5, 1),
+    // STALE_HEARTBEAT_MS (tests) overrides the minutes with a finer value.
+    staleHeartbeatMinutes: env.STALE_HEARTBEAT_MS
+      ? int(env, 'STALE_HEARTBEAT_MS', 300_000, 100) / 60_000
+      : int(env, 'STALE_HEARTBEAT_MINUTES', 5, 1),
     heartbeatIntervalMs: int(env, 'HEARTBEAT_INTERVAL_MS', 30_000, 10),
     queuePollMs: int(env, 'QUEUE_POLL_MS', 1000, 10),
     schedulerTickMs: int(env, 'SCHEDULER_TICK_MS', 1000, 10),

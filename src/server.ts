@@ -84,6 +84,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     const erm: ErmStore = opts.erm ?? okapi ?? store;
     const engine = new HarvestEngine(ctx, erm);
     const jobs = new JobService(ctx, erm, { harvestProvider: engine.harvestProvider });
+    engine.setJobCompletion((jobId, errorMessage) => jobs.completeDetached(jobId, errorMessage));
     const app = await buildApp(ctx, [
       healthRoutes(ctx),
       tenantRoutes(ctx),

@@ -13,7 +13,7 @@ import type { SushiException, YearMonth } from '../counter/index.ts';
 import type { AggregatorSetting, CounterReport, ErmStore, UsageDataProvider } from '../erm/port.ts';
 import { parseIntSetting } from '../jobs/settings.ts';
 import { Loop } from '../jobs/loop.ts';
-import type { HarvestProvider, ProviderJobContext } from '../jobs/runner.ts';
+import type { HarvestProvider } from '../jobs/runner.ts';
 import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
 import { redactSecrets } from '../redact.ts';
@@ -68,6 +68,9 @@ function subtractCovered(planned: WorkItem[], pending: WorkItem[]): WorkItem[] {
   );
 }
 
+/** Ends a detached provider job once (the job service's `completeDetached`). */
+export type JobCompletion = (jobId: string, errorMessage?: string) => Promise<boolean>;
+
 export class HarvestEngine {
   readonly queue: WorkItemQueue;
   readonly runs: HarvestRuns;
@@ -77,6 +80,7 @@ export class HarvestEngine {
   private readonly workers: Loop;
   private readonly abort = new AbortController();
   private stopping = false;
+  private complete: JobCompletion = async () => false;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -150,45 +154,20 @@ export class HarvestEngine {
           items,
           this.now(),
         );
+        // The job now lives in its work items: its worker slot is free, and it ends with the last item.
+        await job.detach(tx);
       });
       job.log.info(
         { event: 'planned', items: items.length },
         `Tenant: ${tenant}, Provider: ${provider.label}, ${items.length} requests planned`,
       );
       this.workers.wake();
-      await this.waitUntilDone(job);
-      const run = await this.runs.get(job.jobId);
-      await this.runs.close(job.jobId);
-      if (run?.failure) {
-        const { name, message } = JSON.parse(run.failure) as { name: string; message: string };
-        throw new HarvestRunError(name, message);
-      }
-    } finally {
+      return 'detached';
+    } catch (err) {
       this.runtimes.delete(job.jobId);
+      throw err;
     }
   };
-
-  private async waitUntilDone(job: ProviderJobContext): Promise<void> {
-    for (;;) {
-      if (job.signal.aborted)
-        throw new HarvestRunError(
-          'Interrupted',
-          'the service is stopping; the harvest continues after a restart',
-        );
-      if ((await this.queue.countForJob(job.jobId)) === 0) return;
-      await new Promise<void>((resolve) => {
-        const onAbort = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          job.signal.removeEventListener('abort', onAbort);
-          resolve();
-        }, this.ctx.config.queuePollMs);
-        job.signal.addEventListener('abort', onAbort, { once: true });
-      });
-    }
-  }
 
   /** Spec §7.1 step 2: aggregator, implementation, construction. */
   private async bind(tenant: string, provider: UsageDataProvider): Promise<JobRuntime> {
@@ -254,11 +233,32 @@ export class HarvestEngine {
     }
   }
 
+  /** How a provider job whose items are all done is ended (wired by the composition root). */
+  setJobCompletion(complete: JobCompletion): void {
+    this.complete = complete;
+  }
+
+  /** Ends the job when none of its items is left; safe to call from several processes at once. */
+  private async finishJobIfDone(jobId: string): Promise<void> {
+    if ((await this.queue.countForJob(jobId)) > 0) return;
+    const run = await this.runs.get(jobId);
+    let errorMessage: string | undefined;
+    if (run?.failure) {
+      const { name, message } = JSON.parse(run.failure) as { name: string; message: string };
+      errorMessage = secrets.redact(`${name}: ${message}`);
+    }
+    await this.complete(jobId, errorMessage);
+    await this.runs.close(jobId);
+    this.runtimes.delete(jobId);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Item workers
 
   async start(): Promise<void> {
-    await this.queue.requeueOwn();
+    // The embedded database has one owner: whatever was running belonged to a process that is gone.
+    if (this.ctx.db.kind === 'pglite') await this.queue.requeueAllRunning();
+    else await this.queue.requeueOwn();
     const cfg = this.ctx.config;
     this.loops.push(new Loop('harvest:heartbeat', cfg.heartbeatIntervalMs, () => this.beat(), this.ctx.log));
     this.loops.push(
@@ -279,6 +279,8 @@ export class HarvestEngine {
     this.abort.abort();
     await Promise.all([this.workers.stop(), ...this.loops.map((l) => l.stop())]);
     await Promise.allSettled([...this.running.values()]);
+    // Requests cut off by the stop are made again by the next process that takes them.
+    await this.queue.requeueOwn().catch(() => {});
   }
 
   /** Wakes the workers (new items, or a test moved the clock). */
@@ -296,6 +298,8 @@ export class HarvestEngine {
       this.ctx.log.warn({ items: n }, 'requests of a stopped process put back in the queue');
       this.workers.wake();
     }
+    // A process that died between its job's last item and the job's end leaves a waiting job without items.
+    for (const jobId of await this.queue.waitingJobsWithoutItems()) await this.finishJobIfDone(jobId);
   }
 
   private async fill(): Promise<void> {
@@ -369,6 +373,11 @@ export class HarvestEngine {
     } catch (err) {
       const e = err as Error;
       result = { kind: 'failure', cause: 'transport', exceptions: [], reason: `${e.name}: ${e.message}` };
+    }
+    if (this.abort.signal.aborted) {
+      // Stopping: the item goes back to the queue untouched.
+      if (result.kind === 'data') await result.data.dispose().catch(() => {});
+      return;
     }
     const decision = decide(result);
     log.info(

@@ -220,6 +220,16 @@ export class WorkItemQueue {
     return res.rows[0].n;
   }
 
+  /** Provider jobs handed to work items that have none left (their end was not recorded). */
+  async waitingJobsWithoutItems(): Promise<string[]> {
+    const res = await this.db.query<{ id: string }>(
+      `SELECT q.id FROM harvester.queue q
+       WHERE q.state = 'waiting'
+         AND NOT EXISTS (SELECT 1 FROM harvester.work_items w WHERE w.job_id = q.id)`,
+    );
+    return res.rows.map((r) => r.id);
+  }
+
   /** Running items whose process stopped heartbeating go back to the queue. */
   async requeueDead(now: number): Promise<number> {
     const res = await this.db.query(
@@ -228,6 +238,13 @@ export class WorkItemQueue {
       [new Date(now - this.staleHeartbeatMs)],
     );
     return res.rowCount;
+  }
+
+  /** Every running item goes back to the queue (start of the single owner of an embedded database). */
+  async requeueAllRunning(): Promise<void> {
+    await this.db.query(
+      `UPDATE harvester.work_items SET state = 'queued', locked_by = NULL, heartbeat_at = NULL WHERE state = 'running'`,
+    );
   }
 
   /** Items of this process (after a restart with the same instance id) go back to the queue. */

@@ -1,7 +1,6 @@
 /**
- * Service implementations (harvesting clients, one per `serviceType`) and their `/impl` listing (compat spec
- * §2.3, §3.4). The registry holds the descriptive fields FOLIO lists and, once the harvesting issue plugs
- * them in, a factory per type; the harvest looks an implementation up by exact, case-sensitive type.
+ * The `/impl` listing (compat spec §2.3, §3.4): rendering, the aggregator filter, and a registry for
+ * implementations added at run time. The COUNTER implementations themselves live in src/sushi/.
  */
 
 /** ServiceImplementation (§3.4), as registered; optional fields are emitted only when informative. */
@@ -94,77 +93,24 @@ export class ImplementationRegistry<F = unknown> implements ImplementationListin
   }
 }
 
-const R4_REPORTS = [
-  'BR1',
-  'BR2',
-  'BR3',
-  'BR4',
-  'BR5',
-  'BR7',
-  'DB1',
-  'DB2',
-  'JR1',
-  'JR1 GOA',
-  'JR1a',
-  'JR2',
-  'JR3',
-  'JR3 Mobile',
-  'JR4',
-  'JR5',
-  'MR1',
-  'MR1 Mobile',
-  'PR1',
-  'TR1',
-  'TR2',
-  'TR3',
-  'TR3 Mobile',
-];
-const R5_MASTER_REPORTS = ['DR', 'IR', 'PR', 'TR'];
-
-/** The four production implementations, exactly as the Java module lists them. */
-export const BUILT_IN_IMPLEMENTATIONS: readonly ServiceImplementationInfo[] = [
-  {
-    name: 'Counter 5.0',
-    description: 'Implementation for Counter/Sushi 5',
-    type: 'cs50',
-    isAggregator: false,
-    reportRelease: '5',
-    supportedReports: R5_MASTER_REPORTS,
-  },
-  {
-    name: 'Counter 5.1',
-    description: 'Implementation for Counter/Sushi 5.1',
-    type: 'cs51',
-    isAggregator: false,
-    isDefault: true,
-    reportRelease: '5.1',
-    supportedReports: R5_MASTER_REPORTS,
-  },
-  {
-    name: 'Counter-Sushi 4.1',
-    description: 'SOAP-based implementation for CounterSushi 4.1',
-    type: 'cs41',
-    isAggregator: false,
-    reportRelease: '4',
-    supportedReports: R4_REPORTS,
-  },
-  {
-    name: 'Nationaler Statistikserver',
-    description: 'Implementation for Germanys National Statistics Server (https://sushi.redi-bw.de).',
-    type: 'NSS',
-    isAggregator: true,
-    reportRelease: '4',
-    supportedReports: R4_REPORTS,
-    configurationParameters: ['apiKey', 'requestorId', 'customerId'],
-  },
-];
-
-/** A registry holding the four built-in implementations (without factories). */
-export function createImplementationRegistry<F = unknown>(): ImplementationRegistry<F> {
-  const registry = new ImplementationRegistry<F>();
-  for (const info of BUILT_IN_IMPLEMENTATIONS) registry.register(info);
-  return registry;
+/**
+ * The `/impl` listing: the COUNTER implementations of src/sushi/registry.ts (one source of truth, with
+ * the standard-views option) plus any registered at run time in `implementations` (test builds, §9.0).
+ */
+export function combinedListing(
+  builtIn: (isAggregator?: boolean) => ServiceImplementationInfo[],
+  extra: ImplementationRegistry = implementations,
+): ImplementationListing {
+  return {
+    list(isAggregator?: boolean) {
+      const own = builtIn(isAggregator);
+      const types = new Set(own.map((i) => i.type));
+      return [...own, ...extra.list(isAggregator).filter((i) => !types.has(i.type))].sort((a, b) =>
+        codeUnitCompare(a.name, b.name),
+      );
+    },
+  };
 }
 
-/** The process-wide registry that `/impl` lists and the harvest uses. */
-export const implementations: ImplementationRegistry = createImplementationRegistry();
+/** Implementations registered at run time besides the built-in COUNTER ones (test builds). */
+export const implementations = new ImplementationRegistry();

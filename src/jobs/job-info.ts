@@ -132,7 +132,7 @@ export async function markStale(
            <= $3::numeric
        AND NOT EXISTS (
          SELECT 1 FROM harvester.queue q
-         WHERE q.id = j.id AND q.tenant = $4 AND (q.state = 'queued' OR q.heartbeat_at >= $5))`,
+         WHERE q.id = j.id AND q.tenant = $4 AND (q.state IN ('queued', 'waiting') OR q.heartbeat_at >= $5))`,
     [now, STALE_JOB_MESSAGE, createdBefore, tenant, aliveSince],
   );
   return res.rowCount;

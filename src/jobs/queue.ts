@@ -100,7 +100,7 @@ export class JobQueue {
       `SELECT count(*)::text AS n FROM harvester.queue
        WHERE tenant = $1 AND kind = ANY($2::text[])
          AND ($3::text IS NULL OR provider_id = $3)
-         AND (state = 'queued' OR heartbeat_at >= $4)`,
+         AND (state IN ('queued', 'waiting') OR heartbeat_at >= $4)`,
       [tenant, kinds, providerId ?? null, this.aliveSince(now)],
     );
     return Number(res.rows[0].n);
@@ -170,6 +170,40 @@ export class JobQueue {
     await this.db.transaction(async (tx) => {
       await saveJobInfo(tx, job.tenant, info);
       await tx.query('DELETE FROM harvester.queue WHERE id = $1', [job.id]);
+    });
+  }
+
+  /**
+   * A provider job whose requests are now durable work items (src/harvest): its row becomes `waiting` — not
+   * claimable, still active and live — until the last item is done. Runs in the caller's transaction, the
+   * one that stores the items, so a crash leaves either both or neither.
+   */
+  async detach(tx: Queryable, jobId: string): Promise<void> {
+    await tx.query(`UPDATE harvester.queue SET state = 'waiting', locked_by = NULL WHERE id = $1`, [jobId]);
+  }
+
+  /**
+   * Ends a waiting job: writes its finished JobInfo and removes the row, once — false when another
+   * process already did.
+   */
+  async completeWaiting(jobId: string, now: number, errorMessage?: string): Promise<QueuedJob | undefined> {
+    return this.db.transaction(async (tx) => {
+      const res = await tx.query<QueueRow>(
+        `DELETE FROM harvester.queue WHERE id = $1 AND state = 'waiting'
+         RETURNING id, tenant, kind, provider_id, payload, started_at`,
+        [jobId],
+      );
+      const row = res.rows[0];
+      if (!row) return undefined;
+      const job = toQueuedJob(row, now);
+      await saveJobInfo(tx, job.tenant, {
+        ...baseJobInfo(job),
+        startedAt: formatDateTime(job.startedAt),
+        finishedAt: formatDateTime(Math.max(now, job.startedAt)),
+        result: errorMessage === undefined ? 'success' : 'failure',
+        errorMessage,
+      });
+      return job;
     });
   }
 

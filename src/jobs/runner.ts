@@ -12,6 +12,7 @@
 import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
 import type { ErmStore, UsageDataProvider } from '../erm/port.ts';
+import type { Queryable } from '../store/db.ts';
 import { JobConflictError } from './queue.ts';
 
 /** What a harvest gets besides the tenant and the loaded, active UDP. */
@@ -26,6 +27,11 @@ export interface ProviderJobContext {
   signal: AbortSignal;
   /** The service clock (epoch ms); tests pin it. */
   now(): number;
+  /**
+   * Hands the rest of the job to durable work items: call inside the transaction that stores them, then
+   * resolve with `'detached'`. The job stays running (and live) until {@link JobService.completeDetached}.
+   */
+  detach(tx: Queryable): Promise<void>;
 }
 
 /**
@@ -38,7 +44,7 @@ export type HarvestProvider = (
   tenant: string,
   provider: UsageDataProvider,
   job: ProviderJobContext,
-) => Promise<void>;
+) => Promise<void | 'detached'>;
 
 /** Default hook until the harvest is implemented: nothing to do, success. */
 export const recordSuccess: HarvestProvider = async (tenant, provider, job) => {
@@ -97,7 +103,7 @@ export async function runProviderJob(
   providerId: string,
   harvest: HarvestProvider,
   job: ProviderJobContext,
-): Promise<void> {
+): Promise<void | 'detached'> {
   let provider: UsageDataProvider;
   try {
     provider = await erm.getProvider(tenant, providerId);
@@ -107,5 +113,5 @@ export async function runProviderJob(
   if (provider.harvestingConfig?.harvestingStatus !== 'active')
     throw new ProviderJobError(`Provider: ${providerId}, HarvestingStatus not ACTIVE`);
   secrets.addFromRecord(provider);
-  await harvest(tenant, provider, job);
+  return harvest(tenant, provider, job);
 }

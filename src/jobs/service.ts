@@ -8,7 +8,8 @@ import type { ServiceContext } from '../context.ts';
 import { formatDateTime } from '../dates.ts';
 import type { ErmStore } from '../erm/port.ts';
 import { JobCleanup } from './cleanup.ts';
-import { implementations as defaultImplementations, type ImplementationListing } from './implementations.ts';
+import { combinedListing, type ImplementationListing } from './implementations.ts';
+import { listImplementations } from '../sushi/registry.ts';
 import type { JobInfo } from './job-info.ts';
 import { Loop } from './loop.ts';
 import { baseJobInfo, JobQueue, type QueueKind, type QueuedJob } from './queue.ts';
@@ -85,7 +86,14 @@ export class JobService {
     });
     this.cleanup = new JobCleanup(ctx, erm, this.queue);
     this.scheduler = new PeriodicScheduler(ctx, (tenant) => this.startTenantJob(tenant));
-    this.implementations = opts.implementations ?? defaultImplementations;
+    this.implementations =
+      opts.implementations ??
+      combinedListing((isAggregator) =>
+        listImplementations(
+          { enableStandardViews: ctx.config.harvest.enableStandardViews },
+          { aggregator: isAggregator },
+        ),
+      );
     this.harvest = opts.harvestProvider ?? recordSuccess;
     this.lanes = [
       new Lane('tenant', ['tenant'], TENANT_JOB_CONCURRENCY, this),
@@ -185,7 +193,10 @@ export class JobService {
     let errorMessage: string | undefined;
     try {
       if (job.kind === 'tenant') await this.runTenant(job, log);
-      else await this.runProvider(job, log);
+      else if ((await this.runProvider(job, log)) === 'detached') {
+        log.info('provider job continues as work items');
+        return;
+      }
     } catch (err) {
       errorMessage = formatJobError(err);
     }
@@ -198,6 +209,7 @@ export class JobService {
     };
     try {
       await this.queue.finish(job, info);
+      this.ctx.metrics.jobsFinished.inc({ type: job.kind, result: info.result });
       log.info({ result: info.result, errorMessage }, `${job.kind} job finished`);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'could not record the end of a job');
@@ -213,14 +225,32 @@ export class JobService {
     );
   }
 
-  private async runProvider(job: QueuedJob, log: ServiceContext['log']): Promise<void> {
+  private async runProvider(job: QueuedJob, log: ServiceContext['log']): Promise<void | 'detached'> {
     const context: ProviderJobContext = {
       jobId: job.id,
       erm: this.erm,
       log,
       signal: this.abort.signal,
       now: () => this.ctx.clock.now(),
+      detach: (tx) => this.queue.detach(tx, job.id),
     };
-    await runProviderJob(this.erm, job.tenant, job.providerId ?? '', this.harvest, context);
+    return runProviderJob(this.erm, job.tenant, job.providerId ?? '', this.harvest, context);
+  }
+
+  /**
+   * Ends a provider job that was handed to work items (any process may call it when the job's last item is
+   * done); `errorMessage` makes it a failure. False when it had already been completed.
+   */
+  async completeDetached(jobId: string, errorMessage?: string): Promise<boolean> {
+    const job = await this.queue.completeWaiting(jobId, this.ctx.clock.now(), errorMessage);
+    if (!job) return false;
+    const result = errorMessage === undefined ? 'success' : 'failure';
+    this.ctx.metrics.jobsFinished.inc({ type: job.kind, result });
+    this.ctx.log.info(
+      { tenant: job.tenant, jobId, providerId: job.providerId, result, errorMessage },
+      'provider job finished',
+    );
+    this.wake();
+    return true;
   }
 }

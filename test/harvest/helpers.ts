@@ -73,7 +73,7 @@ export async function reportsOf(
   svc: RunningService,
   providerId: string,
   tenant = 'diku',
-): Promise<JsonRecord[]> {
+): Promise<Record<string, any>[]> {
   const page = await svc.store.list(tenant, 'counter-reports', {
     cql: `providerId=="${providerId}" sortby reportName yearMonth`,
     offset: 0,

@@ -63,7 +63,7 @@ describe('harvest of the 32 official samples through the mock', () => {
         const months = records.map((r) => r.yearMonth as string);
         assert.equal(new Set(months).size, months.length, 'no duplicate months');
         const window: string[] = [];
-        for (let m = start; m <= end; m = nextMonth(m)) window.push(m);
+        for (let m: string = start; m <= end; m = nextMonth(m)) window.push(m);
         assert.deepEqual(months.sort(), window);
         for (const r of records) {
           assert.equal(r.failedAttempts, undefined, `${r.yearMonth}: ${String(r.failedReason)}`);
