@@ -15,7 +15,10 @@ export class SecretRegistry {
   /** Adds the credentials of a provider or aggregator record. */
   addFromRecord(record: unknown): void {
     if (!record || typeof record !== 'object') return;
-    const r = record as { sushiCredentials?: Record<string, string>; aggregatorConfig?: Record<string, string> };
+    const r = record as {
+      sushiCredentials?: Record<string, string>;
+      aggregatorConfig?: Record<string, string>;
+    };
     const c = r.sushiCredentials;
     if (c && typeof c === 'object') this.add(c.apiKey, c.requestorId);
     const a = r.aggregatorConfig;
