@@ -8,6 +8,7 @@
  */
 import { findExceptions, unwrapStringifiedJson, type SushiException } from './exceptions.ts';
 import { Findings, hasOwnUsage, splitItemByMonth, type Finding } from './item-split.ts';
+import { stringifyCopies } from './copy-json.ts';
 import { JsonObjectScanner } from './json-scanner.ts';
 import { findKeyLoose, getLoose, isJsonObject, type JsonObject } from './json.ts';
 import { MonthBuckets, type BucketStats } from './month-buckets.ts';
@@ -16,9 +17,9 @@ import { parseRelease, parseReportId, type CounterRelease, type ReportId } from 
 import { monthsBetween, type YearMonth } from './year-month.ts';
 
 export interface SplitOptions {
-  /** A month bucket larger than this (serialized JSON characters) spills to a temp file. Default 8 MiB. */
+  /** A month bucket larger than this (serialized JSON characters) spills to a temp file. Default 4 MiB. */
   spillThresholdBytes?: number;
-  /** All in-memory buckets together; above it the largest spill. Default 32 MiB. */
+  /** All in-memory buckets together; above it the largest spill. Default 16 MiB. */
   memoryBudgetBytes?: number;
   /** Where spill directories are created; default `os.tmpdir()`. */
   tmpDir?: string;
@@ -30,8 +31,8 @@ export interface SplitOptions {
 
 const DEFAULTS = {
   // Small enough that a 1 GB report stays within ~256 MB RSS (bench/ingest.ts); larger months spill.
-  spillThresholdBytes: 8 * 1024 * 1024,
-  memoryBudgetBytes: 32 * 1024 * 1024,
+  spillThresholdBytes: 4 * 1024 * 1024,
+  memoryBudgetBytes: 16 * 1024 * 1024,
   maxBytes: 2 * 1024 * 1024 * 1024,
   maxBufferedBytes: 16 * 1024 * 1024,
 };
@@ -187,8 +188,10 @@ class MonthCollector {
   private addItem(item: unknown): void {
     const byMonth = splitItemByMonth(item, this.findings);
     if (byMonth.size === 0 && isJsonObject(item)) this.findings.add('item_without_usage');
-    for (const [month, filtered] of byMonth) {
-      this.buckets.add(month, JSON.stringify(['i', filtered] satisfies Entry));
+    if (!isJsonObject(item)) return;
+    for (const [month, text] of stringifyCopies(item, byMonth)) {
+      // Same text as JSON.stringify(['i', filtered] satisfies Entry).
+      this.buckets.add(month, `["i",${text}]`);
       this.countItem(month);
     }
   }

@@ -1,0 +1,204 @@
+/**
+ * One run of the harvest benchmark (bench/harvest.ts), in its own process so that process.cpuUsage()
+ * counts the service only (the mock COUNTER server runs in the parent): starts the service in-process
+ * with the default configuration except what the run sets, creates N cs51 providers each with its own
+ * mock endpoint, starts one tenant harvest and waits until every job has finished. Prints one JSON line
+ * (a ChildResult) on stdout.
+ *
+ *   node --import tsx bench/harvest-child.ts '<ChildParams as JSON>'
+ */
+import { performance } from 'node:perf_hooks';
+import { loadConfig, loadHarvestConfig, type Config } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+import { startService } from '../src/server.ts';
+import { enableTenant } from '../src/api/tenant.ts';
+import { addProvider } from '../test/harvest/helpers.ts';
+
+export interface ChildParams {
+  mockUrl: string;
+  providers: number;
+  reports: string[];
+  begin: string;
+  end: string;
+  requestConcurrency: number;
+  endpointMinIntervalMs: number;
+  /** config.queuePollMs; undefined = the default. */
+  queuePollMs?: number;
+  databaseUrl?: string;
+  timeoutMs: number;
+}
+
+export interface ChildResult {
+  ok: boolean;
+  error?: string;
+  /** Start of the tenant job → the last job's finishedAt, ms. */
+  wallMs: number;
+  /** Start of the tenant job → the moment no work item was left (seen by polling every 20 ms), ms. */
+  itemsDoneMs: number;
+  /** Start → every provider job planned and handed to its work items (polling), ms. */
+  plannedMs: number;
+  /** Epoch ms of the start of the tenant job (to line the mock's request times up with it). */
+  t0Epoch: number;
+  cpuUserMs: number;
+  cpuSystemMs: number;
+  /** Stored month records, and those of them that record a failure. */
+  records: number;
+  failedRecords: number;
+  jobs: number;
+  failedJobs: number;
+  /** Lines and bytes the service logged (level info, written nowhere). */
+  logLines: number;
+  logBytes: number;
+  /** Event-loop utilisation between start and end (0..1). */
+  elu: number;
+  config: {
+    requestConcurrency: number;
+    endpointMaxInFlight: number;
+    endpointMinIntervalMs: number;
+    providerRequestConcurrency: number;
+    providerJobConcurrency: number;
+    queuePollMs: number;
+    heartbeatIntervalMs: number;
+    staleHeartbeatMinutes: number;
+    backend: string;
+  };
+}
+
+const TENANT = 'diku';
+const SCHEMA = `"${TENANT}_mod_erm_usage_harvester"`;
+
+async function main(): Promise<void> {
+  const p = JSON.parse(process.argv[2] ?? '{}') as ChildParams;
+  let logLines = 0;
+  let logBytes = 0;
+  const logger = createLogger({
+    level: 'info',
+    write: (line) => {
+      logLines++;
+      logBytes += line.length;
+    },
+  });
+  const config: Config = loadConfig(
+    {},
+    {
+      host: '127.0.0.1',
+      port: 0,
+      memory: !p.databaseUrl,
+      ...(p.databaseUrl ? { databaseUrl: p.databaseUrl } : {}),
+      defaultTenant: '',
+      cleanupIntervalMinutes: 0,
+      logLevel: 'info',
+      ...(p.queuePollMs !== undefined ? { queuePollMs: p.queuePollMs } : {}),
+      harvest: {
+        ...loadHarvestConfig({}),
+        requestConcurrency: p.requestConcurrency,
+        endpointMinIntervalMs: p.endpointMinIntervalMs,
+      },
+    },
+  );
+  const svc = await startService(config, { logger, listen: false });
+  const db = svc.ctx.db;
+  try {
+    await enableTenant(svc.ctx, TENANT);
+    for (let n = 1; n <= p.providers; n++)
+      await addProvider(svc, {
+        label: `Bench provider ${n}`,
+        serviceUrl: `${p.mockUrl}/ok-${n}`,
+        release: '5.1',
+        reports: p.reports,
+        start: p.begin,
+        end: p.end,
+      });
+
+    const elu0 = performance.eventLoopUtilization();
+    const cpu0 = process.cpuUsage();
+    const t0Epoch = Date.now();
+    const t0 = performance.now();
+    await svc.jobs.startTenantJob(TENANT);
+
+    let plannedMs = NaN;
+    let itemsDoneMs = NaN;
+    let ok = false;
+    let error: string | undefined;
+    const deadline = t0 + p.timeoutMs;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 20));
+      const jobs = await db.query<{ total: number; unfinished: number }>(
+        `SELECT count(*)::int AS total, count(*) FILTER (WHERE NOT (jsonb ? 'finishedAt'))::int AS unfinished
+         FROM ${SCHEMA}.job_info WHERE jsonb->>'type' <> 'periodic'`,
+      );
+      const q = await db.query<{ pending: number; items: number }>(
+        `SELECT (SELECT count(*)::int FROM harvester.queue WHERE tenant = $1 AND state <> 'waiting') AS pending,
+                (SELECT count(*)::int FROM harvester.work_items WHERE tenant = $1) AS items`,
+        [TENANT],
+      );
+      const { total, unfinished } = jobs.rows[0];
+      const { pending, items } = q.rows[0];
+      const now = performance.now();
+      if (Number.isNaN(plannedMs) && total >= p.providers + 1 && pending === 0) plannedMs = now - t0;
+      if (Number.isNaN(itemsDoneMs) && !Number.isNaN(plannedMs) && items === 0) itemsDoneMs = now - t0;
+      if (total >= p.providers + 1 && unfinished === 0) {
+        ok = true;
+        break;
+      }
+      if (now > deadline) {
+        error = `timeout after ${p.timeoutMs} ms: ${unfinished}/${total} jobs unfinished, ${items} work items left`;
+        break;
+      }
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const elu = performance.eventLoopUtilization(elu0);
+
+    const last = await db.query<{ last: string | null; jobs: number; failed: number }>(
+      `SELECT max(jsonb->>'finishedAt') AS last, count(*)::int AS jobs,
+              count(*) FILTER (WHERE jsonb->>'result' IS DISTINCT FROM 'success')::int AS failed
+       FROM ${SCHEMA}.job_info WHERE jsonb->>'type' <> 'periodic'`,
+    );
+    const recs = await db.query<{ n: number; failed: number }>(
+      `SELECT count(*)::int AS n,
+              count(*) FILTER (WHERE jsonb ? 'failedAttempts' OR jsonb ? 'failedReason')::int AS failed
+       FROM ${SCHEMA}.counter_reports`,
+    );
+    const lastFinished = last.rows[0].last ? Date.parse(last.rows[0].last) : NaN;
+    const h = config.harvest;
+    const result: ChildResult = {
+      ok,
+      error,
+      wallMs: lastFinished - t0Epoch,
+      itemsDoneMs,
+      plannedMs,
+      t0Epoch,
+      cpuUserMs: cpu.user / 1000,
+      cpuSystemMs: cpu.system / 1000,
+      records: recs.rows[0].n,
+      failedRecords: recs.rows[0].failed,
+      jobs: last.rows[0].jobs,
+      failedJobs: last.rows[0].failed,
+      logLines,
+      logBytes,
+      elu: elu.utilization,
+      config: {
+        requestConcurrency: h.requestConcurrency,
+        endpointMaxInFlight: h.endpointMaxInFlight,
+        endpointMinIntervalMs: h.endpointMinIntervalMs,
+        providerRequestConcurrency: h.providerRequestConcurrency,
+        providerJobConcurrency: config.providerJobConcurrency,
+        queuePollMs: config.queuePollMs,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        staleHeartbeatMinutes: config.staleHeartbeatMinutes,
+        backend: db.kind,
+      },
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await svc.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,218 @@
+/**
+ * Harvest benchmark: N cs51 providers, each with its own endpoint on the mock COUNTER server
+ * (`ok-1` … `ok-N`, `latencyMs` per request), requesting TR, PR, DR and IR for 12 months (TR one month
+ * per request, the others one request for the window: 15 requests per provider), harvested by one tenant
+ * job of the real service on PGlite or PostgreSQL. Each run is a child process (bench/harvest-child.ts)
+ * so that its CPU time is the service's alone; the mock runs here.
+ *
+ *   node --import tsx bench/harvest.ts --providers 200 --latency 50 --runs 3 \
+ *     [--db pglite|postgres] [--concurrency 16] [--spacing 0] [--poll <queuePollMs>]
+ *
+ * Reports per run and as medians: wall time (start of the tenant job → last job finished), the lower
+ * bound the politeness settings imply and the ratio wall / bound, CPU time of the service process per
+ * stored month record, and the largest number of requests in flight at one endpoint (must be 1).
+ *
+ * THE LOWER BOUND. With at most one request in flight per endpoint, every endpoint's R requests are
+ * sequential, each takes at least the latency L, and consecutive ones are S (min interval) apart:
+ * R·L + (R−1)·S. With C requests in flight per process, the N·R requests need at least ⌈N·R/C⌉·L.
+ * bound = max(R·L + (R−1)·S, ⌈N·R/C⌉·L) — planning, storing and job bookkeeping are all overhead.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startMockCounterServer } from '../test/mock/counter-server.ts';
+import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
+import type { ChildParams, ChildResult } from './harvest-child.ts';
+
+const REPORTS = ['TR', 'PR', 'DR', 'IR'];
+const BEGIN = '2022-01';
+const END = '2022-12';
+const MONTHS = 12;
+/** Requests per provider: TR month by month, the others one request for the window. */
+const REQUESTS_PER_PROVIDER = MONTHS + (REPORTS.length - 1);
+
+interface RunRow extends ChildResult {
+  run: number;
+  boundMs: number;
+  ratio: number;
+  cpuMs: number;
+  cpuPerRecordMs: number;
+  reportRequests: number;
+  otherRequests: number;
+  maxInFlightPerEndpoint: number;
+  maxInFlightTotal: number;
+  /** First request start → last response end, as the mock saw them, ms. */
+  requestSpanMs: number;
+  /** Last response end → last job finished, ms. */
+  tailMs: number;
+}
+
+export function lowerBoundMs(
+  providers: number,
+  latencyMs: number,
+  spacingMs: number,
+  concurrency: number,
+): number {
+  const r = REQUESTS_PER_PROVIDER;
+  const perEndpoint = r * latencyMs + (r - 1) * spacingMs;
+  const perProcess = Math.ceil((providers * r) / concurrency) * latencyMs;
+  return Math.max(perEndpoint, perProcess);
+}
+
+function median(values: number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+function runChild(params: ChildParams): Promise<ChildResult> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./harvest-child.ts', import.meta.url)),
+      JSON.stringify(params),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => (out += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(line) as ChildResult);
+      } catch {
+        reject(new Error(`run failed (exit ${code}): ${out}`));
+      }
+    });
+  });
+}
+
+const fmt = (ms: number, digits = 0) => (Number.isFinite(ms) ? (ms / 1000).toFixed(digits + 2) : '-');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      providers: { type: 'string', default: '200' },
+      latency: { type: 'string', default: '50' },
+      runs: { type: 'string', default: '3' },
+      db: { type: 'string', default: 'pglite' },
+      concurrency: { type: 'string', default: '16' },
+      spacing: { type: 'string', default: '0' },
+      poll: { type: 'string' },
+      timeout: { type: 'string', default: '600' },
+    },
+  });
+  const providers = Number(values.providers);
+  const latency = Number(values.latency);
+  const runs = Number(values.runs);
+  const concurrency = Number(values.concurrency);
+  const spacing = Number(values.spacing);
+  const backend = values.db;
+  if (backend !== 'pglite' && backend !== 'postgres') throw new Error('--db must be pglite or postgres');
+  const bound = lowerBoundMs(providers, latency, spacing, concurrency);
+  const expectedRecords = providers * REPORTS.length * MONTHS;
+  console.log(
+    `harvest bench: ${providers} providers × ${REPORTS.join('/')} × ${MONTHS} months ` +
+      `(${providers * REQUESTS_PER_PROVIDER} requests, ${expectedRecords} month records), ` +
+      `mock latency ${latency} ms, ${backend}, request concurrency ${concurrency}, ` +
+      `endpoint spacing ${spacing} ms, queuePollMs ${values.poll ?? 'default'}; ` +
+      `lower bound ${(bound / 1000).toFixed(2)} s`,
+  );
+
+  let pg: PgServer | undefined;
+  if (backend === 'postgres') pg = await startPgServer();
+  const rows: RunRow[] = [];
+  try {
+    for (let run = 1; run <= runs; run++) {
+      const mock = await startMockCounterServer({ latencyMs: latency });
+      try {
+        const result = await runChild({
+          mockUrl: mock.url,
+          providers,
+          reports: REPORTS,
+          begin: BEGIN,
+          end: END,
+          requestConcurrency: concurrency,
+          endpointMinIntervalMs: spacing,
+          queuePollMs: values.poll === undefined ? undefined : Number(values.poll),
+          databaseUrl: pg ? await pg.createDatabase() : undefined,
+          timeoutMs: Number(values.timeout) * 1000,
+        });
+        const reportReqs = mock.requests.filter((r) => r.reportId !== undefined);
+        let maxPerEndpoint = 0;
+        for (let n = 1; n <= providers; n++)
+          maxPerEndpoint = Math.max(maxPerEndpoint, mock.maxInFlight(`ok-${n}`));
+        const firstStart = Math.min(...mock.requests.map((r) => r.startedAt));
+        const lastEnd = Math.max(...mock.requests.map((r) => r.finishedAt ?? r.startedAt));
+        const cpuMs = result.cpuUserMs + result.cpuSystemMs;
+        const row: RunRow = {
+          ...result,
+          run,
+          boundMs: bound,
+          ratio: result.wallMs / bound,
+          cpuMs,
+          cpuPerRecordMs: cpuMs / Math.max(1, result.records),
+          reportRequests: reportReqs.length,
+          otherRequests: mock.requests.length - reportReqs.length,
+          maxInFlightPerEndpoint: maxPerEndpoint,
+          maxInFlightTotal: mock.maxInFlight(),
+          requestSpanMs: lastEnd - firstStart,
+          tailMs: result.t0Epoch + result.wallMs - lastEnd,
+        };
+        rows.push(row);
+        const verified =
+          row.ok &&
+          row.records === expectedRecords &&
+          row.failedRecords === 0 &&
+          row.failedJobs === 0 &&
+          row.jobs === providers + 1;
+        console.log(
+          `run ${run}: ${verified ? 'OK' : 'NOT VERIFIED'} wall ${fmt(row.wallMs)} s ` +
+            `(ratio ${row.ratio.toFixed(2)}), planned ${fmt(row.plannedMs)} s, items done ${fmt(row.itemsDoneMs)} s, ` +
+            `requests ${fmt(row.requestSpanMs)} s, tail ${fmt(row.tailMs)} s, ` +
+            `cpu ${fmt(cpuMs)} s (${row.cpuPerRecordMs.toFixed(2)} ms/record), elu ${row.elu.toFixed(2)}, ` +
+            `records ${row.records} (failed ${row.failedRecords}), jobs ${row.jobs} (failed ${row.failedJobs}), ` +
+            `report requests ${row.reportRequests} (+${row.otherRequests} other), ` +
+            `max in flight/endpoint ${row.maxInFlightPerEndpoint}, total ${row.maxInFlightTotal}` +
+            (row.error ? `, error: ${row.error}` : ''),
+        );
+      } finally {
+        await mock.close();
+      }
+    }
+  } finally {
+    await pg?.stop();
+  }
+
+  const c = rows[0]?.config;
+  if (c)
+    console.log(
+      `settings: requestConcurrency ${c.requestConcurrency}, endpointMaxInFlight ${c.endpointMaxInFlight}, ` +
+        `endpointMinIntervalMs ${c.endpointMinIntervalMs}, providerRequestConcurrency ${c.providerRequestConcurrency}, ` +
+        `providerJobConcurrency ${c.providerJobConcurrency}, queuePollMs ${c.queuePollMs}, ` +
+        `heartbeatIntervalMs ${c.heartbeatIntervalMs}, staleHeartbeatMinutes ${c.staleHeartbeatMinutes}, backend ${c.backend}`,
+    );
+  const m = (f: (r: RunRow) => number) => median(rows.map(f));
+  console.log(
+    '\n| backend | spacing ms | concurrency | runs | wall s | bound s | wall/bound | planned s | items done s | tail s | CPU s | CPU ms/record | max in flight/endpoint |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log(
+    `| ${backend} | ${spacing} | ${concurrency} | ${rows.length} | ${fmt(m((r) => r.wallMs))} | ${fmt(bound)} | ` +
+      `${m((r) => r.ratio).toFixed(2)} | ${fmt(m((r) => r.plannedMs))} | ${fmt(m((r) => r.itemsDoneMs))} | ` +
+      `${fmt(m((r) => r.tailMs))} | ${fmt(m((r) => r.cpuMs))} | ${m((r) => r.cpuPerRecordMs).toFixed(2)} | ` +
+      `${Math.max(...rows.map((r) => r.maxInFlightPerEndpoint))} |`,
+  );
+  console.log('(medians of the runs; "max in flight/endpoint" is the largest over all runs and endpoints)');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
