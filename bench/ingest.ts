@@ -42,8 +42,8 @@ export interface RunResult {
 export function hugeRequest(sizeMB: number): HugeRequest {
   return {
     release: '5.1',
-    begin: BEGIN as HugeRequest['begin'],
-    end: END as HugeRequest['end'],
+    begin: BEGIN,
+    end: END,
     bytes: sizeMB * MB,
   };
 }
