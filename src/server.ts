@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { buildApp, type App } from './api/app.ts';
 import { healthRoutes } from './api/health.ts';
+import { uiRoutes } from './api/ui.ts';
 import { tenantRoutes, enableTenant } from './api/tenant.ts';
 import { ermRoutes } from './api/erm-routes.ts';
 import { harvesterRoutes } from './api/harvester-routes.ts';
@@ -87,6 +88,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     engine.setJobCompletion((jobId, errorMessage) => jobs.completeDetached(jobId, errorMessage));
     const app = await buildApp(ctx, [
       healthRoutes(ctx),
+      uiRoutes(ctx),
       tenantRoutes(ctx),
       harvesterRoutes(ctx, jobs),
       ...(config.mode === 'standalone' ? [ermRoutes(ctx, store)] : []),

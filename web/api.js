@@ -1,0 +1,97 @@
+/**
+ * The HTTP API client: every request carries the tenant (X-Okapi-Tenant) and, when set, the token
+ * (X-Okapi-Token). The tenant is remembered in localStorage, the token only for this browser session.
+ */
+
+const TENANT_KEY = 'erm-usage-harvester.tenant';
+const TOKEN_KEY = 'erm-usage-harvester.token';
+
+/** The API's base: the UI lives at <base>/ui/, the API at <base>/. */
+const BASE = new URL('..', window.location.href).pathname.replace(/\/$/, '');
+
+export function getTenant() {
+  return localStorage.getItem(TENANT_KEY) || 'diku';
+}
+
+export function getToken() {
+  return sessionStorage.getItem(TOKEN_KEY) || '';
+}
+
+/**
+ * @param {string} tenant
+ * @param {string} token
+ */
+export function setSession(tenant, token) {
+  localStorage.setItem(TENANT_KEY, tenant.trim() || 'diku');
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/**
+ * @typedef {{ status: number, ok: boolean, json: any, text: string }} ApiResponse
+ */
+
+/**
+ * Calls the API. Never throws for HTTP errors (see `status`/`ok`); network failures become status 0.
+ * @param {string} method
+ * @param {string} path path with query, e.g. `/usage-data-providers?limit=10`
+ * @param {unknown} [body] sent as JSON
+ * @returns {Promise<ApiResponse>}
+ */
+export async function api(method, path, body) {
+  /** @type {Record<string, string>} */
+  const headers = { 'X-Okapi-Tenant': getTenant(), Accept: 'application/json, text/plain' };
+  const token = getToken();
+  if (token) headers['X-Okapi-Token'] = token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(BASE + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+    });
+  } catch (err) {
+    return { status: 0, ok: false, json: undefined, text: `Network error: ${String(err)}` };
+  }
+  const text = await res.text();
+  let json;
+  if (text && /json/i.test(res.headers.get('content-type') ?? '')) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+  }
+  return { status: res.status, ok: res.ok, json, text };
+}
+
+/**
+ * The text to show for a failed response: RMB `errors[0].message`, a `message`, or the raw body.
+ * @param {ApiResponse} res
+ */
+export function errorText(res) {
+  const first = res.json?.errors?.[0]?.message;
+  if (typeof first === 'string') return first;
+  if (typeof res.json?.message === 'string') return res.json.message;
+  if (res.text) return res.text;
+  return res.status ? `HTTP ${res.status}` : 'No answer from the service';
+}
+
+/**
+ * Quotes a CQL term: backslash, double quote, `*` and `?` become literals.
+ * @param {string} text
+ */
+export function cqlQuote(text) {
+  return '"' + text.replace(/[\\"*?]/g, (c) => '\\' + c) + '"';
+}
+
+/**
+ * @param {Record<string, string | number | undefined>} params
+ */
+export function qs(params) {
+  const out = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) out.set(k, String(v));
+  return out.toString();
+}

@@ -1,0 +1,138 @@
+/**
+ * DOM helpers: every element is built with createElement and every text goes through textContent, so
+ * data from the API is never parsed as HTML.
+ */
+
+/**
+ * Creates an element. `attrs` keys: `class`, `text`, `on<event>` (listener), `dataset` (object),
+ * boolean attributes as true/false, everything else as an attribute (skipped when null/undefined/false).
+ * @param {string} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {...(Node | string | number | null | undefined | false | Array<Node | string | null | undefined | false>)} children
+ * @returns {HTMLElement}
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === 'class') el.className = String(value);
+    else if (key === 'text') el.textContent = String(value);
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+/**
+ * @param {Node} parent
+ * @param {any[]} children
+ */
+function append(parent, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(parent, child);
+    else if (child instanceof Node) parent.appendChild(child);
+    else parent.appendChild(document.createTextNode(String(child)));
+  }
+}
+
+/**
+ * Replaces the children of `el`.
+ * @param {Element} el
+ * @param {...any} children
+ */
+export function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+/** A status line: `show(kind, text)` with kind 'info' | 'success' | 'error'; '' hides it. */
+export function notice() {
+  const el = h('p', { class: 'notice', role: 'status', 'aria-live': 'polite', hidden: true });
+  return {
+    el,
+    /**
+     * @param {'info' | 'success' | 'error'} kind
+     * @param {string} text
+     */
+    show(kind, text) {
+      el.className = `notice notice-${kind}`;
+      el.textContent = text;
+      el.hidden = text === '';
+    },
+    clear() {
+      el.hidden = true;
+      el.textContent = '';
+    },
+  };
+}
+
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+
+/**
+ * A `<time>` element showing a date-time in the browser's time zone, the exact value as its tooltip.
+ * @param {string | undefined} value
+ */
+export function dateTime(value) {
+  if (!value) return h('span', { class: 'muted', text: '—' });
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return h('span', { text: value });
+  return h('time', { datetime: date.toISOString(), title: value, text: dateTimeFormat.format(date) });
+}
+
+/**
+ * "1 min 5 s" between two date-times, or ''.
+ * @param {string | undefined} from
+ * @param {string | undefined} to
+ */
+export function duration(from, to) {
+  if (!from || !to) return '';
+  const ms = new Date(to).getTime() - new Date(from).getTime();
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/**
+ * The host of a URL, or the text itself when it is not a URL.
+ * @param {string | undefined} url
+ */
+export function hostOf(url) {
+  if (!url) return '';
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * A visually hidden text for screen readers.
+ * @param {string} text
+ */
+export function srOnly(text) {
+  return h('span', { class: 'sr-only', text });
+}
+
+/**
+ * addEventListener for an async handler (its promise is deliberately not awaited).
+ * @param {EventTarget} target
+ * @param {string} type
+ * @param {(event: Event) => Promise<void>} handler
+ */
+export function listen(target, type, handler) {
+  target.addEventListener(type, (event) => void handler(event));
+}
