@@ -67,6 +67,50 @@ export interface ChildResult {
 const TENANT = 'diku';
 const SCHEMA = `"${TENANT}_mod_erm_usage_harvester"`;
 
+/**
+ * BENCH_SQL_PROFILE=1 (PGlite only): time spent inside the embedded database per statement, measured
+ * around PGlite's synchronous protocol call (the statement text is read from the Parse or Query message).
+ * Returns a function that renders the table.
+ */
+function profileSql(db: unknown): (() => string) | undefined {
+  const pg = (db as { pg?: Record<string, unknown> }).pg;
+  const raw = pg?.execProtocolRawSync;
+  if (!pg || typeof raw !== 'function') return undefined;
+  const stats = new Map<string, { ms: number; calls: number }>();
+  let current = '?';
+  const decoder = new TextDecoder();
+  const cstring = (buf: Uint8Array, at: number): [string, number] => {
+    const end = buf.indexOf(0, at);
+    return [decoder.decode(buf.subarray(at, end)), end + 1];
+  };
+  pg.execProtocolRawSync = function (this: unknown, message: Uint8Array) {
+    if (message[0] === 0x50) {
+      const [, at] = cstring(message, 5);
+      current = cstring(message, at)[0];
+    } else if (message[0] === 0x51) current = cstring(message, 5)[0];
+    const t = performance.now();
+    try {
+      return (raw as (m: Uint8Array) => unknown).call(this, message);
+    } finally {
+      const s = stats.get(current) ?? { ms: 0, calls: 0 };
+      s.ms += performance.now() - t;
+      if (message[0] === 0x50 || message[0] === 0x51) s.calls++;
+      stats.set(current, s);
+    }
+  };
+  return () => {
+    const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
+    const total = rows.reduce((n, [, s]) => n + s.ms, 0);
+    const lines = rows
+      .slice(0, 20)
+      .map(
+        ([sql, s]) =>
+          `${s.ms.toFixed(0).padStart(8)} ms ${String(s.calls).padStart(6)} × ${sql.replace(/\s+/g, ' ').slice(0, 150)}`,
+      );
+    return `SQL time inside PGlite: ${total.toFixed(0)} ms\n${lines.join('\n')}\n`;
+  };
+}
+
 async function main(): Promise<void> {
   const p = JSON.parse(process.argv[2] ?? '{}') as ChildParams;
   let logLines = 0;
@@ -110,6 +154,7 @@ async function main(): Promise<void> {
         end: p.end,
       });
 
+    const sqlProfile = process.env.BENCH_SQL_PROFILE ? profileSql(db) : undefined;
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     const t0Epoch = Date.now();
@@ -159,6 +204,11 @@ async function main(): Promise<void> {
               count(*) FILTER (WHERE jsonb ? 'failedAttempts' OR jsonb ? 'failedReason')::int AS failed
        FROM ${SCHEMA}.counter_reports`,
     );
+    const reasons = await db.query<{ reason: string; n: number }>(
+      `SELECT left(jsonb->>'failedReason', 300) AS reason, count(*)::int AS n FROM ${SCHEMA}.counter_reports
+       WHERE jsonb ? 'failedReason' GROUP BY 1 ORDER BY 2 DESC LIMIT 5`,
+    );
+    for (const r of reasons.rows) process.stderr.write(`failed months: ${r.n} × ${r.reason}\n`);
     const lastFinished = last.rows[0].last ? Date.parse(last.rows[0].last) : NaN;
     const h = config.harvest;
     const result: ChildResult = {
@@ -189,6 +239,7 @@ async function main(): Promise<void> {
         backend: db.kind,
       },
     };
+    if (sqlProfile) process.stderr.write(sqlProfile());
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await svc.close();

@@ -18,6 +18,8 @@
  * bound = max(R·L + (R−1)·S, ⌈N·R/C⌉·L) — planning, storing and job bookkeeping are all overhead.
  */
 import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startMockCounterServer } from '../test/mock/counter-server.ts';
@@ -70,6 +72,8 @@ function runChild(params: ChildParams): Promise<ChildResult> {
   const child = spawn(
     process.execPath,
     [
+      // e.g. BENCH_CHILD_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the service
+      ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
       '--import',
       'tsx',
       fileURLToPath(new URL('./harvest-child.ts', import.meta.url)),
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
       spacing: { type: 'string', default: '0' },
       poll: { type: 'string' },
       timeout: { type: 'string', default: '600' },
+      'mock-keepalive': { type: 'string', default: '0' },
     },
   });
   const providers = Number(values.providers);
@@ -114,14 +119,21 @@ async function main(): Promise<void> {
   const concurrency = Number(values.concurrency);
   const spacing = Number(values.spacing);
   const backend = values.db;
+  const mockKeepAlive = Number(values['mock-keepalive']);
   if (backend !== 'pglite' && backend !== 'postgres') throw new Error('--db must be pglite or postgres');
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (${cpus().length} CPUs)`,
+  );
   const bound = lowerBoundMs(providers, latency, spacing, concurrency);
   const expectedRecords = providers * REPORTS.length * MONTHS;
   console.log(
     `harvest bench: ${providers} providers × ${REPORTS.join('/')} × ${MONTHS} months ` +
       `(${providers * REQUESTS_PER_PROVIDER} requests, ${expectedRecords} month records), ` +
       `mock latency ${latency} ms, ${backend}, request concurrency ${concurrency}, ` +
-      `endpoint spacing ${spacing} ms, queuePollMs ${values.poll ?? 'default'}; ` +
+      `endpoint spacing ${spacing} ms, queuePollMs ${values.poll ?? 'default'}, ` +
+      `mock keep-alive ${mockKeepAlive > 0 ? `${mockKeepAlive} ms` : 'default'}; ` +
       `lower bound ${(bound / 1000).toFixed(2)} s`,
   );
 
@@ -131,6 +143,12 @@ async function main(): Promise<void> {
   try {
     for (let run = 1; run <= runs; run++) {
       const mock = await startMockCounterServer({ latencyMs: latency });
+      // Node's default keep-alive timeout (5 s) makes the server close idle sockets that a CPU-starved
+      // client is about to reuse ("other side closed"); --mock-keepalive sets it (0 = leave the default).
+      if (mockKeepAlive > 0) {
+        const server = (mock as unknown as { server?: Server }).server;
+        if (server) server.keepAliveTimeout = mockKeepAlive;
+      }
       try {
         const result = await runChild({
           mockUrl: mock.url,

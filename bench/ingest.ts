@@ -31,6 +31,8 @@ export interface RunResult {
   sizeMB: number;
   ok: boolean;
   seconds: number;
+  /** User + system CPU time of the child (the PostgreSQL server's is not included). */
+  cpuSeconds?: number;
   bodyBytes: number;
   maxRssMB: number;
   months: number;
@@ -108,17 +110,21 @@ function mbps(r: RunResult): number {
   return r.bodyBytes / MB / r.seconds;
 }
 
+function cpuMbps(r: RunResult): number {
+  return r.bodyBytes / MB / (r.cpuSeconds ?? r.seconds);
+}
+
 function row(r: RunResult): string {
   if (!r.ok)
-    return `| ${r.mode} | ${r.store} | ${r.sizeMB} | failed | | ${r.maxRssMB.toFixed(0)} | ${r.error ?? ''} |`;
-  return `| ${r.mode} | ${r.store} | ${r.sizeMB} | ${r.seconds.toFixed(2)} | ${mbps(r).toFixed(1)} | ${r.maxRssMB.toFixed(0)} | ${r.months} months, ${r.items} items |`;
+    return `| ${r.mode} | ${r.store} | ${r.sizeMB} | failed | | | | ${r.maxRssMB.toFixed(0)} | ${r.error ?? ''} |`;
+  return `| ${r.mode} | ${r.store} | ${r.sizeMB} | ${r.seconds.toFixed(2)} | ${mbps(r).toFixed(1)} | ${(r.cpuSeconds ?? 0).toFixed(2)} | ${cpuMbps(r).toFixed(1)} | ${r.maxRssMB.toFixed(0)} | ${r.months} months, ${r.items} items |`;
 }
 
 function summary(results: RunResult[]): string[] {
   const lines = [
     '',
-    '| mode | store | MB | runs ok | median s | median MB/s | median peak RSS MB | max peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|',
+    '| mode | store | MB | runs ok | median wall s | median MB/s (wall) | median CPU s | median MB/s (CPU) | median peak RSS MB | max peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const groups = new Map<string, RunResult[]>();
   for (const r of results) {
@@ -131,8 +137,8 @@ function summary(results: RunResult[]): string[] {
     const rss = group.map((r) => r.maxRssMB);
     lines.push(
       ok.length === 0
-        ? `| ${mode} | ${store} | ${size} | 0/${group.length} | failed | | ${median(rss).toFixed(0)} | ${Math.max(...rss).toFixed(0)} |`
-        : `| ${mode} | ${store} | ${size} | ${ok.length}/${group.length} | ${median(ok.map((r) => r.seconds)).toFixed(2)} | ${median(ok.map(mbps)).toFixed(1)} | ${median(rss).toFixed(0)} | ${Math.max(...rss).toFixed(0)} |`,
+        ? `| ${mode} | ${store} | ${size} | 0/${group.length} | failed | | | | ${median(rss).toFixed(0)} | ${Math.max(...rss).toFixed(0)} |`
+        : `| ${mode} | ${store} | ${size} | ${ok.length}/${group.length} | ${median(ok.map((r) => r.seconds)).toFixed(2)} | ${median(ok.map(mbps)).toFixed(1)} | ${median(ok.map((r) => r.cpuSeconds ?? r.seconds)).toFixed(2)} | ${median(ok.map(cpuMbps)).toFixed(1)} | ${median(rss).toFixed(0)} | ${Math.max(...rss).toFixed(0)} |`,
     );
   }
   return lines;
@@ -158,7 +164,9 @@ async function parent(): Promise<void> {
   console.log(
     `report: 5.1 TR ${BEGIN}..${END}, ${bytes} bytes (${(bytes / MB).toFixed(1)} MiB), node ${process.version}`,
   );
-  console.log('| mode | store | MB | s | MB/s | peak RSS MB | note |\n|---|---|---|---|---|---|---|');
+  console.log(
+    '| mode | store | MB | wall s | MB/s | CPU s | MB/s (CPU) | peak RSS MB | note |\n|---|---|---|---|---|---|---|---|---|',
+  );
   const results: RunResult[] = [];
   try {
     for (let run = 0; run < runs; run++) {
