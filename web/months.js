@@ -54,7 +54,7 @@ export const STATES = [
   { state: 'partial', label: 'Partial', glyph: '◐', description: 'stored with partial data (3040)' },
   { state: 'empty', label: 'Empty', glyph: '○', description: 'harvested, no usage' },
   { state: 'not-ready', label: 'Not ready', glyph: '…', description: 'not processed by the provider yet' },
-  { state: 'failed', label: 'Failed', glyph: '✕', description: 'harvest failed (hover for the reason)' },
+  { state: 'failed', label: 'Failed', glyph: '✕', description: 'harvest failed (select for the reason)' },
   { state: 'missing', label: 'Missing', glyph: '', description: 'nothing stored' },
 ];
 

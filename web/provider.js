@@ -280,7 +280,7 @@ function monthMatrix(provider, reports) {
                 const record = byKey.get(`${name.toUpperCase()}|${month}`);
                 const state = monthState(record);
                 const info = stateInfo.get(state);
-                const reason = state === 'failed' ? record?.failedReason : undefined;
+                const reason = state === 'failed' || state === 'not-ready' ? record?.failedReason : undefined;
                 const title = `${name} ${month}: ${info?.label ?? state}${reason ? ` — ${reason}` : ''}`;
                 const cell = h(
                   'td',
@@ -302,7 +302,7 @@ function monthMatrix(provider, reports) {
         ),
       ),
     ),
-    failures > 0 && h('p', { class: 'hint', text: 'Select a failed month to read why it failed.' }),
+    failures > 0 && h('p', { class: 'hint', text: 'Select a failed or not ready month to read the reason.' }),
     detail,
   );
 }
