@@ -78,7 +78,7 @@ export function jobsPage() {
     const delay = states.includes('running') || soon ? FAST_MS : states.includes('scheduled') ? SLOW_MS : 0;
     replace(
       info,
-      total ? `${offset + 1}–${offset + jobs.length} of ${total} jobs` : '',
+      total ? `${offset + 1}–${offset + jobs.length} of ${total} job${total === 1 ? '' : 's'}` : '',
       delay ? ` · refreshing every ${delay / 1000} s` : '',
     );
     replace(

@@ -209,6 +209,7 @@ describe('web UI in a browser', () => {
     await page.getByLabel('Harvesting end').fill('2022-02');
     await page.getByRole('button', { name: 'Create provider' }).click();
     await page.locator('#add-provider-error', { hasText: 'label must be unique (forced)' }).waitFor();
+    await shot(page, '0-add-provider-422', t);
 
     // The real POST.
     await page.getByRole('button', { name: 'Create provider' }).click();
@@ -351,6 +352,9 @@ describe('web UI in a browser', () => {
     await page.goto(`${svc.url}/ui/#/providers/${udp.id}`);
     await page.locator('#month-matrix td[data-state="harvested"]').first().waitFor();
     await shot(page, '5-provider-narrow', t);
+    await page.getByRole('link', { name: 'Providers' }).first().click();
+    await page.locator('#providers-table tbody tr', { hasText: 'State sampler' }).waitFor();
+    await shot(page, '6-providers-narrow', t);
 
     // A tenant that does not exist: the API's message is shown.
     await page.getByLabel('Tenant').fill('nosuchtenant');
