@@ -331,6 +331,43 @@ describe('OkapiErmStore', () => {
   });
 
   describe('counter reports', () => {
+    it('postCounterReportStream / putCounterReportStream send the report as one streamed JSON body', async () => {
+      const udp = await createProvider(provider('Streamed'));
+      const store = okapi();
+      const record: CounterReport = {
+        yearMonth: '2024-06',
+        reportName: 'TR',
+        release: '5.1',
+        providerId: udp.id,
+        downloadTime: '2024-07-01T10:00:00.000+00:00',
+      };
+      const header = { Report_ID: 'TR', Release: '5.1' };
+      const items = Array.from({ length: 3000 }, (_, i) => ({ Title: `T${i} "é"`, n: i }));
+      const texts = async function* () {
+        for (const item of items) yield JSON.stringify(item);
+      };
+      const id = await store.postCounterReportStream(TENANT, record, { header, items: texts });
+      const post = front.requests.at(-1)!;
+      assert.equal(post.method, 'POST');
+      assert.deepEqual(JSON.parse(post.body), {
+        ...record,
+        id,
+        report: { Report_Header: header, Report_Items: items },
+      });
+      const stored = await svc.store.read(TENANT, 'counter-reports', id);
+      assert.deepEqual(stored.report, { Report_Header: header, Report_Items: items });
+
+      await store.putCounterReportStream(
+        TENANT,
+        id,
+        { ...record, id },
+        { header, items: async function* () {} },
+      );
+      assert.equal(front.requests.at(-1)!.method, 'PUT');
+      const replaced = await svc.store.read(TENANT, 'counter-reports', id);
+      assert.deepEqual(replaced.report, { Report_Header: header, Report_Items: [] });
+    });
+
     it('postCounterReport / putCounterReport round trip; records equal what the store holds', async () => {
       const udp = await createProvider(provider('Reports'));
       const store = okapi();
