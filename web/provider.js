@@ -222,7 +222,12 @@ function monthMatrix(provider, reports) {
   const hc = provider.harvestingConfig ?? {};
   const months = windowMonths(hc.harvestingStart, hc.harvestingEnd);
   if (months.length === 0)
-    return h('p', { class: 'muted', text: 'No harvesting window: set a harvesting start (yyyy-MM).' });
+    return h('p', {
+      class: 'muted',
+      text: toMonth(hc.harvestingStart)
+        ? `The harvesting window (from ${hc.harvestingStart}) has no complete month yet.`
+        : 'No harvesting window: set a harvesting start (yyyy-MM).',
+    });
   /** @type {Map<string, any>} */
   const byKey = new Map();
   /** @type {string[]} */

@@ -100,6 +100,16 @@ describe('web UI files over HTTP', () => {
     assert.equal(ui.headers.get('location'), '/ui/');
   });
 
+  it('keeps the UI routes out of the API documentation', async () => {
+    const { text } = await get(`${svc.url}/openapi.json`);
+    const paths = Object.keys((JSON.parse(text) as { paths: Record<string, unknown> }).paths);
+    assert.ok(paths.includes('/erm-usage-harvester/start'));
+    assert.deepEqual(
+      paths.filter((p) => p === '/' || p.startsWith('/ui')),
+      [],
+    );
+  });
+
   it('the files need no tenant, the API calls still do', async () => {
     assert.equal((await get(`${svc.url}/ui/app.js`)).status, 200);
     const api = await call(svc, 'GET', '/usage-data-providers', { tenant: null });
