@@ -306,7 +306,7 @@ export class HarvestEngine {
     while (!this.stopping && this.running.size < this.cfg.requestConcurrency) {
       const item = await this.queue.claim(this.now());
       if (!item) break;
-      const done = this.process(item)
+      const done = this.processAndFinish(item)
         .catch((err: unknown) =>
           this.ctx.log.error({ err: String(err), item: item.id }, 'work item failed unexpectedly'),
         )
@@ -339,6 +339,12 @@ export class HarvestEngine {
       begin: item.begin,
       end: item.end,
     });
+  }
+
+  /** One request; when it was its job's last item, the job ends here (not at the reaper's next round). */
+  private async processAndFinish(item: ClaimedItem): Promise<void> {
+    await this.process(item);
+    if (!this.abort.signal.aborted) await this.finishJobIfDone(item.jobId);
   }
 
   /** One request, start to end; every outcome ends with the item removed, re-queued or expanded. */
