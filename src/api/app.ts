@@ -40,7 +40,7 @@ declare module 'fastify' {
 /** A route plugin: one file per resource, each given the shared service context. */
 export type RoutePlugin = (app: App) => Promise<void>;
 
-/** Paths that need neither a tenant nor the token: health, API documentation, the web UI's files. */
+/** Paths (besides `/`, the redirect to the UI) that need neither a tenant nor the token: health, API docs, the web UI's files. */
 const OPEN_PATHS = ['/admin/health', '/docs', '/openapi.json', '/ui'];
 
 export const TENANT_MISSING = 'Unable to process request Tenant must be set';
@@ -94,7 +94,7 @@ export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Pro
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0];
-    const open = OPEN_PATHS.some((p) => path === p || path.startsWith(p + '/'));
+    const open = path === '/' || OPEN_PATHS.some((p) => path === p || path.startsWith(p + '/'));
     const rule: TenantRule = req.routeOptions.config?.tenant ?? (open ? 'none' : 'initialised');
     if (ctx.config.token && !open) {
       if (presentedToken(req) !== ctx.config.token) {
