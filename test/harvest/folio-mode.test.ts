@@ -9,13 +9,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { OkapiErmStore } from '../../src/erm/okapi-store.ts';
 import type { RunningService } from '../../src/server.ts';
 import { call, startOn } from '../helpers/service.ts';
-import { providerRecord } from '../helpers/child-service.ts';
+import { okapiFront, providerRecord, type OkapiFront } from '../helpers/child-service.ts';
 import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
 import { reportsOf, waitForJobs } from './helpers.ts';
 
@@ -31,41 +29,6 @@ const SCENARIOS: Record<string, { release: string; reports: string[]; start: str
   'notready-a': { release: '5.1', reports: ['TR'], start: '2022-01', end: '2022-02' },
   'badcreds-a': { release: '5.1', reports: ['TR', 'PR'], start: '2022-01', end: '2022-02' },
 };
-
-/** A stand-in for Okapi in front of A: passes every request through, answers mod-settings itself. */
-async function okapiFront(target: string): Promise<{ url: string; server: Server; settings: () => number }> {
-  const to = new URL(target);
-  let settings = 0;
-  const server = createServer((req, res) => {
-    if ((req.url ?? '').startsWith('/settings/entries')) {
-      settings++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ items: [], resultInfo: { totalRecords: 0 } }));
-      return;
-    }
-    const upstream = httpRequest(
-      {
-        host: to.hostname,
-        port: to.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host: to.host },
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', (err) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(String(err));
-    });
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, server, settings: () => settings };
-}
 
 /** A record as compared: no ids, download times or metadata; the mock's address replaced. */
 function comparable(record: Rec, mockUrl: string): Rec {
@@ -87,7 +50,7 @@ describe('FOLIO mode through the Okapi adapter', () => {
   let b: RunningService;
   let c: RunningService;
   let okapi: OkapiErmStore;
-  let front: Awaited<ReturnType<typeof okapiFront>>;
+  let front: OkapiFront;
   let mockB: MockCounterServer;
   let mockC: MockCounterServer;
   const ids: Record<string, string> = {};
@@ -121,7 +84,7 @@ describe('FOLIO mode through the Okapi adapter', () => {
   after(async () => {
     await Promise.allSettled([b?.close(), c?.close()]);
     await okapi?.close();
-    await new Promise((resolve) => front?.server.close(resolve));
+    await front?.close();
     await a?.close();
     await Promise.allSettled([mockB?.close(), mockC?.close()]);
   });

@@ -4,6 +4,8 @@
  * (SIGKILL for a crash, SIGTERM for a clean stop) and restarted on the same database.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './pg-server.ts';
 
@@ -220,4 +222,76 @@ export function monthsBetween(start: string, end: string): string[] {
       y += 1;
     }
   }
+}
+
+export interface OkapiFront {
+  url: string;
+  server: Server;
+  /** GET /settings/entries requests answered. */
+  settings(): number;
+  /** GET requests whose path matches are held unanswered (a slow mod-erm-usage) while set. */
+  hold: RegExp | undefined;
+  /** Requests held so far. */
+  held(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A stand-in for Okapi in front of a standalone service playing mod-erm-usage: passes every request
+ * through, and answers `/settings/entries` (mod-settings) itself with an empty page.
+ */
+export async function okapiFront(target: string): Promise<OkapiFront> {
+  const to = new URL(target);
+  let settings = 0;
+  let held = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    const path = req.url ?? '';
+    if (path.startsWith('/settings/entries')) {
+      settings++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ items: [], resultInfo: { totalRecords: 0 } }));
+      return;
+    }
+    if (req.method === 'GET' && front.hold?.test(path.split('?')[0])) {
+      held++;
+      return;
+    }
+    const upstream = httpRequest(
+      {
+        host: to.hostname,
+        port: to.port,
+        method: req.method,
+        path,
+        headers: { ...req.headers, host: to.host },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', (err) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(String(err));
+    });
+    req.pipe(upstream);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const front: OkapiFront = {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    settings: () => settings,
+    hold: undefined,
+    held: () => held,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  return front;
 }
