@@ -207,6 +207,22 @@ export class JobQueue {
     });
   }
 
+  /**
+   * At start-up: running jobs left by a process that is gone go back to the queue, to be executed again —
+   * on an embedded database every running row (it has one owner: whoever ran them is dead), on PostgreSQL
+   * those of this instance id (a restart). A job already tried `maxAttempts` times stays as it is (a job
+   * that kills its process is not retried forever; purgestale marks it). Returns the ids re-queued.
+   */
+  async requeueOrphaned(all: boolean, now: number, maxAttempts = 3): Promise<string[]> {
+    const res = await this.db.query<{ id: string }>(
+      `UPDATE harvester.queue SET state = 'queued', locked_by = NULL, heartbeat_at = NULL, run_after = $3
+       WHERE state = 'running' AND ($1 OR locked_by = $2) AND attempts < $4
+       RETURNING id`,
+      [all, this.opts.instanceId, new Date(now), maxAttempts],
+    );
+    return res.rows.map((r) => r.id);
+  }
+
   /** Deletes running rows whose process stopped sending heartbeats; their JobInfos become orphans. */
   async reapDead(now: number, tenant?: string): Promise<number> {
     const res = await this.db.query(

@@ -138,6 +138,12 @@ export class JobService {
     }
     if (!this.ctx.config.runWorkers) return;
     const { config, log } = this.ctx;
+    // A job that was executing when its process was killed (a provider job still planning, a tenant job
+    // still enqueueing) would otherwise stay "running" until purgestale marks it failed: run it again.
+    // A provider job resumes (it plans only what its remaining work items do not cover), a tenant job
+    // skips the providers whose jobs are active.
+    const requeued = await this.queue.requeueOrphaned(this.ctx.db.kind === 'pglite', this.ctx.clock.now());
+    if (requeued.length > 0) log.warn({ jobs: requeued }, 'jobs of a stopped process put back in the queue');
     this.loops.push(new Loop('heartbeat', config.heartbeatIntervalMs, () => this.beat(), log));
     this.loops.push(new Loop('scheduler', config.schedulerTickMs, () => this.scheduler.tick(), log));
     if (config.cleanupIntervalMinutes > 0)
