@@ -1,5 +1,4 @@
 /** The splitter as it was before the byte scanner (on @streamparser/json), kept as the reference for equality tests. */
-/* eslint-disable */
 /**
  * Splits a COUNTER R5.0/R5.1 JSON report into one report per month in FOLIO's stored form
  * (spec §7.6, field notes §1.13), streaming: `Report_Items` elements (and R5.1 IR parent `Items`) are
