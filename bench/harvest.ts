@@ -6,7 +6,10 @@
  * so that its CPU time is the service's alone; the mock runs here.
  *
  *   node --import tsx bench/harvest.ts --providers 200 --latency 50 --runs 3 \
- *     [--db pglite|postgres] [--concurrency 16] [--spacing 0] [--poll <queuePollMs>]
+ *     [--db pglite|postgres] [--concurrency 16] [--spacing 0] [--poll <queuePollMs>] \
+ *     [--mock-keepalive 65000] [--timeout <s per run>]
+ *
+ * Figures and findings: docs/benchmarks.md, section 2.
  *
  * Reports per run and as medians: wall time (start of the tenant job → last job finished), the lower
  * bound the politeness settings imply and the ratio wall / bound, CPU time of the service process per
