@@ -13,9 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startPgServer, type PgServer } from '../helpers/pg-server.ts';
+import type { RunningService } from '../../src/server.ts';
+import { startOn } from '../helpers/service.ts';
 import {
   killAllChildren,
   monthsBetween,
+  okapiFront,
   providerRecord,
   request,
   startChild,
@@ -97,8 +100,12 @@ describe('a harvest survives SIGKILL and restart', () => {
       // Kill once some, but far from all, months are stored.
       const atKill = await until(
         async () => {
+          // Every provider job planned (a job killed while planning is another case, below).
+          const planned = first
+            .logRecords()
+            .filter((r) => r.msg === 'provider job continues as work items').length;
           const n = await storedCount(first);
-          return n !== undefined && n >= 6 ? n : undefined;
+          return planned === PROVIDERS && n !== undefined && n >= 6 ? n : undefined;
         },
         60_000,
         () => `no months stored; output:\n${first.output().slice(-3000)}`,
@@ -147,4 +154,78 @@ describe('a harvest survives SIGKILL and restart', () => {
       await second.stop();
     });
   }
+  it('pglite, FOLIO mode: a provider job killed while planning runs again after the restart', async (t) => {
+    // mod-erm-usage (service A behind a stand-in Okapi) does not answer the provider's GET: the provider
+    // job of the FOLIO-mode child is executing (claimed, not yet planned) when the child is killed.
+    const a: RunningService = await startOn('pglite', undefined);
+    const front = await okapiFront(a.url);
+    t.after(async () => {
+      await front.close();
+      await a.close();
+    });
+    const id = randomUUID();
+    const created = await request(
+      a.url,
+      'POST',
+      '/usage-data-providers',
+      providerRecord(id, {
+        label: 'held',
+        serviceUrl: `${mock.url}/ok-held`,
+        reports: ['TR'],
+        start: '2022-01',
+        end: '2022-03',
+      }),
+    );
+    assert.equal(created.status, 201, created.text);
+    const dir = mkdtempSync(join(tmpdir(), 'euh-crash-folio-'));
+    dirs.push(dir);
+    const env = { ...CRASH_ENV, HARVESTER_DATA_DIR: dir, HARVESTER_MODE: 'folio', OKAPI_URL: front.url };
+    front.hold = new RegExp(`^/usage-data-providers/${id}$`);
+    const first = await startChild('folio-1', env);
+    const enable = await request(first.url, 'POST', '/_/tenant', {
+      module_to: 'mod-erm-usage-harvester-1.0.0',
+    });
+    assert.equal(enable.status, 201, enable.text);
+    const op = enable.text ? (enable.json?.id as string | undefined) : undefined;
+    await until(
+      async () => {
+        const res = await request(first.url, 'GET', '/erm-usage-harvester/jobs');
+        return res.status === 200 ? true : undefined;
+      },
+      60_000,
+      () => `tenant not enabled (${op ?? ''})`,
+    );
+    const started = await request(first.url, 'GET', `/erm-usage-harvester/start/${id}`);
+    assert.equal(started.status, 200, started.text);
+    await until(
+      async () => (front.held() > 0 ? true : undefined),
+      30_000,
+      () => 'the provider GET never came',
+      50,
+    );
+    await first.kill();
+    front.hold = undefined;
+
+    const second = await startChild('folio-2', env);
+    const job = await until(
+      async () => {
+        const res = await request(second.url, 'GET', '/erm-usage-harvester/jobs');
+        const info = ((res.json?.jobInfos ?? []) as Record<string, any>[]).find((j) => j.providerId === id);
+        return info?.finishedAt ? info : undefined;
+      },
+      45_000,
+      async () =>
+        `provider job not finished: ${(await request(second.url, 'GET', '/erm-usage-harvester/jobs')).text}`,
+      200,
+    );
+    assert.equal(job.result, 'success', JSON.stringify(job));
+    const stored = await request(
+      a.url,
+      'GET',
+      `/counter-reports?limit=100&tiny=true&query=providerId==${id}`,
+    );
+    const months = (stored.json.counterReports as Record<string, any>[]).map((r) => r.yearMonth as string);
+    assert.deepEqual(months.sort(), ['2022-01', '2022-02', '2022-03']);
+    await second.stop();
+  });
 });
