@@ -3,17 +3,10 @@
  * implementations added at run time. The COUNTER implementations themselves live in src/sushi/.
  */
 
-/** ServiceImplementation (§3.4), as registered; optional fields are emitted only when informative. */
-export interface ServiceImplementationInfo {
-  name: string;
-  description?: string;
-  type: string;
-  isAggregator: boolean;
-  isDefault?: boolean;
-  reportRelease?: string;
-  supportedReports?: string[];
-  configurationParameters?: string[];
-}
+import { codeUnitCompare, renderInfo } from '../sushi/registry.ts';
+import type { ServiceImplementationInfo } from '../sushi/types.ts';
+
+export type { ServiceImplementationInfo };
 
 export interface RegisteredImplementation<F> {
   info: ServiceImplementationInfo;
@@ -21,25 +14,8 @@ export interface RegisteredImplementation<F> {
   factory?: F;
 }
 
-/** Plain code-point (UTF-16 code unit) order, not locale order. */
-function codeUnitCompare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** The JSON of one entry: schema order; optional fields only when they carry information. */
-export function renderImplementation(info: ServiceImplementationInfo): ServiceImplementationInfo {
-  const out: ServiceImplementationInfo = { name: info.name } as ServiceImplementationInfo;
-  if (info.description) out.description = info.description;
-  out.type = info.type;
-  out.isAggregator = info.isAggregator;
-  if (info.isDefault === true) out.isDefault = true;
-  if (info.reportRelease) out.reportRelease = info.reportRelease;
-  if (info.supportedReports && info.supportedReports.length > 0)
-    out.supportedReports = [...info.supportedReports].sort(codeUnitCompare);
-  if (info.configurationParameters && info.configurationParameters.length > 0)
-    out.configurationParameters = [...info.configurationParameters];
-  return out;
-}
+export const renderImplementation = renderInfo;
 
 /**
  * The `aggregator` filter of `/impl`: absent or empty → no filter; `true` in any case → true; any other

@@ -26,7 +26,7 @@ export const SERVICE_IMPLEMENTATIONS: ReadonlyMap<string, ServiceImplementation>
 export const NO_IMPLEMENTATION = 'No service implementation available';
 
 /** Plain code-point (UTF-16 code unit) order. */
-function codeUnitCompare(a: string, b: string): number {
+export function codeUnitCompare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
