@@ -110,9 +110,22 @@ export class WorkItemQueue {
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
       const res = await tx.query<ItemRow>(
+        // The endpoints and jobs at their limit are computed once and probed as hashed sets: per-row
+        // counts over the live items cost a scan of them for every queued item ahead of the first
+        // candidate (all the items of the busy endpoints), which made each claim grow with the queue.
         `WITH live AS (
            SELECT endpoint, job_id FROM harvester.work_items
            WHERE state = 'running' AND heartbeat_at >= $3
+         ),
+         full_endpoints AS (
+           SELECT l.endpoint FROM live l LEFT JOIN harvester.endpoints e ON e.key = l.endpoint
+           GROUP BY l.endpoint, e.max_in_flight
+           HAVING count(*) >= COALESCE(e.max_in_flight, 1)
+         ),
+         full_jobs AS (
+           SELECT l.job_id FROM live l LEFT JOIN harvester.harvest_runs r ON r.job_id = l.job_id
+           GROUP BY l.job_id, r.rate_limited
+           HAVING count(*) >= CASE WHEN r.rate_limited THEN 1 ELSE $4::int END
          ),
          candidate AS (
            SELECT w.id FROM harvester.work_items w
@@ -121,9 +134,8 @@ export class WorkItemQueue {
            WHERE w.state = 'queued' AND w.run_after <= $2
              AND (e.key IS NULL OR e.next_allowed_at <= $2)
              AND (r.job_id IS NULL OR r.next_allowed_at <= $2)
-             AND (SELECT count(*) FROM live l WHERE l.endpoint = w.endpoint) < COALESCE(e.max_in_flight, 1)
-             AND (SELECT count(*) FROM live l WHERE l.job_id = w.job_id)
-                 < CASE WHEN r.rate_limited THEN 1 ELSE $4::int END
+             AND w.endpoint NOT IN (SELECT endpoint FROM full_endpoints)
+             AND w.job_id NOT IN (SELECT job_id FROM full_jobs)
            ORDER BY w.run_after, w.seq
            LIMIT 1
          )
