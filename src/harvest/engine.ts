@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 /**
  * The harvesting engine: the provider run (spec §7, with the improvements of §8 and the issue's
  * exception policy) on top of the durable work-item queue.
@@ -94,6 +95,8 @@ export class HarvestEngine {
       cfg.harvest.providerRequestConcurrency,
     );
     this.runs = new HarvestRuns(ctx.db);
+    // Every request in flight links this one stop signal (a listener each): no warning at high concurrency.
+    setMaxListeners(0, this.abort.signal);
     this.workers = new Loop('harvest:items', cfg.queuePollMs, () => this.fill(), ctx.log);
   }
 

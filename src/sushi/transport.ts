@@ -407,15 +407,20 @@ export async function httpRequest(req: HttpRequest, options: TransportOptions): 
   const maxRedirects = req.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   try {
     for (let hop = 0; ; hop += 1) {
-      const response = await request(url, {
-        method: req.method,
-        headers,
-        body: req.body,
-        dispatcher,
-        signal: controller.signal,
-        headersTimeout: options.headersTimeoutMs,
-        bodyTimeout: options.idleTimeoutMs,
-      });
+      const target = url;
+      const response = await retryOnStaleSocket(
+        () =>
+          request(target, {
+            method: req.method,
+            headers,
+            body: req.body,
+            dispatcher,
+            signal: controller.signal,
+            headersTimeout: options.headersTimeoutMs,
+            bodyTimeout: options.idleTimeoutMs,
+          }),
+        controller.signal,
+      );
       const location = REDIRECT_STATUSES.has(response.statusCode)
         ? resolveLocation(headerValue(response.headers, 'location'), url)
         : undefined;
@@ -429,6 +434,24 @@ export async function httpRequest(req: HttpRequest, options: TransportOptions): 
   } catch (error) {
     finish();
     return failureFromError(error, options, deadline);
+  }
+}
+
+/**
+ * A kept-alive socket that the server closed just before it was reused fails before any byte of the
+ * answer arrives (`UND_ERR_SOCKET` / `ECONNRESET`); nothing reached the provider's report generator, so
+ * the request is sent once more, on a new connection. Failures after the answer began are not retried.
+ */
+async function retryOnStaleSocket(
+  send: () => Promise<Dispatcher.ResponseData>,
+  signal: AbortSignal,
+): Promise<Dispatcher.ResponseData> {
+  try {
+    return await send();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (signal.aborted || (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET')) throw error;
+    return send();
   }
 }
 

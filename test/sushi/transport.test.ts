@@ -190,6 +190,42 @@ describe('transport: errors, size, redirects', () => {
     }
   });
 
+  it('sends a request once more when a kept-alive socket was closed before the answer began', async () => {
+    let n = 0;
+    const stub = await startStub((_req, res, raw) => {
+      n += 1;
+      // The second request arrives on the kept-alive socket of the first: the server drops it unanswered.
+      if (n === 2) raw.socket.destroy();
+      else reply(res, 200, Buffer.from(BODY));
+    });
+    try {
+      assert.equal(await textOf(await httpRequest({ method: 'GET', url: stub.url }, TRANSPORT)), BODY);
+      assert.equal(await textOf(await httpRequest({ method: 'GET', url: stub.url }, TRANSPORT)), BODY);
+      assert.equal(n, 3, 'one repeat of the dropped request');
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it('does not repeat a request whose answer had begun', async () => {
+    let n = 0;
+    const stub = await startStub((_req, res) => {
+      n += 1;
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('{"partial":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    try {
+      const result = await httpRequest({ method: 'GET', url: stub.url }, TRANSPORT);
+      assert.ok(!isTransportFailure(result));
+      const text = await result.body.text();
+      assert.equal(typeof text, 'object', 'the body fails');
+      assert.equal(n, 1);
+    } finally {
+      await stub.close();
+    }
+  });
+
   it('a declared Content-Length above the maximum fails as too-large', async () => {
     const stub = await startStub((_req, res) => reply(res, 200, 'x'.repeat(2000)));
     try {
