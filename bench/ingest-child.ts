@@ -1,3 +1,4 @@
+import { lastDayOf } from '../src/counter/index.ts';
 /** One measured run of bench/ingest.ts, in its own process; prints one JSON line (RunResult). */
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
@@ -96,7 +97,7 @@ async function ours(args: Args, clock: { started: number; cpu: number }): Promis
   const result = await endpoint.fetchReport({
     reportName: 'TR',
     beginDate: '2023-01-01',
-    endDate: '2023-12-31',
+    endDate,
   });
   if (result.kind !== 'data') throw new Error(`fetch failed: ${result.reason}`);
   if (process.env.BENCH_DEBUG)
@@ -123,7 +124,7 @@ async function ours(args: Args, clock: { started: number; cpu: number }): Promis
 /** The whole body as one string, JSON.parse, the same per-month split into month arrays, no store. */
 async function baseline(args: Args): Promise<Measured> {
   const res = await request(
-    `${args.url}/reports/tr?customer_id=bench&begin_date=2023-01-01&end_date=2023-12-31`,
+    `${args.url}/reports/tr?customer_id=bench&begin_date=2023-01-01&end_date=${endDate}`,
   );
   const text = await res.body.text();
   const body = JSON.parse(text) as { Report_Items: unknown[] };
@@ -139,6 +140,9 @@ async function baseline(args: Args): Promise<Measured> {
   return { bodyBytes: Buffer.byteLength(text), months: byMonth.size, items: body.Report_Items.length };
 }
 
+/** Last day of the requested range (`--end yyyy-MM`). */
+let endDate = '2023-12-31';
+
 export async function child(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -147,8 +151,10 @@ export async function child(): Promise<void> {
       url: { type: 'string' },
       size: { type: 'string' },
       db: { type: 'string', default: 'pglite' },
+      end: { type: 'string', default: '2023-12' },
     },
   });
+  endDate = lastDayOf(String(values.end));
   const args: Args = {
     mode: values.mode as Mode,
     url: String(values.url),

@@ -6,7 +6,7 @@
  *   baseline: the whole body read as one string, JSON.parse, the same per-month split in plain JS
  *             (no store).
  *
- *   node --import tsx bench/ingest.ts --size 100 --runs 3 [--store postgres|pglite] [--modes ours,baseline]
+ *   node --import tsx bench/ingest.ts --size 100 --runs 3 [--months 12] [--store postgres|pglite] [--modes ours,baseline]
  *
  * Prints one row per run and a summary with medians. Needs Debian's postgresql package for --store
  * postgres (a private server is started in a temporary directory).
@@ -21,7 +21,11 @@ import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
 
 const MB = 1024 * 1024;
 const BEGIN = '2023-01';
-const END = '2023-12';
+/** Last month of a report of `months` months starting in January 2023 (1..12). */
+export function endMonth(months: number): string {
+  return `2023-${String(Math.min(Math.max(months, 1), 12)).padStart(2, '0')}`;
+}
+let END = endMonth(12);
 
 export type Mode = 'ours' | 'baseline';
 
@@ -152,8 +156,10 @@ async function parent(): Promise<void> {
       store: { type: 'string', default: 'postgres' },
       modes: { type: 'string', default: 'ours,baseline' },
       'ours-flags': { type: 'string', default: '' },
+      months: { type: 'string', default: '12' },
     },
   });
+  END = endMonth(Number(values.months));
   oursFlags = values['ours-flags'].split(' ').filter((f) => f !== '');
   const sizeMB = Number(values.size);
   const runs = Number(values.runs);
@@ -175,7 +181,7 @@ async function parent(): Promise<void> {
       for (const mode of order) {
         const db = mode === 'ours' && pg ? await pg.createDatabase() : 'pglite';
         const result = await runChild(
-          ['--mode', mode, '--url', url, '--size', String(sizeMB), '--db', db],
+          ['--mode', mode, '--url', url, '--size', String(sizeMB), '--db', db, '--end', END],
           bytes,
         );
         results.push(result);
