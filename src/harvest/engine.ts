@@ -439,28 +439,24 @@ export class HarvestEngine {
         await this.stopRun(item, rt, decision, reason, log);
         return 0;
       case 'not-ready':
-        await this.failMonths(
+        await this.failItem(
           item,
           rt,
-          itemMonths(item),
           reason,
           'uncounted',
           (existing) => notReadyState(existing, this.now()),
           log,
         );
-        await this.queue.remove(item.id);
         return 0;
       case 'terminal':
-        await this.failMonths(
+        await this.failItem(
           item,
           rt,
-          itemMonths(item),
           reason,
           'terminal',
           () => ({ state: 'unavailable', code: decision.code }),
           log,
         );
-        await this.queue.remove(item.id);
         return 0;
       case 'fail':
         if (decision.expand && item.begin !== item.end) {
@@ -472,16 +468,14 @@ export class HarvestEngine {
           await this.queue.expand(item, months, this.now());
           return 0;
         }
-        await this.failMonths(
+        await this.failItem(
           item,
           rt,
-          itemMonths(item),
           reason,
           'counted',
           () => ({ state: 'failed', code: decision.code }),
           log,
         );
-        await this.queue.remove(item.id);
         return 0;
     }
   }
@@ -513,16 +507,14 @@ export class HarvestEngine {
         { event: 'deferral-exhausted', deferrals: item.deferrals },
         'deferral budget exhausted; months recorded as failed (not counted)',
       );
-      await this.failMonths(
+      await this.failItem(
         item,
         rt,
-        itemMonths(item),
         reason,
         'uncounted',
         () => ({ state: 'deferred_timeout', code: decision.code }),
         log,
       );
-      await this.queue.remove(item.id);
       return 0;
     }
     const delay = this.deferDelay(decision, deferrals);
@@ -548,16 +540,14 @@ export class HarvestEngine {
         : (this.cfg.rateLimitDelaysMs[Math.min(retries - 1, this.cfg.rateLimitDelaysMs.length - 1)] ?? 0);
     if (retries > this.cfg.rateLimitRetries) {
       log.warn({ event: 'rate-limit-exhausted' }, 'too many requests: retries exhausted');
-      await this.failMonths(
+      await this.failItem(
         item,
         rt,
-        itemMonths(item),
         `TooManyRequestsException: ${reason}`,
         'counted',
         () => ({ state: 'failed', code: 1020 }),
         log,
       );
-      await this.queue.remove(item.id);
       return wait;
     }
     log.info({ event: 'rate-limited', retry: retries, waitMs: wait }, 'too many requests: retry later');
@@ -575,8 +565,7 @@ export class HarvestEngine {
   ): Promise<void> {
     const scopeReport = decision.action === 'stop-report' ? item.reportName : undefined;
     const state = (): HarvestState => ({ state: 'failed', code: decision.code });
-    await this.failMonths(item, rt, itemMonths(item), reason, 'counted', state, log);
-    await this.queue.remove(item.id);
+    await this.failItem(item, rt, reason, 'counted', state, log);
     const skipped = await this.queue.takeQueued(item.jobId, scopeReport);
     for (const other of skipped)
       await this.failMonths(other, rt, itemMonths(other), reason, 'counted', state, log);
@@ -725,6 +714,19 @@ export class HarvestEngine {
       );
       if (!ok) return;
     }
+  }
+
+  /** Records every month of the item as failed (see `failMonths`) and removes the item. */
+  private async failItem(
+    item: ClaimedItem,
+    rt: JobRuntime,
+    reason: string,
+    counting: 'counted' | 'uncounted' | 'terminal',
+    state: (existing: CounterReport | undefined) => HarvestState,
+    log: Logger,
+  ): Promise<void> {
+    await this.failMonths(item, rt, itemMonths(item), reason, counting, state, log);
+    await this.queue.remove(item.id);
   }
 
   private async failMonths(
