@@ -136,3 +136,27 @@ export function srOnly(text) {
 export function listen(target, type, handler) {
   target.addEventListener(type, (event) => void handler(event));
 }
+
+/**
+ * A data table: accessible caption, one header row of column names, body rows.
+ * @param {{ id: string, caption: string }} opts
+ * @param {string[]} headers
+ * @param {Node[]} rows
+ */
+export function dataTable(opts, headers, rows) {
+  return h(
+    'table',
+    { class: 'data', id: opts.id },
+    h('caption', { class: 'sr-only', text: opts.caption }),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        headers.map((t) => h('th', { scope: 'col', text: t })),
+      ),
+    ),
+    h('tbody', {}, rows),
+  );
+}

@@ -1,6 +1,6 @@
 /** Jobs page: the newest jobs, refreshed automatically while one is scheduled or running. */
 import { api, cqlQuote, errorText, qs } from './api.js';
-import { dateTime, duration, h, replace } from './dom.js';
+import { dateTime, duration, h, replace, dataTable } from './dom.js';
 
 const PAGE_SIZE = 30;
 /** Refresh interval while a job runs or is about to start. */
@@ -137,52 +137,38 @@ export function jobsPage() {
  */
 function jobTable(jobs, labels) {
   const headers = ['Type', 'Provider', 'State', 'Started', 'Finished', 'Duration', 'Result', 'Error'];
-  return h(
-    'table',
-    { class: 'data', id: 'jobs-table' },
-    h('caption', { class: 'sr-only', text: 'Harvesting jobs, newest first' }),
-    h(
-      'thead',
-      {},
-      h(
+  return dataTable(
+    { id: 'jobs-table', caption: 'Harvesting jobs, newest first' },
+    headers,
+    jobs.map((j) => {
+      const state = jobState(j);
+      const provider = j.providerId
+        ? h('a', {
+            href: `#/providers/${encodeURIComponent(j.providerId)}`,
+            text: labels.get(j.providerId) ?? j.providerId,
+          })
+        : h('span', { class: 'muted', text: j.type === 'provider' ? '—' : 'all providers' });
+      return h(
         'tr',
-        {},
-        headers.map((t) => h('th', { scope: 'col', text: t })),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      jobs.map((j) => {
-        const state = jobState(j);
-        const provider = j.providerId
-          ? h('a', {
-              href: `#/providers/${encodeURIComponent(j.providerId)}`,
-              text: labels.get(j.providerId) ?? j.providerId,
-            })
-          : h('span', { class: 'muted', text: j.type === 'provider' ? '—' : 'all providers' });
-        return h(
-          'tr',
-          { dataset: { id: j.id, state } },
-          h('td', { text: j.type ?? '' }),
-          h('td', {}, provider),
-          h('td', {}, h('span', { class: `badge state-${state}`, text: state })),
-          h('td', {}, dateTime(state === 'scheduled' ? j.nextStart : j.startedAt)),
-          h('td', {}, dateTime(j.finishedAt)),
-          h('td', { text: duration(j.startedAt, j.finishedAt) }),
-          h(
-            'td',
-            {},
-            j.result
-              ? h('span', {
-                  class: j.result === 'success' ? 'badge badge-good' : 'badge badge-bad',
-                  text: j.result,
-                })
-              : '',
-          ),
-          h('td', { class: 'error-text', text: j.errorMessage ?? '' }),
-        );
-      }),
-    ),
+        { dataset: { id: j.id, state } },
+        h('td', { text: j.type ?? '' }),
+        h('td', {}, provider),
+        h('td', {}, h('span', { class: `badge state-${state}`, text: state })),
+        h('td', {}, dateTime(state === 'scheduled' ? j.nextStart : j.startedAt)),
+        h('td', {}, dateTime(j.finishedAt)),
+        h('td', { text: duration(j.startedAt, j.finishedAt) }),
+        h(
+          'td',
+          {},
+          j.result
+            ? h('span', {
+                class: j.result === 'success' ? 'badge badge-good' : 'badge badge-bad',
+                text: j.result,
+              })
+            : '',
+        ),
+        h('td', { class: 'error-text', text: j.errorMessage ?? '' }),
+      );
+    }),
   );
 }

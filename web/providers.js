@@ -1,6 +1,6 @@
 /** Providers page: search, the provider table, harvest buttons and the "Add provider" form. */
 import { api, cqlQuote, errorText, qs } from './api.js';
-import { h, hostOf, listen, notice, replace } from './dom.js';
+import { h, hostOf, listen, notice, replace, dataTable } from './dom.js';
 
 const PAGE_SIZE = 50;
 
@@ -191,68 +191,50 @@ function providerTable(providers, status) {
     'Error codes',
     'Actions',
   ];
-  return h(
-    'table',
-    { class: 'data', id: 'providers-table' },
-    h('caption', { class: 'sr-only', text: 'Usage data providers' }),
-    h(
-      'thead',
-      {},
-      h(
+  return dataTable(
+    { id: 'providers-table', caption: 'Usage data providers' },
+    headers,
+    providers.map((p) => {
+      const sushi = p.harvestingConfig?.sushiConfig ?? {};
+      const aggregator = p.harvestingConfig?.aggregator;
+      const via =
+        p.harvestingConfig?.harvestVia === 'aggregator'
+          ? `via ${aggregator?.name ?? 'aggregator'}`
+          : `${sushi.serviceType ?? '—'} · ${hostOf(sushi.serviceUrl) || '—'}`;
+      const failed = p.hasFailedReport === 'yes';
+      /** @type {string[]} */
+      const codes = p.reportErrorCodes ?? [];
+      const harvestButton = h('button', {
+        type: 'button',
+        class: 'btn btn-small',
+        text: 'Harvest',
+        'aria-label': `Harvest ${p.label}`,
+      });
+      listen(harvestButton, 'click', async () => {
+        harvestButton.setAttribute('disabled', '');
+        const res = await api('GET', `/erm-usage-harvester/start/${encodeURIComponent(p.id)}`);
+        harvestButton.removeAttribute('disabled');
+        if (res.ok) status.show('success', res.json?.message ?? 'Harvesting scheduled');
+        else status.show('error', errorText(res));
+      });
+      return h(
         'tr',
-        {},
-        headers.map((t) => h('th', { scope: 'col', text: t })),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      providers.map((p) => {
-        const sushi = p.harvestingConfig?.sushiConfig ?? {};
-        const aggregator = p.harvestingConfig?.aggregator;
-        const via =
-          p.harvestingConfig?.harvestVia === 'aggregator'
-            ? `via ${aggregator?.name ?? 'aggregator'}`
-            : `${sushi.serviceType ?? '—'} · ${hostOf(sushi.serviceUrl) || '—'}`;
-        const failed = p.hasFailedReport === 'yes';
-        /** @type {string[]} */
-        const codes = p.reportErrorCodes ?? [];
-        const harvestButton = h('button', {
-          type: 'button',
-          class: 'btn btn-small',
-          text: 'Harvest',
-          'aria-label': `Harvest ${p.label}`,
-        });
-        listen(harvestButton, 'click', async () => {
-          harvestButton.setAttribute('disabled', '');
-          const res = await api('GET', `/erm-usage-harvester/start/${encodeURIComponent(p.id)}`);
-          harvestButton.removeAttribute('disabled');
-          if (res.ok) status.show('success', res.json?.message ?? 'Harvesting scheduled');
-          else status.show('error', errorText(res));
-        });
-        return h(
-          'tr',
-          { dataset: { id: p.id } },
-          h(
-            'th',
-            { scope: 'row' },
-            h('a', { href: `#/providers/${encodeURIComponent(p.id)}`, text: p.label ?? '(no label)' }),
-            p.description && h('div', { class: 'sub', text: p.description }),
-          ),
-          h('td', {}, statusBadge(p)),
-          h('td', { title: sushi.serviceUrl ?? '', text: via }),
-          h('td', { class: 'mono', text: p.latestReport ?? '—' }),
-          h('td', { class: 'mono', text: p.earliestReport ?? '—' }),
-          h(
-            'td',
-            {},
-            h('span', { class: failed ? 'badge badge-bad' : 'badge', text: failed ? 'yes' : 'no' }),
-          ),
-          h('td', { class: 'mono', text: codes.length ? codes.join(', ') : '—' }),
-          h('td', { class: 'actions-cell' }, harvestButton),
-        );
-      }),
-    ),
+        { dataset: { id: p.id } },
+        h(
+          'th',
+          { scope: 'row' },
+          h('a', { href: `#/providers/${encodeURIComponent(p.id)}`, text: p.label ?? '(no label)' }),
+          p.description && h('div', { class: 'sub', text: p.description }),
+        ),
+        h('td', {}, statusBadge(p)),
+        h('td', { title: sushi.serviceUrl ?? '', text: via }),
+        h('td', { class: 'mono', text: p.latestReport ?? '—' }),
+        h('td', { class: 'mono', text: p.earliestReport ?? '—' }),
+        h('td', {}, h('span', { class: failed ? 'badge badge-bad' : 'badge', text: failed ? 'yes' : 'no' })),
+        h('td', { class: 'mono', text: codes.length ? codes.join(', ') : '—' }),
+        h('td', { class: 'actions-cell' }, harvestButton),
+      );
+    }),
   );
 }
 
