@@ -39,6 +39,8 @@ export interface Config {
   /** Run queue workers and the scheduler in this process (false: API only). */
   runWorkers: boolean;
   logLevel: string;
+  /** `/admin/health` answers 503 when the database has answered nothing for this long. */
+  healthTimeoutMs: number;
   /** Identifies this process among several sharing one database. */
   instanceId: string;
   harvest: HarvestConfig;
@@ -157,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     misfireThresholdMs: int(env, 'MISFIRE_THRESHOLD_MS', 60_000),
     runWorkers: bool(env, 'HARVESTER_WORKERS', true),
     logLevel: env.LOG_LEVEL || 'info',
+    healthTimeoutMs: int(env, 'HEALTH_TIMEOUT_MS', 5000, 1),
     instanceId: env.HARVESTER_INSTANCE_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     harvest: loadHarvestConfig(env),
     ...overrides,

@@ -16,9 +16,18 @@ export function healthRoutes(ctx: ServiceContext) {
       '/admin/health',
       {
         config: { tenant: 'none' },
-        schema: { tags: ['admin'], summary: 'Liveness: 200 OK while the service can serve requests' },
+        schema: {
+          tags: ['admin'],
+          summary: 'Liveness: 200 OK while the service and its database answer, 503 otherwise',
+        },
       },
-      async (_req, reply) => reply.type('text/plain; charset=utf-8').send('OK'),
+      async (_req, reply) => {
+        const health = await ctx.db.health(ctx.config.healthTimeoutMs);
+        reply.type('text/plain; charset=utf-8');
+        return health.ok
+          ? reply.send('OK')
+          : reply.code(503).send(`Database not available: ${health.reason}`);
+      },
     );
   };
 }

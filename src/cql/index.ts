@@ -8,7 +8,7 @@ export type {
   CqlRelationModifier,
   CqlSortKey,
 } from './ast.ts';
-export { CqlError } from './errors.ts';
+export { CQL_LIMITS, CqlError, CqlLimitError } from './errors.ts';
 export { parseCql } from './parser.ts';
 export { CQL_SUPPORT_SQL } from './sql-support.ts';
 export { cqlToSql, type CqlSql, type CqlTableSpec } from './translate.ts';

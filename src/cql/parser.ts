@@ -7,7 +7,7 @@ import type {
   CqlRelationModifier,
   CqlSortKey,
 } from './ast.ts';
-import { CqlError } from './errors.ts';
+import { CQL_LIMITS, CqlError, CqlLimitError } from './errors.ts';
 import { tokenize, type Token } from './lexer.ts';
 
 const BOOLEAN_OPERATORS = new Set(['and', 'or', 'not']);
@@ -18,10 +18,16 @@ const UNSUPPORTED_RELATIONS = new Set(['within', 'encloses', 'exact', 'scr']);
 const AMBIGUOUS_TERM_WORDS = new Set(['any', 'all', 'within', 'encloses']);
 const RELATION_MODIFIERS = new Set<string>(['number', 'string', 'sort.ascending', 'sort.descending']);
 const SORT_MODIFIERS = new Set(['sort.ascending', 'sort.descending', 'number', 'string']);
-const MAX_NESTING = 100;
 
 /** Parses a CQL query (§5.1). Throws CqlError for syntax errors and unsupported features. */
 export function parseCql(text: string): CqlQuery {
+  if (text.length > CQL_LIMITS.maxLength) {
+    throw new CqlLimitError(
+      CQL_LIMITS.maxLength + 1,
+      `the query is longer than ${CQL_LIMITS.maxLength} characters`,
+      text.slice(CQL_LIMITS.maxLength, CQL_LIMITS.maxLength + 20),
+    );
+  }
   return new Parser(text).parseQuery();
 }
 
@@ -73,8 +79,10 @@ class Parser {
     const token = this.peek();
     if (token.kind === 'lparen') {
       this.next();
-      if (++this.depth > MAX_NESTING)
-        throw this.error(token, `parentheses nested deeper than ${MAX_NESTING}`);
+      if (++this.depth > CQL_LIMITS.maxParentheses) {
+        const problem = `parentheses nested deeper than ${CQL_LIMITS.maxParentheses}`;
+        throw new CqlLimitError(token.position, problem, token.raw);
+      }
       const inner = this.parseBoolQuery();
       this.expectClosingParen(token);
       this.depth--;

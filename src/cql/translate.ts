@@ -1,5 +1,5 @@
 import type { CqlClause, CqlNode, CqlRelation, CqlSortKey } from './ast.ts';
-import { CqlError } from './errors.ts';
+import { CQL_LIMITS, CqlError, CqlLimitError } from './errors.ts';
 import { parseCql } from './parser.ts';
 import {
   isUuid,
@@ -54,28 +54,39 @@ interface FieldSql {
 
 class SqlBuilder {
   readonly params: unknown[] = [];
+  private clauses = 0;
 
   constructor(
     private readonly table: CqlTableSpec,
     private readonly offset: number,
   ) {}
 
-  node(node: CqlNode): string {
+  /**
+   * A boolean node as flat SQL: a left-deep chain of one kind (`or`, or `and`/`not`, which are both
+   * conjunctions) becomes one list, so the SQL nests only where the operator kind changes.
+   */
+  node(node: CqlNode, depth = 0): string {
     if (node.type === 'clause') return this.clause(node);
-    if (node.operator === 'not') return `(${this.node(node.left)} AND NOT ${this.node(node.right)})`;
-    // Flatten left-deep chains of one operator: `a or b or c` gives one flat SQL list, not deep nesting.
-    const operands: CqlNode[] = [node.right];
-    let left = node.left;
-    while (left.type === 'boolean' && left.operator === node.operator) {
-      operands.push(left.right);
-      left = left.left;
+    if (depth >= CQL_LIMITS.maxDepth) {
+      throw new CqlLimitError(
+        node.position,
+        `boolean operators nested deeper than ${CQL_LIMITS.maxDepth} levels (group or reorder the clauses)`,
+        node.operator,
+      );
     }
-    operands.push(left);
-    const sqlOperator = node.operator === 'and' ? ' AND ' : ' OR ';
-    return `(${operands
-      .reverse()
-      .map((operand) => this.node(operand))
-      .join(sqlOperator)})`;
+    const conjunction = node.operator !== 'or';
+    const chain: { operand: CqlNode; negated: boolean }[] = [];
+    let current: CqlNode = node;
+    while (current.type === 'boolean' && (current.operator !== 'or') === conjunction) {
+      chain.push({ operand: current.right, negated: current.operator === 'not' });
+      current = current.left;
+    }
+    chain.push({ operand: current, negated: false });
+    const operands = chain.reverse().map(({ operand, negated }) => {
+      const sql = this.node(operand, depth + 1);
+      return negated ? `NOT ${sql}` : sql;
+    });
+    return `(${operands.join(conjunction ? ' AND ' : ' OR ')})`;
   }
 
   sortKey(key: CqlSortKey): string {
@@ -87,6 +98,13 @@ class SqlBuilder {
   }
 
   private clause(clause: CqlClause): string {
+    if (++this.clauses > CQL_LIMITS.maxClauses) {
+      throw new CqlLimitError(
+        clause.position,
+        `more than ${CQL_LIMITS.maxClauses} search clauses`,
+        clause.index,
+      );
+    }
     const index = clause.index.toLowerCase();
     if (index === 'cql.allrecords') return 'TRUE';
     if (index === 'cql.serverchoice') throw clauseError(clause, 'server choice queries are not supported');

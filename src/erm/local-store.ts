@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServiceContext } from '../context.ts';
-import { CqlError, cqlToSql } from '../cql/index.ts';
+import { CqlError, CqlLimitError, cqlToSql } from '../cql/index.ts';
 import { formatDateTime } from '../dates.ts';
 import { secrets } from '../log.ts';
 import type { Queryable } from '../store/db.ts';
@@ -589,6 +589,7 @@ function translateCql(
     );
   } catch (err) {
     if (!(err instanceof CqlError)) throw err;
+    if (err instanceof CqlLimitError) throw new StoreError(400, err.message);
     throw new StoreError(422, err.message, [
       { message: err.message, code: '-1', parameters: [{ key: 'CQL parse error', value: '' }] },
     ]);

@@ -16,7 +16,38 @@ export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Whether the database answers (see `checkHealth`); never throws. */
+  health(timeoutMs: number): Promise<DbHealth>;
   close(): Promise<void>;
+}
+
+export type DbHealth = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Liveness of a database: `SELECT 1` answered within `timeoutMs`, or — when the database is busy with
+ * long work such as a large month being written in chunks — some other statement answered within that
+ * time. Fails when the database reports an error or has answered nothing for `timeoutMs`.
+ */
+export async function checkHealth(
+  db: Queryable,
+  lastAnswerAt: () => number,
+  timeoutMs: number,
+): Promise<DbHealth> {
+  const startedAt = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([db.query('SELECT 1').then(() => 'ok' as const), timeout]);
+    if (outcome === 'ok') return { ok: true };
+    if (lastAnswerAt() >= startedAt) return { ok: true };
+    return { ok: false, reason: `the database has not answered for ${timeoutMs} ms` };
+  } catch (err) {
+    return { ok: false, reason: `the database answered with an error: ${(err as Error).message}` };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Quotes an SQL identifier (schema, table or column name). */

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import type { Db, QueryResult, Queryable } from './db.ts';
+import { checkHealth, type Db, type DbHealth, type QueryResult, type Queryable } from './db.ts';
 
 /** Raised when a second process tries to open a PGlite data directory that another process owns. */
 export class DataDirInUseError extends Error {
@@ -72,6 +72,9 @@ function wrap(q: { query: PGlite['query'] }): Queryable {
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   private readonly q: Queryable;
+  /** Every statement and transaction runs in turn through this chain (PGlite has one connection). */
+  private turn: Promise<unknown> = Promise.resolve();
+  private lastAnswerAt = 0;
 
   private constructor(
     private readonly pg: PGlite,
@@ -102,11 +105,36 @@ export class PgliteDb implements Db {
   }
 
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-    return this.q.query<T>(sql, params);
+    return this.exclusive(() => this.q.query<T>(sql, params));
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.pg.transaction(async (tx) => fn(wrap(tx)));
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.exclusive(() => this.pg.transaction(async (tx) => fn(wrap(tx))));
+  }
+
+  health(timeoutMs: number): Promise<DbHealth> {
+    return checkHealth(this, () => this.lastAnswerAt, timeoutMs);
+  }
+
+  /**
+   * Runs `fn` when everything before it is done. When it fails, the connection is brought back to a
+   * clean state before the next caller's turn: PGlite's own ROLLBACK can fail after some errors inside
+   * the WASM engine (a statement nested deeper than its stack allows ends in "bad buffer ID"), which
+   * would leave every later statement of the process answering "current transaction is aborted".
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(async () => {
+      try {
+        const result = await fn();
+        this.lastAnswerAt = Date.now();
+        return result;
+      } catch (err) {
+        await this.pg.exec('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    });
+    this.turn = run.catch(() => {});
+    return run;
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,7 @@ async function durableStorage(backend: Backend): Promise<{
       kind: db.kind,
       query: (sql, params) => db.query(sql, params),
       transaction: (fn) => db.transaction(fn),
+      health: (timeoutMs) => db.health(timeoutMs),
       close: async () => {},
     };
     return { open: async () => ({ db: kept }), dispose: () => db.close() };

@@ -18,6 +18,7 @@ for (const backend of backends()) {
               kind: db.kind,
               query: (s, p) => db.query(s, p),
               transaction: (fn) => db.transaction(fn),
+              health: (timeoutMs) => db.health(timeoutMs),
               close: async () => {},
             }
           : undefined;
