@@ -38,9 +38,9 @@ export default tseslint.config(
     },
   },
   {
-    // Plain JavaScript (the web UI, the bin shim, this file) is outside the TypeScript project: lint it
-    // without type information.
-    files: ['**/*.js'],
+    // Plain JavaScript (the web UI, the bin shim, scripts/, this file) is outside the TypeScript project:
+    // lint it without type information.
+    files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       parserOptions: { projectService: false, project: null },
