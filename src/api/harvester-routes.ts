@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import type { FastifyReply } from 'fastify';
 import type { ServiceContext } from '../context.ts';
 import { CqlError } from '../cql/index.ts';
-import { listJobInfos } from '../jobs/job-info.ts';
+import { listJobInfos } from '../store/sql/job-info.ts';
 import { parseAggregatorFilter } from '../jobs/implementations.ts';
 import type { JobService } from '../jobs/service.ts';
 import type { App, RoutePlugin } from './app.ts';

@@ -21,11 +21,21 @@ import { redactSecrets } from '../redact.ts';
 import { createEndpoint } from '../sushi/registry.ts';
 import type { FetchResult, MonthSource, ServiceEndpoint, TransportOptions } from '../sushi/types.ts';
 import { notReadyState, type HarvestState } from './month-state.ts';
-import { expandItem, itemDates, itemMonths, planWorkItems, type WorkItem } from './planner.ts';
+import { configureEndpoint, releaseEndpoint, type EndpointPoliteness } from '../store/sql/endpoints.ts';
+import {
+  closeRun,
+  failRun,
+  getRun,
+  markRateLimited,
+  openRun,
+  recordUpload,
+  spaceRequests,
+} from '../store/sql/harvest-runs.ts';
+import { waitingJobsWithoutItems } from '../store/sql/queue.ts';
+import { WorkItemQueue, type ClaimedItem, type WorkItem } from '../store/sql/work-items.ts';
+import { expandItem, itemDates, itemMonths, planWorkItems } from './planner.ts';
 import { decide, type PolicyDecision } from './policy.ts';
-import { HarvestRuns } from './runs.ts';
 import { findMonth, monthsToStore, upsertMonth, type MonthKey, type MonthOutcome } from './upload.ts';
-import { WorkItemQueue, type ClaimedItem, type EndpointPoliteness } from './work-items.ts';
 
 /** A failure that ends a provider job; `name` becomes the first part of the JobInfo errorMessage. */
 export class HarvestRunError extends Error {
@@ -74,7 +84,6 @@ export type JobCompletion = (jobId: string, errorMessage?: string) => Promise<bo
 
 export class HarvestEngine {
   readonly queue: WorkItemQueue;
-  readonly runs: HarvestRuns;
   private readonly runtimes = new Map<string, JobRuntime>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly loops: Loop[] = [];
@@ -94,7 +103,6 @@ export class HarvestEngine {
       cfg.staleHeartbeatMinutes * 60_000,
       cfg.harvest.providerRequestConcurrency,
     );
-    this.runs = new HarvestRuns(ctx.db);
     // Every request in flight links this one stop signal (a listener each): no warning at high concurrency.
     setMaxListeners(0, this.abort.signal);
     this.workers = new Loop('harvest:items', cfg.queuePollMs, () => this.fill(), ctx.log);
@@ -144,13 +152,13 @@ export class HarvestEngine {
         );
         return;
       }
-      await this.runs.open(job.jobId, tenant, provider.id, this.now());
+      await openRun(this.ctx.db, job.jobId, tenant, provider.id, this.now());
       const politeness = politenessOf(provider, {
         maxInFlight: this.cfg.endpointMaxInFlight,
         minIntervalMs: this.cfg.endpointMinIntervalMs,
       });
       await this.ctx.db.transaction(async (tx) => {
-        await this.queue.configureEndpoint(tx, runtime.endpoint.endpointKey, politeness);
+        await configureEndpoint(tx, runtime.endpoint.endpointKey, politeness);
         await this.queue.enqueue(
           tx,
           { tenant, jobId: job.jobId, providerId: provider.id, endpoint: runtime.endpoint.endpointKey },
@@ -244,14 +252,14 @@ export class HarvestEngine {
   /** Ends the job when none of its items is left; safe to call from several processes at once. */
   private async finishJobIfDone(jobId: string): Promise<void> {
     if ((await this.queue.countForJob(jobId)) > 0) return;
-    const run = await this.runs.get(jobId);
+    const run = await getRun(this.ctx.db, jobId);
     let errorMessage: string | undefined;
     if (run?.failure) {
       const { name, message } = JSON.parse(run.failure) as { name: string; message: string };
       errorMessage = secrets.redact(`${name}: ${message}`);
     }
     await this.complete(jobId, errorMessage);
-    await this.runs.close(jobId);
+    await closeRun(this.ctx.db, jobId);
     this.runtimes.delete(jobId);
   }
 
@@ -260,8 +268,7 @@ export class HarvestEngine {
 
   async start(): Promise<void> {
     // The embedded database has one owner: whatever was running belonged to a process that is gone.
-    if (this.ctx.db.kind === 'pglite') await this.queue.requeueAllRunning();
-    else await this.queue.requeueOwn();
+    await this.queue.requeueRunning({ all: this.ctx.db.kind === 'pglite' });
     const cfg = this.ctx.config;
     this.loops.push(new Loop('harvest:heartbeat', cfg.heartbeatIntervalMs, () => this.beat(), this.ctx.log));
     this.loops.push(
@@ -283,7 +290,7 @@ export class HarvestEngine {
     await Promise.all([this.workers.stop(), ...this.loops.map((l) => l.stop())]);
     await Promise.allSettled([...this.running.values()]);
     // Requests cut off by the stop are made again by the next process that takes them.
-    await this.queue.requeueOwn().catch(() => {});
+    await this.queue.requeueRunning({ all: false }).catch(() => {});
   }
 
   /** Wakes the workers (new items, or a test moved the clock). */
@@ -302,7 +309,7 @@ export class HarvestEngine {
       this.workers.wake();
     }
     // A process that died between its job's last item and the job's end leaves a waiting job without items.
-    for (const jobId of await this.queue.waitingJobsWithoutItems()) await this.finishJobIfDone(jobId);
+    for (const jobId of await waitingJobsWithoutItems(this.ctx.db)) await this.finishJobIfDone(jobId);
   }
 
   private async fill(): Promise<void> {
@@ -352,7 +359,7 @@ export class HarvestEngine {
 
   /** One request, start to end; every outcome ends with the item removed, re-queued or expanded. */
   private async process(item: ClaimedItem): Promise<void> {
-    const run = await this.runs.get(item.jobId);
+    const run = await getRun(this.ctx.db, item.jobId);
     if (run?.failure) {
       await this.queue.remove(item.id);
       return;
@@ -365,7 +372,8 @@ export class HarvestEngine {
         { err: (err as Error).message },
         'cannot prepare the request; the item is dropped',
       );
-      await this.runs.fail(
+      await failRun(
+        this.ctx.db,
         item.jobId,
         JSON.stringify({ name: 'ProviderError', message: (err as Error).message }),
       );
@@ -397,9 +405,9 @@ export class HarvestEngine {
     try {
       endpointWait = await this.act(item, rt, result, decision, log);
     } finally {
-      await this.queue.releaseEndpoint(item.endpoint, this.now(), endpointWait);
+      await releaseEndpoint(this.ctx.db, item.endpoint, this.now(), endpointWait);
       if (run?.rateLimited)
-        await this.runs.spaceRequests(item.jobId, this.now() + this.cfg.rateLimitedSpacingMs);
+        await spaceRequests(this.ctx.db, item.jobId, this.now() + this.cfg.rateLimitedSpacingMs);
       if (result.kind === 'data') await result.data.dispose().catch(() => {});
     }
   }
@@ -533,7 +541,7 @@ export class HarvestEngine {
   ): Promise<number> {
     const now = this.now();
     const retries = item.rateLimitRetries + 1;
-    await this.runs.markRateLimited(item.jobId, now + this.cfg.rateLimitedSpacingMs);
+    await markRateLimited(this.ctx.db, item.jobId, now + this.cfg.rateLimitedSpacingMs);
     const wait =
       decision.retryAfterMs !== undefined
         ? Math.min(decision.retryAfterMs, this.cfg.maxRetryAfterMs)
@@ -585,7 +593,7 @@ export class HarvestEngine {
         decision.code !== undefined && CREDENTIAL_CODES.has(decision.code)
           ? 'CredentialsRejected'
           : 'ConfigurationError';
-      await this.runs.fail(item.jobId, JSON.stringify({ name, message: reason }));
+      await failRun(this.ctx.db, item.jobId, JSON.stringify({ name, message: reason }));
     }
   }
 
@@ -625,16 +633,17 @@ export class HarvestEngine {
         rt.maxFailedAttempts,
         existing,
       );
-      await this.runs.recordUpload(item.jobId, true);
+      await recordUpload(this.ctx.db, item.jobId, true);
       return true;
     } catch (err) {
-      const inRow = await this.runs.recordUpload(item.jobId, false);
+      const inRow = await recordUpload(this.ctx.db, item.jobId, false);
       log.error(
         { event: 'upload-failed', yearMonth },
         `Upload of ${item.reportName} ${yearMonth} ${this.scrub((err as Error).message, rt)}`,
       );
       if (inRow >= this.cfg.uploadFailureLimit) {
-        await this.runs.fail(
+        await failRun(
+          this.ctx.db,
           item.jobId,
           JSON.stringify({
             name: 'UploadError',

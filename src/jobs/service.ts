@@ -10,9 +10,12 @@ import type { ErmStore } from '../erm/port.ts';
 import { JobCleanup } from './cleanup.ts';
 import { combinedListing, type ImplementationListing } from './implementations.ts';
 import { listImplementations } from '../sushi/registry.ts';
-import type { JobInfo } from './job-info.ts';
+import type { JobInfo } from '../store/sql/job-info.ts';
+import { beatInstance } from '../store/sql/instances.ts';
+import { pruneFires } from '../store/sql/periodic-fires.ts';
+import type { QueueKind } from '../store/sql/queue.ts';
 import { Loop } from './loop.ts';
-import { baseJobInfo, JobQueue, type QueueKind, type QueuedJob } from './queue.ts';
+import { baseJobInfo, JobQueue, type QueuedJob } from './queue.ts';
 import {
   formatJobError,
   recordSuccess,
@@ -177,20 +180,14 @@ export class JobService {
 
   private async beat(): Promise<void> {
     const now = this.ctx.clock.now();
-    await this.ctx.db.query(
-      `INSERT INTO harvester.instances (id, started_at, heartbeat_at) VALUES ($1, $2, $2)
-       ON CONFLICT (id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at`,
-      [this.ctx.config.instanceId, new Date(now)],
-    );
+    await beatInstance(this.ctx.db, this.ctx.config.instanceId, now);
     if (this.runningCount > 0) await this.queue.heartbeat(now);
   }
 
   /** The built-in timer: cleanup for every tenant, then old fire records. */
   async cleanAll(): Promise<void> {
     for (const tenant of await this.ctx.tenants.list()) await this.cleanup.cleanup(tenant);
-    await this.ctx.db.query('DELETE FROM harvester.periodic_fires WHERE fire_time < $1', [
-      new Date(this.ctx.clock.now() - FIRE_RECORD_RETENTION_MS),
-    ]);
+    await pruneFires(this.ctx.db, this.ctx.clock.now() - FIRE_RECORD_RETENTION_MS);
   }
 
   /** Executes a claimed job and records its end; never throws. */

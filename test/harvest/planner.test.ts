@@ -10,8 +10,8 @@ import {
   missingMonths,
   planWorkItems,
   PlanError,
-  type WorkItem,
 } from '../../src/harvest/planner.ts';
+import type { WorkItem } from '../../src/store/sql/work-items.ts';
 import { cqlQuote, doneMonthsCql, upsertLookupCql } from '../../src/harvest/cql-terms.ts';
 import type { UsageDataProvider } from '../../src/erm/port.ts';
 import type { RunningService } from '../../src/server.ts';
