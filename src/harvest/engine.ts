@@ -12,9 +12,9 @@ import { formatDateTime } from '../dates.ts';
 import type { ServiceContext } from '../context.ts';
 import type { SushiException, YearMonth } from '../counter/index.ts';
 import type { AggregatorSetting, CounterReport, ErmStore, UsageDataProvider } from '../erm/port.ts';
-import { parseIntSetting } from '../jobs/settings.ts';
-import { Loop } from '../jobs/loop.ts';
-import type { HarvestProvider } from '../jobs/runner.ts';
+import type { CompleteProviderJob, HarvestProvider } from '../jobs/provider-hook.ts';
+import { Loop } from '../loop.ts';
+import { parseIntSetting } from '../tenant-settings.ts';
 import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
 import { redactSecrets } from '../redact.ts';
@@ -79,9 +79,6 @@ function subtractCovered(planned: WorkItem[], pending: WorkItem[]): WorkItem[] {
   );
 }
 
-/** Ends a detached provider job once (the job service's `completeDetached`). */
-export type JobCompletion = (jobId: string, errorMessage?: string) => Promise<boolean>;
-
 export class HarvestEngine {
   readonly queue: WorkItemQueue;
   private readonly runtimes = new Map<string, JobRuntime>();
@@ -90,11 +87,12 @@ export class HarvestEngine {
   private readonly workers: Loop;
   private readonly abort = new AbortController();
   private stopping = false;
-  private complete: JobCompletion = async () => false;
 
   constructor(
     private readonly ctx: ServiceContext,
     private readonly erm: ErmStore,
+    /** Ends a provider job after its last item (the job service's). */
+    private readonly complete: CompleteProviderJob,
   ) {
     const cfg = ctx.config;
     this.queue = new WorkItemQueue(
@@ -242,11 +240,6 @@ export class HarvestEngine {
       );
       return this.ctx.config.maxFailedAttempts;
     }
-  }
-
-  /** How a provider job whose items are all done is ended (wired by the composition root). */
-  setJobCompletion(complete: JobCompletion): void {
-    this.complete = complete;
   }
 
   /** Ends the job when none of its items is left; safe to call from several processes at once. */

@@ -6,7 +6,7 @@ import { formatDateTime } from '../dates.ts';
 import type { ErmStore } from '../erm/port.ts';
 import { markStale, purgeFinished } from '../store/sql/job-info.ts';
 import type { JobQueue } from './queue.ts';
-import { parseIntSetting } from './settings.ts';
+import { parseIntSetting } from '../tenant-settings.ts';
 
 /** Java's rule: unfinished jobs become candidates 60 minutes after their creation. */
 export const STALE_AFTER_MS = 60 * 60_000;

@@ -1,5 +1,5 @@
 /**
- * JobService: the harvesting engine of one process (compat spec §6). It accepts one-shot jobs into the
+ * JobService: the job lifecycle of one process (compat spec §6). It accepts one-shot jobs into the
  * durable queue, runs queue workers (provider jobs: `providerJobConcurrency` at once per process; tenant jobs
  * in their own small lane), sends heartbeats for the jobs it runs, ticks the periodic scheduler, and runs
  * the cleanup (purgestale + purgefinished) for every tenant every `cleanupIntervalMinutes`.
@@ -7,23 +7,15 @@
 import type { ServiceContext } from '../context.ts';
 import { formatDateTime } from '../dates.ts';
 import type { ErmStore } from '../erm/port.ts';
-import { JobCleanup } from './cleanup.ts';
-import { combinedListing, type ImplementationListing } from './implementations.ts';
-import { listImplementations } from '../sushi/registry.ts';
+import { Loop } from '../loop.ts';
 import type { JobInfo } from '../store/sql/job-info.ts';
 import { beatInstance } from '../store/sql/instances.ts';
 import { pruneFires } from '../store/sql/periodic-fires.ts';
 import type { QueueKind } from '../store/sql/queue.ts';
-import { Loop } from './loop.ts';
+import { JobCleanup } from './cleanup.ts';
+import type { HarvestProvider, ProviderJobContext } from './provider-hook.ts';
 import { baseJobInfo, JobQueue, type QueuedJob } from './queue.ts';
-import {
-  formatJobError,
-  recordSuccess,
-  runProviderJob,
-  runTenantJob,
-  type HarvestProvider,
-  type ProviderJobContext,
-} from './runner.ts';
+import { formatJobError, runProviderJob, runTenantJob } from './runner.ts';
 import { PeriodicScheduler } from './scheduler.ts';
 
 /** Tenant jobs only list providers and enqueue; two at once per process is plenty. */
@@ -32,13 +24,6 @@ const TENANT_JOB_CONCURRENCY = 2;
 const STOP_WAIT_MS = 5000;
 /** Fire records older than this are pruned by the cleanup timer. */
 const FIRE_RECORD_RETENTION_MS = 30 * 86_400_000;
-
-export interface JobServiceOptions {
-  /** The harvest of one UDP; default: record success. */
-  harvestProvider?: HarvestProvider;
-  /** What `/impl` lists; default: the process-wide registry of implementations.ts. */
-  implementations?: ImplementationListing;
-}
 
 /** One worker lane: claims jobs of some kinds while it has free slots. */
 class Lane {
@@ -71,17 +56,15 @@ export class JobService {
   readonly queue: JobQueue;
   readonly cleanup: JobCleanup;
   readonly scheduler: PeriodicScheduler;
-  readonly implementations: ImplementationListing;
   stopping = false;
-  private harvest: HarvestProvider;
   private readonly lanes: Lane[];
   private readonly loops: Loop[] = [];
-  private readonly abort = new AbortController();
 
   constructor(
     readonly ctx: ServiceContext,
     readonly erm: ErmStore,
-    opts: JobServiceOptions = {},
+    /** The harvest of one UDP (the engine's). */
+    private harvest: HarvestProvider,
   ) {
     this.queue = new JobQueue(ctx.db, {
       instanceId: ctx.config.instanceId,
@@ -89,15 +72,6 @@ export class JobService {
     });
     this.cleanup = new JobCleanup(ctx, erm, this.queue);
     this.scheduler = new PeriodicScheduler(ctx, (tenant) => this.startTenantJob(tenant));
-    this.implementations =
-      opts.implementations ??
-      combinedListing((isAggregator) =>
-        listImplementations(
-          { enableStandardViews: ctx.config.harvest.enableStandardViews },
-          { aggregator: isAggregator },
-        ),
-      );
-    this.harvest = opts.harvestProvider ?? recordSuccess;
     this.lanes = [
       new Lane('tenant', ['tenant'], TENANT_JOB_CONCURRENCY, this),
       new Lane('provider', ['provider'], ctx.config.providerJobConcurrency, this),
@@ -107,7 +81,7 @@ export class JobService {
     ctx.hooks.purged.push((tenant) => this.scheduler.remove(tenant));
   }
 
-  /** Installs the harvest of one UDP (§7); see {@link HarvestProvider}. */
+  /** Replaces the harvest of one UDP (tests hold provider jobs open with it). */
   setHarvestProvider(harvest: HarvestProvider): void {
     this.harvest = harvest;
   }
@@ -164,7 +138,6 @@ export class JobService {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.lanes.map((l) => l.loop.stop()), ...this.loops.map((l) => l.stop())]);
-    this.abort.abort();
     const running = this.lanes.flatMap((l) => [...l.running.values()]);
     if (running.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -231,19 +204,13 @@ export class JobService {
   private async runProvider(job: QueuedJob, log: ServiceContext['log']): Promise<void | 'detached'> {
     const context: ProviderJobContext = {
       jobId: job.id,
-      erm: this.erm,
       log,
-      signal: this.abort.signal,
-      now: () => this.ctx.clock.now(),
       detach: (tx) => this.queue.detach(tx, job.id),
     };
     return runProviderJob(this.erm, job.tenant, job.providerId ?? '', this.harvest, context);
   }
 
-  /**
-   * Ends a provider job that was handed to work items (any process may call it when the job's last item is
-   * done); `errorMessage` makes it a failure. False when it had already been completed.
-   */
+  /** Ends a detached provider job, once: the `CompleteProviderJob` of provider-hook.ts. */
   async completeDetached(jobId: string, errorMessage?: string): Promise<boolean> {
     const job = await this.queue.completeWaiting(jobId, this.ctx.clock.now(), errorMessage);
     if (!job) return false;
