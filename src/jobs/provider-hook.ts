@@ -26,7 +26,7 @@ export interface ProviderJobContext {
 }
 
 /**
- * The harvest of one UDP (§7.1 from step 2 on). Resolve for `success`; throw for `failure`, the error's
+ * The harvest of one loaded, active UDP. Resolve for `success`; throw for `failure`, the error's
  * `name` and `message` becoming the JobInfo `errorMessage` (`<name>: <message>`); resolve with
  * `'detached'` after `job.detach`. Per-report errors are not job failures: they are stored as failed
  * counter reports. Heartbeats are sent by the worker while the returned promise is pending.

@@ -5,7 +5,7 @@
  */
 
 /** The schema all tenants and processes share. A plain identifier: it needs no quoting. */
-export const SYSTEM_SCHEMA = 'harvester';
+const SYSTEM_SCHEMA = 'harvester';
 
 /** `harvester.<name>` */
 export function systemTable(name: string): string {
