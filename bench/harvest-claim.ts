@@ -10,14 +10,15 @@ import { parseArgs } from 'node:util';
 import { PgliteDb } from '../src/store/pglite.ts';
 import { migrateSystem } from '../src/store/migrations.ts';
 import { CQL_SUPPORT_SQL } from '../src/cql/index.ts';
-import { WorkItemQueue as CurrentQueue } from '../src/harvest/work-items.ts';
+import { configureEndpoint } from '../src/store/sql/endpoints.ts';
+import { WorkItemQueue as CurrentQueue } from '../src/store/sql/work-items.ts';
 
 const { values } = parseArgs({
   options: {
     providers: { type: 'string', default: '200' },
     running: { type: 'string', default: '16' },
     claims: { type: 'string', default: '200' },
-    // another version of src/harvest/work-items.ts to compare with (e.g. `git show HEAD~1:...` saved)
+    // another version of src/store/sql/work-items.ts to compare with (e.g. `git show HEAD~1:...` saved)
     module: { type: 'string' },
   },
 });
@@ -33,7 +34,7 @@ await db.transaction(async (tx) => {
   for (let p = 1; p <= providers; p++) {
     const endpoint = `cs51|http://127.0.0.1/ok-${p}`;
     const jobId = randomUUID();
-    await queue.configureEndpoint(tx, endpoint, { maxInFlight: 1, minIntervalMs: 0 });
+    await configureEndpoint(tx, endpoint, { maxInFlight: 1, minIntervalMs: 0 });
     await tx.query(
       `INSERT INTO harvester.harvest_runs (job_id, tenant, provider_id, created_at) VALUES ($1, 'diku', $2, now())`,
       [jobId, `p${p}`],

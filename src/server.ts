@@ -83,9 +83,13 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
           })
         : undefined;
     const erm: ErmStore = opts.erm ?? okapi ?? store;
-    const engine = new HarvestEngine(ctx, erm);
-    const jobs = new JobService(ctx, erm, { harvestProvider: engine.harvestProvider });
-    engine.setJobCompletion((jobId, errorMessage) => jobs.completeDetached(jobId, errorMessage));
+    // The job service runs the engine's harvest of each provider job; the engine ends a provider job
+    // through the job service after its last item (jobs/provider-hook.ts). That call comes only once
+    // the workers run, long after both exist.
+    const engine = new HarvestEngine(ctx, erm, (jobId, errorMessage) =>
+      jobs.completeDetached(jobId, errorMessage),
+    );
+    const jobs: JobService = new JobService(ctx, erm, engine.harvestProvider);
     const app = await buildApp(ctx, [
       healthRoutes(ctx),
       uiRoutes(ctx),

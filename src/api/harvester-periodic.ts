@@ -10,10 +10,11 @@ import {
   deletePeriodicConfig,
   getPeriodicConfig,
   PERIODIC_CONFIG_ID,
+  PERIODIC_INTERVALS,
   savePeriodicConfig,
   type PeriodicConfig,
-} from '../jobs/periodic-config.ts';
-import { PERIODIC_INTERVALS, type PeriodicInterval } from '../jobs/schedule.ts';
+  type PeriodicInterval,
+} from '../store/sql/periodic-config.ts';
 import type { JobService } from '../jobs/service.ts';
 import type { App, RoutePlugin } from './app.ts';
 import { HttpError, unprocessable, type RmbError } from './http-errors.ts';

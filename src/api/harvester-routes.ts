@@ -7,9 +7,9 @@ import { Type } from 'typebox';
 import type { FastifyReply } from 'fastify';
 import type { ServiceContext } from '../context.ts';
 import { CqlError } from '../cql/index.ts';
-import { listJobInfos } from '../jobs/job-info.ts';
-import { parseAggregatorFilter } from '../jobs/implementations.ts';
+import { listJobInfos } from '../store/sql/job-info.ts';
 import type { JobService } from '../jobs/service.ts';
+import { listImplementations } from '../sushi/registry.ts';
 import type { App, RoutePlugin } from './app.ts';
 import { periodicRoutes } from './harvester-periodic.ts';
 import { intParam, param, timestampParam, type QueryValues } from './harvester-params.ts';
@@ -121,7 +121,16 @@ function startRoutes(jobs: JobService): RoutePlugin {
   };
 }
 
-function implRoutes(jobs: JobService): RoutePlugin {
+/**
+ * The `aggregator` filter of `/impl`: absent or empty → no filter; `true` in any case → true; any other
+ * string → false.
+ */
+function parseAggregatorFilter(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  return value.toLowerCase() === 'true';
+}
+
+function implRoutes(ctx: ServiceContext): RoutePlugin {
   return async (app: App) => {
     app.get(
       `${BASE}/impl`,
@@ -140,7 +149,11 @@ function implRoutes(jobs: JobService): RoutePlugin {
       },
       async (req, reply) => {
         const filter = parseAggregatorFilter(param(req.query, 'aggregator'));
-        return sendJson(reply, { implementations: jobs.implementations.list(filter) });
+        const implementations = listImplementations(
+          { enableStandardViews: ctx.config.harvest.enableStandardViews },
+          { aggregator: filter },
+        );
+        return sendJson(reply, { implementations });
       },
     );
   };
@@ -237,7 +250,7 @@ function jobsRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
 export function harvesterRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
   return async (app: App) => {
     await app.register(startRoutes(jobs));
-    await app.register(implRoutes(jobs));
+    await app.register(implRoutes(ctx));
     await app.register(jobsRoutes(ctx, jobs));
     await app.register(periodicRoutes(ctx, jobs));
   };

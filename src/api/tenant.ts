@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { ServiceContext } from '../context.ts';
+import {
+  deleteTenantOperation,
+  loadTenantOperation,
+  saveTenantOperation,
+} from '../store/sql/tenant-operations.ts';
 import { validateTenantId } from '../store/tenants.ts';
 import type { App } from './app.ts';
 import { HttpError } from './http-errors.ts';
@@ -40,19 +45,10 @@ export async function purgeTenant(ctx: ServiceContext, tenant: string): Promise<
 }
 
 export function tenantRoutes(ctx: ServiceContext) {
-  const store = async (op: TenantOperation) =>
-    ctx.db.query(
-      `INSERT INTO harvester.tenant_operations (id, tenant, body, created_at) VALUES ($1, $2, $3::jsonb, $4)
-       ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body`,
-      [op.id, op.tenant, JSON.stringify(op), new Date(ctx.clock.now())],
-    );
+  const store = async (op: TenantOperation) => saveTenantOperation(ctx.db, op, ctx.clock.now());
   const load = async (tenant: string, id: string): Promise<TenantOperation | undefined> => {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-    const res = await ctx.db.query<{ body: TenantOperation }>(
-      'SELECT body FROM harvester.tenant_operations WHERE id = $1 AND tenant = $2',
-      [id, tenant],
-    );
-    return res.rows[0]?.body;
+    return loadTenantOperation<TenantOperation>(ctx.db, tenant, id);
   };
 
   return async (app: App) => {
@@ -144,7 +140,7 @@ export function tenantRoutes(ctx: ServiceContext) {
         const { operationId } = req.params;
         if (!(await load(req.tenant, operationId)))
           throw new HttpError(404, `Tenant operation ${operationId} not found`);
-        await ctx.db.query('DELETE FROM harvester.tenant_operations WHERE id = $1', [operationId]);
+        await deleteTenantOperation(ctx.db, operationId);
         return reply.code(204).send();
       },
     );

@@ -1,6 +1,6 @@
 /**
  * CQL the harvester sends to mod-erm-usage or to its own store (spec §7.12, §8.7): every term quoted,
- * with `\`, `"`, `*`, `?` and `^` escaped, exact fields compared with `==`, attempts compared numerically.
+ * with `\`, `"`, `*`, `?` and `^` escaped, exact fields compared with `==`.
  */
 
 /** `"value"` with CQL's special characters escaped. */
@@ -8,22 +8,9 @@ export function cqlQuote(value: string): string {
   return '"' + value.replace(/[\\"*?^]/g, (c) => '\\' + c) + '"';
 }
 
-export const ACTIVE_PROVIDERS_CQL = 'harvestingConfig.harvestingStatus=="active" sortby id';
-
-/** Months of one report that are done: successful, or failed at least `maxFailedAttempts` times. */
-export function doneMonthsCql(
-  providerId: string,
-  release: string,
-  reportName: string,
-  begin: string,
-  end: string,
-  maxFailedAttempts: number,
-): string {
-  return (
-    `providerId==${cqlQuote(providerId)} AND release==${cqlQuote(release)} AND reportName==${cqlQuote(reportName)}` +
-    ` AND yearMonth>=${cqlQuote(begin)} AND yearMonth<=${cqlQuote(end)}` +
-    ` AND (cql.allRecords=1 NOT failedAttempts="" OR failedAttempts>=/number ${Math.trunc(maxFailedAttempts)})`
-  );
+/** The records of one provider, release and report. */
+function reportCql(providerId: string, release: string, reportName: string): string {
+  return `providerId==${cqlQuote(providerId)} AND release==${cqlQuote(release)} AND reportName==${cqlQuote(reportName)}`;
 }
 
 /** Every record of one report in a window (the planner also reads uncounted-failure states). */
@@ -35,7 +22,7 @@ export function monthsCql(
   end: string,
 ): string {
   return (
-    `providerId==${cqlQuote(providerId)} AND release==${cqlQuote(release)} AND reportName==${cqlQuote(reportName)}` +
+    reportCql(providerId, release, reportName) +
     ` AND yearMonth>=${cqlQuote(begin)} AND yearMonth<=${cqlQuote(end)} sortby yearMonth`
   );
 }
@@ -47,8 +34,5 @@ export function upsertLookupCql(
   reportName: string,
   yearMonth: string,
 ): string {
-  return (
-    `providerId==${cqlQuote(providerId)} AND release==${cqlQuote(release)} AND reportName==${cqlQuote(reportName)}` +
-    ` AND yearMonth==${cqlQuote(yearMonth)}`
-  );
+  return reportCql(providerId, release, reportName) + ` AND yearMonth==${cqlQuote(yearMonth)}`;
 }

@@ -13,19 +13,12 @@ import {
   type YearMonth,
 } from '../counter/index.ts';
 import type { CounterReport, ErmStore, UsageDataProvider } from '../erm/port.ts';
+import type { WorkItem } from '../store/sql/work-items.ts';
 import { monthsCql } from './cql-terms.ts';
 import { recheckDue } from './month-state.ts';
 
 export class PlanError extends Error {
   override name = 'PlanError';
-}
-
-/** One request to make: a report over consecutive whole months. */
-export interface WorkItem {
-  reportName: string;
-  /** First and last month, inclusive. */
-  begin: YearMonth;
-  end: YearMonth;
 }
 
 export function itemDates(item: WorkItem): { beginDate: string; endDate: string } {

@@ -2,9 +2,16 @@
  * The exception policy: one declarative table from the facts of a response (COUNTER exception code,
  * HTTP status, failure cause, whether report items came) to an action. The same table serves 5.0 and
  * 5.1 (and R4's Exception numbers). Field notes §2.5–§2.7, spec §8.1–§8.3, and the issue's policy list.
+ *
+ * Besides the action, every other decision about a response is made here: the state and counting of
+ * the months it leaves stored, how long a deferred or rate-limited request waits and when it gives up,
+ * and the error a stopped run ends its job with. actions.ts carries the decisions out.
  */
 import { primaryException, isWarningCode, type SushiException } from '../counter/index.ts';
+import type { HarvestConfig } from '../config.ts';
+import type { CounterReport } from '../erm/port.ts';
 import type { FetchResult } from '../sushi/types.ts';
+import { notReadyState, type HarvestState } from './month-state.ts';
 
 export type PolicyAction =
   /** Store the months of the data (warnings are kept in the stored header). */
@@ -141,4 +148,132 @@ export function decide(result: FetchResult): PolicyDecision {
     default:
       return { action: 'fail', expand: false, code: code ?? status, rule: `${result.cause} failure` };
   }
+}
+
+// -------------------------------------------------------------------------------------------------
+// What a decision means for the months, the retries and the job
+
+/** The state stored with the months of a data answer (none for plain data). */
+export function storedState(decision: PolicyDecision): HarvestState | undefined {
+  if (decision.action === 'store-partial') return { state: 'partial', code: 3040 };
+  if (decision.action === 'store-empty') return { state: 'empty', code: decision.code ?? 3030 };
+  return undefined;
+}
+
+/** How the months of a failed request are recorded: whether the failure counts, and in which state. */
+export interface MonthFailure {
+  /** counted: +1; uncounted: keep the existing count; terminal: at least `maxFailedAttempts`. */
+  counting: 'counted' | 'uncounted' | 'terminal';
+  state(existing: CounterReport | undefined, now: number): HarvestState;
+}
+
+/**
+ * The months' failure for a decision that ends a request without data: not ready (re-checked on a
+ * schedule of days), no longer available, a deferral whose budget ran out (not counted), rate-limit
+ * retries exhausted, or a counted failure (`fail`, `stop-job`, `stop-report`).
+ */
+export function monthFailure(decision: PolicyDecision): MonthFailure {
+  const code = decision.code;
+  switch (decision.action) {
+    case 'not-ready':
+      return { counting: 'uncounted', state: (existing, now) => notReadyState(existing, now) };
+    case 'terminal':
+      return { counting: 'terminal', state: () => ({ state: 'unavailable', code }) };
+    case 'defer':
+      return { counting: 'uncounted', state: () => ({ state: 'deferred_timeout', code }) };
+    case 'rate-limit':
+      return { counting: 'counted', state: () => ({ state: 'failed', code: 1020 }) };
+    default:
+      return { counting: 'counted', state: () => ({ state: 'failed', code }) };
+  }
+}
+
+/**
+ * Requested months a data answer left out: when its exceptions name them not ready (3031) they are
+ * recorded as not ready and wait for the re-check; otherwise nothing is recorded (planned again).
+ */
+export function leftOutMonths(
+  exceptions: readonly SushiException[],
+): { exception: SushiException; failure: MonthFailure } | undefined {
+  const exception = exceptions.find((e) => e.code === 3031);
+  return exception && { exception, failure: monthFailure({ action: 'not-ready', rule: 'left out' }) };
+}
+
+/** The limits of retries, from the harvest configuration. */
+export type RetryLimits = Pick<
+  HarvestConfig,
+  | 'deferQueuedMs'
+  | 'deferBusyMs'
+  | 'maxDeferrals'
+  | 'deferBudgetMs'
+  | 'maxRetryAfterMs'
+  | 'rateLimitRetries'
+  | 'rateLimitDelaysMs'
+>;
+
+/** A deferred request: given up (its months recorded with `monthFailure`), or retried later. */
+export type Deferral =
+  | { exhausted: true }
+  | {
+      exhausted: false;
+      /** Deferrals of the request including this one. */
+      deferrals: number;
+      firstDeferredAt: number;
+      /** The request waits this long. */
+      delayMs: number;
+      /** The endpoint rests this long beyond its spacing. */
+      endpointRestMs: number;
+    };
+
+/**
+ * The next deferral of a request (`defer`): a queued report (1011, 202) is asked again after 1, 1, 2,
+ * 3, 6 × `deferQueuedMs`, a busy or unavailable service after `deferBusyMs` doubled each time, never
+ * sooner than the server's (capped) Retry-After; given up after `maxDeferrals` or `deferBudgetMs`.
+ */
+export function deferral(
+  decision: PolicyDecision,
+  item: { deferrals: number; firstDeferredAt?: number },
+  now: number,
+  limits: RetryLimits,
+): Deferral {
+  const deferrals = item.deferrals + 1;
+  const firstDeferredAt = item.firstDeferredAt ?? now;
+  if (deferrals > limits.maxDeferrals || now - firstDeferredAt > limits.deferBudgetMs)
+    return { exhausted: true };
+  const queued = decision.code === 1011 || decision.code === 202;
+  const base = queued ? limits.deferQueuedMs : limits.deferBusyMs;
+  const growth = queued ? [1, 1, 2, 3, 6][Math.min(deferrals - 1, 4)] : 2 ** (deferrals - 1);
+  const retryAfter = Math.min(decision.retryAfterMs ?? 0, limits.maxRetryAfterMs);
+  const delayMs = Math.max(base * growth, retryAfter);
+  // A busy or unavailable service rests as a whole; a queued report does not block other requests.
+  return { exhausted: false, deferrals, firstDeferredAt, delayMs, endpointRestMs: queued ? 0 : delayMs };
+}
+
+/**
+ * The next retry of a rate-limited request: after the server's (capped) Retry-After, else after the
+ * configured delay for this retry; exhausted after `rateLimitRetries`. The wait applies to the endpoint
+ * too, also when the retries are exhausted.
+ */
+export function rateLimitRetry(
+  decision: PolicyDecision,
+  item: { rateLimitRetries: number },
+  limits: RetryLimits,
+): { retries: number; waitMs: number; exhausted: boolean } {
+  const retries = item.rateLimitRetries + 1;
+  const delays = limits.rateLimitDelaysMs;
+  const waitMs =
+    decision.retryAfterMs !== undefined
+      ? Math.min(decision.retryAfterMs, limits.maxRetryAfterMs)
+      : (delays[Math.min(retries - 1, delays.length - 1)] ?? 0);
+  return { retries, waitMs, exhausted: retries > limits.rateLimitRetries };
+}
+
+/** COUNTER codes and HTTP statuses that say the credentials were rejected. */
+const CREDENTIAL_CODES = new Set([2000, 2010, 2020, 2030, 401, 403]);
+
+/** The error name a `stop-job` decision ends its job with (the first part of the JobInfo errorMessage). */
+export function stopJobError(decision: PolicyDecision): 'CredentialsRejected' | 'ConfigurationError' {
+  return decision.code !== undefined && CREDENTIAL_CODES.has(decision.code)
+    ? 'CredentialsRejected'
+    : 'ConfigurationError';
 }

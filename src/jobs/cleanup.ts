@@ -4,9 +4,9 @@
 import type { ServiceContext } from '../context.ts';
 import { formatDateTime } from '../dates.ts';
 import type { ErmStore } from '../erm/port.ts';
-import { markStale, purgeFinished } from './job-info.ts';
+import { markStale, purgeFinished } from '../store/sql/job-info.ts';
 import type { JobQueue } from './queue.ts';
-import { parseIntSetting } from './settings.ts';
+import { parseIntSetting } from '../tenant-settings.ts';
 
 /** Java's rule: unfinished jobs become candidates 60 minutes after their creation. */
 export const STALE_AFTER_MS = 60 * 60_000;
@@ -23,13 +23,12 @@ export class JobCleanup {
   async purgeStale(tenant: string): Promise<number> {
     const now = this.ctx.clock.now();
     await this.queue.reapDead(now, tenant);
-    const aliveSince = new Date(now - this.ctx.config.staleHeartbeatMinutes * 60_000);
     const marked = await markStale(
       this.ctx.db,
       tenant,
       formatDateTime(now),
       now - STALE_AFTER_MS,
-      aliveSince,
+      this.queue.aliveSince(now),
     );
     if (marked > 0) this.ctx.log.info({ tenant, marked }, 'stale jobs marked as failed');
     return marked;

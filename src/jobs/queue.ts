@@ -1,12 +1,14 @@
 /**
- * The durable work queue `harvester.queue`, shared by every process on the database. A row exists from the
- * moment a one-shot job is accepted until it has finished:
+ * Job acceptance and the life of a one-shot job in the durable queue (`harvester.queue`, store/sql/queue.ts),
+ * shared by every process on the database. A row exists from the moment a one-shot job is accepted until it
+ * has finished:
  *
  * - `queued`: waiting for a worker (its JobInfo has `nextStart`);
- * - `running`: claimed by the process `locked_by`, which refreshes `heartbeat_at` while it executes.
+ * - `running`: claimed by the process `locked_by`, which refreshes `heartbeat_at` while it executes;
+ * - `waiting`: a provider job that continues as work items (src/harvest) until its last item is done.
  *
- * A job is *active* (§6.4) while its row is queued, or running with a heartbeat newer than the stale
- * heartbeat limit; a running row whose process died stops being active and is reaped.
+ * A job is *active* (§6.4) while its row is queued or waiting, or running with a heartbeat newer than the
+ * stale heartbeat limit; a running row whose process died stops being active and is reaped.
  * Accepting a job (uniqueness check, JobInfo insert, queue insert) happens in one transaction under a
  * per-tenant advisory lock, so two concurrent /start calls cannot both succeed. Workers claim rows with
  * `FOR UPDATE SKIP LOCKED`, so each job executes once.
@@ -14,9 +16,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../store/db.ts';
 import { formatDateTime } from '../dates.ts';
-import { saveJobInfo, type JobInfo } from './job-info.ts';
-
-export type QueueKind = 'tenant' | 'provider';
+import { saveJobInfo, type JobInfo } from '../store/sql/job-info.ts';
+import type { Lease } from '../store/sql/lease.ts';
+import { lockTenant } from '../store/sql/locks.ts';
+import {
+  claimJob,
+  countActive,
+  deleteDead,
+  deleteJob,
+  deleteWaiting,
+  insertJob,
+  markWaiting,
+  queueLease,
+  type QueueKind,
+  type QueueRow,
+} from '../store/sql/queue.ts';
 
 export interface QueuedJob {
   id: string;
@@ -38,18 +52,6 @@ export const tenantBusyMessage = (tenant: string) =>
   `Harvesting for tenant '${tenant}' is already in progress`;
 export const providerBusyMessage = (id: string) =>
   `A job for provider with id '${id}' is already scheduled/running`;
-
-/** Namespace of the per-tenant advisory locks (the second key is hashtext(tenant)). */
-const TENANT_LOCK = 727_274_002;
-
-interface QueueRow {
-  id: string;
-  tenant: string;
-  kind: QueueKind;
-  provider_id: string | null;
-  payload: { timestamp?: number };
-  started_at: Date | string | null;
-}
 
 function toQueuedJob(row: QueueRow, fallbackNow: number): QueuedJob {
   return {
@@ -74,36 +76,18 @@ export interface QueueOptions {
 }
 
 export class JobQueue {
+  private readonly lease: Lease;
+
   constructor(
     private readonly db: Db,
-    private readonly opts: QueueOptions,
-  ) {}
-
-  private aliveSince(now: number): Date {
-    return new Date(now - this.opts.staleHeartbeatMs);
+    opts: QueueOptions,
+  ) {
+    this.lease = queueLease(opts.instanceId, opts.staleHeartbeatMs);
   }
 
-  /** Takes the tenant's lock for the rest of the transaction `tx`. */
-  static async lockTenant(tx: Queryable, tenant: string): Promise<void> {
-    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [TENANT_LOCK, tenant]);
-  }
-
-  /** Active jobs of the tenant of the given kinds (optionally of one provider). */
-  private async countActive(
-    tx: Queryable,
-    tenant: string,
-    kinds: QueueKind[],
-    now: number,
-    providerId?: string,
-  ): Promise<number> {
-    const res = await tx.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM harvester.queue
-       WHERE tenant = $1 AND kind = ANY($2::text[])
-         AND ($3::text IS NULL OR provider_id = $3)
-         AND (state IN ('queued', 'waiting') OR heartbeat_at >= $4)`,
-      [tenant, kinds, providerId ?? null, this.aliveSince(now)],
-    );
-    return Number(res.rows[0].n);
+  /** Heartbeats at or after this time are alive. */
+  aliveSince(now: number): Date {
+    return this.lease.aliveSince(now);
   }
 
   /**
@@ -112,21 +96,18 @@ export class JobQueue {
    */
   async enqueue(tenant: string, kind: QueueKind, now: number, providerId?: string): Promise<string> {
     const id = randomUUID();
+    const alive = this.aliveSince(now);
     await this.db.transaction(async (tx) => {
-      await JobQueue.lockTenant(tx, tenant);
-      if (kind === 'tenant' && (await this.countActive(tx, tenant, ['tenant', 'provider'], now)) > 0)
+      await lockTenant(tx, tenant);
+      if (kind === 'tenant' && (await countActive(tx, tenant, ['tenant', 'provider'], alive)) > 0)
         throw new JobConflictError(tenantBusyMessage(tenant));
-      if (kind === 'provider' && (await this.countActive(tx, tenant, ['provider'], now, providerId)) > 0)
+      if (kind === 'provider' && (await countActive(tx, tenant, ['provider'], alive, providerId)) > 0)
         throw new JobConflictError(providerBusyMessage(providerId ?? ''));
       await saveJobInfo(tx, tenant, {
         ...baseJobInfo({ id, kind, providerId, timestamp: now }),
         nextStart: formatDateTime(now),
       });
-      await tx.query(
-        `INSERT INTO harvester.queue (id, tenant, kind, provider_id, payload, state, run_after, created_at)
-         VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6, $6)`,
-        [id, tenant, kind, providerId ?? null, JSON.stringify({ timestamp: now }), new Date(now)],
-      );
+      await insertJob(tx, { id, tenant, kind, providerId }, now);
     });
     return id;
   }
@@ -137,19 +118,7 @@ export class JobQueue {
    */
   async claim(kinds: QueueKind[], now: number): Promise<QueuedJob | undefined> {
     return this.db.transaction(async (tx) => {
-      const res = await tx.query<QueueRow>(
-        `UPDATE harvester.queue AS q
-         SET state = 'running', locked_by = $1, started_at = $2, heartbeat_at = $2, attempts = q.attempts + 1
-         WHERE q.id = (
-           SELECT id FROM harvester.queue
-           WHERE state = 'queued' AND kind = ANY($3::text[]) AND run_after <= $2
-           ORDER BY run_after, seq
-           LIMIT 1
-           FOR UPDATE SKIP LOCKED)
-         RETURNING q.id, q.tenant, q.kind, q.provider_id, q.payload, q.started_at`,
-        [this.opts.instanceId, new Date(now), kinds],
-      );
-      const row = res.rows[0];
+      const row = await claimJob(tx, this.lease.owner, kinds, now);
       if (!row) return undefined;
       const job = toQueuedJob(row, now);
       await saveJobInfo(tx, job.tenant, baseJobInfo(job));
@@ -159,17 +128,14 @@ export class JobQueue {
 
   /** Refreshes the heartbeat of every job this process is running. */
   async heartbeat(now: number): Promise<void> {
-    await this.db.query(
-      `UPDATE harvester.queue SET heartbeat_at = $2 WHERE locked_by = $1 AND state = 'running'`,
-      [this.opts.instanceId, new Date(now)],
-    );
+    await this.lease.heartbeat(this.db, now);
   }
 
   /** Writes the finished JobInfo and removes the queue row, in one transaction. */
   async finish(job: QueuedJob, info: JobInfo): Promise<void> {
     await this.db.transaction(async (tx) => {
       await saveJobInfo(tx, job.tenant, info);
-      await tx.query('DELETE FROM harvester.queue WHERE id = $1', [job.id]);
+      await deleteJob(tx, job.id);
     });
   }
 
@@ -179,21 +145,16 @@ export class JobQueue {
    * one that stores the items, so a crash leaves either both or neither.
    */
   async detach(tx: Queryable, jobId: string): Promise<void> {
-    await tx.query(`UPDATE harvester.queue SET state = 'waiting', locked_by = NULL WHERE id = $1`, [jobId]);
+    await markWaiting(tx, jobId);
   }
 
   /**
-   * Ends a waiting job: writes its finished JobInfo and removes the row, once — false when another
+   * Ends a waiting job: writes its finished JobInfo and removes the row, once — undefined when another
    * process already did.
    */
   async completeWaiting(jobId: string, now: number, errorMessage?: string): Promise<QueuedJob | undefined> {
     return this.db.transaction(async (tx) => {
-      const res = await tx.query<QueueRow>(
-        `DELETE FROM harvester.queue WHERE id = $1 AND state = 'waiting'
-         RETURNING id, tenant, kind, provider_id, payload, started_at`,
-        [jobId],
-      );
-      const row = res.rows[0];
+      const row = await deleteWaiting(tx, jobId);
       if (!row) return undefined;
       const job = toQueuedJob(row, now);
       await saveJobInfo(tx, job.tenant, {
@@ -214,22 +175,11 @@ export class JobQueue {
    * that kills its process is not retried forever; purgestale marks it). Returns the ids re-queued.
    */
   async requeueOrphaned(all: boolean, now: number, maxAttempts = 3): Promise<string[]> {
-    const res = await this.db.query<{ id: string }>(
-      `UPDATE harvester.queue SET state = 'queued', locked_by = NULL, heartbeat_at = NULL, run_after = $3
-       WHERE state = 'running' AND ($1 OR locked_by = $2) AND attempts < $4
-       RETURNING id`,
-      [all, this.opts.instanceId, new Date(now), maxAttempts],
-    );
-    return res.rows.map((r) => r.id);
+    return this.lease.giveBack(this.db, { all, runAfter: now, maxAttempts });
   }
 
   /** Deletes running rows whose process stopped sending heartbeats; their JobInfos become orphans. */
   async reapDead(now: number, tenant?: string): Promise<number> {
-    const res = await this.db.query(
-      `DELETE FROM harvester.queue
-       WHERE state = 'running' AND heartbeat_at < $1 AND ($2::text IS NULL OR tenant = $2)`,
-      [this.aliveSince(now), tenant ?? null],
-    );
-    return res.rowCount;
+    return deleteDead(this.db, this.aliveSince(now), tenant);
   }
 }

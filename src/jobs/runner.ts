@@ -3,8 +3,8 @@
  *
  * - Tenant job: lists the tenant's active UDPs (paged, 1000 at a time) and requests one provider job per UDP
  *   in list order; UDPs with an active provider job are skipped (logged only). It does not wait for them.
- * - Provider job: loads the UDP, checks that harvesting is active, then hands it to the pluggable
- *   {@link HarvestProvider} hook, which does the harvest proper.
+ * - Provider job: loads the UDP, checks that harvesting is active, then hands it to the
+ *   {@link HarvestProvider} hook (provider-hook.ts), which does the harvest proper.
  *
  * A job succeeds when its function resolves and fails when it throws; the JobInfo `errorMessage` is
  * `<ShortErrorName>: <message>` of the error thrown ({@link formatJobError}).
@@ -12,44 +12,8 @@
 import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
 import type { ErmStore, UsageDataProvider } from '../erm/port.ts';
-import type { Queryable } from '../store/db.ts';
+import type { HarvestProvider, ProviderJobContext } from './provider-hook.ts';
 import { JobConflictError } from './queue.ts';
-
-/** What a harvest gets besides the tenant and the loaded, active UDP. */
-export interface ProviderJobContext {
-  /** The provider job's JobInfo id. */
-  jobId: string;
-  /** Where UDPs, aggregator settings, counter reports and settings live (standalone store or FOLIO). */
-  erm: ErmStore;
-  /** Logger bound to tenant, provider and job. */
-  log: Logger;
-  /** Aborted when the service stops; a harvest should then stop soon (its job stays unfinished). */
-  signal: AbortSignal;
-  /** The service clock (epoch ms); tests pin it. */
-  now(): number;
-  /**
-   * Hands the rest of the job to durable work items: call inside the transaction that stores them, then
-   * resolve with `'detached'`. The job stays running (and live) until {@link JobService.completeDetached}.
-   */
-  detach(tx: Queryable): Promise<void>;
-}
-
-/**
- * The harvest of one UDP (§7.1 from step 2 on). Resolve for `success`; throw for `failure`, the error's
- * `name` and `message` becoming the JobInfo `errorMessage` (`<name>: <message>`). Per-report errors are
- * not job failures: they are stored as failed counter reports and the hook resolves.
- * Heartbeats are sent by the worker while the returned promise is pending; the hook need not send any.
- */
-export type HarvestProvider = (
-  tenant: string,
-  provider: UsageDataProvider,
-  job: ProviderJobContext,
-) => Promise<void | 'detached'>;
-
-/** Default hook until the harvest is implemented: nothing to do, success. */
-export const recordSuccess: HarvestProvider = async (tenant, provider, job) => {
-  job.log.info({ tenant, providerId: provider.id }, 'no harvester installed: provider job ends with success');
-};
 
 /** A provider job failure of §7.1 step 1. */
 export class ProviderJobError extends Error {
@@ -63,7 +27,7 @@ export function formatJobError(err: unknown): string {
   return secrets.redact(err.message ? `${name}: ${err.message}` : name);
 }
 
-export const ACTIVE_PROVIDERS_CQL = 'harvestingConfig.harvestingStatus=="active" sortby id';
+const ACTIVE_PROVIDERS_CQL = 'harvestingConfig.harvestingStatus=="active" sortby id';
 const PAGE_SIZE = 1000;
 
 /** The ids of the tenant's active UDPs, in `sortby id` order, read page by page. */

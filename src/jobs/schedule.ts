@@ -1,13 +1,16 @@
 /**
- * Pure fire-time arithmetic of the periodic schedule (compat spec §6.6). All times are epoch ms, UTC.
+ * Pure fire-time arithmetic of the periodic schedule (compat spec §6.6), and the schedule of a stored
+ * configuration. All times are epoch ms, UTC.
  *
  * The schedule fires at `HH:mm:00` of `startAt`: every day (`daily`), on `startAt`'s weekday (`weekly`), or on
  * `startAt`'s day of month `d` (`monthly`; when `d` > 28, on the last day of every month, as Quartz's `L`).
  */
-
-export type PeriodicInterval = 'daily' | 'weekly' | 'monthly';
-
-export const PERIODIC_INTERVALS: readonly PeriodicInterval[] = ['daily', 'weekly', 'monthly'];
+import { parseDateTime } from '../dates.ts';
+import {
+  PERIODIC_INTERVALS,
+  type PeriodicConfig,
+  type PeriodicInterval,
+} from '../store/sql/periodic-config.ts';
 
 export interface ScheduleSpec {
   startAt: number;
@@ -82,4 +85,12 @@ export function planFiring(
 ): { firedAt: number; following: number } {
   if (isMisfire(fireTime, now, thresholdMs)) return { firedAt: now, following: fireAfter(spec, now) };
   return { firedAt: fireTime, following: fireAfter(spec, Math.max(fireTime, now)) };
+}
+
+/** The schedule of a stored configuration; undefined when its values are unusable. */
+export function scheduleSpecOf(config: PeriodicConfig): ScheduleSpec | undefined {
+  const startAt = parseDateTime(config.startAt);
+  if (startAt === undefined || !PERIODIC_INTERVALS.includes(config.periodicInterval)) return undefined;
+  const last = config.lastTriggeredAt === undefined ? undefined : parseDateTime(config.lastTriggeredAt);
+  return { startAt, periodicInterval: config.periodicInterval, lastTriggeredAt: last };
 }

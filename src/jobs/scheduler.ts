@@ -15,11 +15,12 @@ import {
   movePlaceholder,
   saveJobInfo,
   type JobInfo,
-} from './job-info.ts';
-import { getPeriodicConfig, scheduleSpecOf, setLastTriggeredAt } from './periodic-config.ts';
-import { JobQueue } from './queue.ts';
+} from '../store/sql/job-info.ts';
+import { lockTenant } from '../store/sql/locks.ts';
+import { getPeriodicConfig, setLastTriggeredAt } from '../store/sql/periodic-config.ts';
+import { claimFire } from '../store/sql/periodic-fires.ts';
 import { formatJobError } from './runner.ts';
-import { firstFireTime, planFiring } from './schedule.ts';
+import { firstFireTime, planFiring, scheduleSpecOf } from './schedule.ts';
 
 /** Requests a tenant job (the uniqueness rules apply); throws when refused. */
 export type RequestTenantJob = (tenant: string) => Promise<string>;
@@ -46,14 +47,14 @@ export class PeriodicScheduler {
   /** Removes the schedule (DELETE /periodic, tenant disable or purge): its placeholders; run rows stay. */
   async remove(tenant: string): Promise<void> {
     await this.ctx.db.transaction(async (tx) => {
-      await JobQueue.lockTenant(tx, tenant);
+      await lockTenant(tx, tenant);
       await deletePlaceholders(tx, tenant);
     });
   }
 
   private async writeSchedule(tenant: string, replace: boolean): Promise<JobInfo | undefined> {
     return this.ctx.db.transaction(async (tx) => {
-      await JobQueue.lockTenant(tx, tenant);
+      await lockTenant(tx, tenant);
       if (!replace) {
         const existing = await getPlaceholder(tx, tenant);
         if (existing) return existing;
@@ -99,7 +100,12 @@ export class PeriodicScheduler {
     const spec = config && scheduleSpecOf(config);
     if (!spec) return false;
     const { firedAt, following } = planFiring(spec, fireTime, now, this.ctx.config.misfireThresholdMs);
-    const claimed = await this.claimFire(tenant, placeholder.id, fireTime);
+    const claimed = await claimFire(this.ctx.db, {
+      tenant,
+      scheduleId: placeholder.id,
+      fireTime,
+      instanceId: this.ctx.config.instanceId,
+    });
     if (!claimed) {
       await movePlaceholder(
         this.ctx.db,
@@ -112,15 +118,6 @@ export class PeriodicScheduler {
     }
     await this.fire(tenant, placeholder, firedAt, formatDateTime(following));
     return true;
-  }
-
-  private async claimFire(tenant: string, scheduleId: string, fireTime: number): Promise<boolean> {
-    const res = await this.ctx.db.query(
-      `INSERT INTO harvester.periodic_fires (tenant, schedule_id, fire_time, instance_id)
-       VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-      [tenant, scheduleId, new Date(fireTime), this.ctx.config.instanceId],
-    );
-    return res.rowCount > 0;
   }
 
   /** One firing: run row, placeholder moved on, tenant job requested, lastTriggeredAt, run row finished. */

@@ -1,5 +1,5 @@
 /**
- * JobService: the harvesting engine of one process (compat spec §6). It accepts one-shot jobs into the
+ * JobService: the job lifecycle of one process (compat spec §6). It accepts one-shot jobs into the
  * durable queue, runs queue workers (provider jobs: `providerJobConcurrency` at once per process; tenant jobs
  * in their own small lane), sends heartbeats for the jobs it runs, ticks the periodic scheduler, and runs
  * the cleanup (purgestale + purgefinished) for every tenant every `cleanupIntervalMinutes`.
@@ -7,20 +7,15 @@
 import type { ServiceContext } from '../context.ts';
 import { formatDateTime } from '../dates.ts';
 import type { ErmStore } from '../erm/port.ts';
+import { Loop } from '../loop.ts';
+import type { JobInfo } from '../store/sql/job-info.ts';
+import { beatInstance } from '../store/sql/instances.ts';
+import { pruneFires } from '../store/sql/periodic-fires.ts';
+import type { QueueKind } from '../store/sql/queue.ts';
 import { JobCleanup } from './cleanup.ts';
-import { combinedListing, type ImplementationListing } from './implementations.ts';
-import { listImplementations } from '../sushi/registry.ts';
-import type { JobInfo } from './job-info.ts';
-import { Loop } from './loop.ts';
-import { baseJobInfo, JobQueue, type QueueKind, type QueuedJob } from './queue.ts';
-import {
-  formatJobError,
-  recordSuccess,
-  runProviderJob,
-  runTenantJob,
-  type HarvestProvider,
-  type ProviderJobContext,
-} from './runner.ts';
+import type { HarvestProvider, ProviderJobContext } from './provider-hook.ts';
+import { baseJobInfo, JobQueue, type QueuedJob } from './queue.ts';
+import { formatJobError, runProviderJob, runTenantJob } from './runner.ts';
 import { PeriodicScheduler } from './scheduler.ts';
 
 /** Tenant jobs only list providers and enqueue; two at once per process is plenty. */
@@ -29,13 +24,6 @@ const TENANT_JOB_CONCURRENCY = 2;
 const STOP_WAIT_MS = 5000;
 /** Fire records older than this are pruned by the cleanup timer. */
 const FIRE_RECORD_RETENTION_MS = 30 * 86_400_000;
-
-export interface JobServiceOptions {
-  /** The harvest of one UDP; default: record success. */
-  harvestProvider?: HarvestProvider;
-  /** What `/impl` lists; default: the process-wide registry of implementations.ts. */
-  implementations?: ImplementationListing;
-}
 
 /** One worker lane: claims jobs of some kinds while it has free slots. */
 class Lane {
@@ -68,17 +56,15 @@ export class JobService {
   readonly queue: JobQueue;
   readonly cleanup: JobCleanup;
   readonly scheduler: PeriodicScheduler;
-  readonly implementations: ImplementationListing;
   stopping = false;
-  private harvest: HarvestProvider;
   private readonly lanes: Lane[];
   private readonly loops: Loop[] = [];
-  private readonly abort = new AbortController();
 
   constructor(
     readonly ctx: ServiceContext,
     readonly erm: ErmStore,
-    opts: JobServiceOptions = {},
+    /** The harvest of one UDP (the engine's). */
+    private harvest: HarvestProvider,
   ) {
     this.queue = new JobQueue(ctx.db, {
       instanceId: ctx.config.instanceId,
@@ -86,15 +72,6 @@ export class JobService {
     });
     this.cleanup = new JobCleanup(ctx, erm, this.queue);
     this.scheduler = new PeriodicScheduler(ctx, (tenant) => this.startTenantJob(tenant));
-    this.implementations =
-      opts.implementations ??
-      combinedListing((isAggregator) =>
-        listImplementations(
-          { enableStandardViews: ctx.config.harvest.enableStandardViews },
-          { aggregator: isAggregator },
-        ),
-      );
-    this.harvest = opts.harvestProvider ?? recordSuccess;
     this.lanes = [
       new Lane('tenant', ['tenant'], TENANT_JOB_CONCURRENCY, this),
       new Lane('provider', ['provider'], ctx.config.providerJobConcurrency, this),
@@ -104,7 +81,7 @@ export class JobService {
     ctx.hooks.purged.push((tenant) => this.scheduler.remove(tenant));
   }
 
-  /** Installs the harvest of one UDP (§7); see {@link HarvestProvider}. */
+  /** Replaces the harvest of one UDP (tests hold provider jobs open with it). */
   setHarvestProvider(harvest: HarvestProvider): void {
     this.harvest = harvest;
   }
@@ -161,7 +138,6 @@ export class JobService {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.all([...this.lanes.map((l) => l.loop.stop()), ...this.loops.map((l) => l.stop())]);
-    this.abort.abort();
     const running = this.lanes.flatMap((l) => [...l.running.values()]);
     if (running.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -177,20 +153,14 @@ export class JobService {
 
   private async beat(): Promise<void> {
     const now = this.ctx.clock.now();
-    await this.ctx.db.query(
-      `INSERT INTO harvester.instances (id, started_at, heartbeat_at) VALUES ($1, $2, $2)
-       ON CONFLICT (id) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at`,
-      [this.ctx.config.instanceId, new Date(now)],
-    );
+    await beatInstance(this.ctx.db, this.ctx.config.instanceId, now);
     if (this.runningCount > 0) await this.queue.heartbeat(now);
   }
 
   /** The built-in timer: cleanup for every tenant, then old fire records. */
   async cleanAll(): Promise<void> {
     for (const tenant of await this.ctx.tenants.list()) await this.cleanup.cleanup(tenant);
-    await this.ctx.db.query('DELETE FROM harvester.periodic_fires WHERE fire_time < $1', [
-      new Date(this.ctx.clock.now() - FIRE_RECORD_RETENTION_MS),
-    ]);
+    await pruneFires(this.ctx.db, this.ctx.clock.now() - FIRE_RECORD_RETENTION_MS);
   }
 
   /** Executes a claimed job and records its end; never throws. */
@@ -234,19 +204,13 @@ export class JobService {
   private async runProvider(job: QueuedJob, log: ServiceContext['log']): Promise<void | 'detached'> {
     const context: ProviderJobContext = {
       jobId: job.id,
-      erm: this.erm,
       log,
-      signal: this.abort.signal,
-      now: () => this.ctx.clock.now(),
       detach: (tx) => this.queue.detach(tx, job.id),
     };
     return runProviderJob(this.erm, job.tenant, job.providerId ?? '', this.harvest, context);
   }
 
-  /**
-   * Ends a provider job that was handed to work items (any process may call it when the job's last item is
-   * done); `errorMessage` makes it a failure. False when it had already been completed.
-   */
+  /** Ends a detached provider job, once: the `CompleteProviderJob` of provider-hook.ts. */
   async completeDetached(jobId: string, errorMessage?: string): Promise<boolean> {
     const job = await this.queue.completeWaiting(jobId, this.ctx.clock.now(), errorMessage);
     if (!job) return false;

@@ -6,6 +6,8 @@
  */
 import type { Db, Queryable } from './db.ts';
 import { quoteIdent } from './db.ts';
+import { lockMigrations } from './sql/locks.ts';
+import { appliedVersion, forgetScope, recordVersion } from './sql/migrations.ts';
 
 export interface Migration {
   version: number;
@@ -13,8 +15,6 @@ export interface Migration {
   /** SQL statements; in tenant migrations `{schema}` is replaced by the quoted tenant schema. */
   sql: string[];
 }
-
-export const SYSTEM_SCHEMA = 'harvester';
 
 export const systemMigrations: Migration[] = [
   {
@@ -202,28 +202,16 @@ async function applyMigrations(
   migrations: Migration[],
   render: (sql: string) => string,
 ): Promise<number> {
-  const res = await tx.query<{ version: number }>(
-    'SELECT version FROM harvester.migrations WHERE scope = $1',
-    [scope],
-  );
-  const current = res.rows[0]?.version ?? 0;
+  const current = await appliedVersion(tx, scope);
   let applied = current;
   for (const m of migrations) {
     if (m.version <= current) continue;
     for (const stmt of m.sql) await tx.query(render(stmt));
     applied = m.version;
   }
-  if (applied !== current) {
-    await tx.query(
-      `INSERT INTO harvester.migrations (scope, version) VALUES ($1, $2)
-       ON CONFLICT (scope) DO UPDATE SET version = EXCLUDED.version`,
-      [scope, applied],
-    );
-  }
+  if (applied !== current) await recordVersion(tx, scope, applied);
   return applied;
 }
-
-const MIGRATION_LOCK = 727_274_001;
 
 /**
  * Brings the system schema up to date. `supportSql` are idempotent statements run on every start after
@@ -231,7 +219,7 @@ const MIGRATION_LOCK = 727_274_001;
  */
 export async function migrateSystem(db: Db, supportSql: string[] = []): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await lockMigrations(tx);
     await tx.query('CREATE SCHEMA IF NOT EXISTS harvester');
     await tx.query(
       `CREATE TABLE IF NOT EXISTS harvester.migrations (scope text PRIMARY KEY, version integer NOT NULL)`,
@@ -244,7 +232,7 @@ export async function migrateSystem(db: Db, supportSql: string[] = []): Promise<
 /** Creates or upgrades the schema of one tenant. */
 export async function migrateTenant(db: Db, schema: string): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await lockMigrations(tx);
     await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await applyMigrations(tx, `tenant:${schema}`, tenantMigrations, (s) =>
       s.replaceAll('{schema}', quoteIdent(schema)),
@@ -254,8 +242,8 @@ export async function migrateTenant(db: Db, schema: string): Promise<void> {
 
 export async function dropTenantSchema(db: Db, schema: string): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await lockMigrations(tx);
     await tx.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
-    await tx.query('DELETE FROM harvester.migrations WHERE scope = $1', [`tenant:${schema}`]);
+    await forgetScope(tx, `tenant:${schema}`);
   });
 }

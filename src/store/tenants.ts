@@ -2,6 +2,9 @@ import type { Clock } from '../clock.ts';
 import type { Db } from './db.ts';
 import { quoteIdent } from './db.ts';
 import { dropTenantSchema, migrateTenant } from './migrations.ts';
+import { deleteTenantFires } from './sql/periodic-fires.ts';
+import { deleteTenantJobs } from './sql/queue.ts';
+import { deleteTenant, listTenants, tenantExists, upsertTenant } from './sql/tenants.ts';
 
 /** FOLIO tenant ids: a lower-case letter, then lower-case letters, digits and `_`; schema names fit 63 bytes. */
 const TENANT_RE = /^[a-z][a-z0-9_]{0,38}$/;
@@ -43,35 +46,30 @@ export class TenantRegistry {
   async exists(tenant: string): Promise<boolean> {
     if (this.known.has(tenant)) return true;
     if (!TENANT_RE.test(tenant)) return false;
-    const res = await this.db.query('SELECT 1 FROM harvester.tenants WHERE id = $1', [tenant]);
-    if (res.rows.length > 0) this.known.add(tenant);
-    return res.rows.length > 0;
+    const exists = await tenantExists(this.db, tenant);
+    if (exists) this.known.add(tenant);
+    return exists;
   }
 
   async list(): Promise<string[]> {
-    const res = await this.db.query<{ id: string }>('SELECT id FROM harvester.tenants ORDER BY id');
-    return res.rows.map((r) => r.id);
+    return listTenants(this.db);
   }
 
   /** Creates or upgrades the tenant's schema and registers it. Idempotent. */
   async enable(tenant: string, moduleTo?: string): Promise<void> {
     const schema = tenantSchema(tenant);
     await migrateTenant(this.db, schema);
-    await this.db.query(
-      `INSERT INTO harvester.tenants (id, module_to, created_at) VALUES ($1, $2, $3)
-       ON CONFLICT (id) DO UPDATE SET module_to = COALESCE(EXCLUDED.module_to, harvester.tenants.module_to)`,
-      [tenant, moduleTo ?? null, new Date(this.clock.now())],
-    );
+    await upsertTenant(this.db, tenant, moduleTo, this.clock.now());
     this.known.add(tenant);
   }
 
   /** Deletes all data of the tenant. */
   async purge(tenant: string): Promise<void> {
     const schema = tenantSchema(tenant);
-    await this.db.query('DELETE FROM harvester.queue WHERE tenant = $1', [tenant]);
-    await this.db.query('DELETE FROM harvester.periodic_fires WHERE tenant = $1', [tenant]);
+    await deleteTenantJobs(this.db, tenant);
+    await deleteTenantFires(this.db, tenant);
     await dropTenantSchema(this.db, schema);
-    await this.db.query('DELETE FROM harvester.tenants WHERE id = $1', [tenant]);
+    await deleteTenant(this.db, tenant);
     this.known.delete(tenant);
   }
 }

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.ts';
 import { ErmError } from '../../src/erm/port.ts';
-import type { JobInfo } from '../../src/jobs/job-info.ts';
+import type { JobInfo } from '../../src/store/sql/job-info.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
 import {

@@ -1,9 +1,11 @@
 /**
- * GET /erm-usage-harvester/impl over real HTTP on PGlite and PostgreSQL (checklist §9.1 12–14).
+ * GET /erm-usage-harvester/impl over real HTTP on PGlite and PostgreSQL (checklist §9.1 12–13), and the
+ * listing rules for implementations besides the built-in ones (14).
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
-import { implementations } from '../../src/jobs/implementations.ts';
+import { listImplementations, SERVICE_IMPLEMENTATIONS } from '../../src/sushi/registry.ts';
+import type { ServiceImplementation, ServiceImplementationInfo } from '../../src/sushi/types.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
 
@@ -98,9 +100,23 @@ for (const backend of backends()) {
       assert.deepEqual(await types('?aggregator=yes'), ['cs50', 'cs51', 'cs41']);
       assert.deepEqual(await types('?aggregator='), ['cs50', 'cs51', 'cs41', 'NSS']);
     });
+  });
+}
 
-    it('test implementations follow the same rules (14)', async () => {
-      implementations.register({
+/** An implementation that is only listed (it never harvests). */
+const listedOnly = (info: ServiceImplementationInfo): ServiceImplementation => ({
+  info: () => info,
+  create: () => {
+    throw new Error('listed only');
+  },
+});
+
+describe('/impl listing of further implementations', () => {
+  it('test implementations follow the same rules (14)', () => {
+    const all = new Map(SERVICE_IMPLEMENTATIONS);
+    all.set(
+      'test1',
+      listedOnly({
         name: 'test1',
         description: 'Test1 description',
         type: 'test1',
@@ -109,8 +125,11 @@ for (const backend of backends()) {
         reportRelease: '5',
         supportedReports: ['TR', 'DR'],
         configurationParameters: ['param1', 'param2'],
-      });
-      implementations.register({
+      }),
+    );
+    all.set(
+      'test2',
+      listedOnly({
         name: 'test2',
         type: 'test2',
         isAggregator: true,
@@ -118,30 +137,24 @@ for (const backend of backends()) {
         description: '',
         supportedReports: [],
         configurationParameters: [],
-      });
-      try {
-        const res = await call(svc, 'GET', IMPL);
-        const list = res.json.implementations;
-        assert.deepEqual(
-          list.map((i: any) => i.name),
-          ['Counter 5.0', 'Counter 5.1', 'Counter-Sushi 4.1', 'Nationaler Statistikserver', 'test1', 'test2'],
-        );
-        assert.deepEqual(list[4], {
-          name: 'test1',
-          description: 'Test1 description',
-          type: 'test1',
-          isAggregator: false,
-          isDefault: true,
-          reportRelease: '5',
-          supportedReports: ['DR', 'TR'],
-          configurationParameters: ['param1', 'param2'],
-        });
-        assert.deepEqual(list[5], { name: 'test2', type: 'test2', isAggregator: true });
-        assert.ok(!res.text.includes('null'));
-      } finally {
-        implementations.unregister('test1');
-        implementations.unregister('test2');
-      }
+      }),
+    );
+    const list = listImplementations({ enableStandardViews: false }, {}, all);
+    assert.deepEqual(
+      list.map((i) => i.name),
+      ['Counter 5.0', 'Counter 5.1', 'Counter-Sushi 4.1', 'Nationaler Statistikserver', 'test1', 'test2'],
+    );
+    assert.deepEqual(list[4], {
+      name: 'test1',
+      description: 'Test1 description',
+      type: 'test1',
+      isAggregator: false,
+      isDefault: true,
+      reportRelease: '5',
+      supportedReports: ['DR', 'TR'],
+      configurationParameters: ['param1', 'param2'],
     });
+    assert.deepEqual(list[5], { name: 'test2', type: 'test2', isAggregator: true });
+    assert.ok(!JSON.stringify({ implementations: list }).includes('null'));
   });
-}
+});

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.ts';
-import type { JobInfo } from '../../src/jobs/job-info.ts';
+import type { JobInfo } from '../../src/store/sql/job-info.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
 import { allJobs, FakeErm, Gate, queueSize, sleep, waitFor, waitForJob } from '../jobs/helpers.ts';
@@ -95,7 +95,7 @@ for (const backend of backends()) {
         timestamp: 5,
         startedAt: '2019-01-01T08:00:00.000+00:00',
       };
-      const { saveJobInfo } = await import('../../src/jobs/job-info.ts');
+      const { saveJobInfo } = await import('../../src/store/sql/job-info.ts');
       await saveJobInfo(svc.ctx.db, 'diku', run);
       const del = await call(svc, 'DELETE', PERIODIC);
       assert.equal(del.status, 204);

@@ -13,7 +13,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { secrets } from '../../src/log.ts';
 import { OkapiErmStore, type OkapiErmStoreOptions } from '../../src/erm/okapi-store.ts';
 import { ErmError, type CounterReport, type UsageDataProvider } from '../../src/erm/port.ts';
-import { parseIntSetting } from '../../src/jobs/settings.ts';
+import { parseIntSetting } from '../../src/tenant-settings.ts';
 import type { RunningService } from '../../src/server.ts';
 import { call, startOn } from '../helpers/service.ts';
 

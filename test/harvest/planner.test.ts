@@ -10,9 +10,9 @@ import {
   missingMonths,
   planWorkItems,
   PlanError,
-  type WorkItem,
 } from '../../src/harvest/planner.ts';
-import { cqlQuote, doneMonthsCql, upsertLookupCql } from '../../src/harvest/cql-terms.ts';
+import type { WorkItem } from '../../src/store/sql/work-items.ts';
+import { cqlQuote, upsertLookupCql } from '../../src/harvest/cql-terms.ts';
 import type { UsageDataProvider } from '../../src/erm/port.ts';
 import type { RunningService } from '../../src/server.ts';
 import { startOn } from '../helpers/service.ts';
@@ -115,10 +115,6 @@ describe('CQL of the harvester', () => {
   it('quotes and escapes every term', () => {
     assert.equal(cqlQuote('JR1 GOA'), '"JR1 GOA"');
     assert.equal(cqlQuote('a"b*c?d\\e^f'), '"a\\"b\\*c\\?d\\\\e\\^f"');
-    assert.equal(
-      doneMonthsCql('P', '5', 'TR', '2018-01', '2018-12', 5),
-      'providerId=="P" AND release=="5" AND reportName=="TR" AND yearMonth>="2018-01" AND yearMonth<="2018-12" AND (cql.allRecords=1 NOT failedAttempts="" OR failedAttempts>=/number 5)',
-    );
     assert.equal(
       upsertLookupCql('P', '5.1', 'TR', '2018-04'),
       'providerId=="P" AND release=="5.1" AND reportName=="TR" AND yearMonth=="2018-04"',

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { ErmError, type ErmStore, type Page, type UsageDataProvider } from '../../src/erm/port.ts';
-import { saveJobInfo, type JobInfo } from '../../src/jobs/job-info.ts';
-import type { HarvestProvider } from '../../src/jobs/runner.ts';
+import { saveJobInfo, type JobInfo } from '../../src/store/sql/job-info.ts';
+import type { HarvestProvider } from '../../src/jobs/provider-hook.ts';
 import type { RunningService } from '../../src/server.ts';
 
 /** An in-memory ErmStore: providers, settings, and switches to make calls fail. */

@@ -10,7 +10,7 @@ import {
   triggerStart,
   type ScheduleSpec,
 } from '../../src/jobs/schedule.ts';
-import { parseIntSetting } from '../../src/jobs/settings.ts';
+import { parseIntSetting } from '../../src/tenant-settings.ts';
 import { formatJobError, ProviderJobError } from '../../src/jobs/runner.ts';
 
 const t = (s: string) => Date.parse(s);

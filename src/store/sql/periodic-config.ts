@@ -1,10 +1,13 @@
 /**
- * The tenant's one PeriodicConfig (compat spec §2.8, §3.3), stored in `periodic_config` under the fixed id.
+ * The tenant table `periodic_config`: the tenant's one PeriodicConfig (compat spec §2.8, §3.3), under
+ * the fixed id.
  */
-import { parseDateTime } from '../dates.ts';
-import type { Queryable } from '../store/db.ts';
-import { tenantTable } from '../store/tenants.ts';
-import { PERIODIC_INTERVALS, type PeriodicInterval, type ScheduleSpec } from './schedule.ts';
+import type { Queryable } from '../db.ts';
+import { tenantTable } from '../tenants.ts';
+
+export type PeriodicInterval = 'daily' | 'weekly' | 'monthly';
+
+export const PERIODIC_INTERVALS: readonly PeriodicInterval[] = ['daily', 'weekly', 'monthly'];
 
 export const PERIODIC_CONFIG_ID = '8bf5fe33-5ec8-420c-a86d-6320c55ba554';
 
@@ -53,12 +56,4 @@ export async function setLastTriggeredAt(db: Queryable, tenant: string, at: stri
     [PERIODIC_CONFIG_ID, at],
   );
   return res.rowCount > 0;
-}
-
-/** The schedule of a stored configuration; undefined when its values are unusable. */
-export function scheduleSpecOf(config: PeriodicConfig): ScheduleSpec | undefined {
-  const startAt = parseDateTime(config.startAt);
-  if (startAt === undefined || !PERIODIC_INTERVALS.includes(config.periodicInterval)) return undefined;
-  const last = config.lastTriggeredAt === undefined ? undefined : parseDateTime(config.lastTriggeredAt);
-  return { startAt, periodicInterval: config.periodicInterval, lastTriggeredAt: last };
 }

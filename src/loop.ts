@@ -1,5 +1,5 @@
 /** A repeating background task: runs, waits `intervalMs`, runs again; errors are logged, never thrown. */
-import type { Logger } from '../log.ts';
+import type { Logger } from './log.ts';
 
 export class Loop {
   private timer: NodeJS.Timeout | undefined;

@@ -1,10 +1,11 @@
 /**
- * The JobInfo repository: one row per job in the tenant table `job_info(id, jsonb, seq)`. The JSON is always
- * FOLIO's shape (compat spec §3.1); `seq` is the insertion order, kept when a row is rewritten.
+ * The tenant table `job_info(id, jsonb, seq)`: one row per job. The JSON is always FOLIO's JobInfo
+ * (compat spec §3.1); `seq` is the insertion order, kept when a row is rewritten.
  */
-import { cqlToSql } from '../cql/index.ts';
-import type { Queryable } from '../store/db.ts';
-import { tenantTable } from '../store/tenants.ts';
+import { cqlToSql } from '../../cql/index.ts';
+import type { Queryable } from '../db.ts';
+import { tenantTable } from '../tenants.ts';
+import { QUEUE } from './queue.ts';
 
 export type JobType = 'periodic' | 'tenant' | 'provider';
 
@@ -63,11 +64,6 @@ export async function saveJobInfo(db: Queryable, tenant: string, info: JobInfo):
      ON CONFLICT (id) DO UPDATE SET jsonb = EXCLUDED.jsonb`,
     [info.id, JSON.stringify(cleanJobInfo(info))],
   );
-}
-
-export async function getJobInfo(db: Queryable, tenant: string, id: string): Promise<JobInfo | undefined> {
-  const res = await db.query<{ jsonb: JobInfo }>(`SELECT jsonb FROM ${table(tenant)} WHERE id = $1`, [id]);
-  return res.rows[0]?.jsonb;
 }
 
 /** Lists JobInfos: CQL AND timestamp filter AND providerId filter; exact total; insertion order by default. */
@@ -131,7 +127,7 @@ export async function markStale(
        AND (CASE WHEN jsonb_typeof(j.jsonb->'timestamp') = 'number' THEN (j.jsonb->>'timestamp')::numeric END)
            <= $3::numeric
        AND NOT EXISTS (
-         SELECT 1 FROM harvester.queue q
+         SELECT 1 FROM ${QUEUE} q
          WHERE q.id = j.id AND q.tenant = $4 AND (q.state IN ('queued', 'waiting') OR q.heartbeat_at >= $5))`,
     [now, STALE_JOB_MESSAGE, createdBefore, tenant, aliveSince],
   );

@@ -1,0 +1,133 @@
+/**
+ * Carrying out the policy's decision on one response: store the months, defer the request, back off
+ * after a rate limit, stop the run or the report, record the months as failed, or split a range into
+ * single months. What to do, how long to wait and how a month counts are the policy's (policy.ts).
+ */
+import type { FetchResult } from '../sushi/types.ts';
+import { failRun, markRateLimited } from '../store/sql/harvest-runs.ts';
+import { scrub } from './binding.ts';
+import type { HarvestParts, ItemContext } from './context.ts';
+import type { MonthStore } from './months.ts';
+import { expandItem, itemMonths } from './planner.ts';
+import {
+  deferral,
+  monthFailure,
+  rateLimitRetry,
+  stopJobError,
+  storedState,
+  type PolicyDecision,
+} from './policy.ts';
+
+export class DecisionActions {
+  constructor(
+    private readonly parts: HarvestParts,
+    private readonly months: MonthStore,
+  ) {}
+
+  private now(): number {
+    return this.parts.ctx.clock.now();
+  }
+
+  /** Carries out the decision; returns how long the endpoint must rest beyond its spacing. */
+  async act(c: ItemContext, result: FetchResult, decision: PolicyDecision): Promise<number> {
+    const reason = result.kind === 'failure' ? scrub(c.binding, result.reason) : '';
+    switch (decision.action) {
+      case 'store':
+      case 'store-partial':
+      case 'store-empty':
+        if (result.kind === 'data') await this.months.storeData(c, result.data, storedState(decision));
+        else await this.months.storeEmpty(c, result.exceptions);
+        await this.parts.queue.remove(c.item.id);
+        return 0;
+      case 'defer':
+        return this.defer(c, decision, reason);
+      case 'rate-limit':
+        return this.rateLimit(c, decision, reason);
+      case 'stop-job':
+      case 'stop-report':
+        await this.stopRun(c, decision, reason);
+        return 0;
+      case 'fail':
+        if (decision.expand && c.item.begin !== c.item.end) {
+          const months = expandItem(c.item);
+          c.log.info(
+            { event: 'expanded', months: months.length },
+            `expanded ${c.item.reportName} ${c.item.begin}..${c.item.end} into ${months.length} months`,
+          );
+          await this.parts.queue.expand(c.item, months, this.now());
+          return 0;
+        }
+        await this.months.failItem(c, reason, monthFailure(decision));
+        return 0;
+      case 'not-ready':
+      case 'terminal':
+        await this.months.failItem(c, reason, monthFailure(decision));
+        return 0;
+    }
+  }
+
+  private async defer(c: ItemContext, decision: PolicyDecision, reason: string): Promise<number> {
+    const { item, log } = c;
+    const now = this.now();
+    const next = deferral(decision, item, now, this.parts.ctx.config.harvest);
+    if (next.exhausted) {
+      log.warn(
+        { event: 'deferral-exhausted', deferrals: item.deferrals },
+        'deferral budget exhausted; months recorded as failed (not counted)',
+      );
+      await this.months.failItem(c, reason, monthFailure(decision));
+      return 0;
+    }
+    const { deferrals, delayMs } = next;
+    log.info({ event: 'deferred', deferrals, delayMs, code: decision.code }, 'request deferred');
+    await this.parts.queue.requeue(item, now + delayMs, { deferrals, firstDeferredAt: next.firstDeferredAt });
+    return next.endpointRestMs;
+  }
+
+  private async rateLimit(c: ItemContext, decision: PolicyDecision, reason: string): Promise<number> {
+    const { item, log } = c;
+    const cfg = this.parts.ctx.config.harvest;
+    const now = this.now();
+    const retry = rateLimitRetry(decision, item, cfg);
+    await markRateLimited(this.parts.ctx.db, item.jobId, now + cfg.rateLimitedSpacingMs);
+    if (retry.exhausted) {
+      log.warn({ event: 'rate-limit-exhausted' }, 'too many requests: retries exhausted');
+      await this.months.failItem(c, `TooManyRequestsException: ${reason}`, monthFailure(decision));
+      return retry.waitMs;
+    }
+    log.info(
+      { event: 'rate-limited', retry: retry.retries, waitMs: retry.waitMs },
+      'too many requests: retry later',
+    );
+    await this.parts.queue.requeue(item, now + retry.waitMs, { rateLimitRetries: retry.retries });
+    return retry.waitMs;
+  }
+
+  /** Credentials or configuration rejected, or a report not supported: no request storm. */
+  private async stopRun(c: ItemContext, decision: PolicyDecision, reason: string): Promise<void> {
+    const { item, log } = c;
+    const scopeReport = decision.action === 'stop-report' ? item.reportName : undefined;
+    const failure = monthFailure(decision);
+    await this.months.failItem(c, reason, failure);
+    const skipped = await this.parts.queue.takeQueued(item.jobId, scopeReport);
+    for (const other of skipped)
+      await this.months.failMonths({ ...c, item: other }, itemMonths(other), reason, failure);
+    log.warn(
+      {
+        event: 'stopped',
+        skippedRequests: skipped.length,
+        scope: scopeReport ? 'report' : 'job',
+        code: decision.code,
+      },
+      scopeReport
+        ? `report ${item.reportName} not supported: skipping its other requests`
+        : 'provider run stopped',
+    );
+    if (decision.action === 'stop-job')
+      await failRun(
+        this.parts.ctx.db,
+        item.jobId,
+        JSON.stringify({ name: stopJobError(decision), message: reason }),
+      );
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * A provider bound to its service implementation (its own, or its aggregator's) together with the tenant's
+ * `max_failed_attempts`: what every request of its job needs. Bindings are kept per job, reloaded after
+ * a while or by a process that did not plan the job.
+ */
+import type { ServiceContext } from '../context.ts';
+import type { AggregatorSetting, ErmStore, UsageDataProvider } from '../erm/port.ts';
+import type { Logger } from '../log.ts';
+import { secrets } from '../log.ts';
+import { redactSecrets } from '../redact.ts';
+import type { ClaimedItem } from '../store/sql/work-items.ts';
+import { createEndpoint } from '../sushi/registry.ts';
+import type { ServiceEndpoint, TransportOptions } from '../sushi/types.ts';
+import { parseIntSetting } from '../tenant-settings.ts';
+
+/** A failure that ends a provider job; `name` becomes the first part of the JobInfo errorMessage. */
+class HarvestRunError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export interface ProviderBinding {
+  tenant: string;
+  provider: UsageDataProvider;
+  aggregator?: AggregatorSetting;
+  endpoint: ServiceEndpoint;
+  maxFailedAttempts: number;
+  loadedAt: number;
+}
+
+const BINDING_TTL_MS = 10 * 60_000;
+
+/** `text` without the binding's credentials or any other secret the process has seen. */
+export function scrub(binding: ProviderBinding, text: string): string {
+  return redactSecrets(text, [...binding.endpoint.secrets, ...secrets]);
+}
+
+export class Bindings {
+  private readonly byJob = new Map<string, ProviderBinding>();
+
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly erm: ErmStore,
+  ) {}
+
+  private now(): number {
+    return this.ctx.clock.now();
+  }
+
+  private transport(): TransportOptions {
+    const c = this.ctx.config.harvest;
+    return {
+      connectTimeoutMs: c.connectTimeoutMs,
+      headersTimeoutMs: c.headersTimeoutMs,
+      idleTimeoutMs: c.idleTimeoutMs,
+      totalTimeoutMs: c.totalTimeoutMs,
+      maxResponseBytes: c.maxResponseBytes,
+      userAgent: c.userAgent,
+    };
+  }
+
+  /** Loads the aggregator when the provider harvests through one, picks the implementation, builds the endpoint. */
+  async bind(tenant: string, provider: UsageDataProvider): Promise<ProviderBinding> {
+    const cfg = provider.harvestingConfig ?? {};
+    let aggregator: AggregatorSetting | undefined;
+    const aggregatorId = cfg.aggregator?.id;
+    if (cfg.harvestVia === 'aggregator' && aggregatorId) {
+      try {
+        aggregator = await this.erm.getAggregator(tenant, aggregatorId);
+      } catch (err) {
+        throw new HarvestRunError(
+          'AggregatorError',
+          `Failed getting AggregatorSetting for id ${aggregatorId}: ${(err as Error).message}`,
+        );
+      }
+      secrets.addFromRecord(aggregator);
+    }
+    const endpoint = createEndpoint(provider, aggregator, this.transport(), {
+      enableStandardViews: this.ctx.config.harvest.enableStandardViews,
+    });
+    for (const s of endpoint.secrets) secrets.add(s);
+    return {
+      tenant,
+      provider,
+      aggregator,
+      endpoint,
+      maxFailedAttempts: this.ctx.config.maxFailedAttempts,
+      loadedAt: this.now(),
+    };
+  }
+
+  /** The tenant setting `max_failed_attempts`; the configured default when it is missing or unusable. */
+  async maxFailedAttempts(tenant: string, log: Logger): Promise<number> {
+    try {
+      const value = await this.erm.getSetting(tenant, 'max_failed_attempts');
+      if (value === undefined || value === null) return this.ctx.config.maxFailedAttempts;
+      const parsed = parseIntSetting(value);
+      if (parsed === undefined) {
+        log.warn({ value }, 'max_failed_attempts is not an integer; using the default');
+        return this.ctx.config.maxFailedAttempts;
+      }
+      log.info({ event: 'config' }, `Using config value max_failed_attempts=${parsed}`);
+      return parsed;
+    } catch (err) {
+      log.warn(
+        { err: (err as Error).message },
+        'Failed getting settings value max_failed_attempts; using the default',
+      );
+      return this.ctx.config.maxFailedAttempts;
+    }
+  }
+
+  /** Keeps the binding for the requests of job `jobId`. */
+  remember(jobId: string, binding: ProviderBinding): void {
+    this.byJob.set(jobId, binding);
+  }
+
+  forget(jobId: string): void {
+    this.byJob.delete(jobId);
+  }
+
+  /** The binding of the item's job: the kept one while fresh, else loaded and bound again. */
+  async forItem(item: ClaimedItem): Promise<ProviderBinding> {
+    const cached = this.byJob.get(item.jobId);
+    if (cached && this.now() - cached.loadedAt < BINDING_TTL_MS) return cached;
+    const provider = await this.erm.getProvider(item.tenant, item.providerId);
+    secrets.addFromRecord(provider);
+    const binding = await this.bind(item.tenant, provider);
+    binding.maxFailedAttempts = await this.maxFailedAttempts(item.tenant, this.ctx.log);
+    this.remember(item.jobId, binding);
+    return binding;
+  }
+}

@@ -1,0 +1,22 @@
+/** What the parts of the harvest share, and the context one work item is handled in. */
+import type { ServiceContext } from '../context.ts';
+import type { ErmStore } from '../erm/port.ts';
+import type { Logger } from '../log.ts';
+import type { ClaimedItem, WorkItemQueue } from '../store/sql/work-items.ts';
+import type { Bindings, ProviderBinding } from './binding.ts';
+
+/** Built once by the HarvestEngine. */
+export interface HarvestParts {
+  ctx: ServiceContext;
+  /** Where providers, aggregators, counter reports and settings live (local store or FOLIO). */
+  erm: ErmStore;
+  queue: WorkItemQueue;
+  bindings: Bindings;
+}
+
+/** One claimed request on its way: the item, its provider's binding, and a logger naming both. */
+export interface ItemContext {
+  readonly item: ClaimedItem;
+  readonly binding: ProviderBinding;
+  readonly log: Logger;
+}

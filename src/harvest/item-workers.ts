@@ -1,0 +1,182 @@
+/**
+ * The item workers of one process: claim requests as politeness allows (up to `requestConcurrency` in
+ * flight), fetch each one, let the policy decide and act on it, and end the provider job after its last
+ * item. Beside them a heartbeat keeps this process's items alive, and a reaper puts the items of a dead
+ * process back in the queue and ends jobs whose end was never recorded.
+ */
+import { setMaxListeners } from 'node:events';
+import type { Logger } from '../log.ts';
+import { Loop } from '../loop.ts';
+import { releaseEndpoint } from '../store/sql/endpoints.ts';
+import { failRun, getRun, spaceRequests } from '../store/sql/harvest-runs.ts';
+import { waitingJobsWithoutItems } from '../store/sql/queue.ts';
+import type { ClaimedItem } from '../store/sql/work-items.ts';
+import type { FetchResult } from '../sushi/types.ts';
+import type { DecisionActions } from './actions.ts';
+import type { ProviderBinding } from './binding.ts';
+import type { HarvestParts } from './context.ts';
+import { itemDates } from './planner.ts';
+import { decide } from './policy.ts';
+import type { ProviderRuns } from './provider-run.ts';
+
+export class ItemWorkers {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly loops: Loop[] = [];
+  private readonly workers: Loop;
+  private readonly abort = new AbortController();
+  private stopping = false;
+
+  constructor(
+    private readonly parts: HarvestParts,
+    private readonly actions: DecisionActions,
+    private readonly runs: ProviderRuns,
+  ) {
+    const { ctx } = parts;
+    // Every request in flight links this one stop signal (a listener each): no warning at high concurrency.
+    setMaxListeners(0, this.abort.signal);
+    this.workers = new Loop('harvest:items', ctx.config.queuePollMs, () => this.fill(), ctx.log);
+  }
+
+  private now(): number {
+    return this.parts.ctx.clock.now();
+  }
+
+  async start(): Promise<void> {
+    const { ctx, queue } = this.parts;
+    // The embedded database has one owner: whatever was running belonged to a process that is gone.
+    await queue.requeueRunning({ all: ctx.db.kind === 'pglite' });
+    const cfg = ctx.config;
+    this.loops.push(new Loop('harvest:heartbeat', cfg.heartbeatIntervalMs, () => this.beat(), ctx.log));
+    this.loops.push(
+      new Loop(
+        'harvest:reaper',
+        Math.max(1000, Math.min(60_000, cfg.staleHeartbeatMinutes * 30_000)),
+        () => this.reap(),
+        ctx.log,
+      ),
+    );
+    for (const loop of this.loops) loop.start();
+    this.workers.start();
+    this.workers.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    await Promise.all([this.workers.stop(), ...this.loops.map((l) => l.stop())]);
+    await Promise.allSettled([...this.running.values()]);
+    // Requests cut off by the stop are made again by the next process that takes them.
+    await this.parts.queue.requeueRunning({ all: false }).catch(() => {});
+  }
+
+  /** Wakes the workers (new items, or a test moved the clock). */
+  wake(): void {
+    this.workers.wake();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.running.size > 0) await this.parts.queue.heartbeat(this.now());
+  }
+
+  private async reap(): Promise<void> {
+    const { ctx, queue } = this.parts;
+    const n = await queue.requeueDead(this.now());
+    if (n > 0) {
+      ctx.log.warn({ items: n }, 'requests of a stopped process put back in the queue');
+      this.workers.wake();
+    }
+    // A process that died between its job's last item and the job's end leaves a waiting job without items.
+    for (const jobId of await waitingJobsWithoutItems(ctx.db)) await this.runs.finishIfDone(jobId);
+  }
+
+  private async fill(): Promise<void> {
+    const { ctx, queue } = this.parts;
+    while (!this.stopping && this.running.size < ctx.config.harvest.requestConcurrency) {
+      const item = await queue.claim(this.now());
+      if (!item) break;
+      const done = this.processAndFinish(item)
+        .catch((err: unknown) =>
+          ctx.log.error({ err: String(err), item: item.id }, 'work item failed unexpectedly'),
+        )
+        .finally(() => {
+          this.running.delete(item.id);
+          this.workers.wake();
+        });
+      this.running.set(item.id, done);
+    }
+  }
+
+  private logFor(item: ClaimedItem, binding?: ProviderBinding): Logger {
+    return this.parts.ctx.log.child({
+      tenant: item.tenant,
+      providerId: item.providerId,
+      provider: binding?.provider.label,
+      jobId: item.jobId,
+      report: item.reportName,
+      begin: item.begin,
+      end: item.end,
+    });
+  }
+
+  /** One request; when it was its job's last item, the job ends here (not at the reaper's next round). */
+  private async processAndFinish(item: ClaimedItem): Promise<void> {
+    await this.process(item);
+    if (!this.abort.signal.aborted) await this.runs.finishIfDone(item.jobId);
+  }
+
+  /** One request, start to end; every outcome ends with the item removed, re-queued or expanded. */
+  private async process(item: ClaimedItem): Promise<void> {
+    const { ctx, queue, bindings } = this.parts;
+    const run = await getRun(ctx.db, item.jobId);
+    if (run?.failure) {
+      await queue.remove(item.id);
+      return;
+    }
+    let binding: ProviderBinding;
+    try {
+      binding = await bindings.forItem(item);
+    } catch (err) {
+      this.logFor(item).error(
+        { err: (err as Error).message },
+        'cannot prepare the request; the item is dropped',
+      );
+      await failRun(
+        ctx.db,
+        item.jobId,
+        JSON.stringify({ name: 'ProviderError', message: (err as Error).message }),
+      );
+      await queue.remove(item.id);
+      return;
+    }
+    const log = this.logFor(item, binding);
+    let result: FetchResult;
+    try {
+      result = await binding.endpoint.fetchReport(
+        { reportName: item.reportName, ...itemDates(item) },
+        { signal: this.abort.signal },
+      );
+    } catch (err) {
+      const e = err as Error;
+      result = { kind: 'failure', cause: 'transport', exceptions: [], reason: `${e.name}: ${e.message}` };
+    }
+    if (this.abort.signal.aborted) {
+      // Stopping: the item goes back to the queue untouched.
+      if (result.kind === 'data') await result.data.dispose().catch(() => {});
+      return;
+    }
+    const decision = decide(result);
+    log.info(
+      { event: 'response', rule: decision.rule, action: decision.action, code: decision.code },
+      'report response',
+    );
+    let endpointWait = 0;
+    try {
+      endpointWait = await this.actions.act({ item, binding, log }, result, decision);
+    } finally {
+      await releaseEndpoint(ctx.db, item.endpoint, this.now(), endpointWait);
+      if (run?.rateLimited)
+        await spaceRequests(ctx.db, item.jobId, this.now() + ctx.config.harvest.rateLimitedSpacingMs);
+      if (result.kind === 'data') await result.data.dispose().catch(() => {});
+    }
+  }
+}

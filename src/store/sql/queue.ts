@@ -1,0 +1,127 @@
+/**
+ * `harvester.queue`: one row per accepted one-shot job (tenant or provider job) until it has finished.
+ * `queued` → `running` (leased, see lease.ts) → deleted when finished; a provider job whose requests
+ * became work items is `waiting` (not claimable, still active) until its last item is done.
+ */
+import type { Queryable } from '../db.ts';
+import { Lease, TAKE } from './lease.ts';
+import { systemTable } from './schema.ts';
+import { WORK_ITEMS } from './work-items.ts';
+
+export const QUEUE = systemTable('queue');
+
+export type QueueKind = 'tenant' | 'provider';
+
+export interface QueueRow {
+  id: string;
+  tenant: string;
+  kind: QueueKind;
+  provider_id: string | null;
+  payload: { timestamp?: number };
+  started_at: Date | string | null;
+}
+
+const ROW = 'id, tenant, kind, provider_id, payload, started_at';
+
+/** The lease of this process on queue rows. */
+export function queueLease(instanceId: string, staleHeartbeatMs: number): Lease {
+  return new Lease(QUEUE, instanceId, staleHeartbeatMs);
+}
+
+/**
+ * Active jobs of the tenant of the given kinds (optionally of one provider): queued, waiting, or running
+ * with a heartbeat at or after `aliveSince`.
+ */
+export async function countActive(
+  tx: Queryable,
+  tenant: string,
+  kinds: QueueKind[],
+  aliveSince: Date,
+  providerId?: string,
+): Promise<number> {
+  const res = await tx.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ${QUEUE}
+     WHERE tenant = $1 AND kind = ANY($2::text[])
+       AND ($3::text IS NULL OR provider_id = $3)
+       AND (state IN ('queued', 'waiting') OR heartbeat_at >= $4)`,
+    [tenant, kinds, providerId ?? null, aliveSince],
+  );
+  return Number(res.rows[0].n);
+}
+
+export async function insertJob(
+  tx: Queryable,
+  job: { id: string; tenant: string; kind: QueueKind; providerId?: string },
+  now: number,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO ${QUEUE} (id, tenant, kind, provider_id, payload, state, run_after, created_at)
+     VALUES ($1, $2, $3, $4, $5::jsonb, 'queued', $6, $6)`,
+    [job.id, job.tenant, job.kind, job.providerId ?? null, JSON.stringify({ timestamp: now }), new Date(now)],
+  );
+}
+
+/** Takes the oldest due queued job of one of `kinds` for `owner`; undefined when there is none. */
+export async function claimJob(
+  tx: Queryable,
+  owner: string,
+  kinds: QueueKind[],
+  now: number,
+): Promise<QueueRow | undefined> {
+  const res = await tx.query<QueueRow>(
+    `UPDATE ${QUEUE} AS q
+     SET ${TAKE}, started_at = $2, attempts = q.attempts + 1
+     WHERE q.id = (
+       SELECT id FROM ${QUEUE}
+       WHERE state = 'queued' AND kind = ANY($3::text[]) AND run_after <= $2
+       ORDER BY run_after, seq
+       LIMIT 1
+       FOR UPDATE SKIP LOCKED)
+     RETURNING q.id, q.tenant, q.kind, q.provider_id, q.payload, q.started_at`,
+    [owner, new Date(now), kinds],
+  );
+  return res.rows[0];
+}
+
+export async function deleteJob(tx: Queryable, id: string): Promise<void> {
+  await tx.query(`DELETE FROM ${QUEUE} WHERE id = $1`, [id]);
+}
+
+/** The job continues as work items: not claimable, still active, until its last item is done. */
+export async function markWaiting(tx: Queryable, id: string): Promise<void> {
+  await tx.query(`UPDATE ${QUEUE} SET state = 'waiting', locked_by = NULL WHERE id = $1`, [id]);
+}
+
+/** Deletes a waiting job and returns it; undefined when it is not (or no longer) waiting. */
+export async function deleteWaiting(tx: Queryable, id: string): Promise<QueueRow | undefined> {
+  const res = await tx.query<QueueRow>(
+    `DELETE FROM ${QUEUE} WHERE id = $1 AND state = 'waiting'
+     RETURNING ${ROW}`,
+    [id],
+  );
+  return res.rows[0];
+}
+
+/** Deletes running jobs whose heartbeat is older than `aliveSince` (of one tenant, or all). */
+export async function deleteDead(db: Queryable, aliveSince: Date, tenant?: string): Promise<number> {
+  const res = await db.query(
+    `DELETE FROM ${QUEUE}
+     WHERE state = 'running' AND heartbeat_at < $1 AND ($2::text IS NULL OR tenant = $2)`,
+    [aliveSince, tenant ?? null],
+  );
+  return res.rowCount;
+}
+
+export async function deleteTenantJobs(db: Queryable, tenant: string): Promise<void> {
+  await db.query(`DELETE FROM ${QUEUE} WHERE tenant = $1`, [tenant]);
+}
+
+/** Waiting provider jobs that have no work item left (their end was not recorded). */
+export async function waitingJobsWithoutItems(db: Queryable): Promise<string[]> {
+  const res = await db.query<{ id: string }>(
+    `SELECT q.id FROM ${QUEUE} q
+     WHERE q.state = 'waiting'
+       AND NOT EXISTS (SELECT 1 FROM ${WORK_ITEMS} w WHERE w.job_id = q.id)`,
+  );
+  return res.rows.map((r) => r.id);
+}
