@@ -358,8 +358,8 @@ export class UsageFacts implements UsageSink {
     if (!this.options.validate) return;
     for (const month of this.unitTouched) {
       const slots = this.unitSlots.get(month)!;
-      for (const [u, t, unique, total] of PAIR_SLOTS) {
-        if (slots[u] > slots[t])
+      for (const [u, t, unique, total, releases] of PAIR_SLOTS) {
+        if (slots[u] > slots[t] && releases.includes(this.currentLayout))
           this.monthState(month).diagnostics.add(
             'unique_exceeds_total',
             `${unique} ${slots[u]} > ${total} ${slots[t]} in ${month}`,

@@ -75,13 +75,15 @@ export const YOP_PATTERN = /^\d{4}$/;
 
 /**
  * For one item, attribute combination and month, a unique count cannot exceed the total it is a
- * de-duplicated part of: `[unique, total]`.
+ * de-duplicated part of: `[unique, total, releases]`. Unique_Title is held against Total_Item only in
+ * 5.1: a 5.0 title report puts a book's Unique_Title counts on a row of their own (no Section_Type),
+ * apart from the rows with the Total_Item counts.
  */
-export const UNIQUE_TOTAL_PAIRS: readonly (readonly [string, string])[] = [
-  [UII, TII],
-  [UIR, TIR],
-  [UTI, TII],
-  [UTR, TIR],
+export const UNIQUE_TOTAL_PAIRS: readonly (readonly [string, string, readonly CounterRelease[]])[] = [
+  [UII, TII, ['5', '5.1']],
+  [UIR, TIR, ['5', '5.1']],
+  [UTI, TII, ['5.1']],
+  [UTR, TIR, ['5.1']],
 ];
 
 /** The metrics the pairs mention, each with its slot in a per-unit array of counts. */
@@ -94,7 +96,8 @@ export const PAIR_METRIC_SLOTS: ReadonlyMap<string, number> = new Map([
   [UTR, 5],
 ]);
 
-export const PAIR_SLOTS: readonly (readonly [number, number, string, string])[] = UNIQUE_TOTAL_PAIRS.map(
-  ([unique, total]) =>
-    [PAIR_METRIC_SLOTS.get(unique)!, PAIR_METRIC_SLOTS.get(total)!, unique, total] as const,
+/** The pairs as slots: `[unique slot, total slot, unique, total, releases]`. */
+export const PAIR_SLOTS = UNIQUE_TOTAL_PAIRS.map(
+  ([unique, total, releases]) =>
+    [PAIR_METRIC_SLOTS.get(unique)!, PAIR_METRIC_SLOTS.get(total)!, unique, total, releases] as const,
 );
