@@ -266,9 +266,13 @@ export class UsageFacts implements UsageSink {
     return r50 && r51 ? 'mixed' : r50 ? '5' : r51 ? '5.1' : undefined;
   }
 
-  /** A warning about the element as a whole; it goes to every month the element has usage in. */
-  elementDiagnostic(code: DiagnosticCode, message: string, path?: string): void {
-    if (this.options.validate) this.pending.push({ code, message, ...(path !== undefined && { path }) });
+  /**
+   * A warning about the element as a whole; it goes to every month the element has usage in. Only
+   * with validation on, except `always` ones (an unreadable item is never silently dropped).
+   */
+  elementDiagnostic(code: DiagnosticCode, message: string, path?: string, always = false): void {
+    if (this.options.validate || always)
+      this.pending.push({ code, message, ...(path !== undefined && { path }) });
   }
 
   /** Closes the element: files its warnings under its months and says how it turned out. */
@@ -289,7 +293,7 @@ export class UsageFacts implements UsageSink {
         index: this.element,
         keys: isJsonObject(element) ? Object.keys(element) : [],
       };
-      this.elementDiagnostic('item_unreadable', unreadableMessage(element));
+      this.elementDiagnostic('item_unreadable', unreadableMessage(element), undefined, true);
     }
     if (this.pending.length > 0) {
       const targets = [...months].map((m) => this.monthState(m).diagnostics);

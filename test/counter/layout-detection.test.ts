@@ -14,7 +14,7 @@ import {
   type SplitReport,
   type SplitResult,
 } from '../../src/counter/index.ts';
-import { chunked, loadSamples, monthSums, sumUsage, type Sample } from './helpers.ts';
+import { chunked, header50, loadSamples, monthSums, sumUsage, type Sample } from './helpers.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -197,14 +197,7 @@ void describe('layout detection: provider shapes', () => {
         });
 });
 
-const HEADER = {
-  Report_ID: 'TR_J1',
-  Release: '5',
-  Report_Filters: [
-    { Name: 'Begin_Date', Value: '2024-01-01' },
-    { Name: 'End_Date', Value: '2024-02-29' },
-  ],
-};
+const HEADER = header50('TR_J1', '2024-01-01', '2024-02-29');
 
 async function unreadable(items: Json[], configured: CounterRelease): Promise<string> {
   const result = await splitReportStream(
