@@ -47,16 +47,10 @@ export interface FactsOptions {
   maxExamples: number;
 }
 
-interface Descriptor {
-  name?: string;
-  identifiers: Record<string, string>;
-  platform?: string;
-}
-
 interface Ranked {
   count: number;
   seq: number;
-  item: Descriptor;
+  item: RankedItem;
 }
 
 const NAME_KEYS = ['title', 'item', 'database', 'item_name'];
@@ -75,9 +69,8 @@ function addIdentifier(ids: Record<string, string>, type: string, value: unknown
   }
 }
 
-/** `Item_ID` of either layout (`[{Type, Value}]` or `{DOI: ...}`) as one flat object. */
-export function identifiersOf(item: JsonObject): Record<string, string> {
-  const raw = item.Item_ID ?? getLoose(item, ITEM_ID);
+/** An `Item_ID` value of either layout (`[{Type, Value}]` or `{DOI: ...}`) as one flat object. */
+function flattenIdentifiers(raw: unknown): Record<string, string> {
   const ids: Record<string, string> = {};
   if (Array.isArray(raw)) {
     for (const entry of raw) {
@@ -91,14 +84,81 @@ export function identifiersOf(item: JsonObject): Record<string, string> {
   return ids;
 }
 
-function describeItem(item: JsonObject): Descriptor {
-  const platform = text(item.Platform ?? getLoose(item, PLATFORM));
-  const name = text(item.Title ?? item.Item ?? item.Database ?? getLoose(item, NAME_KEYS)) ?? platform;
-  return {
-    ...(name !== undefined && { name }),
-    identifiers: identifiersOf(item),
-    ...(platform !== undefined && { platform }),
-  };
+function rawIdentifiers(item: JsonObject): unknown {
+  return item.Item_ID ?? getLoose(item, ITEM_ID);
+}
+
+/** The identifiers of an item's `Item_ID`, in either layout, as `{Type: value}`. */
+export function identifiersOf(item: JsonObject): Record<string, string> {
+  return flattenIdentifiers(rawIdentifiers(item));
+}
+
+/** A non-empty string, or an array holding one. */
+function filled(value: unknown): boolean {
+  return (typeof value === 'string' && value !== '') || (Array.isArray(value) && value.some(filled));
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (!isJsonObject(a) || !isJsonObject(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (!sameJson(a[key], b[key])) return false;
+  return true;
+}
+
+/**
+ * An item as the ranking sees it. Its identifiers are flattened only when it makes a top list, which
+ * in a large report few items do.
+ */
+class RankedItem {
+  private ids: Record<string, string> | undefined;
+
+  constructor(
+    readonly name: string | undefined,
+    readonly platform: string | undefined,
+    private readonly rawIds: unknown,
+  ) {}
+
+  static of(item: JsonObject): RankedItem {
+    const platform = text(item.Platform ?? getLoose(item, PLATFORM));
+    const name = text(item.Title ?? item.Item ?? item.Database ?? getLoose(item, NAME_KEYS)) ?? platform;
+    return new RankedItem(name, platform, rawIdentifiers(item));
+  }
+
+  get identifiers(): Record<string, string> {
+    return (this.ids ??= flattenIdentifiers(this.rawIds));
+  }
+
+  /** Whether `Item_ID` holds at least one value (checked without flattening it). */
+  hasIdentifier(): boolean {
+    const raw = this.rawIds;
+    if (Array.isArray(raw))
+      return raw.some((e) => isJsonObject(e) && filled(e.Value ?? getLoose(e, ['value'])));
+    if (isJsonObject(raw)) for (const type in raw) if (filled(raw[type])) return true;
+    return false;
+  }
+
+  /** The same name, platform and `Item_ID` (5.0 repeats them on each attribute row). */
+  sameAs(other: RankedItem): boolean {
+    return (
+      this.name === other.name && this.platform === other.platform && sameJson(this.rawIds, other.rawIds)
+    );
+  }
+
+  toTopItem(count: number): TopItem {
+    return {
+      ...(this.name !== undefined && { name: this.name }),
+      identifiers: { ...this.identifiers },
+      ...(this.platform !== undefined && { platform: this.platform }),
+      count,
+    };
+  }
 }
 
 const CANONICAL = new Map(METRIC_TYPES.map((m) => [normaliseKey(m), m]));
@@ -130,7 +190,7 @@ class TopK {
     return a.count < b.count || (a.count === b.count && a.seq > b.seq);
   }
 
-  offer(count: number, seq: number, item: Descriptor): void {
+  offer(count: number, seq: number, item: RankedItem): void {
     const heap = this.heap;
     if (heap.length < this.k) {
       heap.push({ count, seq, item });
@@ -161,7 +221,7 @@ class TopK {
   sorted(): TopItem[] {
     return [...this.heap]
       .sort((a, b) => b.count - a.count || a.seq - b.seq)
-      .map(({ count, item }) => ({ ...item, identifiers: { ...item.identifiers }, count }));
+      .map(({ count, item }) => item.toTopItem(count));
   }
 }
 
@@ -203,8 +263,7 @@ export class UsageFacts implements UsageSink {
 
   // The item being tallied (consecutive rows of the same item are merged, as 5.0 splits a title
   // into one row per attribute combination).
-  private itemKey: string | undefined;
-  private item: Descriptor | undefined;
+  private item: RankedItem | undefined;
   private itemSeq = 0;
   private readonly itemCounts = new Map<YearMonth, Map<string, number>>();
 
@@ -310,27 +369,24 @@ export class UsageFacts implements UsageSink {
   /** Starts tallying an item with usage (a plain item, an IR child, an IR parent's own usage). */
   beginItem(item: JsonObject, requireItemId: boolean): void {
     if (this.options.topK === 0 && !requireItemId) return;
-    const descriptor = describeItem(item);
-    if (requireItemId && Object.keys(descriptor.identifiers).length === 0)
+    const ranked = RankedItem.of(item);
+    if (requireItemId && !ranked.hasIdentifier())
       this.elementDiagnostic('item_id_missing', 'the item has no identifier in Item_ID');
-    if (this.options.topK === 0) return;
-    const key = `${descriptor.name ?? ''}\u0000${descriptor.platform ?? ''}\u0000${JSON.stringify(descriptor.identifiers)}`;
-    if (key === this.itemKey) return;
+    if (this.options.topK === 0 || (this.item && ranked.sameAs(this.item))) return;
     this.flushItem();
-    this.itemKey = key;
-    this.item = descriptor;
+    this.item = ranked;
     this.itemSeq += 1;
   }
 
   /** Files the last item's counts; call once after the last element. */
   finish(): void {
     this.flushItem();
-    this.itemKey = undefined;
+    this.item = undefined;
   }
 
   private flushItem(): void {
     if (this.itemCounts.size === 0) return;
-    const item = this.item ?? { identifiers: {} };
+    const item = this.item ?? new RankedItem(undefined, undefined, undefined);
     for (const [month, counts] of this.itemCounts) {
       const state = this.monthState(month);
       for (const [metric, count] of counts) {
