@@ -74,7 +74,7 @@ async function storedBytes(db: Db): Promise<number> {
   return Number(res.rows[0]?.n ?? 0);
 }
 
-/** cs51 endpoint → scanner/splitter → month streams → store. */
+/** cs51 endpoint → scanner/splitter (with or without diagnostics) → month streams → store. */
 /** The clock starts after the database is opened and migrated (not part of the ingest). */
 async function ours(args: Args, clock: { started: number; cpu: number }): Promise<Measured> {
   const db = await openDb(args.db);
@@ -92,7 +92,7 @@ async function ours(args: Args, clock: { started: number; cpu: number }): Promis
       maxResponseBytes: 8 * 1024 * MB,
       userAgent: 'bench',
     },
-    {},
+    { validateReports: args.mode !== 'ours-novalidate' },
   );
   const result = await endpoint.fetchReport({
     reportName: 'TR',
@@ -168,7 +168,7 @@ export async function child(): Promise<void> {
     sizeMB: args.sizeMB,
   };
   try {
-    const measured = args.mode === 'ours' ? await ours(args, clock) : await baseline(args);
+    const measured = args.mode === 'baseline' ? await baseline(args) : await ours(args, clock);
     const seconds = (performance.now() - clock.started) / 1000;
     const bodyBytes = measured.bodyBytes || Number(process.env.BENCH_BODY_BYTES ?? 0);
     const out: RunResult = {

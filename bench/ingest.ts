@@ -8,6 +8,9 @@
  *
  *   node --import tsx bench/ingest.ts --size 100 --runs 3 [--months 12] [--store postgres|pglite] [--modes ours,baseline]
  *
+ * Mode `ours-novalidate` is `ours` with the report diagnostics (schema and Code of Practice checks)
+ * turned off, to measure what they cost: `--modes ours,ours-novalidate,baseline`.
+ *
  * Prints one row per run and a summary with medians. Needs Debian's postgresql package for --store
  * postgres (a private server is started in a temporary directory).
  */
@@ -27,7 +30,11 @@ export function endMonth(months: number): string {
 }
 let END = endMonth(12);
 
-export type Mode = 'ours' | 'baseline';
+export type Mode = 'ours' | 'ours-novalidate' | 'baseline';
+
+export function isOurs(mode: Mode): boolean {
+  return mode !== 'baseline';
+}
 
 export interface RunResult {
   mode: Mode;
@@ -85,7 +92,7 @@ function runChild(args: string[], bodyBytes: number): Promise<RunResult> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
     const flags = (process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter((f) => f !== '');
-    if (args[1] === 'ours') flags.push(...oursFlags);
+    if (isOurs(args[1] as Mode)) flags.push(...oursFlags);
     const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, '--child', ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, BENCH_BODY_BYTES: String(bodyBytes) },
@@ -166,7 +173,7 @@ async function parent(): Promise<void> {
   const modes = values.modes.split(',') as Mode[];
   const { server, url, bytes } = await startReportServer(sizeMB);
   let pg: PgServer | undefined;
-  if (values.store === 'postgres' && modes.includes('ours')) pg = await startPgServer();
+  if (values.store === 'postgres' && modes.some(isOurs)) pg = await startPgServer();
   console.log(
     `report: 5.1 TR ${BEGIN}..${END}, ${bytes} bytes (${(bytes / MB).toFixed(1)} MiB), node ${process.version}`,
   );
@@ -179,7 +186,7 @@ async function parent(): Promise<void> {
       // Alternating order so that neither mode always runs on a warmer machine.
       const order = run % 2 === 0 ? modes : [...modes].reverse();
       for (const mode of order) {
-        const db = mode === 'ours' && pg ? await pg.createDatabase() : 'pglite';
+        const db = isOurs(mode) && pg ? await pg.createDatabase() : 'pglite';
         const result = await runChild(
           ['--mode', mode, '--url', url, '--size', String(sizeMB), '--db', db, '--end', END],
           bytes,

@@ -1,13 +1,22 @@
 /**
- * Pure per-item month filtering (field notes §1.13, spec §7.6).
+ * Pure per-item month filtering (field notes §1.13, spec §7.6), reading the layout from the data.
  *
- * R5.0: `Performance[]` entries are grouped by the month of `Period.Begin_Date`; `Item_Component[]`
- * entries are filtered the same way. R5.1: every `Attribute_Performance[].Performance.<Metric>` keeps
- * only the month's key; `Components[]` (inside an entry as in 5.1.0.1, or at item level as in the 2023
- * text) are filtered the same way. The layout is detected per item, so a report whose header claims
- * the other release is still split correctly.
+ * The shape of each value decides how it is read, never the release the provider is configured with
+ * or the header claims (docs/counter-validation.md, "Layout detection"):
+ * - `Performance` (or R4-style `ItemPerformance`) holding an array is a 5.0 period list: entries
+ *   `{Period: {Begin_Date, End_Date}, Instance: [{Metric_Type, Count}]}`, grouped by the month of
+ *   `Begin_Date`;
+ * - `Performance` holding an object is a 5.1 metric map `{Metric: {yyyy-MM: count}}`, each metric
+ *   keeping only the month's key (also directly on an item, without `Attribute_Performance`);
+ * - `Attribute_Performance`, `Components` and `Item_Component` are lists of objects read the same way.
+ * Keys are matched without regard to case, `_`, `-` and spaces, so camelCase and lower-case variants
+ * read like the official spelling; the copies keep the spelling they came with.
+ *
+ * While cutting, every count is reported to a `UsageSink`, so totals, top items and the Code of
+ * Practice checks need no second pass over the data.
  */
-import { findKeyLoose, isJsonObject, type JsonObject } from './json.ts';
+import { findKeyLoose, isJsonObject, normaliseKey, type JsonObject } from './json.ts';
+import type { CounterRelease } from './reports.ts';
 import { parseYearMonth, type YearMonth } from './year-month.ts';
 
 export type FindingCode =
@@ -44,96 +53,138 @@ export class Findings {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// R5.0
-
-const PERFORMANCE = ['performance'];
-const PERIOD = ['period'];
-const BEGIN_DATE = ['begin_date'];
-const END_DATE = ['end_date'];
-const ITEM_COMPONENT = ['item_component'];
-
-function arrayAt(obj: JsonObject, aliases: readonly string[]): [string, unknown[]] | undefined {
-  const key = findKeyLoose(obj, aliases);
-  const value = key === undefined ? undefined : obj[key];
-  return key !== undefined && Array.isArray(value) ? [key, value] : undefined;
+/** Receives what the reader finds while it cuts an item into months. */
+export interface UsageSink {
+  /** A usage member was found (possibly empty): `Performance`, `Attribute_Performance`, components. */
+  structure(): void;
+  /** A `Performance` of this layout was read: a period list (`'5'`) or a metric map (`'5.1'`). */
+  layout(release: CounterRelease): void;
+  /** Around the counts of one object that owns a `Performance` (a 5.0 row, a 5.1 attribute set). */
+  beginUnit(): void;
+  endUnit(): void;
+  /** One count as found (`metric` and `value` unchecked). */
+  count(month: YearMonth, metric: unknown, value: unknown): void;
+  /** Something shaped like usage that could not be read (a bad period, month key or instance). */
+  unreadable(): void;
+  /** The `YOP` of an item or attribute set. */
+  yop(value: unknown): void;
 }
 
-function periodMonth(entry: unknown, findings: Findings): YearMonth | undefined {
-  if (!isJsonObject(entry)) return undefined;
-  const periodKey = findKeyLoose(entry, PERIOD);
-  const period = periodKey === undefined ? undefined : entry[periodKey];
+const IGNORE: UsageSink = {
+  structure: () => undefined,
+  layout: () => undefined,
+  beginUnit: () => undefined,
+  endUnit: () => undefined,
+  count: () => undefined,
+  unreadable: () => undefined,
+  yop: () => undefined,
+};
+
+interface Reader {
+  findings: Findings;
+  sink: UsageSink;
+}
+
+/** `obj[exact]`, or the first alias matched loosely when the exact spelling is absent. */
+function member(obj: JsonObject, exact: string, aliases: readonly string[]): unknown {
+  const value = obj[exact];
+  if (value !== undefined) return value;
+  const key = findKeyLoose(obj, aliases);
+  return key === undefined ? undefined : obj[key];
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5.0 period lists
+
+const PERIOD = ['period'];
+const BEGIN_DATE = ['begin_date', 'begin'];
+const END_DATE = ['end_date', 'end'];
+const INSTANCE = ['instance'];
+const METRIC_TYPE = ['metric_type'];
+const COUNT = ['count'];
+
+function periodMonth(entry: JsonObject, reader: Reader): YearMonth | undefined {
+  const period = member(entry, 'Period', PERIOD);
   if (!isJsonObject(period)) {
-    findings.add('invalid_period', JSON.stringify(period ?? null).slice(0, 100));
+    reader.findings.add('invalid_period', JSON.stringify(period ?? null).slice(0, 100));
     return undefined;
   }
-  const beginKey = findKeyLoose(period, BEGIN_DATE);
-  const endKey = findKeyLoose(period, END_DATE);
-  const begin = parseYearMonth(beginKey === undefined ? undefined : period[beginKey]);
+  const begin = parseYearMonth(member(period, 'Begin_Date', BEGIN_DATE));
   if (begin === undefined) {
-    findings.add('invalid_period', JSON.stringify(period).slice(0, 100));
+    reader.findings.add('invalid_period', JSON.stringify(period).slice(0, 100));
     return undefined;
   }
-  const end = endKey === undefined ? undefined : parseYearMonth(period[endKey]);
-  if (end !== undefined && end !== begin) findings.add('multi_month_period', JSON.stringify(period));
+  const rawEnd = member(period, 'End_Date', END_DATE);
+  const end = rawEnd === undefined ? undefined : parseYearMonth(rawEnd);
+  if (end !== undefined && end !== begin) reader.findings.add('multi_month_period', JSON.stringify(period));
   return begin;
 }
 
-/** Groups an R5.0 `Performance[]`-style list by month. */
-function groupPerformance(list: unknown[], findings: Findings): Map<YearMonth, unknown[]> {
+function readInstances(entry: JsonObject, month: YearMonth, reader: Reader): void {
+  const instances = member(entry, 'Instance', INSTANCE);
+  if (!Array.isArray(instances)) {
+    if (instances !== undefined && instances !== null) reader.sink.unreadable();
+    return;
+  }
+  for (const instance of instances) {
+    if (!isJsonObject(instance)) {
+      reader.sink.unreadable();
+      continue;
+    }
+    reader.sink.count(month, member(instance, 'Metric_Type', METRIC_TYPE), member(instance, 'Count', COUNT));
+  }
+}
+
+function append<T>(byMonth: Map<YearMonth, T[]>, month: YearMonth, value: T): void {
+  const bucket = byMonth.get(month);
+  if (bucket) bucket.push(value);
+  else byMonth.set(month, [value]);
+}
+
+/** The objects of a list; anything else in it is reported as unreadable. */
+function* objectsOf(list: unknown[], reader: Reader): Generator<JsonObject> {
+  for (const element of list) {
+    if (isJsonObject(element)) yield element;
+    else reader.sink.unreadable();
+  }
+}
+
+/** Groups a 5.0 period list by month, reporting each instance's count. */
+function groupPeriods(list: unknown[], reader: Reader): Map<YearMonth, unknown[]> {
   const byMonth = new Map<YearMonth, unknown[]>();
-  for (const entry of list) {
-    const month = periodMonth(entry, findings);
-    if (month === undefined) continue;
-    const bucket = byMonth.get(month);
-    if (bucket) bucket.push(entry);
-    else byMonth.set(month, [entry]);
+  for (const entry of objectsOf(list, reader)) {
+    const month = periodMonth(entry, reader);
+    if (month === undefined) {
+      reader.sink.unreadable();
+      continue;
+    }
+    readInstances(entry, month, reader);
+    append(byMonth, month, entry);
   }
   return byMonth;
 }
 
-/** Splits an object that carries an R5.0 `Performance[]` (an item or an `Item_Component`). */
-function splitR50Node(node: JsonObject, findings: Findings): Map<YearMonth, JsonObject> {
-  const performance = arrayAt(node, PERFORMANCE);
-  const components = arrayAt(node, ITEM_COMPONENT);
-  const ownByMonth = performance
-    ? groupPerformance(performance[1], findings)
-    : new Map<YearMonth, unknown[]>();
-  const componentsByMonth = components
-    ? splitList(components[1], findings)
-    : new Map<YearMonth, JsonObject[]>();
-  const months = new Set([...ownByMonth.keys(), ...componentsByMonth.keys()]);
-  const result = new Map<YearMonth, JsonObject>();
-  for (const month of months) {
-    const copy: JsonObject = { ...node };
-    if (performance) copy[performance[0]] = ownByMonth.get(month) ?? [];
-    if (components) {
-      const monthComponents = componentsByMonth.get(month);
-      if (monthComponents) copy[components[0]] = monthComponents;
-      else delete copy[components[0]];
-    }
-    result.set(month, copy);
-  }
-  return result;
-}
-
 // ---------------------------------------------------------------------------------------------
-// R5.1
+// 5.1 metric maps
 
-const ATTRIBUTE_PERFORMANCE = ['attribute_performance'];
-const COMPONENTS = ['components'];
-
-/** Groups one `Performance` object (`{Metric: {yyyy-MM: n}}`) by month, keeping original key spellings. */
-function splitMetrics(performance: JsonObject, findings: Findings): Map<YearMonth, JsonObject> {
+/** Groups one `{Metric: {yyyy-MM: n}}` object by month, keeping the original key spellings. */
+function splitMetrics(performance: JsonObject, reader: Reader): Map<YearMonth, JsonObject> {
   const byMonth = new Map<YearMonth, JsonObject>();
-  for (const [metric, counts] of Object.entries(performance)) {
-    if (!isJsonObject(counts)) continue;
-    for (const [monthKey, count] of Object.entries(counts)) {
+  for (const metric in performance) {
+    const counts = performance[metric];
+    if (!isJsonObject(counts)) {
+      reader.sink.unreadable();
+      continue;
+    }
+    for (const monthKey in counts) {
       const month = parseYearMonth(monthKey);
       if (month === undefined) {
-        findings.add('invalid_month_key', monthKey);
+        reader.findings.add('invalid_month_key', monthKey);
+        reader.sink.unreadable();
         continue;
       }
+      const count = counts[monthKey];
+      reader.sink.count(month, metric, count);
       let metrics = byMonth.get(month);
       if (!metrics) byMonth.set(month, (metrics = {}));
       const monthCounts = (metrics[metric] ??= {}) as JsonObject;
@@ -143,105 +194,136 @@ function splitMetrics(performance: JsonObject, findings: Findings): Map<YearMont
   return byMonth;
 }
 
-/** Splits one `Attribute_Performance` entry, including the 5.1.0.1 `Components[]` inside it. */
-function splitAttributeEntry(entry: JsonObject, findings: Findings): Map<YearMonth, JsonObject> {
-  const performanceKey = findKeyLoose(entry, PERFORMANCE);
-  const performance = performanceKey === undefined ? undefined : entry[performanceKey];
-  const metricsByMonth = isJsonObject(performance)
-    ? splitMetrics(performance, findings)
-    : new Map<YearMonth, JsonObject>();
-  const components = arrayAt(entry, COMPONENTS);
-  const componentsByMonth = components
-    ? splitList(components[1], findings)
-    : new Map<YearMonth, JsonObject[]>();
-  const result = new Map<YearMonth, JsonObject>();
-  for (const month of new Set([...metricsByMonth.keys(), ...componentsByMonth.keys()])) {
-    const copy: JsonObject = { ...entry };
-    const metrics = metricsByMonth.get(month);
-    if (performanceKey !== undefined) {
-      if (metrics) copy[performanceKey] = metrics;
-      else delete copy[performanceKey];
-    }
-    if (components) {
-      const monthComponents = componentsByMonth.get(month);
-      if (monthComponents) copy[components[0]] = monthComponents;
-      else delete copy[components[0]];
-    }
-    result.set(month, copy);
-  }
-  return result;
-}
-
-/** Splits an object that carries an R5.1 `Attribute_Performance[]` (an item or a component). */
-function splitR51Node(node: JsonObject, findings: Findings): Map<YearMonth, JsonObject> {
-  const attributes = arrayAt(node, ATTRIBUTE_PERFORMANCE);
-  const entriesByMonth = new Map<YearMonth, JsonObject[]>();
-  for (const entry of attributes?.[1] ?? []) {
-    if (!isJsonObject(entry)) continue;
-    for (const [month, filtered] of splitAttributeEntry(entry, findings)) {
-      const list = entriesByMonth.get(month);
-      if (list) list.push(filtered);
-      else entriesByMonth.set(month, [filtered]);
-    }
-  }
-  const components = arrayAt(node, COMPONENTS);
-  const componentsByMonth = components
-    ? splitList(components[1], findings)
-    : new Map<YearMonth, JsonObject[]>();
-  const result = new Map<YearMonth, JsonObject>();
-  for (const month of new Set([...entriesByMonth.keys(), ...componentsByMonth.keys()])) {
-    const copy: JsonObject = { ...node };
-    if (attributes) copy[attributes[0]] = entriesByMonth.get(month) ?? [];
-    if (components) {
-      const monthComponents = componentsByMonth.get(month);
-      if (monthComponents) copy[components[0]] = monthComponents;
-      else delete copy[components[0]];
-    }
-    result.set(month, copy);
-  }
-  return result;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Both
+// Any usage-bearing object
 
-/** Splits a list of usage-bearing objects (components) into per-month lists, dropping empty ones. */
-function splitList(list: unknown[], findings: Findings): Map<YearMonth, JsonObject[]> {
+/**
+ * What a month's copy does with a member that has nothing in that month: `empty` keeps it as `[]` (a
+ * period list or `Attribute_Performance`, as the source layouts do), `drop` leaves it out (a metric
+ * map or a component list).
+ */
+type Absent = 'empty' | 'drop';
+
+interface Part {
+  key: string;
+  byMonth: Map<YearMonth, unknown>;
+  absent: Absent;
+}
+
+/** Splits a list of usage-bearing objects into per-month lists, dropping empty ones. */
+function splitList(list: unknown[], reader: Reader): Map<YearMonth, JsonObject[]> {
   const byMonth = new Map<YearMonth, JsonObject[]>();
-  for (const element of list) {
-    if (!isJsonObject(element)) continue;
-    for (const [month, filtered] of splitUsageNode(element, findings)) {
-      const bucket = byMonth.get(month);
-      if (bucket) bucket.push(filtered);
-      else byMonth.set(month, [filtered]);
-    }
-  }
+  for (const element of objectsOf(list, reader))
+    for (const [month, filtered] of splitNode(element, reader)) append(byMonth, month, filtered);
   return byMonth;
 }
 
-function splitUsageNode(node: JsonObject, findings: Findings): Map<YearMonth, JsonObject> {
-  if (findKeyLoose(node, ATTRIBUTE_PERFORMANCE) !== undefined) return splitR51Node(node, findings);
-  return splitR50Node(node, findings);
+function performancePart(key: string, value: unknown, reader: Reader): Part | undefined {
+  if (Array.isArray(value) || isJsonObject(value)) reader.sink.structure();
+  if (Array.isArray(value)) {
+    reader.sink.layout('5');
+    reader.sink.beginUnit();
+    const byMonth = groupPeriods(value, reader);
+    reader.sink.endUnit();
+    return { key, byMonth, absent: 'empty' };
+  }
+  if (isJsonObject(value)) {
+    reader.sink.layout('5.1');
+    reader.sink.beginUnit();
+    const byMonth = splitMetrics(value, reader);
+    reader.sink.endUnit();
+    return { key, byMonth, absent: 'drop' };
+  }
+  if (value !== null && value !== undefined) reader.sink.unreadable();
+  return undefined;
+}
+
+function listPart(key: string, value: unknown, absent: Absent, reader: Reader): Part | undefined {
+  if (Array.isArray(value)) {
+    reader.sink.structure();
+    return { key, byMonth: splitList(value, reader), absent };
+  }
+  if (value !== null && value !== undefined) reader.sink.unreadable();
+  return undefined;
+}
+
+function splitNode(node: JsonObject, reader: Reader): Map<YearMonth, JsonObject> {
+  // One pass over the keys instead of one loose lookup per member name.
+  const parts: Part[] = [];
+  for (const key in node) {
+    let part: Part | undefined;
+    switch (normaliseKey(key)) {
+      case 'performance':
+      case 'itemperformance':
+        part = performancePart(key, node[key], reader);
+        break;
+      case 'attributeperformance':
+        part = listPart(key, node[key], 'empty', reader);
+        break;
+      case 'components':
+      case 'itemcomponent':
+        part = listPart(key, node[key], 'drop', reader);
+        break;
+      case 'yop':
+        reader.sink.yop(node[key]);
+        break;
+    }
+    if (part) parts.push(part);
+  }
+  const result = new Map<YearMonth, JsonObject>();
+  if (parts.length === 0) return result;
+  const months = parts.length === 1 ? parts[0].byMonth.keys() : monthsOf(parts);
+  for (const month of months) {
+    const copy: JsonObject = { ...node };
+    for (const { key, byMonth, absent } of parts) {
+      const value = byMonth.get(month);
+      if (value !== undefined) copy[key] = value;
+      else if (absent === 'empty') copy[key] = [];
+      else delete copy[key];
+    }
+    result.set(month, copy);
+  }
+  return result;
+}
+
+function monthsOf(parts: Part[]): Set<YearMonth> {
+  const months = new Set<YearMonth>();
+  for (const part of parts) for (const month of part.byMonth.keys()) months.add(month);
+  return months;
 }
 
 /**
- * Splits one report item (R5.0 item, R5.1 item, or the usage of an R5.1 IR parent itself) into one
+ * Splits one report item (5.0 item, 5.1 item, or the usage of a 5.1 IR parent itself) into one
  * filtered copy per month in which it has usage. Items without usage yield an empty map.
  */
-export function splitItemByMonth(item: unknown, findings: Findings): Map<YearMonth, JsonObject> {
+export function splitItemByMonth(
+  item: unknown,
+  findings: Findings,
+  sink: UsageSink = IGNORE,
+): Map<YearMonth, JsonObject> {
   if (!isJsonObject(item)) {
     findings.add('non_object_item', JSON.stringify(item ?? null).slice(0, 100));
+    sink.unreadable();
     return new Map();
   }
-  return splitUsageNode(item, findings);
+  return splitNode(item, { findings, sink });
+}
+
+const USAGE_KEYS = new Set([
+  'attributeperformance',
+  'performance',
+  'itemperformance',
+  'components',
+  'itemcomponent',
+]);
+
+/** Whether a key names a usage-bearing member (any spelling). */
+export function isUsageKey(key: string): boolean {
+  return USAGE_KEYS.has(normaliseKey(key));
 }
 
 /** Whether an item carries usage of its own (as opposed to an IR parent group holding only `Items`). */
 export function hasOwnUsage(item: JsonObject): boolean {
-  return (
-    findKeyLoose(item, ATTRIBUTE_PERFORMANCE) !== undefined ||
-    findKeyLoose(item, PERFORMANCE) !== undefined ||
-    findKeyLoose(item, COMPONENTS) !== undefined ||
-    findKeyLoose(item, ITEM_COMPONENT) !== undefined
-  );
+  for (const key in item) if (isUsageKey(key)) return true;
+  return false;
 }

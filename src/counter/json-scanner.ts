@@ -4,6 +4,7 @@
  * It only tracks strings, escapes and bracket depth; every cut-out text is then given to JSON.parse,
  * which does the real validation. That keeps the per-item cost close to JSON.parse itself.
  */
+import { normaliseKey } from './json.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -72,11 +73,15 @@ export class JsonObjectScanner {
   private keyStartIndex = 0;
   private valueStartIndex = 0;
 
+  private readonly streamedKey: string;
+
   constructor(
     private readonly sink: ScanSink,
-    /** Root keys whose array value is streamed element by element (compared lower-case). */
-    private readonly streamedKey: string,
-  ) {}
+    /** The root key whose array value is streamed element by element (any case, `_` ignored). */
+    streamedKey: string,
+  ) {
+    this.streamedKey = normaliseKey(streamedKey);
+  }
 
   write(chunk: Uint8Array): void {
     const buf = Buffer.isBuffer(chunk)
@@ -179,7 +184,7 @@ export class JsonObjectScanner {
     const c = buf[i];
     if (isWhitespace(c)) return i + 1;
     if (this.state === 'element' && c === CLOSE_ARRAY) return this.unexpected(c); // `[1,]`
-    if (this.state === 'value' && c === OPEN_ARRAY && this.key.toLowerCase() === this.streamedKey) {
+    if (this.state === 'value' && c === OPEN_ARRAY && normaliseKey(this.key) === this.streamedKey) {
       this.state = 'elementOrEnd';
       this.target = 'element';
       return i + 1;

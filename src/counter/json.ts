@@ -10,7 +10,7 @@ const MAX_CACHED_KEYS = 10_000;
 const normalisedKeys = new Map<string, string>();
 
 /** Lower case without `_`, `-` and white space; memoised because the same few keys recur per item. */
-function normalise(key: string): string {
+export function normaliseKey(key: string): string {
   let normalised = normalisedKeys.get(key);
   if (normalised === undefined) {
     normalised = key.toLowerCase().replace(/[_\s-]/g, '');
@@ -24,8 +24,8 @@ function normalise(key: string): string {
 export function findKeyLoose(obj: JsonObject, aliases: readonly string[]): string | undefined {
   const keys = Object.keys(obj);
   for (const alias of aliases) {
-    const wanted = normalise(alias);
-    for (const key of keys) if (normalise(key) === wanted) return key;
+    const wanted = normaliseKey(alias);
+    for (const key of keys) if (normaliseKey(key) === wanted) return key;
   }
   return undefined;
 }

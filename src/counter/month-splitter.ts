@@ -7,14 +7,18 @@
  * Errors are values: the result is a report, an exception-only body, or an invalid body with a code.
  */
 import { findExceptions, unwrapStringifiedJson, type SushiException } from './exceptions.ts';
-import { Findings, hasOwnUsage, splitItemByMonth, type Finding } from './item-split.ts';
+import { Findings, hasOwnUsage, isUsageKey, splitItemByMonth, type Finding } from './item-split.ts';
 import { stringifyCopies } from './copy-json.ts';
 import { JsonObjectScanner } from './json-scanner.ts';
-import { findKeyLoose, getLoose, isJsonObject, type JsonObject } from './json.ts';
+import { findKeyLoose, getLoose, isJsonObject, normaliseKey, type JsonObject } from './json.ts';
 import { MonthBuckets, type BucketStats } from './month-buckets.ts';
-import { headerForMonth, headerPeriod, isTotalsGranularity } from './report-header.ts';
+import { headerForMonth, headerLayout, headerPeriod, isTotalsGranularity } from './report-header.ts';
 import { parseRelease, parseReportId, type CounterRelease, type ReportId } from './reports.ts';
-import { monthsBetween, type YearMonth } from './year-month.ts';
+import { UsageFacts, type MonthUsage } from './usage-facts.ts';
+import { DEFAULT_MAX_EXAMPLES, DiagnosticSet, type Diagnostic } from './validate/diagnostics.ts';
+import { ReportChecks, findingDiagnostics } from './validate/report-checks.ts';
+import { requiresItemId } from './validate/rules.ts';
+import { monthsBetween, parseYearMonth, type YearMonth } from './year-month.ts';
 
 export interface SplitOptions {
   /** A month bucket larger than this (serialized JSON characters) spills to a temp file. Default 4 MiB. */
@@ -27,6 +31,19 @@ export interface SplitOptions {
   maxBytes?: number;
   /** Bodies that are not a JSON object (arrays, strings, HTML) are buffered up to this. Default 16 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * The months that were asked for (`yyyy-MM` or dates). Months of the response outside them are
+   * listed in `monthsOutsideRequest` and flagged on each month; usage in them is a diagnostic.
+   */
+  requested?: { begin: string; end: string };
+  /** The report that was asked for; a different `Report_ID` in the header is a diagnostic. */
+  reportId?: string;
+  /** Schema and Code of Practice checks (diagnostics). Default true; counting is always on. */
+  validate?: boolean;
+  /** Items kept per month and metric in `topItems`. Default 100; 0 turns the ranking off. */
+  topK?: number;
+  /** Occurrences of one diagnostic code kept with details, per month. Default 5. */
+  maxExamples?: number;
 }
 
 const DEFAULTS = {
@@ -35,6 +52,7 @@ const DEFAULTS = {
   memoryBudgetBytes: 16 * 1024 * 1024,
   maxBytes: 2 * 1024 * 1024 * 1024,
   maxBufferedBytes: 16 * 1024 * 1024,
+  topK: 100,
 };
 
 /** FOLIO's stored `report` for one month. */
@@ -43,30 +61,33 @@ export interface MonthReportBody {
   Report_Items: JsonObject[];
 }
 
-export interface MonthReport {
+/** What the split learnt about one month, computed while the items were read. */
+export interface MonthFacts extends MonthUsage {
   yearMonth: YearMonth;
-  report: MonthReportBody;
-  /** Number of top-level `Report_Items` in this month (IR parents count once). */
+  /** Number of top-level `Report_Items` with usage in this month (an IR parent counts once). */
   itemCount: number;
+  /** Warnings about the data of this month and about the whole report; they never block storing. */
+  diagnostics: Diagnostic[];
+  /** True when a requested range was given and this month lies outside it. */
+  outsideRequest: boolean;
 }
 
-export interface MonthReportJson {
-  yearMonth: YearMonth;
+export interface MonthReport extends MonthFacts {
+  report: MonthReportBody;
+}
+
+export interface MonthReportJson extends MonthFacts {
   /** `JSON.stringify` of the month's `MonthReportBody`. */
   json: string;
-  itemCount: number;
 }
 
 /**
  * One month as its header plus a stream of item texts, so that a large month is never held whole
  * (neither as objects nor as one string).
  */
-export interface MonthStream {
-  yearMonth: YearMonth;
+export interface MonthStream extends MonthFacts {
   /** The month's `Report_Header` (Begin_Date/End_Date set to the month). */
   header: JsonObject;
-  /** Number of top-level `Report_Items` of the month. */
-  itemCount: number;
   /** Serialized size of the month's items in characters (close to their JSON length). */
   itemBytes: number;
   /** The items as JSON texts, in order; may be iterated again until the next month is requested. */
@@ -81,7 +102,9 @@ export type InvalidCode =
   | 'not_a_report'
   | 'missing_report_header'
   | 'too_large'
-  | 'read_error';
+  | 'read_error'
+  /** Report items are there, but no usage could be read from them in either layout. */
+  | 'unreadable_items';
 
 export interface SplitInvalid {
   kind: 'invalid';
@@ -101,7 +124,14 @@ export interface SplitException {
 
 export interface SplitReport {
   kind: 'report';
+  /** The release the caller configured (the splitter's argument). */
   release: CounterRelease;
+  /** The release the data is in, read from the items' layout (the header's when there are none). */
+  detectedRelease: CounterRelease;
+  /** `detectedRelease !== release`. */
+  releaseDiffers: boolean;
+  /** `Report_Items` elements per outcome, and per layout the elements read in it. */
+  layouts: { '5': number; '5.1': number; empty: number; unreadable: number };
   /** The response's header, unchanged. */
   header: JsonObject;
   reportId: ReportId | undefined;
@@ -116,6 +146,15 @@ export interface SplitReport {
   /** Top-level `Report_Items` elements read. */
   itemCount: number;
   findings: Finding[];
+  /** Warnings about the report as a whole (each month's `diagnostics` includes them). */
+  diagnostics: Diagnostic[];
+  /**
+   * Months of the response (header period or data) outside the requested range, sorted; empty when
+   * no range was given. `months()` still yields those in `yearMonths`, flagged `outsideRequest`.
+   */
+  monthsOutsideRequest: YearMonth[];
+  /** Facts of any month with usage (also months the split does not yield), or undefined. */
+  monthFacts(yearMonth: YearMonth): MonthFacts | undefined;
   stats(): BucketStats;
   /** One month at a time, in month order; the month's bucket is released after it is yielded. */
   months(): AsyncGenerator<MonthReport>;
@@ -135,12 +174,33 @@ export type SplitResult = SplitReport | SplitException | SplitInvalid;
 type Entry = ['i', JsonObject] | ['c', number, JsonObject] | ['p', number, JsonObject];
 
 const ITEMS = ['items'];
-const USAGE_KEYS = ['attribute_performance', 'performance', 'components', 'item_component'];
+
+/** The options the collector works with, defaults applied. */
+interface CollectOptions {
+  requested: { begin: YearMonth; end: YearMonth } | undefined;
+  reportId: ReportId | undefined;
+  validate: boolean;
+  topK: number;
+  maxExamples: number;
+}
+
+function collectOptions(options: SplitOptions): CollectOptions {
+  const begin = parseYearMonth(options.requested?.begin);
+  const end = parseYearMonth(options.requested?.end);
+  return {
+    requested: begin !== undefined && end !== undefined ? { begin, end } : undefined,
+    reportId: parseReportId(options.reportId),
+    validate: options.validate ?? true,
+    topK: Math.max(0, Math.floor(options.topK ?? DEFAULTS.topK)),
+    maxExamples: Math.max(1, Math.floor(options.maxExamples ?? DEFAULT_MAX_EXAMPLES)),
+  };
+}
 
 /**
  * Receives header, root members and report items in document order and routes every item's usage to
- * its month buckets. R5.1 IR children arrive before their parent group (the parent completes last),
- * so children are tagged with the parent's sequence number and joined when a month is built.
+ * its month buckets, while `facts` counts the usage and checks it. An R5.1 IR parent group arrives
+ * whole: its children are routed first (tagged with the parent's sequence number), then the parent,
+ * and they are joined when a month is built.
  */
 class MonthCollector {
   header: JsonObject | undefined;
@@ -150,25 +210,43 @@ class MonthCollector {
   itemCount = 0;
   /** Top-level items per month (an IR parent counts once). */
   readonly monthItemCounts = new Map<YearMonth, number>();
+  readonly facts: UsageFacts;
+  readonly checks: ReportChecks;
   private parentMonths = new Set<YearMonth>();
 
   constructor(
     readonly release: CounterRelease,
     readonly buckets: MonthBuckets,
-  ) {}
+    readonly options: CollectOptions,
+  ) {
+    this.facts = new UsageFacts(options);
+    this.facts.setReport(options.reportId);
+    this.checks = new ReportChecks(options.reportId, this.facts.reportDiagnostics, options.validate);
+  }
 
   setHeader(value: unknown): void {
     this.headerSeen = true;
-    if (isJsonObject(value)) this.header = value;
+    if (!isJsonObject(value)) return;
+    this.header = value;
+    this.checks.header(value, headerLayout(value) ?? this.release);
+    this.facts.setReport(this.checks.reportId);
   }
 
   setTopLevel(key: string, value: unknown): void {
     this.topLevel[key] = value;
   }
 
+  /** Title and item reports must identify their items (validate/rules.ts). */
+  private get requiresItemId(): boolean {
+    return (
+      this.options.validate && this.checks.reportId !== undefined && requiresItemId(this.checks.reportId)
+    );
+  }
+
   /** An element of a parent group's `Items` (R5.1 IR); belongs to the parent being read. */
-  addChild(item: unknown): void {
-    const byMonth = splitItemByMonth(item, this.findings);
+  private addChild(item: unknown): void {
+    if (isJsonObject(item)) this.facts.beginItem(item, this.requiresItemId);
+    const byMonth = splitItemByMonth(item, this.findings, this.facts);
     if (byMonth.size === 0 && isJsonObject(item)) this.findings.add('item_without_usage');
     for (const [month, filtered] of byMonth) {
       this.buckets.add(month, JSON.stringify(['c', this.itemCount, filtered] satisfies Entry));
@@ -176,36 +254,61 @@ class MonthCollector {
     }
   }
 
-  /** A `Report_Items` element; for a parent group its `Items` must already have gone to `addChild`. */
+  /** A `Report_Items` element (a whole parent group for R5.1 IR). */
   addTopLevel(element: unknown): void {
+    this.facts.beginElement(this.itemCount);
     const itemsKey = isJsonObject(element) ? findKeyLoose(element, ITEMS) : undefined;
-    if (isJsonObject(element) && itemsKey !== undefined) this.addParent(element, itemsKey);
-    else this.addItem(element);
+    const months =
+      isJsonObject(element) && itemsKey !== undefined
+        ? this.addParent(element, itemsKey)
+        : this.addItem(element);
+    this.checkSchema(element);
+    this.facts.endElement(element, months);
     this.itemCount += 1;
     this.parentMonths = new Set();
   }
 
-  private addItem(item: unknown): void {
-    const byMonth = splitItemByMonth(item, this.findings);
+  /** The element against the schema of the layout its usage was read in (else the header's). */
+  private checkSchema(element: unknown): void {
+    if (!this.options.validate) return;
+    const read = this.facts.elementLayout();
+    const layout =
+      read === '5' || read === '5.1' ? read : ((this.header && headerLayout(this.header)) ?? this.release);
+    const violation = this.checks.element(element, layout);
+    if (violation)
+      this.facts.elementDiagnostic(
+        'schema_item',
+        `${violation.path || '/'}: ${violation.message}`,
+        violation.path,
+      );
+  }
+
+  private addItem(item: unknown): Iterable<YearMonth> {
+    if (isJsonObject(item)) this.facts.beginItem(item, this.requiresItemId);
+    const byMonth = splitItemByMonth(item, this.findings, this.facts);
     if (byMonth.size === 0 && isJsonObject(item)) this.findings.add('item_without_usage');
-    if (!isJsonObject(item)) return;
+    if (!isJsonObject(item)) return [];
     for (const [month, text] of stringifyCopies(item, byMonth)) {
       // Same text as JSON.stringify(['i', filtered] satisfies Entry).
       this.buckets.add(month, `["i",${text}]`);
       this.countItem(month);
     }
+    return byMonth.keys();
   }
 
   private countItem(month: YearMonth): void {
     this.monthItemCounts.set(month, (this.monthItemCounts.get(month) ?? 0) + 1);
   }
 
-  private addParent(parent: JsonObject, itemsKey: string): void {
+  private addParent(parent: JsonObject, itemsKey: string): Set<YearMonth> {
     const children = parent[itemsKey];
-    // splitReport() hands over complete parents; the streaming parser has already drained `Items`.
-    if (Array.isArray(children) && children.length > 0) for (const child of children) this.addChild(child);
+    if (Array.isArray(children)) for (const child of children) this.addChild(child);
     const meta: JsonObject = { ...parent, [itemsKey]: [] };
-    const own = hasOwnUsage(meta) ? splitItemByMonth(meta, this.findings) : new Map<YearMonth, JsonObject>();
+    let own = new Map<YearMonth, JsonObject>();
+    if (hasOwnUsage(meta)) {
+      this.facts.beginItem(meta, false);
+      own = splitItemByMonth(meta, this.findings, this.facts);
+    }
     const months = new Set([...this.parentMonths, ...own.keys()]);
     if (months.size === 0) this.findings.add('item_without_usage');
     for (const month of months) {
@@ -213,12 +316,13 @@ class MonthCollector {
       this.buckets.add(month, JSON.stringify(['p', this.itemCount, monthMeta] satisfies Entry));
       this.countItem(month);
     }
+    return months;
   }
 }
 
 function withoutUsage(obj: JsonObject): JsonObject {
   const copy = { ...obj };
-  for (const key of Object.keys(copy)) if (USAGE_KEYS.includes(key.toLowerCase())) delete copy[key];
+  for (const key of Object.keys(copy)) if (isUsageKey(key)) delete copy[key];
   return copy;
 }
 
@@ -291,8 +395,72 @@ function resolveMonths(collector: MonthCollector, header: JsonObject): YearMonth
   return months;
 }
 
+/**
+ * The release the data is in: the layout most elements were read in; when no element was read (or
+ * as many in each), the header's layout, else the configured release.
+ */
+function detectRelease(collector: MonthCollector, header: JsonObject): CounterRelease {
+  const { '5': r50, '5.1': r51 } = collector.facts.layoutElements;
+  if (r50 !== r51) return r50 > r51 ? '5' : '5.1';
+  return headerLayout(header) ?? collector.release;
+}
+
+/** Report-wide diagnostics about the layout, the header period and the request. */
+function reportDiagnostics(collector: MonthCollector, header: JsonObject, detected: CounterRelease): void {
+  const set = collector.facts.reportDiagnostics;
+  const { '5': r50, '5.1': r51 } = collector.facts.layoutElements;
+  const { requested, validate } = collector.options;
+  if (detected !== collector.release)
+    set.add(
+      'release_differs',
+      `configured release ${collector.release}, but the data is in the ${detected} layout`,
+    );
+  if (!validate) return;
+  const layout = headerLayout(header);
+  if (r50 + r51 > 0 && layout !== undefined && layout !== detected)
+    set.add('header_release_differs', `the header is in the ${layout} layout, the items in ${detected}`);
+  if (r50 > 0 && r51 > 0)
+    set.add('mixed_layouts', `${r50} items in the 5.0 layout and ${r51} in the 5.1 layout`);
+  const period = headerPeriod(header);
+  if (
+    requested &&
+    period.begin !== undefined &&
+    period.end !== undefined &&
+    (period.begin < requested.begin || period.end > requested.end)
+  )
+    set.add(
+      'header_period_outside_request',
+      `the header's period ${period.begin}..${period.end} exceeds the requested ${requested.begin}..${requested.end}`,
+      { path: '/Report_Filters' },
+    );
+}
+
+/** Report items are there but none could be read in either layout: a failure that says so. */
+function unreadableItems(collector: MonthCollector, header: JsonObject): SplitInvalid | undefined {
+  const { outcomes, firstUnreadable } = collector.facts;
+  if (outcomes.read > 0 || outcomes.unreadable === 0 || !firstUnreadable) return undefined;
+  const claimed = getLoose(header, ['release']);
+  const claim = claimed === undefined ? '' : ` (the header says ${JSON.stringify(claimed)})`;
+  const members = firstUnreadable.keys.slice(0, 12).join(', ') || 'none';
+  const problems = collector.findings
+    .list()
+    .filter((f) => f.example !== undefined && f.code !== 'release_mismatch')
+    .map((f) => `${f.code} ${f.example}`)
+    .slice(0, 2);
+  return {
+    kind: 'invalid',
+    code: 'unreadable_items',
+    message:
+      `configured release ${collector.release}${claim}, but the items use neither layout: ` +
+      `item ${firstUnreadable.index} has members ${members}; expected Performance[] entries with ` +
+      'Period and Instance (5.0) or Attribute_Performance[] with Performance {metric: {yyyy-MM: count}} (5.1)' +
+      (problems.length > 0 ? `; ${problems.join('; ')}` : ''),
+  };
+}
+
 function toSplitReport(collector: MonthCollector, header: JsonObject): SplitReport {
-  const { buckets, release } = collector;
+  const { buckets, release, facts, options } = collector;
+  facts.finish();
   const headerRelease = parseRelease(getLoose(header, ['release']));
   if (headerRelease !== undefined && headerRelease !== release) {
     collector.findings.add('release_mismatch', String(getLoose(header, ['release'])));
@@ -301,15 +469,39 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
   if (totals) collector.findings.add('totals_granularity');
   const yearMonths = resolveMonths(collector, header);
   const exceptions = findExceptions({ ...collector.topLevel, Report_Header: header });
+  const detectedRelease = detectRelease(collector, header);
+  reportDiagnostics(collector, header, detectedRelease);
+  const findings = collector.findings.list();
+  const wide = new DiagnosticSet(options.maxExamples);
+  wide.addAll(facts.reportDiagnostics.list());
+  wide.addAll(findingDiagnostics(findings));
+  const diagnostics = wide.list();
+  const requested = options.requested;
+  const isOutside = (m: YearMonth): boolean =>
+    requested !== undefined && (m < requested.begin || m > requested.end);
+  const monthsOutsideRequest = [...new Set([...yearMonths, ...facts.usageMonths()])].filter(isOutside).sort();
+
+  function monthFacts(yearMonth: YearMonth): MonthFacts {
+    const set = new DiagnosticSet(options.maxExamples);
+    set.addAll(facts.monthDiagnostics(yearMonth).list());
+    set.addAll(diagnostics);
+    return {
+      yearMonth,
+      itemCount: collector.monthItemCounts.get(yearMonth) ?? 0,
+      ...facts.usage(yearMonth),
+      diagnostics: set.list(),
+      outsideRequest: isOutside(yearMonth),
+    };
+  }
 
   async function* monthsAsJson(): AsyncGenerator<MonthReportJson> {
     try {
       for (const yearMonth of yearMonths) {
         const items = await buildMonthItemsJson(buckets.read(yearMonth));
         await buckets.release(yearMonth);
-        const monthHeader = JSON.stringify(headerForMonth(header, yearMonth, release));
+        const monthHeader = JSON.stringify(headerForMonth(header, yearMonth, detectedRelease));
         const json = `{"Report_Header":${monthHeader},"Report_Items":[${items.join(',')}]}`;
-        yield { yearMonth, json, itemCount: items.length };
+        yield { ...monthFacts(yearMonth), json };
       }
     } finally {
       await buckets.dispose();
@@ -320,9 +512,8 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
     try {
       for (const yearMonth of yearMonths) {
         yield {
-          yearMonth,
-          header: headerForMonth(header, yearMonth, release),
-          itemCount: collector.monthItemCounts.get(yearMonth) ?? 0,
+          ...monthFacts(yearMonth),
+          header: headerForMonth(header, yearMonth, detectedRelease),
           itemBytes: buckets.totalBytes(yearMonth),
           items: () => streamMonthItems(buckets.read(yearMonth)),
         };
@@ -334,14 +525,18 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
   }
 
   async function* months(): AsyncGenerator<MonthReport> {
-    for await (const { yearMonth, json, itemCount } of monthsAsJson()) {
-      yield { yearMonth, report: JSON.parse(json) as MonthReportBody, itemCount };
+    for await (const { json, ...month } of monthsAsJson()) {
+      yield { ...month, report: JSON.parse(json) as MonthReportBody };
     }
   }
 
+  const { read: _read, ...outcomes } = facts.outcomes;
   return {
     kind: 'report',
     release,
+    detectedRelease,
+    releaseDiffers: detectedRelease !== release,
+    layouts: { ...facts.layoutElements, ...outcomes },
     header,
     reportId: parseReportId(getLoose(header, ['report_id'])),
     exceptions,
@@ -349,7 +544,13 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
     yearMonths,
     granularity: totals ? 'totals' : 'month',
     itemCount: collector.itemCount,
-    findings: collector.findings.list(),
+    findings,
+    diagnostics,
+    monthsOutsideRequest,
+    monthFacts: (yearMonth) =>
+      yearMonths.includes(yearMonth) || facts.usageMonths().includes(yearMonth)
+        ? monthFacts(yearMonth)
+        : undefined,
     stats: () => buckets.stats(),
     months,
     monthsAsJson,
@@ -392,6 +593,11 @@ async function finishCollector(
     await collector.buckets.dispose();
     return finishHeaderless(root, collector.release, options);
   }
+  const unreadable = unreadableItems(collector, collector.header);
+  if (unreadable) {
+    await collector.buckets.dispose();
+    return unreadable;
+  }
   return toSplitReport(collector, collector.header);
 }
 
@@ -409,12 +615,12 @@ export async function splitReport(
     return { kind: 'invalid', code: 'null_body', message: 'Report not valid: null' };
   }
   if (!isJsonObject(value)) return classifyNonObject(value);
-  const collector = new MonthCollector(release, newBuckets(options));
+  const collector = new MonthCollector(release, newBuckets(options), collectOptions(options));
   const root: JsonObject = {};
   for (const [key, member] of Object.entries(value)) {
-    const name = key.toLowerCase();
-    if (name === 'report_header') collector.setHeader(member);
-    else if (name === 'report_items') addReportItems(collector, member);
+    const name = normaliseKey(key);
+    if (name === 'reportheader') collector.setHeader(member);
+    else if (name === 'reportitems') addReportItems(collector, member);
     else {
       collector.setTopLevel(key, member);
       root[key] = member;
@@ -509,8 +715,8 @@ class ScanningSplitter {
   private readonly root: JsonObject = {};
   readonly collector: MonthCollector;
 
-  constructor(release: CounterRelease, buckets: MonthBuckets) {
-    this.collector = new MonthCollector(release, buckets);
+  constructor(release: CounterRelease, buckets: MonthBuckets, options: CollectOptions) {
+    this.collector = new MonthCollector(release, buckets, options);
     this.scanner = new JsonObjectScanner(
       {
         member: (key, text) => this.onMember(key, JSON.parse(text)),
@@ -521,9 +727,9 @@ class ScanningSplitter {
   }
 
   private onMember(key: string, value: unknown): void {
-    const name = key.toLowerCase();
-    if (name === 'report_header') this.collector.setHeader(value);
-    else if (name === 'report_items') addReportItems(this.collector, value);
+    const name = normaliseKey(key);
+    if (name === 'reportheader') this.collector.setHeader(value);
+    else if (name === 'reportitems') addReportItems(this.collector, value);
     else {
       this.collector.setTopLevel(key, value);
       this.root[key] = value;
@@ -619,7 +825,7 @@ export async function splitReportStream(
         if (rest === undefined) continue;
         bytes = rest;
         mode = bytes[0] === 0x7b ? 'object' : 'buffer';
-        if (mode === 'object') streaming = new ScanningSplitter(release, buckets);
+        if (mode === 'object') streaming = new ScanningSplitter(release, buckets, collectOptions(options));
       }
       if (excerptBytes < EXCERPT_BYTES) {
         excerpt.push(bytes.slice(0, EXCERPT_BYTES - excerptBytes));

@@ -3,7 +3,7 @@
  * `[{Name, Value}]` arrays, R5.1 as objects. Names are matched case-insensitively (field notes §3.3 #18).
  */
 import { findKeyLoose, getLoose, isJsonObject, type JsonObject } from './json.ts';
-import type { CounterRelease } from './reports.ts';
+import { parseRelease, type CounterRelease } from './reports.ts';
 import { firstDayOf, lastDayOf, parseYearMonth, type YearMonth } from './year-month.ts';
 
 const REPORT_FILTERS = ['report_filters'];
@@ -38,6 +38,19 @@ export function headerPeriod(header: JsonObject): HeaderPeriod {
   const rawBegin = namedValue(filters, BEGIN_DATE) ?? getLoose(header, [BEGIN_DATE]);
   const rawEnd = namedValue(filters, END_DATE) ?? getLoose(header, [END_DATE]);
   return { rawBegin, rawEnd, begin: parseYearMonth(rawBegin), end: parseYearMonth(rawEnd) };
+}
+
+/**
+ * The layout the header is written in: filters or attributes as a `[{Name, Value}]` list are 5.0, as
+ * an object 5.1; without either, the header's `Release`.
+ */
+export function headerLayout(header: JsonObject): CounterRelease | undefined {
+  for (const key of [REPORT_FILTERS, REPORT_ATTRIBUTES]) {
+    const value = getLoose(header, key);
+    if (Array.isArray(value)) return '5';
+    if (isJsonObject(value)) return '5.1';
+  }
+  return parseRelease(getLoose(header, ['release']));
 }
 
 /** `Totals` (R5.0, 5.1.0.1) and `Total` (R5.1 2023) in any case mean the period cannot be split. */

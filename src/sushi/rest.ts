@@ -155,7 +155,7 @@ class RestEndpoint implements ServiceEndpoint {
       this.transport,
     );
     if (isTransportFailure(response)) return fromTransportFailure(response, this.secrets);
-    if (response.status >= 200 && response.status < 300) return this.classifySuccess(response);
+    if (response.status >= 200 && response.status < 300) return this.classifySuccess(response, report, item);
     return this.classifyError(response);
   }
 
@@ -175,9 +175,16 @@ class RestEndpoint implements ServiceEndpoint {
     );
   }
 
-  private async classifySuccess(response: HttpResponse): Promise<FetchResult> {
+  private async classifySuccess(
+    response: HttpResponse,
+    report: ReportId,
+    item: FetchItem,
+  ): Promise<FetchResult> {
     const split = await splitReportStream(response.body, this.flavour.release, {
       maxBytes: this.transport.maxResponseBytes,
+      requested: { begin: item.beginDate, end: item.endDate },
+      reportId: report,
+      validate: this.options.validateReports ?? true,
     });
     const facts: FailureFacts = { httpStatus: response.status, ...retryAfterFacts(response.headers) };
     const bodyFailure = response.body.failure();

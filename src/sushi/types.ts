@@ -114,6 +114,8 @@ export class EndpointInitError extends Error {
 export interface ImplementationOptions {
   /** Offer the standard views (TR_J1, ...) of 5.0 and 5.1 in addition to the master reports. */
   enableStandardViews?: boolean;
+  /** Schema and Code of Practice diagnostics on COUNTER 5 JSON reports (default true). */
+  validateReports?: boolean;
 }
 
 /** One service implementation: its `/impl` entry and how to bind it to a provider. */

@@ -116,3 +116,15 @@ export function monthSums(sums: UsageSums, month: string): Record<string, number
     [...(sums.get(month) ?? new Map<string, number>())].sort(([a], [b]) => a.localeCompare(b)),
   );
 }
+
+/** A minimal 5.0 `Report_Header` (filters as a `[{Name, Value}]` list) for hand-made reports. */
+export function header50(reportId: string, begin: string, end: string): Record<string, unknown> {
+  return {
+    Release: '5',
+    Report_ID: reportId,
+    Report_Filters: [
+      { Name: 'Begin_Date', Value: begin },
+      { Name: 'End_Date', Value: end },
+    ],
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The schema copies under src/counter/validate/schemas are exactly what the extraction script makes
+ * of the official documents in test/fixtures/counter/spec, and the metric tables of the semantic
+ * checks agree with the 5.1.0.1 schema.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { extractedFiles, SCHEMA_DIR } from '../../scripts/extract-counter-schemas.ts';
+import { REPORT_IDS } from '../../src/counter/index.ts';
+import { allowedMetrics } from '../../src/counter/validate/rules.ts';
+
+type Schema = { [key: string]: unknown };
+
+void describe('COUNTER schema copies', () => {
+  for (const [name, text] of Object.entries(extractedFiles()))
+    void it(`${name} is the extraction of the official document (run scripts/extract-counter-schemas.ts)`, () => {
+      assert.equal(readFileSync(join(SCHEMA_DIR, name), 'utf8'), text);
+    });
+
+  void it('the 5.1 metrics allowed per report are the metric members of its *_Performance* schemas', () => {
+    const schemas = (
+      JSON.parse(readFileSync(join(SCHEMA_DIR, 'counter-api-5.1.0.1.json'), 'utf8')) as {
+        components: { schemas: Record<string, Schema> };
+      }
+    ).components.schemas;
+    for (const report of REPORT_IDS) {
+      const fromSchema = new Set<string>();
+      for (const [name, schema] of Object.entries(schemas)) {
+        // IR_Component_Performance belongs to IR (components carry a subset of its metrics).
+        const owner = name.replace(/_Component/, '').replace(/_Performance.*$/, '');
+        if (owner !== report || !/_Performance/.test(name)) continue;
+        for (const metric of Object.keys(schema.properties ?? {})) fromSchema.add(metric);
+      }
+      assert.deepEqual([...allowedMetrics('5.1', report)].sort(), [...fromSchema].sort(), report);
+    }
+  });
+});
