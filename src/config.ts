@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { HostPolicy, HostPolicyError } from './sushi/host-policy.ts';
 
 /** Service configuration. Every field can be set by environment variable; the CLI maps flags onto them. */
 export interface Config {
@@ -82,6 +83,12 @@ export interface HarvestConfig {
   singleMonthReports: string[];
   /** Offer the standard views (TR_J1, ...) besides the master reports. */
   enableStandardViews: boolean;
+  /**
+   * Which provider addresses may be called: HARVESTER_PROVIDER_HOSTS_DENY adds to the built-in denials
+   * (link-local, cloud metadata, unspecified, broadcast, multicast), HARVESTER_PROVIDER_HOSTS_ALLOW makes
+   * exceptions. Keywords, addresses, CIDR ranges, host names (src/sushi/host-policy.ts).
+   */
+  providerHosts: HostPolicy;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +119,15 @@ function intList(env: NodeJS.ProcessEnv, name: string, dflt: number[]): number[]
     if (!/^\d+$/.test(v))
       throw new ConfigError(`${name} must be a comma-separated list of integers, got "${env[name]}"`);
   return values.map(Number);
+}
+
+function hostPolicy(env: NodeJS.ProcessEnv): HostPolicy {
+  try {
+    return HostPolicy.fromEnv(env);
+  } catch (err) {
+    if (err instanceof HostPolicyError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
@@ -191,5 +207,6 @@ export function loadHarvestConfig(env: NodeJS.ProcessEnv = process.env): Harvest
     userAgent: env.HARVESTER_USER_AGENT || 'erm-usage-harvester/0.1 (COUNTER harvester; +https://folio.org)',
     singleMonthReports: list(env, 'SINGLE_MONTH_REPORTS', ['TR']),
     enableStandardViews: bool(env, 'ENABLE_STANDARD_VIEWS', false),
+    providerHosts: hostPolicy(env),
   };
 }

@@ -117,6 +117,7 @@ export class HarvestEngine {
       totalTimeoutMs: c.totalTimeoutMs,
       maxResponseBytes: c.maxResponseBytes,
       userAgent: c.userAgent,
+      hostPolicy: c.providerHosts,
     };
   }
 
