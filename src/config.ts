@@ -43,6 +43,27 @@ export interface Config {
   /** Identifies this process among several sharing one database. */
   instanceId: string;
   harvest: HarvestConfig;
+  /** Limits of the service's own HTTP server against slow and idle clients. */
+  server: ServerLimits;
+}
+
+/**
+ * Timeouts and the connection cap of the HTTP server (docs/hardening.md, "Slow clients"). The request
+ * timeout counts while the request (headers and body) is received, never while a response is sent, so
+ * long downloads are not cut; it is generous for uploads of large files on slow links, and a stalled
+ * upload ends earlier through the idle timeout.
+ */
+export interface ServerLimits {
+  /** Until the request headers are complete: a socket that sends nothing is closed after this. */
+  headersTimeoutMs: number;
+  /** Until the whole request (headers and body) is received; 0: no limit. */
+  requestTimeoutMs: number;
+  /** No byte in either direction for this long closes a connection, also mid-request; 0: no limit. */
+  idleTimeoutMs: number;
+  /** An idle kept-alive connection between two requests is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Open connections at most; more are closed as soon as they are accepted. 0: no cap. */
+  maxConnections: number;
 }
 
 /** How the harvesting engine talks to COUNTER endpoints (politeness, retries, timeouts, limits). */
@@ -175,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.LOG_LEVEL || 'info',
     instanceId: env.HARVESTER_INSTANCE_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     harvest: loadHarvestConfig(env),
+    server: loadServerLimits(env),
     ...overrides,
   };
   if (cfg.port < 0 || cfg.port > 65535)
@@ -182,6 +204,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (cfg.mode === 'folio' && !cfg.okapiUrl)
     throw new ConfigError('FOLIO mode needs OKAPI_URL (the Okapi or sidecar URL to reach mod-erm-usage)');
   return cfg;
+}
+
+export function loadServerLimits(env: NodeJS.ProcessEnv = process.env): ServerLimits {
+  const limits: ServerLimits = {
+    headersTimeoutMs: int(env, 'SERVER_HEADERS_TIMEOUT_MS', 20_000, 1),
+    requestTimeoutMs: int(env, 'SERVER_REQUEST_TIMEOUT_MS', 2 * 60 * 60_000),
+    idleTimeoutMs: int(env, 'SERVER_IDLE_TIMEOUT_MS', 120_000),
+    keepAliveTimeoutMs: int(env, 'SERVER_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1),
+    maxConnections: int(env, 'SERVER_MAX_CONNECTIONS', 1000),
+  };
+  if (limits.requestTimeoutMs > 0 && limits.headersTimeoutMs > limits.requestTimeoutMs)
+    throw new ConfigError(
+      `SERVER_HEADERS_TIMEOUT_MS (${limits.headersTimeoutMs}) must not exceed SERVER_REQUEST_TIMEOUT_MS (${limits.requestTimeoutMs})`,
+    );
+  return limits;
 }
 
 export function loadHarvestConfig(env: NodeJS.ProcessEnv = process.env): HarvestConfig {

@@ -15,6 +15,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ServiceContext } from '../context.ts';
 import { secrets } from '../log.ts';
 import { HttpError } from './http-errors.ts';
+import { capConnections, serverTimeoutOptions } from './server-limits.ts';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -74,7 +75,9 @@ export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Pro
     routerOptions: { querystringParser: parseQuery, ignoreTrailingSlash: true },
     bodyLimit: 64 * 1024 * 1024,
     forceCloseConnections: true,
+    ...serverTimeoutOptions(ctx.config.server),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  capConnections(app.server, ctx.config.server);
 
   // Bodies: JSON may be empty (foliolib POSTs `Content-Type: application/json` with no body);
   // any other content type is accepted as text and ignored by routes that take no body.
