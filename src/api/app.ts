@@ -9,6 +9,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -61,6 +62,15 @@ function presentedToken(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** Compares in constant time (equal-length digests), so the answer time tells nothing about the token. */
+function tokenMatches(presented: string | undefined, expected: Buffer): boolean {
+  return presented !== undefined && timingSafeEqual(digest(presented), expected);
+}
+
 function sendError(reply: FastifyReply, status: number, message: string, body?: unknown): void {
   if (body !== undefined) void reply.code(status).type('application/json').send(body);
   else void reply.code(status).type('text/plain; charset=utf-8').send(secrets.redact(message));
@@ -94,13 +104,15 @@ export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Pro
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.decorateRequest('tenant', '');
+  const expectedToken = ctx.config.token ? digest(ctx.config.token) : undefined;
+  secrets.add(ctx.config.token);
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0];
     const open = path === '/' || OPEN_PATHS.some((p) => path === p || path.startsWith(p + '/'));
     const rule: TenantRule = req.routeOptions.config?.tenant ?? (open ? 'none' : 'initialised');
-    if (ctx.config.token && !open) {
-      if (presentedToken(req) !== ctx.config.token) {
+    if (expectedToken && !open) {
+      if (!tokenMatches(presentedToken(req), expectedToken)) {
         return reply
           .code(401)
           .type('text/plain; charset=utf-8')
