@@ -29,9 +29,12 @@ const SECRET_PARAMS = [
 ];
 const PARAM_RE = new RegExp(`([?&;](?:${SECRET_PARAMS.join('|')})=)([^&#\\s"'<>]*)`, 'gi');
 const HEADER_RE = /\b(authorization|cookie|set-cookie|x-okapi-token)(\s*[:=]\s*)("?)([^"\r\n,}]*)/gi;
-/** `"apiKey": "…"` in a JSON body that echoes the request (any length, also when the value is unknown). */
+/**
+ * `"apiKey": "…"` in a JSON body that echoes the request, or in a logged object (any length, also when
+ * the value is unknown).
+ */
 const JSON_FIELD_RE =
-  /("(?:api_?key|requestor_?id|customer_id_secret|token|password)"\s*:\s*")((?:[^"\\]|\\.)*)(")/gi;
+  /("(?:api_?key|requestor_?id|customer_id_secret|token|password|authorization|cookie|x-okapi-token)"\s*:\s*")((?:[^"\\]|\\.)*)(")/gi;
 
 /** Values shorter than this are removed as whole tokens only (see the module comment). */
 export const MIN_EVERYWHERE_LENGTH = 4;
@@ -185,13 +188,14 @@ export class SecretMatcher {
   }
 
   /**
-   * A JSON log line with every string in it redacted as text; numbers, names and the structure are kept,
-   * so the line stays valid JSON even when a short secret looks like a number in it.
+   * A JSON log line with credential fields masked at any depth and every string in it redacted as text;
+   * numbers, names and the structure are kept, so the line stays valid JSON even when a short secret
+   * looks like a number in it.
    */
   redactJsonLine(line: string): string {
     // Letters and digits are never escaped in JSON: an anchor missing from the line is missing from its strings.
     const candidates = this.hits(line, this.all);
-    return line.replace(/"(?:[^"\\]|\\.)*"/g, (literal) => {
+    return line.replace(JSON_FIELD_RE, `$1${MASK}$3`).replace(/"(?:[^"\\]|\\.)*"/g, (literal) => {
       let text: string;
       try {
         text = literal.includes('\\') ? (JSON.parse(literal) as string) : literal.slice(1, -1);

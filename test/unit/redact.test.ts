@@ -139,6 +139,19 @@ describe('JSON log lines', () => {
     assert.ok(out.endsWith('\n'));
   });
 
+  it('credential fields of logged objects are masked at any depth, whatever their value', () => {
+    const line = JSON.stringify({
+      level: 30,
+      record: { provider: { sushiCredentials: { apiKey: 'never-seen-1', requestorId: 'r' } } },
+      headers: { authorization: 'Bearer abc', 'x-okapi-token': 'tok' },
+    });
+    assert.deepEqual(JSON.parse(new SecretMatcher([]).redactJsonLine(line)), {
+      level: 30,
+      record: { provider: { sushiCredentials: { apiKey: '***', requestorId: '***' } } },
+      headers: { authorization: '***', 'x-okapi-token': '***' },
+    });
+  });
+
   it('a hostile value inside a quoted provider body inside the line is removed', () => {
     const secret = '+/ "\\=&';
     const reason = `HTTP 401 - ${JSON.stringify({ Data: `bad key ${secret}`, Echo: JSON.stringify([secret]) })}`;
