@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { HostPolicy, HostPolicyError } from './sushi/host-policy.ts';
 
 /** Service configuration. Every field can be set by environment variable; the CLI maps flags onto them. */
 export interface Config {
@@ -44,6 +45,27 @@ export interface Config {
   /** Identifies this process among several sharing one database. */
   instanceId: string;
   harvest: HarvestConfig;
+  /** Limits of the service's own HTTP server against slow and idle clients. */
+  server: ServerLimits;
+}
+
+/**
+ * Timeouts and the connection cap of the HTTP server (docs/hardening.md, "Slow clients"). The request
+ * timeout counts while the request (headers and body) is received, never while a response is sent, so
+ * long downloads are not cut; it is generous for uploads of large files on slow links, and a stalled
+ * upload ends earlier through the idle timeout.
+ */
+export interface ServerLimits {
+  /** Until the request headers are complete: a socket that sends nothing is closed after this. */
+  headersTimeoutMs: number;
+  /** Until the whole request (headers and body) is received; 0: no limit. */
+  requestTimeoutMs: number;
+  /** No byte in either direction for this long closes a connection, also mid-request; 0: no limit. */
+  idleTimeoutMs: number;
+  /** An idle kept-alive connection between two requests is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Open connections at most; more are closed as soon as they are accepted. 0: no cap. */
+  maxConnections: number;
 }
 
 /** How the harvesting engine talks to COUNTER endpoints (politeness, retries, timeouts, limits). */
@@ -84,6 +106,12 @@ export interface HarvestConfig {
   singleMonthReports: string[];
   /** Offer the standard views (TR_J1, ...) besides the master reports. */
   enableStandardViews: boolean;
+  /**
+   * Which provider addresses may be called: HARVESTER_PROVIDER_HOSTS_DENY adds to the built-in denials
+   * (link-local, cloud metadata, unspecified, broadcast, multicast), HARVESTER_PROVIDER_HOSTS_ALLOW makes
+   * exceptions. Keywords, addresses, CIDR ranges, host names (src/sushi/host-policy.ts).
+   */
+  providerHosts: HostPolicy;
 }
 
 export class ConfigError extends Error {
@@ -114,6 +142,15 @@ function intList(env: NodeJS.ProcessEnv, name: string, dflt: number[]): number[]
     if (!/^\d+$/.test(v))
       throw new ConfigError(`${name} must be a comma-separated list of integers, got "${env[name]}"`);
   return values.map(Number);
+}
+
+function hostPolicy(env: NodeJS.ProcessEnv): HostPolicy {
+  try {
+    return HostPolicy.fromEnv(env);
+  } catch (err) {
+    if (err instanceof HostPolicyError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
@@ -162,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     healthTimeoutMs: int(env, 'HEALTH_TIMEOUT_MS', 5000, 1),
     instanceId: env.HARVESTER_INSTANCE_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     harvest: loadHarvestConfig(env),
+    server: loadServerLimits(env),
     ...overrides,
   };
   if (cfg.port < 0 || cfg.port > 65535)
@@ -169,6 +207,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (cfg.mode === 'folio' && !cfg.okapiUrl)
     throw new ConfigError('FOLIO mode needs OKAPI_URL (the Okapi or sidecar URL to reach mod-erm-usage)');
   return cfg;
+}
+
+export function loadServerLimits(env: NodeJS.ProcessEnv = process.env): ServerLimits {
+  const limits: ServerLimits = {
+    headersTimeoutMs: int(env, 'SERVER_HEADERS_TIMEOUT_MS', 20_000, 1),
+    requestTimeoutMs: int(env, 'SERVER_REQUEST_TIMEOUT_MS', 2 * 60 * 60_000),
+    idleTimeoutMs: int(env, 'SERVER_IDLE_TIMEOUT_MS', 120_000),
+    keepAliveTimeoutMs: int(env, 'SERVER_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1),
+    maxConnections: int(env, 'SERVER_MAX_CONNECTIONS', 1000),
+  };
+  if (limits.requestTimeoutMs > 0 && limits.headersTimeoutMs > limits.requestTimeoutMs)
+    throw new ConfigError(
+      `SERVER_HEADERS_TIMEOUT_MS (${limits.headersTimeoutMs}) must not exceed SERVER_REQUEST_TIMEOUT_MS (${limits.requestTimeoutMs})`,
+    );
+  return limits;
 }
 
 export function loadHarvestConfig(env: NodeJS.ProcessEnv = process.env): HarvestConfig {
@@ -194,5 +247,6 @@ export function loadHarvestConfig(env: NodeJS.ProcessEnv = process.env): Harvest
     userAgent: env.HARVESTER_USER_AGENT || 'erm-usage-harvester/0.1 (COUNTER harvester; +https://folio.org)',
     singleMonthReports: list(env, 'SINGLE_MONTH_REPORTS', ['TR']),
     enableStandardViews: bool(env, 'ENABLE_STANDARD_VIEWS', false),
+    providerHosts: hostPolicy(env),
   };
 }

@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { redactSecrets } from './redact.ts';
+import { SecretMatcher } from './redact.ts';
 
 export type { Logger };
 
@@ -9,8 +9,14 @@ export type { Logger };
  */
 export class SecretRegistry {
   private readonly values = new Set<string>();
+  private matcher: SecretMatcher | undefined;
+  /** Any non-empty value counts, however short: src/redact.ts removes short ones as whole tokens. */
   add(...values: (string | undefined | null)[]): void {
-    for (const v of values) if (typeof v === 'string' && v.length >= 4) this.values.add(v);
+    for (const v of values)
+      if (typeof v === 'string' && v !== '' && !this.values.has(v)) {
+        this.values.add(v);
+        this.matcher = undefined;
+      }
   }
   /** Adds the credentials of a provider or aggregator record. */
   addFromRecord(record: unknown): void {
@@ -24,8 +30,16 @@ export class SecretRegistry {
     const a = r.aggregatorConfig;
     if (a && typeof a === 'object') this.add(a.apiKey, a.requestorId);
   }
+  private compiled(): SecretMatcher {
+    this.matcher ??= new SecretMatcher(this.values);
+    return this.matcher;
+  }
   redact(text: string): string {
-    return redactSecrets(text, this.values);
+    return this.compiled().redact(text);
+  }
+  /** A JSON log line, redacted string by string so that it stays valid JSON. */
+  redactJsonLine(line: string): string {
+    return this.compiled().redactJsonLine(line);
   }
   [Symbol.iterator](): Iterator<string> {
     return this.values[Symbol.iterator]();
@@ -58,6 +72,6 @@ export function createLogger(opts: LogOptions = {}): Logger {
         censor: '***',
       },
     },
-    { write: (line: string) => write(secrets.redact(line)) },
+    { write: (line: string) => write(secrets.redactJsonLine(line)) },
   );
 }

@@ -9,12 +9,14 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ServiceContext } from '../context.ts';
 import { secrets } from '../log.ts';
 import { HttpError } from './http-errors.ts';
+import { capConnections, serverTimeoutOptions } from './server-limits.ts';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -60,6 +62,15 @@ function presentedToken(req: FastifyRequest): string | undefined {
   return undefined;
 }
 
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/** Compares in constant time (equal-length digests), so the answer time tells nothing about the token. */
+function tokenMatches(presented: string | undefined, expected: Buffer): boolean {
+  return presented !== undefined && timingSafeEqual(digest(presented), expected);
+}
+
 function sendError(reply: FastifyReply, status: number, message: string, body?: unknown): void {
   if (body !== undefined) void reply.code(status).type('application/json').send(body);
   else void reply.code(status).type('text/plain; charset=utf-8').send(secrets.redact(message));
@@ -74,7 +85,9 @@ export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Pro
     routerOptions: { querystringParser: parseQuery, ignoreTrailingSlash: true },
     bodyLimit: 64 * 1024 * 1024,
     forceCloseConnections: true,
+    ...serverTimeoutOptions(ctx.config.server),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  capConnections(app.server, ctx.config.server);
 
   // Bodies: JSON may be empty (foliolib POSTs `Content-Type: application/json` with no body);
   // any other content type is accepted as text and ignored by routes that take no body.
@@ -91,13 +104,15 @@ export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Pro
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.decorateRequest('tenant', '');
+  const expectedToken = ctx.config.token ? digest(ctx.config.token) : undefined;
+  secrets.add(ctx.config.token);
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0];
     const open = path === '/' || OPEN_PATHS.some((p) => path === p || path.startsWith(p + '/'));
     const rule: TenantRule = req.routeOptions.config?.tenant ?? (open ? 'none' : 'initialised');
-    if (ctx.config.token && !open) {
-      if (presentedToken(req) !== ctx.config.token) {
+    if (expectedToken && !open) {
+      if (!tokenMatches(presentedToken(req), expectedToken)) {
         return reply
           .code(401)
           .type('text/plain; charset=utf-8')

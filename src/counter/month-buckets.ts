@@ -103,7 +103,7 @@ export class MonthBuckets {
     if (bucket.lines.length === 0) return;
     bucket.file ??= join(await this.ensureSpillDir(), `${month}.jsonl`);
     const text = bucket.lines.join('\n') + '\n';
-    await appendFile(bucket.file, text, 'utf8');
+    await appendFile(bucket.file, text, { encoding: 'utf8', mode: 0o600 });
     this.spilledBytes += bucket.bytes;
     this.inMemoryBytes -= bucket.bytes;
     this.spilledMonths.add(month);

@@ -7,6 +7,7 @@ import { Type, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { TLocalizedValidationError } from 'typebox/error';
 import { normalizeDateTime } from '../dates.ts';
+import { redactSecrets } from '../redact.ts';
 import type { JsonRecord } from './port.ts';
 
 const open = { additionalProperties: true } as const;
@@ -320,6 +321,34 @@ function providerConsistency(record: JsonRecord): FieldError[] {
 }
 
 /**
+ * A service URL is an absolute http(s) URL: `file:`, `javascript:`, `data:` and the like are refused when
+ * the record is written (the harvester's host policy decides later which addresses it may call).
+ */
+function httpUrlAt(path: string[]): (record: JsonRecord) => FieldError[] {
+  return (record) => {
+    const value = valueAt(record, path);
+    if (typeof value !== 'string' || value.trim() === '') return [];
+    try {
+      const url = new URL(value.trim());
+      if (url.protocol === 'http:' || url.protocol === 'https:') return [];
+    } catch {
+      // not a URL at all
+    }
+    const field = path.join('.');
+    return [
+      {
+        field,
+        value: redactSecrets(value),
+        message: `${field} must be an http or https URL such as https://sushi.example.org/counter/r51`,
+        code: 'url',
+      },
+    ];
+  };
+}
+
+const providerServiceUrl = httpUrlAt(['harvestingConfig', 'sushiConfig', 'serviceUrl']);
+
+/**
  * Each check returns a normalised copy of a written record: nulls removed, date-times in H7, metadata and
  * (for providers) derived fields removed, schema defaults applied. It throws RecordValidationError.
  */
@@ -328,13 +357,14 @@ export const checkProvider = makeChecker({
   dateFields: [['harvestingDate']],
   ignored: ['metadata', ...DERIVED_PROVIDER_FIELDS],
   defaults: { status: 'active' },
-  rules: providerConsistency,
+  rules: (record) => [...providerConsistency(record), ...providerServiceUrl(record)],
 });
 
 export const checkAggregator = makeChecker({
   schema: AggregatorSettingSchema,
   dateFields: [],
   ignored: ['metadata'],
+  rules: httpUrlAt(['serviceUrl']),
 });
 
 export const checkCounterReport = makeChecker({

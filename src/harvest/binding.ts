@@ -58,6 +58,7 @@ export class Bindings {
       totalTimeoutMs: c.totalTimeoutMs,
       maxResponseBytes: c.maxResponseBytes,
       userAgent: c.userAgent,
+      hostPolicy: c.providerHosts,
     };
   }
 

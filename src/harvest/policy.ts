@@ -10,7 +10,7 @@
 import { primaryException, isWarningCode, type SushiException } from '../counter/index.ts';
 import type { HarvestConfig } from '../config.ts';
 import type { CounterReport } from '../erm/port.ts';
-import type { FetchResult } from '../sushi/types.ts';
+import type { FailureCause, FetchResult } from '../sushi/types.ts';
 import { notReadyState, type HarvestState } from './month-state.ts';
 
 export type PolicyAction =
@@ -51,15 +51,19 @@ interface Rule {
   name: string;
   codes?: readonly number[];
   statuses?: readonly number[];
+  /** Failure causes that match whatever the code and status (a request the harvester refused itself). */
+  causes?: readonly FailureCause[];
   action: PolicyAction;
   expand?: boolean;
 }
 
 /**
  * Exception code × HTTP status → action. A rule matches when the primary exception's code is in
- * `codes` OR the HTTP status is in `statuses`; the first match wins, so the order matters.
+ * `codes` OR the HTTP status is in `statuses` OR the failure cause is in `causes`; the first match wins,
+ * so the order matters.
  */
 export const EXCEPTION_POLICY: readonly Rule[] = [
+  { name: 'provider address not allowed (host policy)', causes: ['host-denied'], action: 'stop-job' },
   { name: 'rate limited (1020 / 429)', codes: [1020], statuses: [429], action: 'rate-limit' },
   { name: 'queued (1011)', codes: [1011], action: 'defer' },
   {
@@ -83,9 +87,14 @@ export const EXCEPTION_POLICY: readonly Rule[] = [
   { name: 'invalid dates (3020)', codes: [3020], action: 'fail' },
 ];
 
-function matchRule(code: number | undefined, status: number | undefined): Rule | undefined {
+function matchRule(
+  code: number | undefined,
+  status: number | undefined,
+  cause?: FailureCause,
+): Rule | undefined {
   return EXCEPTION_POLICY.find(
     (r) =>
+      (cause !== undefined && r.causes?.includes(cause)) ||
       (code !== undefined && r.codes?.includes(code)) ||
       (status !== undefined && r.statuses?.includes(status)),
   );
@@ -129,7 +138,8 @@ export function decide(result: FetchResult): PolicyDecision {
   const code = primary && !isWarningCode(primary.code) ? primary.code : undefined;
   const status = result.cause === 'http' ? result.httpStatus : undefined;
   const rule =
-    matchRule(code, status) ?? (result.httpStatus === 202 ? matchRule(1011, undefined) : undefined);
+    matchRule(code, status, result.cause) ??
+    (result.httpStatus === 202 ? matchRule(1011, undefined) : undefined);
   if (rule)
     return decisionFor(
       rule,

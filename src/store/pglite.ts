@@ -1,4 +1,14 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { checkHealth, type Db, type DbHealth, type QueryResult, type Queryable } from './db.ts';
@@ -27,14 +37,33 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Removes group and other permissions from a file or directory tree (symbolic links are left alone). */
+function ownerOnly(path: string): void {
+  const stat = lstatSync(path);
+  if (stat.isSymbolicLink()) return;
+  if ((stat.mode & 0o077) !== 0) chmodSync(path, stat.mode & 0o700);
+  if (stat.isDirectory()) for (const name of readdirSync(path)) ownerOnly(join(path, name));
+}
+
+/**
+ * The data directory holds the database, provider credentials included: owner-only (0700 directories,
+ * 0600 files), also when it was left readable by an older version. PostgreSQL inside PGlite creates its
+ * files 0600 and 0700 itself; only a new database, unpacked from PGlite's template, needs tightening
+ * after the start (see `PgliteDb.open`). `serve` also sets the process umask to 077 as a second line.
+ */
+export function secureDataDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ownerOnly(dir);
+}
+
 /** Takes the lock file of a data directory, or throws DataDirInUseError. Returns the release function. */
 export function lockDataDir(dataDir: string): () => void {
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true });
+  secureDataDir(dir);
   const lockPath = join(dir, 'harvester.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(lockPath, 'wx');
+      const fd = openSync(lockPath, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
       let released = false;
@@ -92,6 +121,9 @@ export class PgliteDb implements Db {
     const release = lockDataDir(dataDir);
     try {
       const pg = await PGlite.create(join(resolve(dataDir), 'pgdata'));
+      // A new database is unpacked from PGlite's template with the template's modes (chmod, so the
+      // umask does not apply): tighten them once it is there.
+      ownerOnly(resolve(dataDir));
       return new PgliteDb(pg, release);
     } catch (err) {
       release();

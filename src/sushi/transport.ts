@@ -10,7 +10,9 @@
 import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
 import { pipeline, Readable, type Transform } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { isIP } from 'node:net';
+import { Agent, buildConnector, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { DEFAULT_HOST_POLICY, HostDeniedError, type HostPolicy } from './host-policy.ts';
 import type { TransportOptions } from './types.ts';
 
 export interface HttpRequest {
@@ -28,10 +30,13 @@ export type ResponseHeaders = Record<string, string | string[] | undefined>;
 /** Why a request produced no (complete) answer. */
 export interface TransportFailure {
   kind: 'transport-failure';
-  cause: 'transport' | 'too-large';
-  /** `ECONNREFUSED`, `UND_ERR_HEADERS_TIMEOUT`, `TOTAL_TIMEOUT`, `TOO_LARGE`, ... */
+  cause: 'transport' | 'too-large' | 'host-denied';
+  /** `ECONNREFUSED`, `UND_ERR_HEADERS_TIMEOUT`, `TOTAL_TIMEOUT`, `TOO_LARGE`, `HOST_DENIED`, ... */
   code: string;
-  /** `Connection error: <code> <message>` or `Report not valid: response exceeds <n> bytes`. */
+  /**
+   * `Connection error: <code> <message>`, `Report not valid: response exceeds <n> bytes`, or the host
+   * policy's `provider address <a> is not allowed (<why>); see ...`.
+   */
   reason: string;
 }
 
@@ -82,14 +87,31 @@ function hasProxyEnv(): boolean {
 }
 
 /**
- * A keep-alive dispatcher for the connect timeout and the proxy environment of the moment. HTTP targets
- * behind an HTTP proxy are sent as absolute-URI requests (no CONNECT), as Java's clients do.
+ * Connects only where the host policy allows: a literal address is checked before connecting, a host
+ * name inside the socket's own DNS lookup, so the address checked is the address connected to.
  */
-export function dispatcherFor(connectTimeoutMs: number): Dispatcher {
-  const key = `${connectTimeoutMs}|${proxyEnvKey()}`;
+function guardedConnector(policy: HostPolicy, timeout: number): buildConnector.connector {
+  const connect = buildConnector({ timeout, lookup: policy.lookup });
+  return (options, callback) => {
+    const refusal = isIP(options.hostname) ? policy.checkAddress(options.hostname) : undefined;
+    if (refusal) callback(new HostDeniedError(refusal), null);
+    else connect(options, callback);
+  };
+}
+
+/**
+ * A keep-alive dispatcher for the connect timeout, the host policy and the proxy environment of the
+ * moment. HTTP targets behind an HTTP proxy are sent as absolute-URI requests (no CONNECT), as Java's
+ * clients do; the proxy itself is the operator's choice and is not checked against the policy.
+ */
+export function dispatcherFor(
+  connectTimeoutMs: number,
+  policy: HostPolicy = DEFAULT_HOST_POLICY,
+): Dispatcher {
+  const key = `${connectTimeoutMs}|${policy.key}|${proxyEnvKey()}`;
   const existing = dispatchers.get(key);
   if (existing) return existing;
-  const agentOptions = { connect: { timeout: connectTimeoutMs }, keepAliveTimeout: 4_000 };
+  const agentOptions = { connect: guardedConnector(policy, connectTimeoutMs), keepAliveTimeout: 4_000 };
   const created: Dispatcher = hasProxyEnv()
     ? new EnvHttpProxyAgent({ ...agentOptions, proxyTunnel: false })
     : new Agent(agentOptions);
@@ -114,6 +136,10 @@ function transportFailure(code: string, message: string): TransportFailure {
     code,
     reason: `Connection error: ${code} ${message}`,
   };
+}
+
+function hostDenied(reason: string): TransportFailure {
+  return { kind: 'transport-failure', cause: 'host-denied', code: 'HOST_DENIED', reason };
 }
 
 export function tooLargeFailure(maxBytes: number): TransportFailure {
@@ -161,6 +187,13 @@ function errorMessage(error: unknown): string {
   return String(error);
 }
 
+function hostDeniedIn(error: unknown): HostDeniedError | undefined {
+  if (error instanceof HostDeniedError) return error;
+  const cause =
+    typeof error === 'object' && error !== null ? (error as { cause?: unknown }).cause : undefined;
+  return cause === undefined ? undefined : hostDeniedIn(cause);
+}
+
 /** Maps an undici/socket error (or one of our deadlines) to a failure with a clear reason. */
 export function failureFromError(
   error: unknown,
@@ -168,6 +201,8 @@ export function failureFromError(
   deadline: Deadline,
 ): TransportFailure {
   if (error instanceof BodyError) return error.failure;
+  const denied = hostDeniedIn(error);
+  if (denied) return hostDenied(denied.message);
   if (deadline.fired === 'total')
     return transportFailure('TOTAL_TIMEOUT', `request not complete within ${options.totalTimeoutMs} ms`);
   if (deadline.fired === 'external') return transportFailure('ABORTED', 'request aborted');
@@ -401,13 +436,19 @@ export async function httpRequest(req: HttpRequest, options: TransportOptions): 
     clearTimeout(timer);
     unlink();
   };
-  const dispatcher = dispatcherFor(options.connectTimeoutMs);
+  const policy = options.hostPolicy ?? DEFAULT_HOST_POLICY;
+  const dispatcher = dispatcherFor(options.connectTimeoutMs, policy);
   const headers = requestHeaders(req, options);
   let url = req.url;
   const maxRedirects = req.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   try {
     for (let hop = 0; ; hop += 1) {
       const target = url;
+      const refusal = await precheck(policy, target);
+      if (refusal) {
+        finish();
+        return hostDenied(refusal);
+      }
       const response = await retryOnStaleSocket(
         () =>
           request(target, {
@@ -435,6 +476,20 @@ export async function httpRequest(req: HttpRequest, options: TransportOptions): 
     finish();
     return failureFromError(error, options, deadline);
   }
+}
+
+/**
+ * The policy's verdict before any connection: literal addresses and denied names at once; through a proxy
+ * (which resolves names itself) also every address the name resolves to here.
+ */
+async function precheck(policy: HostPolicy, url: string): Promise<string | undefined> {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return undefined; // undici reports the invalid URL
+  }
+  return hasProxyEnv() ? policy.checkResolved(host) : policy.checkHost(host);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { SushiException, YearMonth } from '../counter/index.ts';
 import type { AggregatorSetting, UsageDataProvider } from '../erm/port.ts';
+import type { HostPolicy } from './host-policy.ts';
 
 /** What `/erm-usage-harvester/impl` lists for an implementation (spec §2.3, §3.4). */
 export interface ServiceImplementationInfo {
@@ -60,7 +61,9 @@ export type FailureCause =
   /** The report name is not supported by the implementation; no request was sent. */
   | 'unsupported'
   /** The body was larger than the configured maximum. */
-  | 'too-large';
+  | 'too-large'
+  /** The provider's address is not allowed by the host policy; no connection was made. */
+  | 'host-denied';
 
 export interface FetchFailure {
   kind: 'failure';
@@ -140,4 +143,6 @@ export interface TransportOptions {
   totalTimeoutMs: number;
   maxResponseBytes: number;
   userAgent: string;
+  /** Which addresses may be called (src/sushi/host-policy.ts); default: the built-in denials only. */
+  hostPolicy?: HostPolicy;
 }

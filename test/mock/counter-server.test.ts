@@ -364,6 +364,18 @@ describe('mock COUNTER server', () => {
       assert.equal((await send(`${server.url}/badcreds/r51/status`)).status, 200);
     });
 
+    it('echo quotes the received credentials raw, URL- and form-encoded and inside a JSON string', async () => {
+      const key = 'k+/ "&';
+      const url = `${reportUrl(server, 'echo:400', '5.1', 'tr', '2022-01', '2022-01')}&api_key=${encodeURIComponent(key)}&requestor_id=r1`;
+      const answer = await send(url);
+      assert.equal(answer.status, 400);
+      const body = json(answer);
+      assert.equal(body.Code, 2020);
+      assert.equal(body.Data, `api_key ${key} is not valid for requestor_id r1`);
+      assert.equal(body.Echo_Encoded, `${encodeURIComponent(key)} k%2B%2F+%22%26 r1`);
+      assert.deepEqual(JSON.parse(body.Echo_Json as string), { received: [key, 'r1'] });
+    });
+
     it('naked, lowercase, array, stringjson and severitynum put the exception where they say', async () => {
       const get = async (key: string): Promise<Answer> =>
         send(reportUrl(server, key, '5.1', 'tr', '2022-01', '2022-01'));

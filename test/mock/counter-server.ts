@@ -67,8 +67,12 @@
  * | `r4fault`                 | SOAP: 500 SOAP fault with header `testheaderkey: TestHeaderValue`     | always                        |
  * | `nssfail`                 | NSS: `ReportResponse` with 4 × Exception 1030 "Insufficient           | always                        |
  * |                           | Information to process Request", Data "Parameter: RequestorID"        |                               |
+ * | `echo[:status]`           | status (401) + 2020 quoting the received `api_key` and `requestor_id`:  | always                        |
+ * |                           | raw in `Data`, URL- and form-encoded in `Echo_Encoded`, inside a JSON |                               |
+ * |                           | string in `Echo_Json`. SOAP/NSS: Exception 2010 whose Data quotes the |                               |
+ * |                           | requestor and customer ids (XML-escaped on the wire)                  |                               |
  *
- * On SOAP and NSS paths only `ok`, `r4error`, `r4fault` (SOAP), `nssfail` (NSS), `redirect` and the
+ * On SOAP and NSS paths only `ok`, `r4error`, `r4fault` (SOAP), `nssfail` (NSS), `echo`, `redirect` and the
  * transport scenarios (`html` … `null` except `huge`) differ from `ok`; other scenarios answer as `ok`.
  * An unknown scenario name → 400 + exception 1030 on every path.
  *

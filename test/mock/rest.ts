@@ -249,6 +249,27 @@ async function huge(ctx: Ctx, request: ReportRequest): Promise<void> {
   });
 }
 
+/**
+ * `echo[:status]`: a provider that quotes the credentials it received in its error (401 + 2020): raw in
+ * `Data`, URL-encoded and form-encoded in `Echo_Encoded`, inside a JSON string in `Echo_Json`. The body is
+ * JSON, so the raw values travel JSON-escaped and the JSON string doubly escaped.
+ */
+function echo(ctx: Ctx, request: ReportRequest): void {
+  const key = ctx.query.api_key ?? '';
+  const requestor = ctx.query.requestor_id ?? '';
+  const exception = counterException(
+    2020,
+    request.release,
+    `api_key ${key} is not valid for requestor_id ${requestor}`,
+  );
+  const form = new URLSearchParams([['k', key]]).toString().slice(2);
+  sendJson(ctx.res, numberParam(ctx.endpoint, 0, 401), {
+    ...exception,
+    Echo_Encoded: `${encodeURIComponent(key)} ${form} ${encodeURIComponent(requestor)}`,
+    Echo_Json: JSON.stringify({ received: [key, requestor] }),
+  });
+}
+
 const REPORT_HANDLERS: Record<string, ReportHandler> = {
   ok: serveOk,
   queued,
@@ -270,6 +291,7 @@ const REPORT_HANDLERS: Record<string, ReportHandler> = {
   stringjson: oddPlacement,
   severitynum: oddPlacement,
   huge,
+  echo,
 };
 
 /** `/status` (R5.0) and `/r51/status`; `unavailable` reports `Service_Active: false` while it fails. */

@@ -22,6 +22,7 @@ export const REST_SCENARIOS = [
   'stringjson',
   'severitynum',
   'huge',
+  'echo',
 ] as const;
 
 /** Scenarios about how the body travels; they apply to every path (REST, SOAP, NSS). */

@@ -74,6 +74,10 @@ function responseFor(ctx: Ctx, request: Counter4Request, errorScenario: string):
     );
   if (!request.reportName)
     return reportResponseXml(request, [], [sushiException(1030, 'ReportDefinition Name missing')]);
+  if (ctx.endpoint.name === 'echo') {
+    const data = `Requestor ${request.requestorId} / customer ${request.customerId} not authorized`;
+    return reportResponseXml(request, [], [sushiException(2010, data)]);
+  }
   if (ctx.endpoint.name === errorScenario) {
     const code = numberParam(ctx.endpoint, 0, 3030);
     return reportResponseXml(request, [], [sushiException(code, `Mock ${errorScenario}`)]);

@@ -35,6 +35,8 @@ Examples:
       if (opts.dataDir) env.HARVESTER_DATA_DIR = opts.dataDir;
       if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
       const config = loadConfig(env);
+      // Nothing the service writes (database, lock, spill files) is meant for other users.
+      process.umask(0o077);
       const svc = await startService(config);
       const where = config.databaseUrl
         ? 'PostgreSQL (DATABASE_URL)'
