@@ -14,7 +14,7 @@ import {
   type LocalErmStore,
   type Resource,
 } from '../erm/local-store.ts';
-import type { JsonRecord } from '../erm/port.ts';
+import type { JsonRecord } from '../model/records.ts';
 import {
   AggregatorSettingSchema,
   AggregatorSettingsSchema,
@@ -24,7 +24,7 @@ import {
   isFolioUuid,
   UsageDataProviderSchema,
   UsageDataProvidersSchema,
-} from '../erm/schemas.ts';
+} from '../model/schemas.ts';
 import type { App, RoutePlugin } from './app.ts';
 import { HttpError, unprocessable } from './http-errors.ts';
 

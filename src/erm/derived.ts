@@ -6,8 +6,8 @@
  */
 import type { Queryable } from '../store/db.ts';
 import { tenantTable } from '../store/tenants.ts';
-import type { JsonRecord } from './port.ts';
-import { DERIVED_PROVIDER_FIELDS } from './schemas.ts';
+import type { JsonRecord } from '../model/records.ts';
+import { DERIVED_PROVIDER_FIELDS } from '../model/schemas.ts';
 
 /** The error-code regex; the code is its first capture group. Also valid as a PostgreSQL ARE. */
 export const ERROR_CODE_PATTERN = '(?:Number=|"Code": ?)([0-9]{1,4})';

@@ -19,24 +19,16 @@ import {
   tenantErrorCodes,
   withStats,
 } from './derived.ts';
-import {
-  ErmError,
-  type AggregatorSetting,
-  type CounterReport,
-  type ErmStore,
-  type JsonRecord,
-  type Page,
-  type StreamedReport,
-  type UsageDataProvider,
-} from './port.ts';
+import type { AggregatorSetting, CounterReport, JsonRecord, UsageDataProvider } from '../model/records.ts';
+import { ErmError, type ErmStore, type Page, type StreamedReport } from './port.ts';
+import { isFolioUuid } from '../model/schemas.ts';
 import {
   checkAggregator,
   checkCounterReport,
   checkProvider,
-  isFolioUuid,
   RecordValidationError,
   rmbErrors,
-} from './schemas.ts';
+} from './record-checks.ts';
 
 export const INVALID_UUID_MESSAGE =
   'Invalid UUID format of id, should be xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx where M is 1-5 and N is 8, 9, a, b, A or B and x is 0-9, a-f or A-F.';

@@ -14,16 +14,8 @@ import { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../clock.ts';
 import { secrets, type Logger } from '../log.ts';
-import {
-  ErmError,
-  type AggregatorSetting,
-  type CounterReport,
-  type ErmStore,
-  type JsonRecord,
-  type Page,
-  type StreamedReport,
-  type UsageDataProvider,
-} from './port.ts';
+import type { AggregatorSetting, CounterReport, JsonRecord, UsageDataProvider } from '../model/records.ts';
+import { ErmError, type ErmStore, type Page, type StreamedReport } from './port.ts';
 
 export interface SystemUser {
   username: string;

@@ -13,7 +13,7 @@ import {
   type WorkItem,
 } from '../../src/harvest/planner.ts';
 import { cqlQuote, doneMonthsCql, upsertLookupCql } from '../../src/harvest/cql-terms.ts';
-import type { UsageDataProvider } from '../../src/erm/port.ts';
+import type { UsageDataProvider } from '../../src/model/records.ts';
 import type { RunningService } from '../../src/server.ts';
 import { startOn } from '../helpers/service.ts';
 

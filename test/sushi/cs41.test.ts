@@ -5,7 +5,7 @@ import { cs41 } from '../../src/sushi/cs41.ts';
 import { enumConstant, zonedDateTime } from '../../src/sushi/r4/model.ts';
 import { closeDispatchers } from '../../src/sushi/transport.ts';
 import type { FetchItem, ServiceEndpoint } from '../../src/sushi/types.ts';
-import type { UsageDataProvider } from '../../src/erm/port.ts';
+import type { UsageDataProvider } from '../../src/model/records.ts';
 import {
   assertFailure,
   assertMonths,

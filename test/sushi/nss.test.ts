@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { nss } from '../../src/sushi/nss.ts';
 import { closeDispatchers } from '../../src/sushi/transport.ts';
 import type { FetchItem } from '../../src/sushi/types.ts';
-import type { UsageDataProvider } from '../../src/erm/port.ts';
+import type { UsageDataProvider } from '../../src/model/records.ts';
 import {
   aggregatorSetting,
   assertFailure,
