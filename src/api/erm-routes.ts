@@ -7,13 +7,10 @@ import { Type, type TSchema } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.ts';
 import { Readable } from 'node:stream';
-import {
-  INVALID_UUID_MESSAGE,
-  isChunked,
-  StoreError,
-  type LocalErmStore,
-  type Resource,
-} from '../erm/local-store.ts';
+import type { LocalRecords } from '../erm/local-records.ts';
+import type { Resource } from '../erm/record-table.ts';
+import { isChunked } from '../erm/report-chunks.ts';
+import { INVALID_UUID_MESSAGE, StoreError } from '../erm/store-error.ts';
 import type { JsonRecord } from '../model/records.ts';
 import {
   AggregatorSettingSchema,
@@ -137,7 +134,7 @@ function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyRe
 }
 
 /** The record's JSON with its chunked report streamed in after the other members. */
-async function* recordJson(store: LocalErmStore, tenant: string, record: JsonRecord): AsyncGenerator<string> {
+async function* recordJson(store: LocalRecords, tenant: string, record: JsonRecord): AsyncGenerator<string> {
   if (!isChunked(record)) {
     yield JSON.stringify(record);
     return;
@@ -149,7 +146,7 @@ async function* recordJson(store: LocalErmStore, tenant: string, record: JsonRec
 }
 
 async function* pageJson(
-  store: LocalErmStore,
+  store: LocalRecords,
   tenant: string,
   key: string,
   records: JsonRecord[],
@@ -172,7 +169,7 @@ function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send();
 }
 
-function registerResource(app: App, store: LocalErmStore, r: ResourceRoutes): void {
+function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): void {
   const base = `/${r.resource}`;
   const item = `${base}/:id`;
   const tags = [r.tag];
@@ -277,7 +274,7 @@ function registerResource(app: App, store: LocalErmStore, r: ResourceRoutes): vo
   );
 }
 
-function registerCounterReportFacts(app: App, store: LocalErmStore): void {
+function registerCounterReportFacts(app: App, store: LocalRecords): void {
   const tags = ['counter reports'];
   const facts: [string, string, (tenant: string) => Promise<string[]>][] = [
     ['/counter-reports/errors/codes', 'errorCodes', (t) => store.errorCodes(t)],
@@ -321,7 +318,7 @@ function registerCounterReportFacts(app: App, store: LocalErmStore): void {
 }
 
 /** The store's routes; registered only in standalone mode (server.ts). */
-export function ermRoutes(_ctx: ServiceContext, store: LocalErmStore): RoutePlugin {
+export function ermRoutes(_ctx: ServiceContext, store: LocalRecords): RoutePlugin {
   return async (app: App) => {
     for (const r of RESOURCES) registerResource(app, store, r);
     registerCounterReportFacts(app, store);
