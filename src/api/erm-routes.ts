@@ -22,7 +22,8 @@ import {
   UsageDataProviderSchema,
   UsageDataProvidersSchema,
 } from '../model/schemas.ts';
-import type { App, RoutePlugin } from './app.ts';
+import { docsOnly, type App, type Routes } from './app.ts';
+import { MAX_INT } from './harvester-params.ts';
 import { HttpError, unprocessable } from './http-errors.ts';
 
 interface ResourceRoutes {
@@ -62,14 +63,7 @@ const RESOURCES: ResourceRoutes[] = [
   },
 ];
 
-const MAX_INT = 2_147_483_647;
 const TEXT = Type.String();
-
-/** Schemas on these routes are documentation: the handlers and the store validate (422, texts as FOLIO). */
-const docsOnly = {
-  validatorCompiler: () => () => true,
-  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
-};
 
 const IdParams = Type.Object({ id: Type.String({ description: 'Record id (UUID)' }) });
 
@@ -88,7 +82,7 @@ function collectionQuerystring(tiny: boolean): TSchema {
 }
 
 /** H11: offset and limit are integers from 0 to 2147483647; an empty value means the default (H3). */
-export function intParam(raw: string | undefined, name: string, fallback: number): number {
+function intParam(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const value = /^\+?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!Number.isSafeInteger(value) || value > MAX_INT)
@@ -170,12 +164,11 @@ function noContent(reply: FastifyReply): FastifyReply {
 }
 
 function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): void {
-  const base = `/${r.resource}`;
-  const item = `${base}/:id`;
+  const item = '/:id';
   const tags = [r.tag];
 
   app.get(
-    base,
+    '',
     {
       ...docsOnly,
       schema: {
@@ -203,7 +196,7 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): voi
   );
 
   app.post(
-    base,
+    '',
     {
       ...docsOnly,
       schema: {
@@ -277,9 +270,9 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): voi
 function registerCounterReportFacts(app: App, store: LocalRecords): void {
   const tags = ['counter reports'];
   const facts: [string, string, (tenant: string) => Promise<string[]>][] = [
-    ['/counter-reports/errors/codes', 'errorCodes', (t) => store.errorCodes(t)],
-    ['/counter-reports/reports/types', 'reportTypes', (t) => store.reportTypes(t)],
-    ['/counter-reports/reports/releases', 'reportReleases', (t) => store.reportReleases(t)],
+    ['/errors/codes', 'errorCodes', (t) => store.errorCodes(t)],
+    ['/reports/types', 'reportTypes', (t) => store.reportTypes(t)],
+    ['/reports/releases', 'reportReleases', (t) => store.reportReleases(t)],
   ];
   for (const [path, key, read] of facts) {
     app.get(
@@ -297,7 +290,7 @@ function registerCounterReportFacts(app: App, store: LocalRecords): void {
   }
 
   app.post(
-    '/counter-reports/reports/delete',
+    '/reports/delete',
     {
       ...docsOnly,
       schema: {
@@ -317,10 +310,14 @@ function registerCounterReportFacts(app: App, store: LocalRecords): void {
   );
 }
 
-/** The store's routes; registered only in standalone mode (server.ts). */
-export function ermRoutes(_ctx: ServiceContext, store: LocalRecords): RoutePlugin {
-  return async (app: App) => {
-    for (const r of RESOURCES) registerResource(app, store, r);
-    registerCounterReportFacts(app, store);
-  };
+/** The store's routes, one prefix per resource; registered only in standalone mode (server.ts). */
+export function ermRoutes(_ctx: ServiceContext, store: LocalRecords): Routes[] {
+  return RESOURCES.map((r) => ({
+    access: 'tenant',
+    prefix: `/${r.resource}`,
+    register: async (app: App) => {
+      registerResource(app, store, r);
+      if (r.resource === 'counter-reports') registerCounterReportFacts(app, store);
+    },
+  }));
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { ServiceContext } from '../context.ts';
 import { validateTenantId } from '../store/tenants.ts';
-import type { App } from './app.ts';
+import type { App, RoutePlugin, Routes } from './app.ts';
 import { HttpError } from './http-errors.ts';
 
 interface TenantOperation {
@@ -39,7 +39,12 @@ export async function purgeTenant(ctx: ServiceContext, tenant: string): Promise<
   await ctx.tenants.purge(tenant);
 }
 
-export function tenantRoutes(ctx: ServiceContext) {
+/** The tenant API: the token and X-Okapi-Tenant are checked, the tenant need not exist yet. */
+export function tenantRoutes(ctx: ServiceContext): Routes {
+  return { access: 'tenant', prefix: '/_/tenant', register: operationRoutes(ctx) };
+}
+
+function operationRoutes(ctx: ServiceContext): RoutePlugin {
   const store = async (op: TenantOperation) =>
     ctx.db.query(
       `INSERT INTO harvester.tenant_operations (id, tenant, body, created_at) VALUES ($1, $2, $3::jsonb, $4)
@@ -57,7 +62,7 @@ export function tenantRoutes(ctx: ServiceContext) {
 
   return async (app: App) => {
     app.post(
-      '/_/tenant',
+      '',
       {
         config: { tenant: 'required' },
         schema: {
@@ -106,7 +111,7 @@ export function tenantRoutes(ctx: ServiceContext) {
     );
 
     app.get(
-      '/_/tenant/:operationId',
+      '/:operationId',
       {
         config: { tenant: 'required' },
         schema: {
@@ -131,7 +136,7 @@ export function tenantRoutes(ctx: ServiceContext) {
     );
 
     app.delete(
-      '/_/tenant/:operationId',
+      '/:operationId',
       {
         config: { tenant: 'required' },
         schema: {
