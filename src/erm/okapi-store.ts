@@ -13,6 +13,7 @@ import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../clock.ts';
+import { cqlQuote } from '../cql/index.ts';
 import { secrets, type Logger } from '../log.ts';
 import type { AggregatorSetting, CounterReport, JsonRecord, UsageDataProvider } from '../model/records.ts';
 import { ErmError, type ErmStore, type Page, type StreamedReport } from './port.ts';
@@ -91,13 +92,9 @@ export function defaultOkapiDispatcher(): Dispatcher {
   });
 }
 
-/** `(scope=="mod-erm-usage-harvester.manage" AND key=="<key>")`, with `"` and `\` escaped in the key. */
-export function settingsQuery(key: string): string {
-  return `(scope=="${SETTINGS_SCOPE}" AND key=="${cqlQuote(key)}")`;
-}
-
-function cqlQuote(value: string): string {
-  return value.replace(/[\\"]/g, (c) => `\\${c}`);
+/** `(scope=="mod-erm-usage-harvester.manage" AND key=="<key>")`, the key quoted. */
+function settingsQuery(key: string): string {
+  return `(scope=="${SETTINGS_SCOPE}" AND key==${cqlQuote(key)})`;
 }
 
 /** RFC 3986 strict: also `!'()*`, which encodeURIComponent leaves alone. Spaces become `%20`. */

@@ -12,7 +12,8 @@ import {
   PlanError,
   type WorkItem,
 } from '../../src/harvest/planner.ts';
-import { cqlQuote, doneMonthsCql, upsertLookupCql } from '../../src/harvest/cql-terms.ts';
+import { cqlQuote } from '../../src/cql/index.ts';
+import { doneMonthsCql, upsertLookupCql } from '../../src/harvest/cql-terms.ts';
 import type { UsageDataProvider } from '../../src/model/records.ts';
 import type { RunningService } from '../../src/server.ts';
 import { startOn } from '../helpers/service.ts';
