@@ -89,7 +89,7 @@ async function collect(
 }
 
 /** `id=="a" or id=="b"`: each id quoted, so nothing in it is read as CQL. */
-export function idQuery(ids: readonly string[]): string {
+function idQuery(ids: readonly string[]): string {
   return ids.map((id) => `id==${cqlQuote(id)}`).join(' or ');
 }
 

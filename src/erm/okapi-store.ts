@@ -40,7 +40,7 @@ export interface OkapiErmStoreOptions {
   clock?: Clock;
 }
 
-export const SETTINGS_SCOPE = 'mod-erm-usage-harvester.manage';
+const SETTINGS_SCOPE = 'mod-erm-usage-harvester.manage';
 const ACCEPT = 'application/json, text/plain';
 const CONNECT_TIMEOUT_MS = 10_000;
 const HEADERS_TIMEOUT_MS = 60_000;
@@ -83,7 +83,7 @@ interface CachedToken {
 }
 
 /** The keep-alive connection pool used when the caller does not supply a dispatcher. */
-export function defaultOkapiDispatcher(): Dispatcher {
+function defaultOkapiDispatcher(): Dispatcher {
   return new EnvHttpProxyAgent({
     connect: { timeout: CONNECT_TIMEOUT_MS },
     headersTimeout: HEADERS_TIMEOUT_MS,

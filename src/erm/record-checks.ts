@@ -94,7 +94,7 @@ function removeNulls(value: unknown): unknown {
 }
 
 /** A copy of the record without null-valued properties (H6); `report` data is kept as it is. */
-export function withoutNulls(record: JsonRecord): JsonRecord {
+function withoutNulls(record: JsonRecord): JsonRecord {
   const { report, ...rest } = record;
   const clean = removeNulls(rest) as JsonRecord;
   if (report !== undefined && report !== null) clean.report = report;

@@ -11,7 +11,7 @@ import type { JsonRecord } from '../model/records.ts';
 import type { StreamedReport } from './port.ts';
 
 /** Reports whose `Report_Items` JSON is longer than this are stored as item chunks. */
-export const CHUNKED_REPORT_BYTES = 4 * 1024 * 1024;
+const CHUNKED_REPORT_BYTES = 4 * 1024 * 1024;
 /** Target size of one chunk of comma-joined item texts. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
 const ITEMS_KEY = 'Report_Items';

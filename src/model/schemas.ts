@@ -8,7 +8,7 @@ import { Type } from 'typebox';
 const open = { additionalProperties: true } as const;
 
 /** RMB's UUID pattern: version 1–5, variant 8, 9, a or b. */
-export const UUID_PATTERN =
+const UUID_PATTERN =
   '^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[1-5][a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}$';
 const UUID_RE = new RegExp(UUID_PATTERN);
 
