@@ -32,7 +32,7 @@ export const MetadataSchema = Type.Object(
     updatedByUserId: Type.Optional(Type.String()),
     updatedByUsername: Type.Optional(Type.String()),
   },
-  { ...open, description: 'Set by the store on every write' },
+  { description: 'Set by the store on every write; what a client sends is ignored' },
 );
 
 export const HarvestingConfigSchema = Type.Object(
