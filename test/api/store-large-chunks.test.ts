@@ -12,7 +12,7 @@ import type { RunningService } from '../../src/server.ts';
 import { tenantTable } from '../../src/store/tenants.ts';
 import { sumUsage } from '../counter/helpers.ts';
 import { backends, call } from '../helpers/service.ts';
-import { hugeReportChunks, hugeReportPlan } from '../mock/huge.ts';
+import { hugeReportChunks, hugeReportPlan } from '../../mock/huge.ts';
 import { create, get, report, startStore, udp } from './store-helpers.ts';
 
 function largeReport(items: number): { Report_Header: object; Report_Items: object[] } {

@@ -14,7 +14,7 @@ import { OkapiErmStore } from '../../src/erm/okapi-store.ts';
 import type { RunningService } from '../../src/server.ts';
 import { call, startOn } from '../helpers/service.ts';
 import { okapiFront, providerRecord, type OkapiFront } from '../helpers/child-service.ts';
-import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
+import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 import { reportsOf, waitForJobs } from './helpers.ts';
 
 type Rec = Record<string, any>;

@@ -12,7 +12,7 @@ import {
   startMockCounterServer,
   sumCounts,
   type MockCounterServer,
-} from '../mock/counter-server.ts';
+} from '../../mock/counter-server.ts';
 import { startOn, testHarvest } from '../helpers/service.ts';
 import { addProvider, reportsOf, waitForJobs } from './helpers.ts';
 

@@ -11,9 +11,9 @@ import {
   okExpectedSums,
   startMockCounterServer,
   type MockCounterServer,
-} from './counter-server.ts';
-import { hugeItem } from './huge.ts';
-import { loadSample } from './samples.ts';
+} from '../../mock/counter-server.ts';
+import { hugeItem } from '../../mock/huge.ts';
+import { loadSample } from '../../mock/samples.ts';
 
 interface Answer {
   status: number;
