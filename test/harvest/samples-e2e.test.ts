@@ -14,7 +14,7 @@ import {
   type MockCounterServer,
 } from '../../mock/counter-server.ts';
 import { startOn, testHarvest } from '../helpers/service.ts';
-import { addProvider, reportsOf, waitForJobs } from './helpers.ts';
+import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 
 const WINDOWS = { '5.1': ['2022-01', '2022-12'], '5': ['2016-01', '2016-03'] } as const;
 

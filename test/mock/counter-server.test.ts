@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { SaxesParser } from 'saxes';
-import { sumUsage } from '../counter/helpers.ts';
+import { sumUsage } from '../helpers/counter.ts';
 import {
   counter4Items,
   hugeReportPlan,

@@ -15,7 +15,7 @@ import {
   TRANSPORT,
   type Handler,
   type Stub,
-} from './helpers.ts';
+} from '../helpers/sushi.ts';
 import {
   counterReport,
   exceptionXml,
@@ -26,7 +26,7 @@ import {
   MAR_2018,
   reportResponse,
   soap,
-} from './r4-samples.ts';
+} from '../helpers/r4-samples.ts';
 
 after(closeDispatchers);
 

@@ -17,7 +17,7 @@ import {
   TRANSPORT,
   type Handler,
   type Stub,
-} from './helpers.ts';
+} from '../helpers/sushi.ts';
 
 after(closeDispatchers);
 

@@ -14,7 +14,7 @@ import {
   reply,
   startStub,
   TRANSPORT,
-} from './helpers.ts';
+} from '../helpers/sushi.ts';
 import {
   counterReport,
   exceptionXml,
@@ -22,7 +22,7 @@ import {
   JAN_2018,
   journal,
   reportResponse,
-} from './r4-samples.ts';
+} from '../helpers/r4-samples.ts';
 
 after(closeDispatchers);
 

@@ -4,7 +4,7 @@ import { request as nodeRequest } from 'node:http';
 import { createEndpoint, listImplementations, SERVICE_IMPLEMENTATIONS } from '../../src/sushi/registry.ts';
 import { closeDispatchers } from '../../src/sushi/transport.ts';
 import type { UsageDataProvider } from '../../src/model/records.ts';
-import { aggregatorSetting, provider, reply, startStub, TRANSPORT } from './helpers.ts';
+import { aggregatorSetting, provider, reply, startStub, TRANSPORT } from '../helpers/sushi.ts';
 
 after(closeDispatchers);
 
