@@ -1,9 +1,8 @@
 /**
  * The records of mod-erm-usage as the harvester reads them: usage data providers, aggregator settings and
- * counter reports (docs/architecture.md, "The record model"). Both stores give these shapes, the service's
- * own database and FOLIO's mod-erm-usage, and FOLIO keeps records this service never validated; so only
- * the fields named without `?` are relied on, values are plain strings rather than enums, and unknown
- * properties are kept. The shapes the HTTP API documents and validates are `schemas.ts`; the client's
+ * counter reports. Both stores give these shapes, the service's own database and FOLIO's mod-erm-usage,
+ * and FOLIO keeps records this service never validated; so only the fields named without `?` are relied
+ * on, values are plain strings rather than enums, and unknown properties are kept. The shapes the HTTP API documents and validates are `schemas.ts`; the client's
  * wire types (src/client/types.ts) are checked against both by test/model/records.test.ts.
  */
 
