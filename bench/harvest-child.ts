@@ -11,8 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig, loadHarvestConfig, type Config } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startService } from '../src/server.ts';
-import { enableTenant } from '../src/api/tenant.ts';
-import { addProvider } from '../test/harvest/helpers.ts';
+import { enableTenant } from '../src/tenant-lifecycle.ts';
+import { addProvider } from '../test/helpers/harvest.ts';
 
 export interface ChildParams {
   mockUrl: string;

@@ -25,7 +25,7 @@ import { cpus, loadavg } from 'node:os';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startMockCounterServer } from '../test/mock/counter-server.ts';
+import { startMockCounterServer } from '../mock/counter-server.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
 import type { ChildParams, ChildResult } from './harvest-child.ts';
 

@@ -8,7 +8,7 @@ import type { ServiceContext } from '../src/context.ts';
 import { Findings, splitItemByMonth } from '../src/counter/item-split.ts';
 import type { JsonObject } from '../src/counter/json.ts';
 import { LocalErmStore } from '../src/erm/local-store.ts';
-import type { UsageDataProvider } from '../src/erm/port.ts';
+import type { UsageDataProvider } from '../src/model/records.ts';
 import { monthsToStore, upsertMonth } from '../src/harvest/upload.ts';
 import type { Db } from '../src/store/db.ts';
 import { migrateSystem, migrateTenant } from '../src/store/migrations.ts';

@@ -19,7 +19,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { hugeReportChunks, hugeReportSize, type HugeRequest } from '../test/mock/huge.ts';
+import { hugeReportChunks, hugeReportSize, type HugeRequest } from '../mock/huge.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
 
 const MB = 1024 * 1024;

@@ -1,3 +1,13 @@
+/**
+ * The Fastify app: body parsing, error rendering, OpenAPI, and the scopes that guard the routes. Route
+ * files (one per resource) hand in `Routes` saying what a request must present to reach them; each
+ * kind is registered inside the encapsulated plugin whose hook checks exactly that:
+ *
+ *   root                health, API docs, the web UI: open
+ *   └─ token scope      the service token when HARVESTER_TOKEN is set: /metrics
+ *      └─ tenant scope  then X-Okapi-Tenant naming an enabled tenant: /_/tenant, /erm-usage-harvester,
+ *                       the store's resources
+ */
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -26,26 +36,38 @@ export type App = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-/** How a route treats the X-Okapi-Tenant header. */
-export type TenantRule = 'none' | 'required' | 'initialised';
-
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Default `initialised`: header required and the tenant must exist. */
-    tenant?: TenantRule;
+    /**
+     * In the tenant scope: `initialised` (default) wants an existing tenant, `required` only the header
+     * (the tenant API itself, the cleanup timer).
+     */
+    tenant?: 'required' | 'initialised';
   }
   interface FastifyRequest {
     tenant: string;
   }
 }
 
-/** A route plugin: one file per resource, each given the shared service context. */
+/** Registers routes on the instance it is given. */
 export type RoutePlugin = (app: App) => Promise<void>;
 
-/** Paths (besides `/`, the redirect to the UI) that need neither a tenant nor the token: health, API docs, the web UI's files. */
-const OPEN_PATHS = ['/admin/health', '/docs', '/openapi.json', '/ui'];
+/** Routes, what a request must present to reach them, and their common path prefix. */
+export interface Routes {
+  /** `open`: nothing; `token`: the service token; `tenant`: the token and the tenant. */
+  access: 'open' | 'token' | 'tenant';
+  /** With a prefix, an unknown path below it gets the same checks before its 404. */
+  prefix?: string;
+  register: RoutePlugin;
+}
 
 export const TENANT_MISSING = 'Unable to process request Tenant must be set';
+
+/** Schemas on routes with this option document the API only: the handlers check their input themselves. */
+export const docsOnly = {
+  validatorCompiler: () => () => true,
+  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+};
 
 /** `application/x-www-form-urlencoded` decoding (`+` is a space); the first of repeated keys wins. */
 function parseQuery(qs: string): Record<string, string> {
@@ -76,7 +98,58 @@ function sendError(reply: FastifyReply, status: number, message: string, body?: 
   else void reply.code(status).type('text/plain; charset=utf-8').send(secrets.redact(message));
 }
 
-export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Promise<App> {
+function sendText(reply: FastifyReply, status: number, text: string): FastifyReply {
+  return reply.code(status).type('text/plain; charset=utf-8').send(text);
+}
+
+function noRoute(req: FastifyRequest, reply: FastifyReply): void {
+  sendError(reply, 404, `No route for ${req.method} ${req.url.split('?')[0]}`);
+}
+
+/** The token scope's hook. */
+function requireToken(expected: Buffer) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!tokenMatches(presentedToken(req), expected))
+      return sendText(
+        reply,
+        401,
+        'Missing or invalid token: send it as X-Okapi-Token or Authorization: Bearer',
+      );
+  };
+}
+
+/** The tenant scope's hook: X-Okapi-Tenant present and, unless the route says otherwise, enabled. */
+function requireTenant(ctx: ServiceContext) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    const header = req.headers['x-okapi-tenant'];
+    const tenant = typeof header === 'string' ? header.trim() : '';
+    if (!tenant) return sendText(reply, 400, TENANT_MISSING);
+    req.tenant = tenant;
+    const rule = req.routeOptions.config?.tenant ?? 'initialised';
+    if (rule === 'initialised' && !(await ctx.tenants.exists(tenant)))
+      return sendText(
+        reply,
+        400,
+        `Tenant '${tenant}' does not exist: enable it with POST /_/tenant or 'erm-usage-harvester tenants add ${tenant}'`,
+      );
+  };
+}
+
+async function registerRoutes(scope: App, routes: Routes): Promise<void> {
+  if (routes.prefix === undefined) return scope.register(routes.register);
+  await scope.register(
+    async (prefixed: App) => {
+      prefixed.setNotFoundHandler(noRoute);
+      await routes.register(prefixed);
+    },
+    { prefix: routes.prefix },
+  );
+}
+
+export async function buildApp(
+  ctx: ServiceContext,
+  routes: readonly (Routes | readonly Routes[])[],
+): Promise<App> {
   const logger: FastifyBaseLogger = ctx.log;
   const app = Fastify({
     loggerInstance: logger,
@@ -107,33 +180,6 @@ export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Pro
   const expectedToken = ctx.config.token ? digest(ctx.config.token) : undefined;
   secrets.add(ctx.config.token);
 
-  app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0];
-    const open = path === '/' || OPEN_PATHS.some((p) => path === p || path.startsWith(p + '/'));
-    const rule: TenantRule = req.routeOptions.config?.tenant ?? (open ? 'none' : 'initialised');
-    if (expectedToken && !open) {
-      if (!tokenMatches(presentedToken(req), expectedToken)) {
-        return reply
-          .code(401)
-          .type('text/plain; charset=utf-8')
-          .send('Missing or invalid token: send it as X-Okapi-Token or Authorization: Bearer');
-      }
-    }
-    if (rule === 'none') return;
-    const header = req.headers['x-okapi-tenant'];
-    const tenant = typeof header === 'string' ? header.trim() : '';
-    if (!tenant) return reply.code(400).type('text/plain; charset=utf-8').send(TENANT_MISSING);
-    req.tenant = tenant;
-    if (rule === 'initialised' && !(await ctx.tenants.exists(tenant))) {
-      return reply
-        .code(400)
-        .type('text/plain; charset=utf-8')
-        .send(
-          `Tenant '${tenant}' does not exist: enable it with POST /_/tenant or 'erm-usage-harvester tenants add ${tenant}'`,
-        );
-    }
-  });
-
   app.addHook('onResponse', async (req, reply) => {
     ctx.metrics.httpRequests.inc({
       method: req.method,
@@ -159,9 +205,7 @@ export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Pro
     );
     return sendError(reply, 500, err.message || 'Internal server error');
   });
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, 404, `No route for ${req.method} ${req.url.split('?')[0]}`),
-  );
+  app.setNotFoundHandler(noRoute);
 
   await app.register(swagger, {
     openapi: {
@@ -183,8 +227,18 @@ export async function buildApp(ctx: ServiceContext, plugins: RoutePlugin[]): Pro
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
-  app.get('/openapi.json', { config: { tenant: 'none' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of plugins) await app.register(plugin);
+  const all = routes.flat();
+  const scoped = (access: Routes['access']) => all.filter((r) => r.access === access);
+  for (const r of scoped('open')) await registerRoutes(app, r);
+  await app.register(async (tokenScope: App) => {
+    if (expectedToken) tokenScope.addHook('onRequest', requireToken(expectedToken));
+    for (const r of scoped('token')) await registerRoutes(tokenScope, r);
+    await tokenScope.register(async (tenantScope: App) => {
+      tenantScope.addHook('onRequest', requireTenant(ctx));
+      for (const r of scoped('tenant')) await registerRoutes(tenantScope, r);
+    });
+  });
   return app;
 }

@@ -7,14 +7,11 @@ import { Type, type TSchema } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.ts';
 import { Readable } from 'node:stream';
-import {
-  INVALID_UUID_MESSAGE,
-  isChunked,
-  StoreError,
-  type LocalErmStore,
-  type Resource,
-} from '../erm/local-store.ts';
-import type { JsonRecord } from '../erm/port.ts';
+import type { LocalRecords } from '../erm/local-records.ts';
+import type { Resource } from '../erm/record-table.ts';
+import { isChunked } from '../erm/report-chunks.ts';
+import { INVALID_UUID_MESSAGE, StoreError } from '../erm/store-error.ts';
+import type { JsonRecord } from '../model/records.ts';
 import {
   AggregatorSettingSchema,
   AggregatorSettingsSchema,
@@ -24,8 +21,9 @@ import {
   isFolioUuid,
   UsageDataProviderSchema,
   UsageDataProvidersSchema,
-} from '../erm/schemas.ts';
-import type { App, RoutePlugin } from './app.ts';
+} from '../model/schemas.ts';
+import { docsOnly, type App, type Routes } from './app.ts';
+import { MAX_INT } from './harvester-params.ts';
 import { HttpError, unprocessable } from './http-errors.ts';
 
 interface ResourceRoutes {
@@ -65,14 +63,7 @@ const RESOURCES: ResourceRoutes[] = [
   },
 ];
 
-const MAX_INT = 2_147_483_647;
 const TEXT = Type.String();
-
-/** Schemas on these routes are documentation: the handlers and the store validate (422, texts as FOLIO). */
-const docsOnly = {
-  validatorCompiler: () => () => true,
-  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
-};
 
 const IdParams = Type.Object({ id: Type.String({ description: 'Record id (UUID)' }) });
 
@@ -91,7 +82,7 @@ function collectionQuerystring(tiny: boolean): TSchema {
 }
 
 /** H11: offset and limit are integers from 0 to 2147483647; an empty value means the default (H3). */
-export function intParam(raw: string | undefined, name: string, fallback: number): number {
+function intParam(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const value = /^\+?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!Number.isSafeInteger(value) || value > MAX_INT)
@@ -137,7 +128,7 @@ function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyRe
 }
 
 /** The record's JSON with its chunked report streamed in after the other members. */
-async function* recordJson(store: LocalErmStore, tenant: string, record: JsonRecord): AsyncGenerator<string> {
+async function* recordJson(store: LocalRecords, tenant: string, record: JsonRecord): AsyncGenerator<string> {
   if (!isChunked(record)) {
     yield JSON.stringify(record);
     return;
@@ -149,7 +140,7 @@ async function* recordJson(store: LocalErmStore, tenant: string, record: JsonRec
 }
 
 async function* pageJson(
-  store: LocalErmStore,
+  store: LocalRecords,
   tenant: string,
   key: string,
   records: JsonRecord[],
@@ -172,13 +163,12 @@ function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send();
 }
 
-function registerResource(app: App, store: LocalErmStore, r: ResourceRoutes): void {
-  const base = `/${r.resource}`;
-  const item = `${base}/:id`;
+function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): void {
+  const item = '/:id';
   const tags = [r.tag];
 
   app.get(
-    base,
+    '',
     {
       ...docsOnly,
       schema: {
@@ -206,7 +196,7 @@ function registerResource(app: App, store: LocalErmStore, r: ResourceRoutes): vo
   );
 
   app.post(
-    base,
+    '',
     {
       ...docsOnly,
       schema: {
@@ -277,12 +267,12 @@ function registerResource(app: App, store: LocalErmStore, r: ResourceRoutes): vo
   );
 }
 
-function registerCounterReportFacts(app: App, store: LocalErmStore): void {
+function registerCounterReportFacts(app: App, store: LocalRecords): void {
   const tags = ['counter reports'];
   const facts: [string, string, (tenant: string) => Promise<string[]>][] = [
-    ['/counter-reports/errors/codes', 'errorCodes', (t) => store.errorCodes(t)],
-    ['/counter-reports/reports/types', 'reportTypes', (t) => store.reportTypes(t)],
-    ['/counter-reports/reports/releases', 'reportReleases', (t) => store.reportReleases(t)],
+    ['/errors/codes', 'errorCodes', (t) => store.errorCodes(t)],
+    ['/reports/types', 'reportTypes', (t) => store.reportTypes(t)],
+    ['/reports/releases', 'reportReleases', (t) => store.reportReleases(t)],
   ];
   for (const [path, key, read] of facts) {
     app.get(
@@ -300,7 +290,7 @@ function registerCounterReportFacts(app: App, store: LocalErmStore): void {
   }
 
   app.post(
-    '/counter-reports/reports/delete',
+    '/reports/delete',
     {
       ...docsOnly,
       schema: {
@@ -320,10 +310,14 @@ function registerCounterReportFacts(app: App, store: LocalErmStore): void {
   );
 }
 
-/** The store's routes; registered only in standalone mode (server.ts). */
-export function ermRoutes(_ctx: ServiceContext, store: LocalErmStore): RoutePlugin {
-  return async (app: App) => {
-    for (const r of RESOURCES) registerResource(app, store, r);
-    registerCounterReportFacts(app, store);
-  };
+/** The store's routes, one prefix per resource; registered only in standalone mode (server.ts). */
+export function ermRoutes(_ctx: ServiceContext, store: LocalRecords): Routes[] {
+  return RESOURCES.map((r) => ({
+    access: 'tenant',
+    prefix: `/${r.resource}`,
+    register: async (app: App) => {
+      registerResource(app, store, r);
+      if (r.resource === 'counter-reports') registerCounterReportFacts(app, store);
+    },
+  }));
 }

@@ -16,17 +16,12 @@ import {
   type PeriodicInterval,
 } from '../store/sql/periodic-config.ts';
 import type { JobService } from '../jobs/service.ts';
-import type { App, RoutePlugin } from './app.ts';
+import { docsOnly, type App, type RoutePlugin } from './app.ts';
 import { HttpError, unprocessable, type RmbError } from './http-errors.ts';
 
-const PATH = '/erm-usage-harvester/periodic';
+const PATH = '/periodic';
 
-const docsOnly = {
-  validatorCompiler: () => () => true,
-  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
-};
-
-const PeriodicConfigSchema = Type.Object(
+export const PeriodicConfigSchema = Type.Object(
   {
     id: Type.Optional(Type.String({ description: `Always ${PERIODIC_CONFIG_ID}; ignored on input` })),
     startAt: Type.String({ format: 'date-time' }),
@@ -56,7 +51,7 @@ function dateField(body: Record<string, unknown>, field: string): string | undef
 }
 
 /** Validates a POSTed body: 400 for bad JSON, enum or date values, 422 for missing required fields. */
-export function parsePeriodicConfig(body: unknown): PeriodicConfig {
+function parsePeriodicConfig(body: unknown): PeriodicConfig {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new HttpError(400, 'The request body must be a JSON object (PeriodicConfig)');
   const input = body as Record<string, unknown>;

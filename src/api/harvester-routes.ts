@@ -10,23 +10,15 @@ import { CqlError } from '../cql/index.ts';
 import { listJobInfos } from '../store/sql/job-info.ts';
 import type { JobService } from '../jobs/service.ts';
 import { listImplementations } from '../sushi/registry.ts';
-import type { App, RoutePlugin } from './app.ts';
+import { docsOnly, type App, type RoutePlugin, type Routes } from './app.ts';
 import { periodicRoutes } from './harvester-periodic.ts';
 import { intParam, param, timestampParam, type QueryValues } from './harvester-params.ts';
 import { HttpError } from './http-errors.ts';
 
-const BASE = '/erm-usage-harvester';
-
-/** Schemas on these routes are documentation only. */
-export const docsOnly = {
-  validatorCompiler: () => () => true,
-  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
-};
-
 const Message = Type.Object({ message: Type.String() });
 const TextError = Type.String({ description: 'text/plain error message' });
 
-const JobInfoSchema = Type.Object(
+export const JobInfoSchema = Type.Object(
   {
     id: Type.Optional(Type.String({ format: 'uuid' })),
     type: Type.Optional(
@@ -43,7 +35,7 @@ const JobInfoSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const ImplementationSchema = Type.Object(
+export const ImplementationSchema = Type.Object(
   {
     name: Type.String(),
     description: Type.Optional(Type.String()),
@@ -84,7 +76,7 @@ async function scheduling(start: () => Promise<unknown>): Promise<void> {
 function startRoutes(jobs: JobService): RoutePlugin {
   return async (app: App) => {
     app.get(
-      `${BASE}/start`,
+      '/start',
       {
         ...docsOnly,
         schema: {
@@ -100,7 +92,7 @@ function startRoutes(jobs: JobService): RoutePlugin {
     );
 
     app.get(
-      `${BASE}/start/:id`,
+      '/start/:id',
       {
         ...docsOnly,
         schema: {
@@ -133,7 +125,7 @@ function parseAggregatorFilter(value: string | undefined): boolean | undefined {
 function implRoutes(ctx: ServiceContext): RoutePlugin {
   return async (app: App) => {
     app.get(
-      `${BASE}/impl`,
+      '/impl',
       {
         ...docsOnly,
         schema: {
@@ -162,7 +154,7 @@ function implRoutes(ctx: ServiceContext): RoutePlugin {
 function jobsRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
   return async (app: App) => {
     app.get(
-      `${BASE}/jobs`,
+      '/jobs',
       {
         ...docsOnly,
         schema: {
@@ -194,7 +186,7 @@ function jobsRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
     );
 
     app.post(
-      `${BASE}/jobs/purgefinished`,
+      '/jobs/purgefinished',
       {
         ...docsOnly,
         schema: {
@@ -212,7 +204,7 @@ function jobsRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
     );
 
     app.post(
-      `${BASE}/jobs/purgestale`,
+      '/jobs/purgestale',
       {
         ...docsOnly,
         schema: { tags: ['jobs'], summary: 'Mark stale jobs as failed', response: noContent },
@@ -224,7 +216,7 @@ function jobsRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
     );
 
     app.post(
-      `${BASE}/jobs/cleanup`,
+      '/jobs/cleanup',
       {
         ...docsOnly,
         // The timer endpoint answers 204 whatever happens, also for a tenant that is not initialised.
@@ -247,11 +239,15 @@ function jobsRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
   };
 }
 
-export function harvesterRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
-  return async (app: App) => {
-    await app.register(startRoutes(jobs));
-    await app.register(implRoutes(ctx));
-    await app.register(jobsRoutes(ctx, jobs));
-    await app.register(periodicRoutes(ctx, jobs));
+export function harvesterRoutes(ctx: ServiceContext, jobs: JobService): Routes {
+  return {
+    access: 'tenant',
+    prefix: '/erm-usage-harvester',
+    register: async (app: App) => {
+      await app.register(startRoutes(jobs));
+      await app.register(implRoutes(ctx));
+      await app.register(jobsRoutes(ctx, jobs));
+      await app.register(periodicRoutes(ctx, jobs));
+    },
   };
 }

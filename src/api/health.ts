@@ -1,33 +1,40 @@
 import type { ServiceContext } from '../context.ts';
-import type { App } from './app.ts';
+import type { App, Routes } from './app.ts';
 
-export function healthRoutes(ctx: ServiceContext) {
-  return async (app: App) => {
-    app.get(
-      '/metrics',
-      {
-        config: { tenant: 'none' },
-        schema: { tags: ['admin'], summary: 'Prometheus metrics of this process' },
+/** Liveness is open for probes; the metrics need the token when one is set. */
+export function healthRoutes(ctx: ServiceContext): Routes[] {
+  return [
+    {
+      access: 'token',
+      register: async (app: App) => {
+        app.get(
+          '/metrics',
+          { schema: { tags: ['admin'], summary: 'Prometheus metrics of this process' } },
+          async (_req, reply) =>
+            reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
+        );
       },
-      async (_req, reply) =>
-        reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
-    );
-    app.get(
-      '/admin/health',
-      {
-        config: { tenant: 'none' },
-        schema: {
-          tags: ['admin'],
-          summary: 'Liveness: 200 OK while the service and its database answer, 503 otherwise',
-        },
+    },
+    {
+      access: 'open',
+      register: async (app: App) => {
+        app.get(
+          '/admin/health',
+          {
+            schema: {
+              tags: ['admin'],
+              summary: 'Liveness: 200 OK while the service and its database answer, 503 otherwise',
+            },
+          },
+          async (_req, reply) => {
+            const health = await ctx.db.health(ctx.config.healthTimeoutMs);
+            reply.type('text/plain; charset=utf-8');
+            return health.ok
+              ? reply.send('OK')
+              : reply.code(503).send(`Database not available: ${health.reason}`);
+          },
+        );
       },
-      async (_req, reply) => {
-        const health = await ctx.db.health(ctx.config.healthTimeoutMs);
-        reply.type('text/plain; charset=utf-8');
-        return health.ok
-          ? reply.send('OK')
-          : reply.code(503).send(`Database not available: ${health.reason}`);
-      },
-    );
-  };
+    },
+  ];
 }

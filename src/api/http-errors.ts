@@ -26,6 +26,3 @@ export function unprocessable(errors: RmbError[]): HttpError {
     total_records: list.length,
   });
 }
-
-export const badRequest = (message: string) => new HttpError(400, message);
-export const notFound = (message = 'Not found') => new HttpError(404, message);

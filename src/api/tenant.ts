@@ -7,7 +7,8 @@ import {
   saveTenantOperation,
 } from '../store/sql/tenant-operations.ts';
 import { validateTenantId } from '../store/tenants.ts';
-import type { App } from './app.ts';
+import { enableTenant, purgeTenant } from '../tenant-lifecycle.ts';
+import type { App, RoutePlugin, Routes } from './app.ts';
 import { HttpError } from './http-errors.ts';
 
 interface TenantOperation {
@@ -32,19 +33,14 @@ const TenantAttributes = Type.Object(
 
 /**
  * FOLIO's `_tenant` 2.0 interface: enable/upgrade creates or migrates the tenant's schema (answered 201 with
- * a Location to poll, as RMB does), disable keeps the data, purge deletes it.
+ * a Location to poll, as RMB does), disable keeps the data, purge deletes it. The token and X-Okapi-Tenant
+ * are checked; the tenant need not exist yet.
  */
-export async function enableTenant(ctx: ServiceContext, tenant: string, moduleTo?: string): Promise<void> {
-  await ctx.tenants.enable(tenant, moduleTo);
-  for (const hook of ctx.hooks.enabled) await hook(tenant);
+export function tenantRoutes(ctx: ServiceContext): Routes {
+  return { access: 'tenant', prefix: '/_/tenant', register: operationRoutes(ctx) };
 }
 
-export async function purgeTenant(ctx: ServiceContext, tenant: string): Promise<void> {
-  for (const hook of ctx.hooks.purged) await hook(tenant);
-  await ctx.tenants.purge(tenant);
-}
-
-export function tenantRoutes(ctx: ServiceContext) {
+function operationRoutes(ctx: ServiceContext): RoutePlugin {
   const store = async (op: TenantOperation) => saveTenantOperation(ctx.db, op, ctx.clock.now());
   const load = async (tenant: string, id: string): Promise<TenantOperation | undefined> => {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
@@ -53,7 +49,7 @@ export function tenantRoutes(ctx: ServiceContext) {
 
   return async (app: App) => {
     app.post(
-      '/_/tenant',
+      '',
       {
         config: { tenant: 'required' },
         schema: {
@@ -102,7 +98,7 @@ export function tenantRoutes(ctx: ServiceContext) {
     );
 
     app.get(
-      '/_/tenant/:operationId',
+      '/:operationId',
       {
         config: { tenant: 'required' },
         schema: {
@@ -127,7 +123,7 @@ export function tenantRoutes(ctx: ServiceContext) {
     );
 
     app.delete(
-      '/_/tenant/:operationId',
+      '/:operationId',
       {
         config: { tenant: 'required' },
         schema: {

@@ -9,7 +9,7 @@ export interface GlobalOptions {
   token?: string;
 }
 
-export const DEFAULT_URL = 'http://127.0.0.1:8081';
+const DEFAULT_URL = 'http://127.0.0.1:8081';
 
 type GlobalKey = keyof GlobalOptions;
 
@@ -43,7 +43,7 @@ export function addGlobalOptions(cmd: Command, omit: GlobalKey[] = []): Command 
 const globalOptionObjects = new WeakSet<Option>();
 
 /** The global options in effect: given on the command line (nearest command first), else env, else default. */
-export function globalOptions(cmd: Command): GlobalOptions {
+function globalOptions(cmd: Command): GlobalOptions {
   const chain: Command[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) chain.push(c);
   const pick = (key: GlobalKey): string | undefined => {

@@ -6,7 +6,7 @@ export type DirectServiceType = 'cs51' | 'cs50' | 'cs41';
 export const SERVICE_TYPES: readonly DirectServiceType[] = ['cs51', 'cs50', 'cs41'];
 
 /** The COUNTER release each direct service type harvests. */
-export const RELEASE_OF: Record<DirectServiceType, string> = { cs51: '5.1', cs50: '5', cs41: '4' };
+const RELEASE_OF: Record<DirectServiceType, string> = { cs51: '5.1', cs50: '5', cs41: '4' };
 
 const R5_MASTER_REPORTS = ['TR', 'PR', 'DR', 'IR'];
 

@@ -13,6 +13,8 @@ export {
   WaitTimeoutError,
 } from './errors.ts';
 export { jobState, isFinished } from './job-state.ts';
-export { cqlString, JobsWaitTimeoutError, type JobSelector, type WaitForJobsOptions } from './wait.ts';
+export { JobsWaitTimeoutError, type JobSelector, type WaitForJobsOptions } from './wait.ts';
+/** A value as a CQL term that means exactly itself (quoted, `\`, `"`, `*`, `?`, `^` escaped). */
+export { cqlQuote as cqlString } from '../cql/quote.ts';
 export type { FetchLike } from './transport.ts';
 export type * from './types.ts';

@@ -171,7 +171,7 @@ export interface UsageDataProvider {
   harvestingDate?: string;
   notes?: string;
   metadata?: Metadata;
-  tags?: { tagList?: string[] };
+  tags?: { tagList?: string[]; [extra: string]: unknown };
   [extra: string]: unknown;
 }
 

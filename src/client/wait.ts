@@ -3,6 +3,7 @@
  * `HarvesterClient.waitForJobs` and the CLI's `harvest --wait`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cqlQuote } from '../cql/quote.ts';
 import { WaitTimeoutError } from './errors.ts';
 import { isFinished } from './job-state.ts';
 import type { IterateJobsOptions, JobInfo } from './types.ts';
@@ -88,13 +89,8 @@ async function collect(
 }
 
 /** `id=="a" or id=="b"`: each id quoted, so nothing in it is read as CQL. */
-export function idQuery(ids: readonly string[]): string {
-  return ids.map((id) => `id==${cqlString(id)}`).join(' or ');
-}
-
-/** A CQL quoted string: `"` and `\` escaped. */
-export function cqlString(value: string): string {
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+function idQuery(ids: readonly string[]): string {
+  return ids.map((id) => `id==${cqlQuote(id)}`).join(' or ');
 }
 
 function sameIds(a: JobInfo[], b: JobInfo[]): boolean {

@@ -3,8 +3,6 @@
 /** The JSON COUNTER releases this layer understands: `'5'` = R5.0 (COUNTER_SUSHI 5.0), `'5.1'` = R5.1. */
 export type CounterRelease = '5' | '5.1';
 
-export const COUNTER_RELEASES: readonly CounterRelease[] = ['5', '5.1'];
-
 export const MASTER_REPORT_IDS = ['PR', 'DR', 'TR', 'IR'] as const;
 export type MasterReportId = (typeof MASTER_REPORT_IDS)[number];
 

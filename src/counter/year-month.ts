@@ -57,9 +57,3 @@ export function monthsBetween(begin: YearMonth, end: YearMonth, limit = 1200): Y
   for (let ym = begin; ym <= end && months.length < limit; ym = nextMonth(ym)) months.push(ym);
   return months;
 }
-
-/** Whether a `Period` (R5.0) lies within one calendar month. */
-export function isSingleMonthPeriod(begin: unknown, end: unknown): boolean {
-  const b = parseYearMonth(begin);
-  return b !== undefined && (end === undefined || parseYearMonth(end) === b);
-}

@@ -1,13 +1,14 @@
 /**
- * Derived provider fields (compat spec §4.5): statistics over a provider's counter reports, stored on the
- * provider record so that CQL can filter on them. They are recomputed inside every write transaction that
- * touches the provider's counter reports, under a per-provider advisory lock, so concurrent writes
- * never leave stale values behind.
+ * Derived provider fields (compat spec §4.5): statistics over a provider's counter reports, and the name
+ * of its aggregator, stored on the provider record so that CQL can filter on them. The statistics are
+ * recomputed inside every write transaction that touches the provider's counter reports, under a
+ * per-provider advisory lock, so concurrent writes never leave stale values behind; the name is copied
+ * when the provider is written and when the aggregator setting is.
  */
 import type { Queryable } from '../store/db.ts';
 import { tenantTable } from '../store/tenants.ts';
-import type { JsonRecord } from './port.ts';
-import { DERIVED_PROVIDER_FIELDS } from './schemas.ts';
+import type { JsonRecord } from '../model/records.ts';
+import { DERIVED_PROVIDER_FIELDS, isFolioUuid } from '../model/schemas.ts';
 
 /** The error-code regex; the code is its first capture group. Also valid as a PostgreSQL ARE. */
 export const ERROR_CODE_PATTERN = '(?:Number=|"Code": ?)([0-9]{1,4})';
@@ -116,26 +117,36 @@ export async function refreshProviderStats(tx: Queryable, tenant: string, provid
   );
 }
 
-/** Distinct error codes over all counter reports of the tenant (GET /counter-reports/errors/codes). */
-export async function tenantErrorCodes(db: Queryable, tenant: string): Promise<string[]> {
-  const res = await db.query<{ code: string }>(
-    `SELECT DISTINCT coalesce((regexp_match(jsonb->>'failedReason', $1))[1], 'other') AS code
-     FROM ${tenantTable(tenant, 'counter_reports')}
-     WHERE jsonb ? 'failedReason'`,
-    [ERROR_CODE_PATTERN],
+/** Sets harvestingConfig.aggregator.name to the label of the referenced aggregator setting, if it exists. */
+export async function withAggregatorName(
+  tx: Queryable,
+  tenant: string,
+  record: JsonRecord,
+): Promise<JsonRecord> {
+  const config = record.harvestingConfig as JsonRecord | undefined;
+  const aggregator = config?.aggregator as JsonRecord | undefined;
+  if (!config || !aggregator || !isFolioUuid(aggregator.id)) return record;
+  const res = await tx.query<{ label: string | null }>(
+    `SELECT jsonb->>'label' AS label FROM ${tenantTable(tenant, 'aggregator_settings')} WHERE id = $1::uuid`,
+    [aggregator.id],
   );
-  return sortedStrings(res.rows.map((r) => r.code));
+  const label = res.rows[0]?.label;
+  if (typeof label !== 'string') return record;
+  return { ...record, harvestingConfig: { ...config, aggregator: { ...aggregator, name: label } } };
 }
 
-/** Distinct values of a top-level counter report field (`reportName`, `release`) over the tenant. */
-export async function tenantDistinct(
-  db: Queryable,
+/** Copies an aggregator setting's label into the providers that reference it. */
+export async function renameAggregator(
+  tx: Queryable,
   tenant: string,
-  field: 'reportName' | 'release',
-): Promise<string[]> {
-  const res = await db.query<{ value: string }>(
-    `SELECT DISTINCT jsonb->>$1 AS value FROM ${tenantTable(tenant, 'counter_reports')} WHERE jsonb ? $1`,
-    [field],
+  aggregatorId: string,
+  label: string,
+): Promise<void> {
+  await tx.query(
+    `UPDATE ${tenantTable(tenant, 'usage_data_providers')}
+     SET jsonb = jsonb_set(jsonb, '{harvestingConfig,aggregator,name}', to_jsonb($2::text))
+     WHERE jsonb #>> '{harvestingConfig,aggregator,id}' = $1
+       AND jsonb #>> '{harvestingConfig,aggregator,name}' IS DISTINCT FROM $2`,
+    [aggregatorId, label],
   );
-  return sortedStrings(res.rows.map((r) => r.value));
 }

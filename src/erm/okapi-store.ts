@@ -13,17 +13,10 @@ import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../clock.ts';
+import { cqlQuote } from '../cql/index.ts';
 import { secrets, type Logger } from '../log.ts';
-import {
-  ErmError,
-  type AggregatorSetting,
-  type CounterReport,
-  type ErmStore,
-  type JsonRecord,
-  type Page,
-  type StreamedReport,
-  type UsageDataProvider,
-} from './port.ts';
+import type { AggregatorSetting, CounterReport, JsonRecord, UsageDataProvider } from '../model/records.ts';
+import { ErmError, type ErmStore, type Page, type StreamedReport } from './port.ts';
 
 export interface SystemUser {
   username: string;
@@ -47,7 +40,7 @@ export interface OkapiErmStoreOptions {
   clock?: Clock;
 }
 
-export const SETTINGS_SCOPE = 'mod-erm-usage-harvester.manage';
+const SETTINGS_SCOPE = 'mod-erm-usage-harvester.manage';
 const ACCEPT = 'application/json, text/plain';
 const CONNECT_TIMEOUT_MS = 10_000;
 const HEADERS_TIMEOUT_MS = 60_000;
@@ -90,7 +83,7 @@ interface CachedToken {
 }
 
 /** The keep-alive connection pool used when the caller does not supply a dispatcher. */
-export function defaultOkapiDispatcher(): Dispatcher {
+function defaultOkapiDispatcher(): Dispatcher {
   return new EnvHttpProxyAgent({
     connect: { timeout: CONNECT_TIMEOUT_MS },
     headersTimeout: HEADERS_TIMEOUT_MS,
@@ -99,13 +92,9 @@ export function defaultOkapiDispatcher(): Dispatcher {
   });
 }
 
-/** `(scope=="mod-erm-usage-harvester.manage" AND key=="<key>")`, with `"` and `\` escaped in the key. */
-export function settingsQuery(key: string): string {
-  return `(scope=="${SETTINGS_SCOPE}" AND key=="${cqlQuote(key)}")`;
-}
-
-function cqlQuote(value: string): string {
-  return value.replace(/[\\"]/g, (c) => `\\${c}`);
+/** `(scope=="mod-erm-usage-harvester.manage" AND key=="<key>")`, the key quoted. */
+function settingsQuery(key: string): string {
+  return `(scope=="${SETTINGS_SCOPE}" AND key==${cqlQuote(key)})`;
 }
 
 /** RFC 3986 strict: also `!'()*`, which encodeURIComponent leaves alone. Spaces become `%20`. */

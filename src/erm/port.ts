@@ -1,56 +1,10 @@
 /**
  * The ErmStore port: where usage data providers, aggregator settings, counter reports and tenant settings
  * live. Two adapters: the service's own database (standalone) and mod-erm-usage through Okapi (FOLIO mode).
- * The harvesting engine sees only this interface and behaves the same with both.
+ * The harvesting engine sees only this interface and behaves the same with both. The records themselves
+ * are the model's (src/model/records.ts).
  */
-
-/** A JSON record as FOLIO stores it; the field lists are in the compat spec §3.5–§3.7. */
-export type JsonRecord = Record<string, unknown>;
-
-export interface UsageDataProvider extends JsonRecord {
-  id: string;
-  label: string;
-  status?: string;
-  harvestingConfig?: {
-    harvestingStatus?: string;
-    harvestVia?: string;
-    sushiConfig?: { serviceType?: string; serviceUrl?: string };
-    aggregator?: { id?: string; name?: string; vendorCode?: string };
-    reportRelease?: string;
-    requestedReports?: string[];
-    harvestingStart?: string;
-    harvestingEnd?: string;
-    [k: string]: unknown;
-  };
-  sushiCredentials?: {
-    customerId?: string;
-    requestorId?: string;
-    apiKey?: string;
-    platform?: string;
-    requestorName?: string;
-    requestorMail?: string;
-  };
-}
-
-export interface AggregatorSetting extends JsonRecord {
-  id: string;
-  label: string;
-  serviceType: string;
-  serviceUrl: string;
-  aggregatorConfig?: Record<string, string>;
-}
-
-export interface CounterReport extends JsonRecord {
-  id?: string;
-  downloadTime: string;
-  release: string;
-  reportName: string;
-  yearMonth: string;
-  providerId?: string;
-  report?: unknown;
-  failedAttempts?: number;
-  failedReason?: string;
-}
+import type { AggregatorSetting, CounterReport, UsageDataProvider } from '../model/records.ts';
 
 /**
  * A month's report given as its header plus its items as JSON texts, for months too large to hold as

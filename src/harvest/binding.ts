@@ -4,7 +4,8 @@
  * a while or by a process that did not plan the job.
  */
 import type { ServiceContext } from '../context.ts';
-import type { AggregatorSetting, ErmStore, UsageDataProvider } from '../erm/port.ts';
+import type { ErmStore } from '../erm/port.ts';
+import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
 import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
 import { redactSecrets } from '../redact.ts';

@@ -2,11 +2,7 @@
  * CQL the harvester sends to mod-erm-usage or to its own store (spec §7.12, §8.7): every term quoted,
  * with `\`, `"`, `*`, `?` and `^` escaped, exact fields compared with `==`.
  */
-
-/** `"value"` with CQL's special characters escaped. */
-export function cqlQuote(value: string): string {
-  return '"' + value.replace(/[\\"*?^]/g, (c) => '\\' + c) + '"';
-}
+import { cqlQuote } from '../cql/index.ts';
 
 /** The records of one provider, release and report. */
 function reportCql(providerId: string, release: string, reportName: string): string {

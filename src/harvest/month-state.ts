@@ -3,7 +3,7 @@
  * (`harvestState`; counter-report records allow additional properties). FOLIO's UI keeps working from
  * `failedAttempts`/`failedReason`; this field says what kind of outcome a month had and when to look again.
  */
-import type { CounterReport } from '../erm/port.ts';
+import type { CounterReport } from '../model/records.ts';
 import { formatDateTime, parseDateTime } from '../dates.ts';
 
 export type MonthState =

@@ -5,7 +5,7 @@
  */
 import { formatDateTime } from '../dates.ts';
 import type { SushiException, YearMonth } from '../counter/index.ts';
-import type { CounterReport } from '../erm/port.ts';
+import type { CounterReport } from '../model/records.ts';
 import { failRun, recordUpload } from '../store/sql/harvest-runs.ts';
 import type { MonthSource } from '../sushi/types.ts';
 import { scrub } from './binding.ts';

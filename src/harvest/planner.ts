@@ -12,7 +12,8 @@ import {
   parseYearMonth,
   type YearMonth,
 } from '../counter/index.ts';
-import type { CounterReport, ErmStore, UsageDataProvider } from '../erm/port.ts';
+import type { CounterReport, UsageDataProvider } from '../model/records.ts';
+import type { ErmStore } from '../erm/port.ts';
 import type { WorkItem } from '../store/sql/work-items.ts';
 import { monthsCql } from './cql-terms.ts';
 import { recheckDue } from './month-state.ts';

@@ -9,7 +9,7 @@
  */
 import { primaryException, isWarningCode, type SushiException } from '../counter/index.ts';
 import type { HarvestConfig } from '../config.ts';
-import type { CounterReport } from '../erm/port.ts';
+import type { CounterReport } from '../model/records.ts';
 import type { FailureCause, FetchResult } from '../sushi/types.ts';
 import { notReadyState, type HarvestState } from './month-state.ts';
 

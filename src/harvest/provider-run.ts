@@ -5,7 +5,7 @@
  * one transaction. The item workers do the requests; `finishIfDone` ends the job after its last item.
  */
 import { formatDateTime } from '../dates.ts';
-import type { UsageDataProvider } from '../erm/port.ts';
+import type { UsageDataProvider } from '../model/records.ts';
 import type { CompleteProviderJob, HarvestProvider } from '../jobs/provider-hook.ts';
 import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';

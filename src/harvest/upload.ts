@@ -5,7 +5,8 @@
  * outcome twice leaves one record.
  */
 import type { MonthStream, YearMonth } from '../counter/index.ts';
-import type { CounterReport, ErmStore, StreamedReport } from '../erm/port.ts';
+import type { CounterReport } from '../model/records.ts';
+import type { ErmStore, StreamedReport } from '../erm/port.ts';
 import type { MonthSource } from '../sushi/types.ts';
 import { upsertLookupCql } from './cql-terms.ts';
 import type { HarvestState } from './month-state.ts';

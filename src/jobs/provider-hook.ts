@@ -8,7 +8,7 @@
  *
  * harvest/ imports nothing else of jobs/.
  */
-import type { UsageDataProvider } from '../erm/port.ts';
+import type { UsageDataProvider } from '../model/records.ts';
 import type { Logger } from '../log.ts';
 import type { Queryable } from '../store/db.ts';
 

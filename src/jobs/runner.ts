@@ -11,7 +11,8 @@
  */
 import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
-import type { ErmStore, UsageDataProvider } from '../erm/port.ts';
+import type { UsageDataProvider } from '../model/records.ts';
+import type { ErmStore } from '../erm/port.ts';
 import type { HarvestProvider, ProviderJobContext } from './provider-hook.ts';
 import { JobConflictError } from './queue.ts';
 

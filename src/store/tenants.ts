@@ -2,9 +2,11 @@ import type { Clock } from '../clock.ts';
 import type { Db } from './db.ts';
 import { quoteIdent } from './db.ts';
 import { dropTenantSchema, migrateTenant } from './migrations.ts';
+import { deleteTenantRuns } from './sql/harvest-runs.ts';
 import { deleteTenantFires } from './sql/periodic-fires.ts';
 import { deleteTenantJobs } from './sql/queue.ts';
 import { deleteTenant, listTenants, tenantExists, upsertTenant } from './sql/tenants.ts';
+import { deleteTenantWorkItems } from './sql/work-items.ts';
 
 /** FOLIO tenant ids: a lower-case letter, then lower-case letters, digits and `_`; schema names fit 63 bytes. */
 const TENANT_RE = /^[a-z][a-z0-9_]{0,38}$/;
@@ -66,6 +68,8 @@ export class TenantRegistry {
   /** Deletes all data of the tenant. */
   async purge(tenant: string): Promise<void> {
     const schema = tenantSchema(tenant);
+    await deleteTenantWorkItems(this.db, tenant);
+    await deleteTenantRuns(this.db, tenant);
     await deleteTenantJobs(this.db, tenant);
     await deleteTenantFires(this.db, tenant);
     await dropTenantSchema(this.db, schema);

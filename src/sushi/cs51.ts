@@ -1,6 +1,6 @@
 /** `cs51`: COUNTER 5.1 REST/JSON, the default implementation (spec §7.10.2). */
 import type { MasterReportId } from '../counter/index.ts';
-import type { UsageDataProvider } from '../erm/port.ts';
+import type { UsageDataProvider } from '../model/records.ts';
 import { reportsOffered } from './cs50.ts';
 import { createRestEndpoint, isMasterReportId, type RestFlavour } from './rest.ts';
 import type { ImplementationOptions, ServiceImplementation, ServiceImplementationInfo } from './types.ts';

@@ -3,7 +3,7 @@
  * (spec §7.10.4). The aggregator setting's config supplies the credentials; the UDP's `vendorCode`
  * is sent as `Platform`. A 200 body is a `ReportResponse` without envelope, read like cs41.
  */
-import type { AggregatorSetting, UsageDataProvider } from '../erm/port.ts';
+import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
 import { redactSecrets } from '../redact.ts';
 import { fromTransportFailure, makeFailure, retryAfterFacts } from './failure.ts';
 import { R4_SUPPORTED_REPORTS } from './r4/reports.ts';

@@ -2,7 +2,7 @@
  * The service implementations by `serviceType` (exact, case-sensitive; spec §7.1 step 2) and their
  * `/impl` listing (spec §2.3).
  */
-import type { AggregatorSetting, UsageDataProvider } from '../erm/port.ts';
+import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
 import { cs41 } from './cs41.ts';
 import { cs50 } from './cs50.ts';
 import { cs51 } from './cs51.ts';

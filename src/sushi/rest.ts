@@ -16,7 +16,7 @@ import {
   type ReportId,
   type SplitResult,
 } from '../counter/index.ts';
-import type { AggregatorSetting, UsageDataProvider } from '../erm/port.ts';
+import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
 import {
   fromTransportFailure,
   httpErrorReason,

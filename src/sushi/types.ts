@@ -5,7 +5,7 @@
  * the harvest policy (src/harvest/policy.ts) maps the facts to an action.
  */
 import type { SushiException, YearMonth } from '../counter/index.ts';
-import type { AggregatorSetting, UsageDataProvider } from '../erm/port.ts';
+import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
 import type { HostPolicy } from './host-policy.ts';
 
 /** What `/erm-usage-harvester/impl` lists for an implementation (spec §2.3, §3.4). */

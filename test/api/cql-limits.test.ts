@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { CQL_LIMITS } from '../../src/cql/index.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
-import { create, startStore, udp } from './store-helpers.ts';
+import { create, startStore, udp } from '../helpers/store.ts';
 
 const ENDPOINTS = [
   '/usage-data-providers',

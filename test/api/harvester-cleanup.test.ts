@@ -23,7 +23,7 @@ import {
   STALE_IDS,
   waitFor,
   waitForJob,
-} from '../jobs/helpers.ts';
+} from '../helpers/jobs.ts';
 
 const JOBS = '/erm-usage-harvester/jobs';
 const MIN = 60_000;

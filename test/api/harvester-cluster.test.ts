@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/clock.ts';
 import type { Db } from '../../src/store/db.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call, type Backend, type TestServiceOptions } from '../helpers/service.ts';
-import { allJobs, deferred, FakeErm, Gate, queueSize, sleep, waitFor } from '../jobs/helpers.ts';
+import { allJobs, deferred, FakeErm, Gate, queueSize, sleep, waitFor } from '../helpers/jobs.ts';
 
 const START = '/erm-usage-harvester/start';
 const PERIODIC = '/erm-usage-harvester/periodic';

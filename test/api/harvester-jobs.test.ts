@@ -7,7 +7,7 @@ import { Agent, request } from 'undici';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
-import { allJobs, insertJobs, postEmpty, PLACEHOLDER_18, sample18, TENANT_18 } from '../jobs/helpers.ts';
+import { allJobs, insertJobs, postEmpty, PLACEHOLDER_18, sample18, TENANT_18 } from '../helpers/jobs.ts';
 
 const JOBS = '/erm-usage-harvester/jobs';
 const ids = (res: { json: any }) => res.json.jobInfos.map((j: any) => j.id);

@@ -8,7 +8,7 @@ import { ManualClock } from '../../src/clock.ts';
 import type { JobInfo } from '../../src/store/sql/job-info.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
-import { allJobs, FakeErm, Gate, queueSize, sleep, waitFor, waitForJob } from '../jobs/helpers.ts';
+import { allJobs, FakeErm, Gate, queueSize, sleep, waitFor, waitForJob } from '../helpers/jobs.ts';
 
 const PERIODIC = '/erm-usage-harvester/periodic';
 const ID = '8bf5fe33-5ec8-420c-a86d-6320c55ba554';

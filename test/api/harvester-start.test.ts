@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { ErmError } from '../../src/erm/port.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
-import { allJobs, deferred, FakeErm, Gate, queueSize, sleep, waitFor, waitForJob } from '../jobs/helpers.ts';
+import { allJobs, deferred, FakeErm, Gate, queueSize, sleep, waitFor, waitForJob } from '../helpers/jobs.ts';
 
 const START = '/erm-usage-harvester/start';
 

@@ -8,9 +8,9 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
-import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
+import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 import { call, startOn } from '../helpers/service.ts';
-import { waitForJobs } from '../harvest/helpers.ts';
+import { waitForJobs } from '../helpers/harvest.ts';
 
 interface Hostile {
   label: string;

@@ -163,6 +163,26 @@ for (const backend of backends()) {
       assert.equal(res.status, 404);
       assert.match(res.text, /No route for GET \/nope/);
     });
+
+    it('checks an unknown path below an API prefix like the routes beside it', async () => {
+      for (const path of ['/erm-usage-harvester/nope', '/usage-data-providers/a/b', '/_/tenant/a/b']) {
+        const none = await call(svc, 'GET', path, { tenant: null });
+        assert.equal(none.status, 400, path);
+        assert.equal(none.text, 'Unable to process request Tenant must be set');
+        const found = await call(svc, 'GET', path);
+        assert.equal(found.status, 404, path);
+        assert.equal(found.text, `No route for GET ${path}`);
+      }
+      const unknownTenant = await call(svc, 'DELETE', '/erm-usage-harvester/jobs', { tenant: 'nosuch' });
+      assert.equal(unknownTenant.status, 400);
+      assert.match(unknownTenant.text, /Tenant 'nosuch' does not exist/);
+    });
+
+    it('answers a path outside every API with 404, tenant or not', async () => {
+      const res = await call(svc, 'GET', '/nope/deeper', { tenant: null });
+      assert.equal(res.status, 404);
+      assert.equal(res.text, 'No route for GET /nope/deeper');
+    });
   });
 
   describe(`token on ${backend.name}`, () => {
@@ -199,6 +219,28 @@ for (const backend of backends()) {
 
     it('keeps health open for probes', async () => {
       assert.equal((await call(svc, 'GET', '/admin/health', { tenant: null })).status, 200);
+    });
+
+    it('wants the token, but no tenant, for /metrics', async () => {
+      assert.equal((await call(svc, 'GET', '/metrics', { tenant: null })).status, 401);
+      const res = await call(svc, 'GET', '/metrics', {
+        tenant: null,
+        headers: { authorization: 'Bearer s3cret-token' },
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.text, /harvester_http_requests_total/);
+    });
+
+    it('wants the token before telling that a path below an API prefix does not exist', async () => {
+      const res = await call(svc, 'GET', '/erm-usage-harvester/nope');
+      assert.equal(res.status, 401);
+      assert.match(res.text, /token/i);
+    });
+
+    it('serves the docs and the web UI without the token', async () => {
+      for (const path of ['/openapi.json', '/docs', '/ui/']) {
+        assert.equal((await call(svc, 'GET', path, { tenant: null })).status, 200, path);
+      }
     });
   });
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
-import { create, get, H7, INVALID_UUID, report, startStore, udp } from './store-helpers.ts';
+import { create, get, H7, INVALID_UUID, report, startStore, udp } from '../helpers/store.ts';
 
 const REASON_3031 =
   'Report not valid: Exception{Number=3031, Severity=ERROR, Message=Service has not yet processed the usage for one or more of the requested months, Data=Months not processed: 2018-07}';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
-import { create, report, startStore } from './store-helpers.ts';
+import { create, report, startStore } from '../helpers/store.ts';
 
 const P = '11111111-1111-4111-8111-111111111111';
 const Q = '22222222-2222-4222-8222-222222222222';

@@ -10,10 +10,10 @@ import { splitReportStream } from '../../src/counter/index.ts';
 import { monthsToStore, upsertMonth } from '../../src/harvest/upload.ts';
 import type { RunningService } from '../../src/server.ts';
 import { tenantTable } from '../../src/store/tenants.ts';
-import { sumUsage } from '../counter/helpers.ts';
+import { sumUsage } from '../helpers/counter.ts';
 import { backends, call } from '../helpers/service.ts';
-import { hugeReportChunks, hugeReportPlan } from '../mock/huge.ts';
-import { create, get, report, startStore, udp } from './store-helpers.ts';
+import { hugeReportChunks, hugeReportPlan } from '../../mock/huge.ts';
+import { create, get, report, startStore, udp } from '../helpers/store.ts';
 
 function largeReport(items: number): { Report_Header: object; Report_Items: object[] } {
   return {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
-import { create, get, H7, INVALID_UUID, report, startStore, udp } from './store-helpers.ts';
+import { create, get, H7, INVALID_UUID, report, startStore, udp } from '../helpers/store.ts';
 
 const UNKNOWN = '6e6190bb-0000-4000-8000-000000000099';
 

@@ -9,7 +9,7 @@ import {
   jobState,
   type JobInfo,
 } from '../../src/index.ts';
-import { startStub, type Stub } from './stub-server.ts';
+import { startStub, type Stub } from '../helpers/client-stub.ts';
 
 let stub: Stub;
 let client: HarvesterClient;

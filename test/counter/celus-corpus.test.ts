@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { splitReportStream, type CounterRelease, type SplitResult } from '../../src/counter/index.ts';
-import { chunked, monthSums, sumUsage } from './helpers.ts';
+import { chunked, monthSums, sumUsage } from '../helpers/counter.ts';
 
 const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'celus');
 

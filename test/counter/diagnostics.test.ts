@@ -13,7 +13,7 @@ import {
   type SplitOptions,
   type SplitReport,
 } from '../../src/counter/index.ts';
-import { chunked, header50, headerRange, loadSamples } from './helpers.ts';
+import { chunked, header50, headerRange, loadSamples } from '../helpers/counter.ts';
 
 type Json = Record<string, unknown>;
 

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JsonObjectScanner } from '../../src/counter/json-scanner.ts';
 import { splitReportStream, type SplitResult } from '../../src/counter/index.ts';
-import { chunked, loadSamples } from './helpers.ts';
-import { splitReportStream as legacySplit } from './legacy-month-splitter.ts';
+import { chunked, loadSamples } from '../helpers/counter.ts';
+import { splitReportStream as legacySplit } from '../helpers/legacy-month-splitter.ts';
 
 interface Summary {
   kind: string;

@@ -14,7 +14,7 @@ import {
   type SplitReport,
   type SplitResult,
 } from '../../src/counter/index.ts';
-import { chunked, header50, loadSamples, monthSums, sumUsage, type Sample } from './helpers.ts';
+import { chunked, header50, loadSamples, monthSums, sumUsage, type Sample } from '../helpers/counter.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

@@ -3,7 +3,7 @@
  * as a stream, then prints one JSON line with the item counts per month and the peak RSS.
  */
 import { splitReportStream } from '../../src/counter/index.ts';
-import { hugeReportChunks } from '../mock/huge.ts';
+import { hugeReportChunks } from '../../mock/huge.ts';
 
 async function* body(bytes: number): AsyncGenerator<Uint8Array> {
   const request = { release: '5.1', begin: '2023-01', end: '2023-12', bytes } as const;

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { it } from 'node:test';
-import { hugeReportSize } from '../mock/huge.ts';
+import { hugeReportSize } from '../../mock/huge.ts';
 
 const SIZE_MB = 300;
 /** Node + tsx alone take ~80 MB; buckets are capped at 16 MiB, and a month is read as a stream. */

@@ -12,7 +12,7 @@ import {
   type SplitReport,
   type TopItem,
 } from '../../src/counter/index.ts';
-import { chunked, header50, loadSamples, monthSums, sumUsage } from './helpers.ts';
+import { chunked, header50, loadSamples, monthSums, sumUsage } from '../helpers/counter.ts';
 
 const samples = loadSamples();
 

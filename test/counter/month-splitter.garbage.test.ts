@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { splitReportStream, splitReport, type SplitResult } from '../../src/counter/index.ts';
-import { chunked, loadSamples } from './helpers.ts';
+import { chunked, loadSamples } from '../helpers/counter.ts';
 
 const sample = loadSamples().find((s) => s.name === 'r51/TR_sample_r51.json')!;
 

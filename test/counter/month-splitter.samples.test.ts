@@ -14,7 +14,7 @@ import {
   monthSums,
   monthsMentioned,
   sumUsage,
-} from './helpers.ts';
+} from '../helpers/counter.ts';
 
 const samples = loadSamples();
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { splitReportStream, type MonthReport, type SplitOptions } from '../../src/counter/index.ts';
-import { chunked, loadSamples } from './helpers.ts';
+import { chunked, loadSamples } from '../helpers/counter.ts';
 
 const samples = loadSamples().filter((s) =>
   ['r51/IR_sample_r51.json', 'r51/TR_sample_r51.json', 'r50/Sample-IR.json'].includes(s.name),

@@ -14,7 +14,7 @@ import {
   reportPath,
   standardViewsOf,
 } from '../../src/counter/index.ts';
-import { loadSamples } from './helpers.ts';
+import { loadSamples } from '../helpers/counter.ts';
 
 void describe('reports', () => {
   void it('has the 16 report ids and maps views to master reports', () => {

@@ -1,13 +1,9 @@
-/** Unit tests: error-code extraction (§4.5 table), code-point sorting, and the record checks of schemas.ts. */
+/** Unit tests: error-code extraction (§4.5 table), code-point sorting, and the record checks of record-checks.ts. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { errorCodeOf, sortedStrings, withStats } from '../../src/erm/derived.ts';
-import {
-  checkCounterReport,
-  checkProvider,
-  isFolioUuid,
-  RecordValidationError,
-} from '../../src/erm/schemas.ts';
+import { checkCounterReport, checkProvider, RecordValidationError } from '../../src/erm/record-checks.ts';
+import { isFolioUuid } from '../../src/model/schemas.ts';
 
 describe('errorCodeOf', () => {
   const cases: [string, string][] = [

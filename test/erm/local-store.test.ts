@@ -5,7 +5,7 @@ import { ErmError } from '../../src/erm/port.ts';
 import { secrets } from '../../src/log.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends } from '../helpers/service.ts';
-import { startStore } from '../api/store-helpers.ts';
+import { startStore } from '../helpers/store.ts';
 
 const UNKNOWN = '6e6190bb-0000-4000-8000-0000000000ff';
 

@@ -16,7 +16,7 @@ import {
   until,
   type ChildService,
 } from '../helpers/child-service.ts';
-import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
+import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 
 const PROVIDERS = 20;
 const START = '2022-01';

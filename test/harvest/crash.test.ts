@@ -25,7 +25,7 @@ import {
   until,
   type ChildService,
 } from '../helpers/child-service.ts';
-import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
+import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 
 const PROVIDERS = 4;
 const START = '2021-01';

@@ -14,8 +14,8 @@ import { OkapiErmStore } from '../../src/erm/okapi-store.ts';
 import type { RunningService } from '../../src/server.ts';
 import { call, startOn } from '../helpers/service.ts';
 import { okapiFront, providerRecord, type OkapiFront } from '../helpers/child-service.ts';
-import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
-import { reportsOf, waitForJobs } from './helpers.ts';
+import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
+import { reportsOf, waitForJobs } from '../helpers/harvest.ts';
 
 type Rec = Record<string, any>;
 

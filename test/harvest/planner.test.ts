@@ -12,8 +12,9 @@ import {
   PlanError,
 } from '../../src/harvest/planner.ts';
 import type { WorkItem } from '../../src/store/sql/work-items.ts';
-import { cqlQuote, upsertLookupCql } from '../../src/harvest/cql-terms.ts';
-import type { UsageDataProvider } from '../../src/erm/port.ts';
+import { cqlQuote } from '../../src/cql/index.ts';
+import { upsertLookupCql } from '../../src/harvest/cql-terms.ts';
+import type { UsageDataProvider } from '../../src/model/records.ts';
 import type { RunningService } from '../../src/server.ts';
 import { startOn } from '../helpers/service.ts';
 

@@ -7,9 +7,9 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
 import { HostPolicy } from '../../src/sushi/host-policy.ts';
-import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
+import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 import { call, startOn, testHarvest } from '../helpers/service.ts';
-import { waitForJobs } from './helpers.ts';
+import { waitForJobs } from '../helpers/harvest.ts';
 
 const SEE = 'see HARVESTER_PROVIDER_HOSTS_DENY and HARVESTER_PROVIDER_HOSTS_ALLOW';
 

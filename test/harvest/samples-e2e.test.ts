@@ -12,9 +12,9 @@ import {
   startMockCounterServer,
   sumCounts,
   type MockCounterServer,
-} from '../mock/counter-server.ts';
+} from '../../mock/counter-server.ts';
 import { startOn, testHarvest } from '../helpers/service.ts';
-import { addProvider, reportsOf, waitForJobs } from './helpers.ts';
+import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 
 const WINDOWS = { '5.1': ['2022-01', '2022-12'], '5': ['2016-01', '2016-03'] } as const;
 

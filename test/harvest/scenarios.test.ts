@@ -5,9 +5,9 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
-import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
+import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 import { call, startOn, testHarvest } from '../helpers/service.ts';
-import { addProvider, reportsOf, waitForJobs } from './helpers.ts';
+import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 
 type Rec = Record<string, any>;
 

@@ -11,7 +11,7 @@ import { PgliteDb } from '../../src/store/pglite.ts';
 import { PostgresDb } from '../../src/store/postgres.ts';
 import { migrateSystem } from '../../src/store/migrations.ts';
 import { CQL_SUPPORT_SQL } from '../../src/cql/index.ts';
-import { enableTenant } from '../../src/api/tenant.ts';
+import { enableTenant } from '../../src/tenant-lifecycle.ts';
 import type { Db } from '../../src/store/db.ts';
 import { startPgServer, type PgServer } from './pg-server.ts';
 

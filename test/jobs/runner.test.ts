@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { createLogger } from '../../src/log.ts';
 import { JobConflictError } from '../../src/jobs/queue.ts';
 import { listActiveProviderIds, runTenantJob } from '../../src/jobs/runner.ts';
-import { FakeErm } from './helpers.ts';
+import { FakeErm } from '../helpers/jobs.ts';
 
 const log = createLogger({ level: 'silent' });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { SaxesParser } from 'saxes';
-import { sumUsage } from '../counter/helpers.ts';
+import { sumUsage } from '../helpers/counter.ts';
 import {
   counter4Items,
   hugeReportPlan,
@@ -11,9 +11,9 @@ import {
   okExpectedSums,
   startMockCounterServer,
   type MockCounterServer,
-} from './counter-server.ts';
-import { hugeItem } from './huge.ts';
-import { loadSample } from './samples.ts';
+} from '../../mock/counter-server.ts';
+import { hugeItem } from '../../mock/huge.ts';
+import { loadSample } from '../../mock/samples.ts';
 
 interface Answer {
   status: number;

@@ -17,13 +17,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { enableTenant } from '../../src/api/tenant.ts';
+import { enableTenant } from '../../src/tenant-lifecycle.ts';
 import { MonthBuckets } from '../../src/counter/month-buckets.ts';
 import { createLogger } from '../../src/log.ts';
 import { startService, type RunningService } from '../../src/server.ts';
-import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
+import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 import { testConfig } from '../helpers/service.ts';
-import { addProvider, waitForJobs } from '../harvest/helpers.ts';
+import { addProvider, waitForJobs } from '../helpers/harvest.ts';
 
 /** Every path below `root` (itself included) with its permission bits. */
 function modes(root: string): [string, number][] {

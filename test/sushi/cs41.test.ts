@@ -5,7 +5,7 @@ import { cs41 } from '../../src/sushi/cs41.ts';
 import { enumConstant, zonedDateTime } from '../../src/sushi/r4/model.ts';
 import { closeDispatchers } from '../../src/sushi/transport.ts';
 import type { FetchItem, ServiceEndpoint } from '../../src/sushi/types.ts';
-import type { UsageDataProvider } from '../../src/erm/port.ts';
+import type { UsageDataProvider } from '../../src/model/records.ts';
 import {
   assertFailure,
   assertMonths,
@@ -15,7 +15,7 @@ import {
   TRANSPORT,
   type Handler,
   type Stub,
-} from './helpers.ts';
+} from '../helpers/sushi.ts';
 import {
   counterReport,
   exceptionXml,
@@ -26,7 +26,7 @@ import {
   MAR_2018,
   reportResponse,
   soap,
-} from './r4-samples.ts';
+} from '../helpers/r4-samples.ts';
 
 after(closeDispatchers);
 

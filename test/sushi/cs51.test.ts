@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cs51 } from '../../src/sushi/cs51.ts';
 import { closeDispatchers } from '../../src/sushi/transport.ts';
 import type { FetchItem, ServiceEndpoint } from '../../src/sushi/types.ts';
-import type { UsageDataProvider } from '../../src/erm/port.ts';
+import type { UsageDataProvider } from '../../src/model/records.ts';
 import {
   assertFailure,
   assertMonths,
@@ -17,7 +17,7 @@ import {
   TRANSPORT,
   type Handler,
   type Stub,
-} from './helpers.ts';
+} from '../helpers/sushi.ts';
 
 after(closeDispatchers);
 

@@ -12,7 +12,7 @@ import { decide } from '../../src/harvest/policy.ts';
 import { DEFAULT_HOST_POLICY, HostDeniedError, HostPolicy } from '../../src/sushi/host-policy.ts';
 import { closeDispatchers, httpRequest, isTransportFailure } from '../../src/sushi/transport.ts';
 import { fromTransportFailure } from '../../src/sushi/failure.ts';
-import { TRANSPORT } from './helpers.ts';
+import { TRANSPORT } from '../helpers/sushi.ts';
 
 after(closeDispatchers);
 

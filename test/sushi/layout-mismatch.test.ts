@@ -10,8 +10,8 @@ import { cs50 } from '../../src/sushi/cs50.ts';
 import { cs51 } from '../../src/sushi/cs51.ts';
 import { closeDispatchers } from '../../src/sushi/transport.ts';
 import type { ServiceImplementation } from '../../src/sushi/types.ts';
-import { header50, monthSums, sumUsage } from '../counter/helpers.ts';
-import { assertFailure, fixture, provider, reply, startStub, TRANSPORT } from './helpers.ts';
+import { header50, monthSums, sumUsage } from '../helpers/counter.ts';
+import { assertFailure, fixture, provider, reply, startStub, TRANSPORT } from '../helpers/sushi.ts';
 
 after(closeDispatchers);
 

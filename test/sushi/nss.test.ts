@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { nss } from '../../src/sushi/nss.ts';
 import { closeDispatchers } from '../../src/sushi/transport.ts';
 import type { FetchItem } from '../../src/sushi/types.ts';
-import type { UsageDataProvider } from '../../src/erm/port.ts';
+import type { UsageDataProvider } from '../../src/model/records.ts';
 import {
   aggregatorSetting,
   assertFailure,
@@ -14,7 +14,7 @@ import {
   reply,
   startStub,
   TRANSPORT,
-} from './helpers.ts';
+} from '../helpers/sushi.ts';
 import {
   counterReport,
   exceptionXml,
@@ -22,7 +22,7 @@ import {
   JAN_2018,
   journal,
   reportResponse,
-} from './r4-samples.ts';
+} from '../helpers/r4-samples.ts';
 
 after(closeDispatchers);
 

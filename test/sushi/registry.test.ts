@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { request as nodeRequest } from 'node:http';
 import { createEndpoint, listImplementations, SERVICE_IMPLEMENTATIONS } from '../../src/sushi/registry.ts';
 import { closeDispatchers } from '../../src/sushi/transport.ts';
-import type { UsageDataProvider } from '../../src/erm/port.ts';
-import { aggregatorSetting, provider, reply, startStub, TRANSPORT } from './helpers.ts';
+import type { UsageDataProvider } from '../../src/model/records.ts';
+import { aggregatorSetting, provider, reply, startStub, TRANSPORT } from '../helpers/sushi.ts';
 
 after(closeDispatchers);
 

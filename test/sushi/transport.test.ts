@@ -10,7 +10,7 @@ import {
   parseRetryAfter,
   type HttpResult,
 } from '../../src/sushi/transport.ts';
-import { reply, startStub, TRANSPORT } from './helpers.ts';
+import { reply, startStub, TRANSPORT } from '../helpers/sushi.ts';
 
 after(closeDispatchers);
 

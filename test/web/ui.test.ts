@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { RunningService } from '../../src/server.ts';
 import { TENANT_MISSING } from '../../src/api/app.ts';
 import { call, startOn } from '../helpers/service.ts';
-import { startMockCounterServer, type MockCounterServer } from '../mock/counter-server.ts';
+import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [

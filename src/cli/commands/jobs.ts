@@ -11,7 +11,7 @@ interface JobsOptions {
   json?: boolean;
 }
 
-export const NEWEST_FIRST = 'cql.allRecords=1 sortby timestamp/sort.descending';
+const NEWEST_FIRST = 'cql.allRecords=1 sortby timestamp/sort.descending';
 
 export function registerJobs(program: Command): void {
   addGlobalOptions(program.command('jobs'))
@@ -54,7 +54,7 @@ function parseLimit(raw: string): number {
   return Number(raw);
 }
 
-export const JOB_COLUMNS: Column<JobInfo>[] = [
+const JOB_COLUMNS: Column<JobInfo>[] = [
   { header: 'ID', value: (j) => j.id ?? '' },
   { header: 'TYPE', value: (j) => j.type ?? '' },
   { header: 'PROVIDER', value: (j) => j.providerId ?? '' },

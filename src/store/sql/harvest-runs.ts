@@ -80,3 +80,8 @@ export async function failRun(db: Queryable, jobId: string, failure: string): Pr
 export async function closeRun(db: Queryable, jobId: string): Promise<void> {
   await db.query(`DELETE FROM ${HARVEST_RUNS} WHERE job_id = $1`, [jobId]);
 }
+
+/** Deletes the provider runs of the tenant (tenant purge). */
+export async function deleteTenantRuns(db: Queryable, tenant: string): Promise<void> {
+  await db.query(`DELETE FROM ${HARVEST_RUNS} WHERE tenant = $1`, [tenant]);
+}

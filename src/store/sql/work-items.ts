@@ -235,3 +235,8 @@ export class WorkItemQueue {
     await this.lease.giveBack(this.db, opts);
   }
 }
+
+/** Deletes every work item of the tenant (tenant purge): nothing is fetched for a tenant that is gone. */
+export async function deleteTenantWorkItems(db: Queryable, tenant: string): Promise<void> {
+  await db.query(`DELETE FROM ${WORK_ITEMS} WHERE tenant = $1`, [tenant]);
+}

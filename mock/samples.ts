@@ -2,7 +2,7 @@
  * The official COUNTER samples as the mock server's `ok` data: loading, cutting to the requested months
  * (with the cyclic relabelling rule of `cyclicSourceMonth`) and the expected per-month sums.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MockRelease } from './exceptions.ts';
@@ -34,8 +34,8 @@ export function toReportId(value: string): MockReportId | undefined {
   return (MOCK_REPORT_IDS as readonly string[]).includes(id) ? (id as MockReportId) : undefined;
 }
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const FIXTURE_DIRS = [join(HERE, '..', 'fixtures', 'counter'), '/work/shared/fixtures/counter'];
+/** The official samples, with their attribution and licence (README.md there); the tests read them too. */
+const SAMPLES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'counter');
 
 function sampleFile(release: MockRelease, id: MockReportId): string {
   return release === '5.1'
@@ -52,9 +52,7 @@ export function loadSample(release: MockRelease, id: MockReportId): Json {
   const file = sampleFile(release, id);
   let sample = cache.get(file);
   if (sample === undefined) {
-    const dir = FIXTURE_DIRS.find((d) => existsSync(join(d, file)));
-    if (!dir) throw new Error(`COUNTER sample ${file} not found in ${FIXTURE_DIRS.join(', ')}`);
-    sample = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    sample = JSON.parse(readFileSync(join(SAMPLES_DIR, file), 'utf8'));
     cache.set(file, sample);
   }
   return sample;

@@ -1,7 +1,7 @@
 /** Shared helpers of the store API tests (test/api/store-*.test.ts). */
 import type { RunningService } from '../../src/server.ts';
-import type { Backend } from '../helpers/service.ts';
-import { call } from '../helpers/service.ts';
+import type { Backend } from './service.ts';
+import { call } from './service.ts';
 
 export const INVALID_UUID =
   'Invalid UUID format of id, should be xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx where M is 1-5 and N is 8, 9, a, b, A or B and x is 0-9, a-f or A-F.';

@@ -1,7 +1,7 @@
 /** Shared set-up of harvest tests: providers pointing at the mock COUNTER server, waiting for jobs. */
 import { randomUUID } from 'node:crypto';
 import type { RunningService } from '../../src/server.ts';
-import type { JsonRecord } from '../../src/erm/port.ts';
+import type { JsonRecord } from '../../src/model/records.ts';
 
 export interface ProviderSpec {
   label?: string;

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
-import { ErmError, type ErmStore, type Page, type UsageDataProvider } from '../../src/erm/port.ts';
+import type { UsageDataProvider } from '../../src/model/records.ts';
+import { ErmError, type ErmStore, type Page } from '../../src/erm/port.ts';
 import { saveJobInfo, type JobInfo } from '../../src/store/sql/job-info.ts';
 import type { HarvestProvider } from '../../src/jobs/provider-hook.ts';
 import type { RunningService } from '../../src/server.ts';

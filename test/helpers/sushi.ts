@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AggregatorSetting, UsageDataProvider } from '../../src/erm/port.ts';
+import type { AggregatorSetting, UsageDataProvider } from '../../src/model/records.ts';
 import type { FetchFailure, FetchResult, MonthData, TransportOptions } from '../../src/sushi/types.ts';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'counter');

@@ -76,7 +76,8 @@
  * transport scenarios (`html` … `null` except `huge`) differ from `ok`; other scenarios answer as `ok`.
  * An unknown scenario name → 400 + exception 1030 on every path.
  *
- * THE `ok` CUT. The sample covers the months of its header (R5.1: 2022-01..2022-12, R5.0:
+ * THE `ok` CUT. The official COUNTER samples are read at run time from test/fixtures/counter (one
+ * copy, with their licence, that the tests read too). The sample covers the months of its header (R5.1: 2022-01..2022-12, R5.0:
  * 2016-01..2016-03). Requested month m is served from sample month
  * `S + ((m − S) mod L)` (S = the sample's first month, L = its length in months): months inside the
  * sample's range verbatim, months outside by cyclic relabelling (R5.1 samples: same calendar month of

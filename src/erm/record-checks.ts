@@ -1,180 +1,20 @@
 /**
- * TypeBox schemas of the store's records (compat spec §3.5–§3.10) and the request checks built on them.
- * The schemas document the API (OpenAPI) and validate writes; a failed check gives FOLIO/RMB-style field
- * errors (answered 422 by the routes). All records allow unknown properties, which are stored unchanged.
+ * The standalone store's checks of a written record (compat spec §4.4): validation against the record's
+ * schema (src/model/schemas.ts) with FOLIO/RMB-style field errors (answered 422 by the routes), nulls
+ * removed, date-times normalised, the fields the store sets itself dropped, defaults applied.
  */
-import { Type, type TSchema } from 'typebox';
+import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { TLocalizedValidationError } from 'typebox/error';
 import { normalizeDateTime } from '../dates.ts';
 import { redactSecrets } from '../redact.ts';
-import type { JsonRecord } from './port.ts';
-
-const open = { additionalProperties: true } as const;
-
-/** RMB's UUID pattern: version 1–5, variant 8, 9, a or b. */
-export const UUID_PATTERN =
-  '^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[1-5][a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}$';
-const UUID_RE = new RegExp(UUID_PATTERN);
-
-export function isFolioUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID_RE.test(value);
-}
-
-/** H8 input: an ISO-8601 string or epoch milliseconds; output is always the H7 string. */
-const DateTime = Type.Union([Type.String(), Type.Number()], {
-  description: "date-time: ISO-8601 string or epoch ms on input; 'yyyy-MM-dd'T'HH:mm:ss.SSS+00:00' on output",
-});
-const Uuid = Type.String({ pattern: UUID_PATTERN });
-const ActiveInactive = Type.Enum(['active', 'inactive']);
-
-export const MetadataSchema = Type.Object(
-  {
-    createdDate: Type.Optional(DateTime),
-    createdByUserId: Type.Optional(Type.String()),
-    createdByUsername: Type.Optional(Type.String()),
-    updatedDate: Type.Optional(DateTime),
-    updatedByUserId: Type.Optional(Type.String()),
-    updatedByUsername: Type.Optional(Type.String()),
-  },
-  { ...open, description: 'Set by the store on every write' },
-);
-
-export const HarvestingConfigSchema = Type.Object(
-  {
-    harvestingStatus: ActiveInactive,
-    harvestVia: Type.Optional(Type.Enum(['aggregator', 'sushi'])),
-    sushiConfig: Type.Optional(
-      Type.Object(
-        { serviceType: Type.Optional(Type.String()), serviceUrl: Type.Optional(Type.String()) },
-        open,
-      ),
-    ),
-    aggregator: Type.Optional(
-      Type.Object(
-        {
-          id: Type.String(),
-          name: Type.Optional(Type.String({ description: 'Derived: the label of the aggregator setting' })),
-          vendorCode: Type.Optional(Type.String()),
-        },
-        open,
-      ),
-    ),
-    reportRelease: Type.Optional(Type.String()),
-    requestedReports: Type.Optional(Type.Array(Type.String())),
-    harvestingStart: Type.Optional(Type.String()),
-    harvestingEnd: Type.Optional(Type.String()),
-  },
-  open,
-);
-
-export const SushiCredentialsSchema = Type.Object(
-  {
-    customerId: Type.Optional(Type.String()),
-    requestorId: Type.Optional(Type.String()),
-    apiKey: Type.Optional(Type.String()),
-    platform: Type.Optional(Type.String()),
-    requestorName: Type.Optional(Type.String()),
-    requestorMail: Type.Optional(Type.String()),
-  },
-  open,
-);
-
-/** Fields the store computes (§4.5); client values are replaced. */
-export const DERIVED_PROVIDER_FIELDS = [
-  'latestReport',
-  'earliestReport',
-  'hasFailedReport',
-  'reportErrorCodes',
-  'reportTypes',
-  'reportReleases',
-] as const;
-
-export const UsageDataProviderSchema = Type.Object(
-  {
-    id: Type.Optional(Uuid),
-    label: Type.String(),
-    description: Type.Optional(Type.String()),
-    status: ActiveInactive,
-    harvestingConfig: HarvestingConfigSchema,
-    sushiCredentials: Type.Optional(SushiCredentialsSchema),
-    latestReport: Type.Optional(Type.String({ description: 'Derived' })),
-    earliestReport: Type.Optional(Type.String({ description: 'Derived' })),
-    hasFailedReport: Type.Optional(Type.Enum(['yes', 'no'], { description: 'Derived' })),
-    reportErrorCodes: Type.Optional(Type.Array(Type.String(), { description: 'Derived' })),
-    reportTypes: Type.Optional(Type.Array(Type.String(), { description: 'Derived' })),
-    reportReleases: Type.Optional(Type.Array(Type.String(), { description: 'Derived' })),
-    harvestingDate: Type.Optional(DateTime),
-    notes: Type.Optional(Type.String()),
-    metadata: Type.Optional(MetadataSchema),
-    tags: Type.Optional(Type.Object({ tagList: Type.Optional(Type.Array(Type.String())) }, open)),
-  },
-  { ...open, title: 'UsageDataProvider' },
-);
-
-export const AggregatorSettingSchema = Type.Object(
-  {
-    id: Type.Optional(Uuid),
-    label: Type.String(),
-    serviceType: Type.String(),
-    serviceUrl: Type.String(),
-    aggregatorConfig: Type.Optional(Type.Object({}, open)),
-    accountConfig: Type.Object(
-      {
-        configType: Type.Enum(['Mail', 'API', 'Manual']),
-        configMail: Type.Optional(Type.String()),
-        displayContact: Type.Optional(Type.Array(Type.String())),
-      },
-      open,
-    ),
-    metadata: Type.Optional(MetadataSchema),
-  },
-  { ...open, title: 'AggregatorSetting' },
-);
-
-export const CounterReportSchema = Type.Object(
-  {
-    id: Type.Optional(Uuid),
-    downloadTime: DateTime,
-    failedAttempts: Type.Optional(Type.Integer()),
-    failedReason: Type.Optional(Type.String()),
-    release: Type.String(),
-    reportName: Type.String(),
-    yearMonth: Type.String(),
-    providerId: Type.Optional(Type.String()),
-    report: Type.Optional(Type.Object({}, { ...open, description: 'One month of report data' })),
-    metadata: Type.Optional(MetadataSchema),
-    reportEditedManually: Type.Optional(Type.Boolean()),
-    editReason: Type.Optional(Type.String()),
-  },
-  { ...open, title: 'CounterReport' },
-);
-
-export const UsageDataProvidersSchema = Type.Object({
-  usageDataProviders: Type.Array(UsageDataProviderSchema),
-  totalRecords: Type.Integer(),
-});
-export const AggregatorSettingsSchema = Type.Object({
-  aggregatorSettings: Type.Array(AggregatorSettingSchema),
-  totalRecords: Type.Integer(),
-});
-export const CounterReportsSchema = Type.Object({
-  counterReports: Type.Array(CounterReportSchema),
-  totalRecords: Type.Integer(),
-});
-
-/** RMB's errors format (§3.9), the body of every 422. */
-export const ErrorsSchema = Type.Object({
-  errors: Type.Array(
-    Type.Object({
-      message: Type.String(),
-      type: Type.Optional(Type.String()),
-      code: Type.Optional(Type.String()),
-      parameters: Type.Optional(Type.Array(Type.Object({ key: Type.String(), value: Type.String() }))),
-    }),
-  ),
-  total_records: Type.Integer(),
-});
+import type { JsonRecord } from '../model/records.ts';
+import {
+  AggregatorSettingSchema,
+  CounterReportSchema,
+  DERIVED_PROVIDER_FIELDS,
+  UsageDataProviderSchema,
+} from '../model/schemas.ts';
 
 /** One violated rule of a written record: the field's dotted path, its value, and what is wrong. */
 export interface FieldError {
@@ -255,7 +95,7 @@ function removeNulls(value: unknown): unknown {
 }
 
 /** A copy of the record without null-valued properties (H6); `report` data is kept as it is. */
-export function withoutNulls(record: JsonRecord): JsonRecord {
+function withoutNulls(record: JsonRecord): JsonRecord {
   const { report, ...rest } = record;
   const clean = removeNulls(rest) as JsonRecord;
   if (report !== undefined && report !== null) clean.report = report;

@@ -1,0 +1,305 @@
+/**
+ * The standalone store (compat spec §4): usage data providers, aggregator settings and counter reports in
+ * the service's own database, with mod-erm-usage's rules for writes, derived fields and cascades, and its
+ * answers (StoreError). The routes (src/api/erm-routes.ts) serve it over HTTP; LocalErmStore
+ * (local-store.ts) adds the ErmStore port the harvester uses. Every write runs in one transaction. The
+ * SQL is in the table modules: record-table.ts (what all three share), providers.ts, aggregators.ts,
+ * counter-reports.ts, report-chunks.ts, settings.ts, derived.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ServiceContext } from '../context.ts';
+import { formatDateTime } from '../dates.ts';
+import { secrets } from '../log.ts';
+import type { JsonRecord } from '../model/records.ts';
+import { isFolioUuid } from '../model/schemas.ts';
+import type { Queryable } from '../store/db.ts';
+import { AGGREGATORS } from './aggregators.ts';
+import {
+  COUNTER_REPORTS,
+  deleteReports,
+  providersOfReports,
+  tenantDistinct,
+  tenantErrorCodes,
+} from './counter-reports.ts';
+import { lockProviders, refreshProviderStats } from './derived.ts';
+import type { Page, StreamedReport } from './port.ts';
+import { PROVIDERS } from './providers.ts';
+import { RecordValidationError, rmbErrors } from './record-checks.ts';
+import {
+  deleteRow,
+  insertRow,
+  selectJson,
+  selectPage,
+  selectRow,
+  toRecord,
+  updateRow,
+  type RecordTable,
+  type Resource,
+} from './record-table.ts';
+import {
+  assembleReport,
+  deleteChunks,
+  reportColumn,
+  reportJsonPieces,
+  withStubReport,
+  writeChunks,
+  type ReportColumn,
+} from './report-chunks.ts';
+import { readSetting, writeSetting } from './settings.ts';
+import { INVALID_UUID_MESSAGE, StoreError } from './store-error.ts';
+
+export interface ListQuery {
+  /** CQL; empty or absent means all records in insertion order. */
+  cql?: string;
+  offset: number;
+  limit: number;
+  /** Counter reports: leave out `report`. */
+  tiny?: boolean;
+  /**
+   * Leave chunked reports out of the records (see `isChunked`, `reportJsonPieces`) instead of
+   * assembling them in memory: for callers that stream the answer.
+   */
+  lazyChunks?: boolean;
+}
+
+export interface WriteOptions {
+  /** X-Okapi-User-Id: fills metadata.createdByUserId / updatedByUserId. */
+  userId?: string;
+}
+
+const TABLES: Record<Resource, RecordTable> = {
+  'usage-data-providers': PROVIDERS,
+  'aggregator-settings': AGGREGATORS,
+  'counter-reports': COUNTER_REPORTS,
+};
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+}
+
+function validate(spec: RecordTable, body: JsonRecord): JsonRecord {
+  try {
+    return spec.check(body);
+  } catch (err) {
+    if (!(err instanceof RecordValidationError)) throw err;
+    throw new StoreError(422, err.message, rmbErrors(err.errors));
+  }
+}
+
+function reportColumnOf(spec: RecordTable, record: JsonRecord, streamed?: StreamedReport): ReportColumn {
+  return spec.separateReport ? reportColumn(record, streamed) : { report: null };
+}
+
+export class LocalRecords {
+  constructor(protected readonly ctx: ServiceContext) {}
+
+  // ---- collection and item reads ----
+
+  /** A page of records matching the CQL query, with the exact number of matches. */
+  async list(tenant: string, resource: Resource, query: ListQuery): Promise<Page<JsonRecord>> {
+    const spec = TABLES[resource];
+    const withReport = spec.separateReport && query.tiny !== true;
+    const page = await selectPage(this.ctx.db, tenant, spec, { ...query, withReport });
+    const records = page.rows.map((row) => toRecord(row, withReport));
+    if (!query.lazyChunks) for (const r of records) await assembleReport(this.ctx.db, tenant, r);
+    if (spec.hasSecrets) for (const r of records) secrets.addFromRecord(r);
+    return { records, totalRecords: page.totalRecords };
+  }
+
+  /** One record; StoreError 404 for a malformed or unknown id. */
+  async read(
+    tenant: string,
+    resource: Resource,
+    id: string,
+    { lazyChunks = false }: { lazyChunks?: boolean } = {},
+  ): Promise<JsonRecord> {
+    if (!isFolioUuid(id)) throw new StoreError(404, INVALID_UUID_MESSAGE);
+    const spec = TABLES[resource];
+    const row = await selectRow(this.ctx.db, tenant, spec, id);
+    if (!row) throw new StoreError(404, 'Not found');
+    const record = toRecord(row, true);
+    if (!lazyChunks) await assembleReport(this.ctx.db, tenant, record);
+    if (spec.hasSecrets) secrets.addFromRecord(record);
+    return record;
+  }
+
+  /** The JSON text of a record's report in pieces; a chunked one is read chunk by chunk. */
+  reportJsonPieces(tenant: string, record: JsonRecord): AsyncGenerator<string> {
+    return reportJsonPieces(this.ctx.db, tenant, record);
+  }
+
+  // ---- writes ----
+
+  /** POST: validates, assigns an id, sets metadata and derived fields; returns the stored record. */
+  async create(
+    tenant: string,
+    resource: Resource,
+    body: JsonRecord,
+    opts: WriteOptions = {},
+    streamed?: StreamedReport,
+  ): Promise<JsonRecord> {
+    const spec = TABLES[resource];
+    const record = validate(spec, withStubReport(body, streamed));
+    if (record.id === undefined) record.id = randomUUID();
+    const id = String(record.id).toLowerCase();
+    record.id = id;
+    if (spec.hasSecrets) secrets.addFromRecord(record);
+    return this.write(spec, record, async (tx) => {
+      await lockProviders(tx, tenant, spec.providersOf(record));
+      const stored = await this.prepare(tx, tenant, spec, record);
+      stored.metadata = this.metadata(opts);
+      const column = reportColumnOf(spec, stored, streamed);
+      if (!(await insertRow(tx, tenant, spec, stored, column)))
+        throw new StoreError(422, `id value already exists in table ${spec.table}: ${id}`, [
+          {
+            message: `id value already exists in table ${spec.table}: ${id}`,
+            code: '-1',
+            parameters: [{ key: 'id', value: id }],
+          },
+        ]);
+      await writeChunks(tx, tenant, id, column);
+      await spec.afterWrite?.(tx, tenant, stored, undefined);
+      return stored;
+    });
+  }
+
+  /** PUT: replaces the record stored under `id` (the body's id is overwritten). */
+  async replace(
+    tenant: string,
+    resource: Resource,
+    id: string,
+    body: JsonRecord,
+    opts: WriteOptions = {},
+    streamed?: StreamedReport,
+  ): Promise<JsonRecord> {
+    if (!isFolioUuid(id)) throw new StoreError(400, INVALID_UUID_MESSAGE);
+    const spec = TABLES[resource];
+    const record = validate(spec, withStubReport({ ...body, id: id.toLowerCase() }, streamed));
+    if (spec.hasSecrets) secrets.addFromRecord(record);
+    return this.write(spec, record, async (tx) => {
+      const before = await selectJson(tx, tenant, spec, id, false);
+      await lockProviders(tx, tenant, [...spec.providersOf(record), ...spec.providersOf(before ?? {})]);
+      const previous = await selectJson(tx, tenant, spec, id, true);
+      if (!previous) throw new StoreError(404, 'Not found');
+      await this.lockIfMoved(tx, tenant, spec, before, previous);
+      const stored = await this.prepare(tx, tenant, spec, record);
+      stored.metadata = this.metadata(opts, previous.metadata);
+      const column = reportColumnOf(spec, stored, streamed);
+      await updateRow(tx, tenant, spec, stored, column);
+      if (spec.separateReport) {
+        await deleteChunks(tx, tenant, String(stored.id));
+        await writeChunks(tx, tenant, String(stored.id), column);
+      }
+      await spec.afterWrite?.(tx, tenant, stored, previous);
+      return stored;
+    });
+  }
+
+  /** DELETE: removes the record, with its cascades (a provider's counter reports, provider statistics). */
+  async remove(tenant: string, resource: Resource, id: string): Promise<void> {
+    if (!isFolioUuid(id)) throw new StoreError(404, INVALID_UUID_MESSAGE);
+    const spec = TABLES[resource];
+    await this.ctx.db.transaction(async (tx) => {
+      const before = await selectJson(tx, tenant, spec, id, false);
+      await lockProviders(tx, tenant, spec.providersOf(before ?? {}));
+      const previous = await deleteRow(tx, tenant, spec, id);
+      if (!previous) throw new StoreError(404, 'Not found');
+      await this.lockIfMoved(tx, tenant, spec, before, previous);
+      await spec.afterDelete?.(tx, tenant, previous);
+    });
+  }
+
+  /** POST /counter-reports/reports/delete: deletes the given counter reports (unknown ids are skipped). */
+  async removeCounterReports(tenant: string, ids: string[]): Promise<void> {
+    const bad = ids.find((id) => !isFolioUuid(id));
+    if (bad !== undefined) throw new StoreError(400, `${INVALID_UUID_MESSAGE} Invalid id: ${String(bad)}`);
+    if (ids.length === 0) return;
+    await this.ctx.db.transaction(async (tx) => {
+      const providers = (await providersOfReports(tx, tenant, ids)).map((pid) => pid ?? undefined);
+      await lockProviders(tx, tenant, providers);
+      const touched = await deleteReports(tx, tenant, ids);
+      await lockProviders(
+        tx,
+        tenant,
+        touched.filter((p) => !providers.includes(p)),
+      );
+      for (const pid of touched) await refreshProviderStats(tx, tenant, pid);
+    });
+  }
+
+  // ---- tenant-wide counter report facts (§4.1 optional endpoints) ----
+
+  errorCodes(tenant: string): Promise<string[]> {
+    return tenantErrorCodes(this.ctx.db, tenant);
+  }
+
+  reportTypes(tenant: string): Promise<string[]> {
+    return tenantDistinct(this.ctx.db, tenant, 'reportName');
+  }
+
+  reportReleases(tenant: string): Promise<string[]> {
+    return tenantDistinct(this.ctx.db, tenant, 'release');
+  }
+
+  // ---- tenant settings ----
+
+  /** A tenant setting; undefined when none is stored. */
+  getSetting(tenant: string, key: string): Promise<unknown> {
+    return readSetting(this.ctx.db, tenant, key);
+  }
+
+  setSetting(tenant: string, key: string, value: unknown): Promise<void> {
+    return writeSetting(this.ctx.db, tenant, key, value);
+  }
+
+  // ---- internals ----
+
+  private metadata(opts: WriteOptions, previous?: unknown): JsonRecord {
+    const now = formatDateTime(this.ctx.clock.now());
+    const old = previous !== null && typeof previous === 'object' ? (previous as JsonRecord) : {};
+    const metadata: JsonRecord = {
+      createdDate: typeof old.createdDate === 'string' ? old.createdDate : now,
+      createdByUserId: typeof old.createdDate === 'string' ? old.createdByUserId : opts.userId,
+      updatedDate: now,
+      updatedByUserId: opts.userId,
+    };
+    for (const key of Object.keys(metadata)) if (metadata[key] === undefined) delete metadata[key];
+    return metadata;
+  }
+
+  /** Runs a write transaction; a unique-index conflict the table explains (a month) becomes its 422. */
+  private async write(
+    spec: RecordTable,
+    record: JsonRecord,
+    fn: (tx: Queryable) => Promise<JsonRecord>,
+  ): Promise<JsonRecord> {
+    try {
+      return await this.ctx.db.transaction(fn);
+    } catch (err) {
+      if (isUniqueViolation(err) && spec.conflict) throw spec.conflict(record);
+      throw err;
+    }
+  }
+
+  /** Another writer changed the record's provider between the first read and the lock: lock that one too. */
+  private async lockIfMoved(
+    tx: Queryable,
+    tenant: string,
+    spec: RecordTable,
+    before: JsonRecord | undefined,
+    current: JsonRecord,
+  ): Promise<void> {
+    const seen = spec.providersOf(before ?? {});
+    const moved = spec.providersOf(current).filter((p) => p !== undefined && !seen.includes(p));
+    await lockProviders(tx, tenant, moved);
+  }
+
+  private async prepare(
+    tx: Queryable,
+    tenant: string,
+    spec: RecordTable,
+    record: JsonRecord,
+  ): Promise<JsonRecord> {
+    return spec.prepare ? spec.prepare(tx, tenant, record) : { ...record };
+  }
+}
