@@ -7,3 +7,4 @@ export { type BucketStats } from './month-buckets.ts';
 export { headerForMonth, headerPeriod, isTotalsGranularity, type HeaderPeriod } from './report-header.ts';
 export * from './month-splitter.ts';
 export { isJsonObject, getLoose, type JsonObject } from './json.ts';
+export * from './tabular/index.ts';
