@@ -21,7 +21,7 @@ import {
   type SpillOptions,
   type SpillStats,
 } from './spill.ts';
-import { project, ProjectionNotes, type Projection } from './views.ts';
+import { project, ProjectionNotes, reportedDimensions, type Projection } from './views.ts';
 
 /** One stored month as the store hands it over. */
 export interface StoredMonth {
@@ -265,10 +265,11 @@ export async function mergeRange(input: MonthInput, request: MergeRequest): Prom
       hasUsage: undefined,
       async *items() {
         let any = false;
+        const dimensions = reportedDimensions(request.release, month.header);
         for await (const raw of month.items()) {
           const element = parseElement(raw, month.yearMonth);
           for (const entry of readElement(element, axis)) {
-            const projected = project(entry, request.projection, notes);
+            const projected = project(entry, request.projection, notes, dimensions);
             if (!projected) continue;
             any = true;
             yield projected;
@@ -302,12 +303,13 @@ export async function mergeRange(input: MonthInput, request: MergeRequest): Prom
       previous = monthIndex;
       headers.push(month.header);
       supplied.push(months[monthIndex]);
+      const dimensions = reportedDimensions(request.release, month.header);
       let seq = 0;
       for await (const raw of month.items()) {
         const element = parseElement(raw, month.yearMonth);
         const entries = readElement(element, axis);
         for (let child = 0; child < entries.length; child++) {
-          const entry = project(entries[child], request.projection, notes);
+          const entry = project(entries[child], request.projection, notes, dimensions);
           if (!entry) continue;
           const parentJson = entry.parent ? JSON.stringify(entry.parent) : '';
           const parentKey = parentJson === '' ? '' : digest(parentJson);

@@ -6,7 +6,6 @@
  */
 import { getLoose, isJsonObject, type JsonObject } from '../json.ts';
 import {
-  isMasterReport,
   isStandardView,
   masterReportOf,
   parseReportId,
@@ -16,6 +15,7 @@ import {
   type StandardViewId,
 } from '../reports.ts';
 import { attributeValue } from './cells.ts';
+import { requestedAttributes } from './header.ts';
 import type { ComponentUsage, Counts, ItemEntry, UsageLeaf } from './items.ts';
 import {
   COMPONENT_COLUMNS,
@@ -199,11 +199,28 @@ export class ProjectionNotes {
   }
 }
 
+/**
+ * The dimensions a stored report breaks its usage down by, from its header: the attributes it was
+ * asked to show, Data_Type (always shown in R5.1) and, with parent details, the parent's Data_Type.
+ */
+export function reportedDimensions(release: CounterRelease, header: JsonObject): Set<string> {
+  const requested = requestedAttributes(header);
+  const dimensions = new Set(requested.attributesToShow);
+  if (release === '5.1') dimensions.add('Data_Type');
+  if (requested.includeParentDetails) dimensions.add('Parent_Data_Type');
+  return dimensions;
+}
+
+/**
+ * Whether a leaf passes the filters. A filter on a dimension that the report does not break down by
+ * (neither its header nor the leaf has it) cannot be applied: the leaf passes and a note says so.
+ */
 function passes(
   filters: readonly ViewFilter[],
   entry: ItemEntry,
   leaf: UsageLeaf,
   notes: ProjectionNotes,
+  dimensions: ReadonlySet<string> | undefined,
 ): boolean {
   for (const [name, values] of filters) {
     const value = attributeValue(name, {
@@ -211,11 +228,11 @@ function passes(
       item: entry.item,
       attrs: leaf.attrs,
     });
-    if (value === undefined) {
+    if (value === undefined && !dimensions?.has(name)) {
       notes.unfilterable(name);
       continue;
     }
-    if (!values.includes(value)) return false;
+    if (!values.includes(value ?? '')) return false;
   }
   return true;
 }
@@ -228,10 +245,12 @@ export function project(
   entry: ItemEntry,
   projection: Projection,
   notes: ProjectionNotes,
+  dimensions?: ReadonlySet<string>,
 ): ItemEntry | undefined {
   const byAttrs = new Map<string, UsageLeaf>();
   for (const leaf of entry.leaves) {
-    if (projection.filters.length > 0 && !passes(projection.filters, entry, leaf, notes)) continue;
+    if (projection.filters.length > 0 && !passes(projection.filters, entry, leaf, notes, dimensions))
+      continue;
     const counts = selectMetrics(leaf.counts, projection.metrics);
     const components: ComponentUsage[] = projection.keepComponents
       ? leaf.components.map((c) => ({ ...c, counts: selectMetrics(c.counts, projection.metrics) }))
@@ -253,10 +272,3 @@ export function project(
   };
   return projection.describe ? projection.describe(projected) : projected;
 }
-
-/** Whether `id` names a master report (a type guard for callers holding plain strings). */
-export function asMaster(id: ReportId): MasterReportId | undefined {
-  return isMasterReport(id) ? id : undefined;
-}
-
-export type { CounterRelease };
