@@ -10,7 +10,7 @@ const MAX_CACHED_KEYS = 10_000;
 const normalisedKeys = new Map<string, string>();
 
 /** Lower case without `_`, `-` and white space; memoised because the same few keys recur per item. */
-function normalise(key: string): string {
+export function normalise(key: string): string {
   let normalised = normalisedKeys.get(key);
   if (normalised === undefined) {
     normalised = key.toLowerCase().replace(/[_\s-]/g, '');

@@ -3,7 +3,7 @@
  * component. Both JSON layouts are read by shape: R5.1 identifiers are objects (`{"DOI": "..."}`,
  * `{"ISNI": ["..."]}`), R5.0 identifiers are `[{Type, Value}]` lists.
  */
-import { getLoose, isJsonObject, type JsonObject } from '../json.ts';
+import { getLoose, isJsonObject, normalise, type JsonObject } from '../json.ts';
 
 export interface CellContext {
   parent?: JsonObject;
@@ -28,7 +28,7 @@ function member(obj: JsonObject | undefined, key: string): unknown {
 }
 
 function typeName(value: unknown): string {
-  return typeof value === 'string' ? value.toLowerCase().replace(/[_\s-]/g, '') : '';
+  return typeof value === 'string' ? normalise(value) : '';
 }
 
 /** `namespace:value`, except values of the Proprietary namespace, which carry their own prefix. */

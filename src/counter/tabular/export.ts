@@ -21,7 +21,7 @@ import { mergedJsonHeader, requestedAttributes, tabularHeaderRows, viewJsonHeade
 import { masterColumns, viewDefinition, type ColumnId } from './layouts.ts';
 import { mergeRange, type MergedRange, type MonthInput } from './merge.ts';
 import { mergeR4Range, type R4Merge } from './r4.ts';
-import type { SpillOptions } from './spill.ts';
+import type { SpillOptions, SpillStats } from './spill.ts';
 import { headingRows, itemRows, type TabularLayout } from './table.ts';
 import {
   MASTER_JSON_PROJECTION,
@@ -91,6 +91,8 @@ export interface PreparedExport {
   missingMonths(): YearMonth[];
   /** Remarks about the data (complete once the body has been streamed). */
   notes(): string[];
+  /** What the range merge wrote to disk (undefined for a streamed month). */
+  spillStats(): SpillStats | undefined;
   /** The file's bytes; iterate once. */
   body(): AsyncGenerator<Uint8Array>;
   /** Streams the body into `out` (honouring backpressure); does not end `out`. */
@@ -224,6 +226,7 @@ async function prepareR4(
     derived: false,
     missingMonths: () => missing(months, merge.suppliedMonths),
     notes: () => [],
+    spillStats: () => merge.stats(),
     body: chunks,
     writeTo: (out) => writeChunks(chunks(), out),
     dispose: () => merge.dispose(),
@@ -358,6 +361,7 @@ export async function prepareExport(request: ExportRequest): Promise<PreparedExp
     derived,
     missingMonths: () => missing(months, merged.suppliedMonths),
     notes: allNotes,
+    spillStats: () => merged.stats(),
     body: stream,
     writeTo: (out) => writeChunks(stream(), out),
     dispose: () => merged.dispose(),

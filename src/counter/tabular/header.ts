@@ -4,7 +4,7 @@
  * (Report_Name … Created_By, plus Registry_Record in R5.1) built from such a JSON header.
  */
 import { toSushiException, type SushiException } from '../exceptions.ts';
-import { findKeyLoose, getLoose, isJsonObject, type JsonObject } from '../json.ts';
+import { findKeyLoose, getLoose, isJsonObject, normalise, type JsonObject } from '../json.ts';
 import type { CounterRelease, ReportId } from '../reports.ts';
 import { reportName } from '../reports.ts';
 import { firstDayOf, lastDayOf, type YearMonth } from '../year-month.ts';
@@ -13,9 +13,7 @@ import { headerLabels, type ViewDefinition, type ViewFilter } from './layouts.ts
 
 const DATE_FILTERS = new Set(['begindate', 'enddate']);
 
-function compact(name: string): string {
-  return name.toLowerCase().replace(/[_\s-]/g, '');
-}
+const compact = normalise;
 
 /** A `Report_Filters`/`Report_Attributes` member as name and values, in either layout. */
 export interface NamedValues {

@@ -5,7 +5,7 @@
  * `Attribute_Performance[]`, R5.0 on the item itself (so several R5.0 items can be leaves of one item).
  * Components (IR) are kept per leaf.
  */
-import { findKeyLoose, isJsonObject, type JsonObject } from '../json.ts';
+import { findKeyLoose, isJsonObject, normalise, type JsonObject } from '../json.ts';
 import { parseYearMonth, type YearMonth } from '../year-month.ts';
 import { LEADING_EXTENSIONS, ROW_ATTRIBUTES, TRAILING_EXTENSIONS } from './layouts.ts';
 
@@ -53,9 +53,7 @@ const ROW_ATTRIBUTE_KEYS = new Set(
   ),
 );
 
-function compactKey(key: string): string {
-  return key.toLowerCase().replace(/[_\s-]/g, '');
-}
+const compactKey = normalise;
 
 function isRowAttributeKey(key: string): boolean {
   return ROW_ATTRIBUTE_KEYS.has(compactKey(key)) || /^[A-Za-z][A-Za-z0-9_./-]*:[A-Za-z0-9_]+$/.test(key);

@@ -21,7 +21,13 @@ import {
   type SpillOptions,
   type SpillStats,
 } from './spill.ts';
-import { project, ProjectionNotes, reportedDimensions, type Projection } from './views.ts';
+import {
+  isIdentityProjection,
+  project,
+  ProjectionNotes,
+  reportedDimensions,
+  type Projection,
+} from './views.ts';
 
 /** One stored month as the store hands it over. */
 export interface StoredMonth {
@@ -136,13 +142,18 @@ interface LeafAgg {
 
 type ItemAgg = LeafAgg[];
 
-function addCounts(into: Counts, from: Counts): void {
+/** Adds counts; returns the bytes of metrics that were new (estimate). */
+function addCounts(into: Counts, from: Counts): number {
+  let grown = 0;
   for (const metric of Object.keys(from)) {
     const source = from[metric];
     const target = into[metric];
-    if (!target) into[metric] = source.slice();
-    else for (let i = 0; i < source.length; i++) target[i] += source[i];
+    if (!target) {
+      into[metric] = source;
+      grown += metric.length + 56 + source.length * 8;
+    } else for (let i = 0; i < source.length; i++) target[i] += source[i];
   }
+  return grown;
 }
 
 function countsSize(counts: Counts): number {
@@ -151,34 +162,38 @@ function countsSize(counts: Counts): number {
   return size;
 }
 
+function leafSize(leaf: LeafAgg): number {
+  let size = leaf.a.length + 48 + countsSize(leaf.c);
+  for (const component of leaf.k ?? [])
+    size += component.m.length + component.a.length + 48 + countsSize(component.c);
+  return size;
+}
+
 const ITEM_CODEC: GroupCodec<ItemAgg> = {
   combine(into, from) {
+    let grown = 0;
     for (const leaf of from) {
       const same = into.find((l) => l.a === leaf.a);
       if (!same) {
         into.push(leaf);
+        grown += leafSize(leaf);
         continue;
       }
-      addCounts(same.c, leaf.c);
+      grown += addCounts(same.c, leaf.c);
       for (const component of leaf.k ?? []) {
         const sameComponent = same.k?.find((c) => c.m === component.m && c.a === component.a);
-        if (sameComponent) addCounts(sameComponent.c, component.c);
-        else (same.k ??= []).push(component);
+        if (sameComponent) grown += addCounts(sameComponent.c, component.c);
+        else {
+          (same.k ??= []).push(component);
+          grown += component.m.length + component.a.length + 48 + countsSize(component.c);
+        }
       }
     }
-    return into;
+    return grown;
   },
   encode: (value) => JSON.stringify(value),
   decode: (text) => JSON.parse(text) as ItemAgg,
-  size(value) {
-    let size = 32;
-    for (const leaf of value) {
-      size += leaf.a.length + 48 + countsSize(leaf.c);
-      for (const component of leaf.k ?? [])
-        size += component.m.length + component.a.length + 48 + countsSize(component.c);
-    }
-    return size;
-  },
+  size: (value) => value.reduce((size, leaf) => size + leafSize(leaf), 32),
 };
 
 function toAgg(leaves: readonly UsageLeaf[]): ItemAgg {
@@ -293,6 +308,7 @@ export async function mergeRange(input: MonthInput, request: MergeRequest): Prom
   }
 
   const groups = new SpillingGroupBy(ITEM_CODEC, request.spill);
+  const identity = isIdentityProjection(request.projection);
   const parentFirst = new Map<string, number[]>();
   const headers: JsonObject[] = [];
   const supplied: YearMonth[] = [];
@@ -309,7 +325,9 @@ export async function mergeRange(input: MonthInput, request: MergeRequest): Prom
         const element = parseElement(raw, month.yearMonth);
         const entries = readElement(element, axis);
         for (let child = 0; child < entries.length; child++) {
-          const entry = project(entries[child], request.projection, notes, dimensions);
+          const entry = identity
+            ? entries[child]
+            : project(entries[child], request.projection, notes, dimensions);
           if (!entry) continue;
           const parentJson = entry.parent ? JSON.stringify(entry.parent) : '';
           const parentKey = parentJson === '' ? '' : digest(parentJson);

@@ -8,19 +8,21 @@ import { isJsonObject, type JsonObject } from '../json.ts';
 import { monthsBetween, parseYearMonth, type YearMonth } from '../year-month.ts';
 import { ExportError } from './errors.ts';
 import type { MonthInput } from './merge.ts';
-import { SpillingGroupBy, type GroupCodec, type SpillOptions } from './spill.ts';
+import { SpillingGroupBy, type GroupCodec, type SpillOptions, type SpillStats } from './spill.ts';
 
 /** `[month index, itemPerformance entry]` pairs of one report item. */
 type R4Agg = Array<[number, JsonObject]>;
 
+const R4_SIZE = (value: R4Agg): number => value.reduce((n, [, e]) => n + 64 + JSON.stringify(e).length, 0);
+
 const R4_CODEC: GroupCodec<R4Agg> = {
   combine(into, from) {
     for (const entry of from) into.push(entry);
-    return into;
+    return R4_SIZE(from);
   },
   encode: (value) => JSON.stringify(value),
   decode: (text) => JSON.parse(text) as R4Agg,
-  size: (value) => 32 + value.reduce((n, [, e]) => n + 64 + JSON.stringify(e).length, 0),
+  size: (value) => 32 + R4_SIZE(value),
 };
 
 function without(obj: JsonObject, key: string): JsonObject {
@@ -32,6 +34,7 @@ function without(obj: JsonObject, key: string): JsonObject {
 export interface R4Merge {
   header: JsonObject;
   suppliedMonths: YearMonth[];
+  stats(): SpillStats;
   /** The merged report as JSON text chunks; iterate once. */
   chunks(): AsyncGenerator<string>;
   dispose(): Promise<void>;
@@ -111,6 +114,7 @@ export async function mergeR4Range(
       }
       yield `${text}]}]}`;
     },
+    stats: () => groups.stats,
     dispose: () => groups.dispose(),
   };
 }

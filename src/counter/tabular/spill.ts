@@ -20,8 +20,8 @@ export type Position = readonly number[];
 
 /** How values of one key are combined, stored and sized. */
 export interface GroupCodec<T> {
-  /** Adds `from` into `into` (may mutate and return `into`). */
-  combine(into: T, from: T): T;
+  /** Adds `from` into `into` (mutating it); returns the bytes `into` grew by (estimate). */
+  combine(into: T, from: T): number;
   /** One line of text: no tab, no line break. */
   encode(value: T): string;
   decode(text: string): T;
@@ -37,7 +37,11 @@ export interface GroupEntry<T> {
 }
 
 export interface SpillOptions {
-  /** Memory for the in-memory partitions together. Default 48 MiB. */
+  /**
+   * Memory for the combined values held in memory (an estimate of their heap size). Default 128 MiB:
+   * the distinct items of a twelve-month 100 MB TR fit; larger ranges spill. Peak heap use is about
+   * 1.6 times this (while spilled partitions are sorted), plus the garbage V8 keeps.
+   */
   memoryBudgetBytes?: number;
   /** Number of hash partitions. Default 64. */
   partitions?: number;
@@ -58,17 +62,28 @@ export function comparePositions(a: Position, b: Position): number {
   return a.length - b.length;
 }
 
-/** FNV-1a over the UTF-16 code units, with a seed for re-partitioning. */
+/**
+ * FNV-1a over the UTF-16 code units, with a seed for re-partitioning, finished with murmur3's mixer:
+ * FNV's low bits depend only on the low bits of the input, so without mixing keys that differ in a
+ * few digits would share partitions.
+ */
 function hash(text: string, seed: number): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+    h = Math.imul(h, 0x01000193);
   }
-  return h;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
 const ENTRY_OVERHEAD = 120;
+
+export const DEFAULT_MEMORY_BUDGET = 128 * 1024 * 1024;
 
 interface Slot<T> {
   position: number[];
@@ -80,7 +95,14 @@ interface Partition<T> {
   entries: Map<string, Slot<T>>;
   bytes: number;
   file?: string;
+  /** Once evicted, a partition's values go to its file as they come (no combining in memory). */
+  evicted: boolean;
+  /** Lines of an evicted partition not yet written. */
+  buffer: string;
 }
+
+/** Lines an evicted partition collects before they are written. */
+const BUFFER_CHARS = 256 * 1024;
 
 function encodeLine<T>(codec: GroupCodec<T>, key: string, slot: { position: Position; value: T }): string {
   return `${slot.position.join(',')}\t${key}\t${codec.encode(slot.value)}\n`;
@@ -134,9 +156,14 @@ export class SpillingGroupBy<T> {
     private readonly codec: GroupCodec<T>,
     private readonly options: SpillOptions = {},
   ) {
-    this.budget = options.memoryBudgetBytes ?? 48 * 1024 * 1024;
+    this.budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
     const count = Math.max(1, options.partitions ?? 64);
-    this.partitions = Array.from({ length: count }, () => ({ entries: new Map(), bytes: 0 }));
+    this.partitions = Array.from({ length: count }, () => ({
+      entries: new Map(),
+      bytes: 0,
+      evicted: false,
+      buffer: '',
+    }));
   }
 
   /** Bytes the in-memory partitions hold (estimate). */
@@ -148,14 +175,18 @@ export class SpillingGroupBy<T> {
   async add(key: string, position: number[], value: T): Promise<void> {
     if (this.finished) throw new Error('SpillingGroupBy: add after finish');
     const partition = this.partitions[hash(key, 0) % this.partitions.length];
+    if (partition.evicted) {
+      partition.buffer += encodeLine(this.codec, key, { position, value });
+      if (partition.buffer.length >= BUFFER_CHARS) await this.flush(partition);
+      return;
+    }
     const slot = partition.entries.get(key);
     if (slot) {
-      slot.value = this.codec.combine(slot.value, value);
+      const grown = this.codec.combine(slot.value, value);
       if (comparePositions(position, slot.position) < 0) slot.position = position;
-      const size = this.codec.size(slot.value) + key.length + ENTRY_OVERHEAD;
-      partition.bytes += size - slot.size;
-      this.memory += size - slot.size;
-      slot.size = size;
+      partition.bytes += grown;
+      this.memory += grown;
+      slot.size += grown;
     } else {
       const size = this.codec.size(value) + key.length + ENTRY_OVERHEAD;
       partition.entries.set(key, { position, value, size });
@@ -170,39 +201,37 @@ export class SpillingGroupBy<T> {
     return this.dir;
   }
 
-  /** Writes the largest partitions to their files until memory is at most `target`. */
+  /**
+   * Evicts the largest in-memory partitions until memory is at most `target`: their entries go to
+   * their files, and their later values are written as they come.
+   */
   private async spill(target: number): Promise<void> {
     while (this.memory > target) {
       let largest: Partition<T> | undefined;
       for (const p of this.partitions)
-        if (p.entries.size > 0 && (!largest || p.bytes > largest.bytes)) largest = p;
+        if (!p.evicted && p.entries.size > 0 && (!largest || p.bytes > largest.bytes)) largest = p;
       if (!largest) return;
-      await this.writePartition(largest);
+      largest.evicted = true;
+      this.stats.partitionsSpilled += 1;
+      for (const [key, slot] of largest.entries) {
+        largest.buffer += encodeLine(this.codec, key, slot);
+        if (largest.buffer.length >= BUFFER_CHARS) await this.flush(largest);
+      }
+      await this.flush(largest);
+      this.memory -= largest.bytes;
+      largest.entries = new Map();
+      largest.bytes = 0;
     }
   }
 
-  private async writePartition(partition: Partition<T>): Promise<void> {
-    if (!partition.file) {
-      partition.file = join(await this.spillDir(), `p${this.partitions.indexOf(partition)}.part`);
-      this.stats.partitionsSpilled += 1;
-    }
-    let text = '';
-    for (const [key, slot] of partition.entries) {
-      text += encodeLine(this.codec, key, slot);
-      if (text.length >= 1 << 20) {
-        await this.appender.append(partition.file, text);
-        this.stats.spilledBytes += text.length;
-        text = '';
-      }
-    }
-    if (text !== '') {
-      await this.appender.append(partition.file, text);
-      this.stats.spilledBytes += text.length;
-    }
+  private async flush(partition: Partition<T>): Promise<void> {
+    if (partition.buffer === '') return;
+    partition.file ??= join(await this.spillDir(), `p${this.partitions.indexOf(partition)}.part`);
+    const text = partition.buffer;
+    partition.buffer = '';
+    await this.appender.append(partition.file, text);
+    this.stats.spilledBytes += text.length;
     this.stats.spills += 1;
-    this.memory -= partition.bytes;
-    partition.entries = new Map();
-    partition.bytes = 0;
   }
 
   /**
@@ -223,14 +252,22 @@ export class SpillingGroupBy<T> {
         for (const [, entry] of all) yield { key: entry.key, position: entry.position, value: entry.value };
         return;
       }
-      // Once anything is on disk, everything goes there: then only one partition is in memory at a
-      // time while the partitions are combined and sorted into runs.
-      for (const p of this.partitions) if (p.entries.size > 0) await this.writePartition(p);
+      // Partitions still in memory become sorted runs in memory; evicted ones are combined and
+      // sorted one at a time into runs on disk. Then all runs are merged.
+      for (const p of this.partitions) await this.flush(p);
       await this.appender.closeAll();
-      const runs: Array<AsyncIterator<[Position, GroupEntry<T>]>> = [];
+      const runs: Array<Run<T>> = [];
       for (const p of this.partitions) {
-        if (!p.file) continue;
-        for (const run of await this.sortFile(p.file, order, 1)) runs.push(this.readRun(run));
+        if (p.file) for (const run of await this.sortFile(p.file, order, 1)) runs.push(this.readRun(run));
+        else if (p.entries.size > 0) {
+          const sorted = [...p.entries].map(([key, slot]): [Position, GroupEntry<T>] => [
+            order(key, slot.position),
+            { key, position: slot.position, value: slot.value },
+          ]);
+          p.entries = new Map();
+          sorted.sort((a, b) => comparePositions(a[0], b[0]));
+          runs.push(sorted[Symbol.iterator]());
+        }
       }
       yield* mergeRuns(runs);
     } finally {
@@ -253,7 +290,8 @@ export class SpillingGroupBy<T> {
     depth: number,
   ): Promise<string[]> {
     const size = (await stat(file)).size;
-    const limit = this.budget / 2;
+    // Combined in memory, a line's value can take about 2.5 times its text: keep a file's part small.
+    const limit = this.budget / 4;
     if (size > limit && depth < 4) {
       this.stats.reSplits += 1;
       const parts = Math.min(64, Math.ceil(size / (limit / 2)));
@@ -287,7 +325,7 @@ export class SpillingGroupBy<T> {
       const value = this.codec.decode(text);
       const slot = combined.get(key);
       if (slot) {
-        slot.value = this.codec.combine(slot.value, value);
+        this.codec.combine(slot.value, value);
         if (comparePositions(position, slot.position) < 0) slot.position = position;
       } else combined.set(key, { position, value });
     }
@@ -335,10 +373,10 @@ export class SpillingGroupBy<T> {
 }
 
 /** k-way merge of sorted runs by their order keys (a binary heap of the runs' heads). */
-async function* mergeRuns<T>(
-  runs: Array<AsyncIterator<[Position, GroupEntry<T>]>>,
-): AsyncGenerator<GroupEntry<T>> {
-  type Head = { order: Position; entry: GroupEntry<T>; run: AsyncIterator<[Position, GroupEntry<T>]> };
+type Run<T> = AsyncIterator<[Position, GroupEntry<T>]> | Iterator<[Position, GroupEntry<T>]>;
+
+async function* mergeRuns<T>(runs: Array<Run<T>>): AsyncGenerator<GroupEntry<T>> {
+  type Head = { order: Position; entry: GroupEntry<T>; run: Run<T> };
   const heap: Head[] = [];
   const less = (a: Head, b: Head): boolean => comparePositions(a.order, b.order) < 0;
   const push = (h: Head): void => {

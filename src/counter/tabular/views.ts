@@ -4,7 +4,7 @@
  * drops), or a master report's own tabular column set (usage summed over attributes its header did
  * not ask to show). Also decides whether a view is read as stored or derived from the master.
  */
-import { getLoose, isJsonObject, type JsonObject } from '../json.ts';
+import { getLoose, isJsonObject, normalise, type JsonObject } from '../json.ts';
 import {
   isStandardView,
   masterReportOf,
@@ -86,6 +86,17 @@ export function masterTabularProjection(columns: readonly ColumnId[]): Projectio
 /** Projection of a master report's JSON: everything as stored. */
 export const MASTER_JSON_PROJECTION: Projection = { filters: [], keepComponents: true };
 
+/** Whether the projection keeps entries as they are (then it need not run at all). */
+export function isIdentityProjection(projection: Projection): boolean {
+  return (
+    projection.filters.length === 0 &&
+    projection.metrics === undefined &&
+    projection.keepAttributes === undefined &&
+    projection.describe === undefined &&
+    projection.keepComponents
+  );
+}
+
 const ID_COLUMN_TYPES: Record<string, string> = {
   doi: 'DOI',
   proprietary: 'Proprietary_ID',
@@ -95,9 +106,7 @@ const ID_COLUMN_TYPES: Record<string, string> = {
   uri: 'URI',
 };
 
-function compact(name: string): string {
-  return name.toLowerCase().replace(/[_\s-]/g, '');
-}
+const compact = normalise;
 
 /** `Item_ID` with only the identifier types shown (`prefix` + column name, e.g. `Parent_DOI`). */
 function filterIds(ids: unknown, shown: ReadonlySet<string>, prefix: string): unknown {

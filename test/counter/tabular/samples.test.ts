@@ -37,6 +37,7 @@ async function exportSample(
   sample: Sample,
   format: string,
   window = sampleWindow(sample),
+  memoryBudgetBytes?: number,
 ): Promise<PreparedExport> {
   const header = sampleHeader(sample);
   return prepareExport({
@@ -50,6 +51,7 @@ async function exportSample(
     ),
     created: String(header.Created),
     createdBy: String(header.Created_By),
+    ...(memoryBudgetBytes !== undefined && { spill: { memoryBudgetBytes } }),
   });
 }
 
@@ -134,6 +136,14 @@ void describe('tabular export of the 32 official COUNTER samples (split → merg
           );
         },
       );
+
+      void it('tsv with a 1-byte memory budget (everything spilled to disk): the same bytes', async () => {
+        const inMemory = await bodyBytes(await exportSample(sample, 'tsv'));
+        const exp = await exportSample(sample, 'tsv', undefined, 1);
+        const spilled = await bodyBytes(exp);
+        assert.ok((exp.spillStats()?.spilledBytes ?? 0) > 0, 'spilled');
+        assert.ok(spilled.equals(inMemory));
+      });
 
       void it('csv: the same cells as the tsv, RFC 4180 with CRLF and a BOM', async () => {
         const tsv = parseTsv(await bodyText(await exportSample(sample, 'tsv')));
