@@ -78,14 +78,25 @@ export const XLSX_MAX_ROWS = 1_048_576;
 
 /** What exceljs' streaming writer exposes at run time but not in its types (pinned 4.4.0). */
 interface SheetStreamInternals {
-  stream?: { pipes?: Array<{ writableLength?: number; once?: (event: string, cb: () => void) => void }> };
+  stream?: {
+    pipes?: Array<{
+      writableLength?: number;
+      _writableState?: { length?: number };
+      once?: (event: string, cb: () => void) => void;
+    }>;
+  };
 }
 
-/** Waits while exceljs' compressor input is backed up (its buffers only grow otherwise). */
+/**
+ * Waits while the compressor's input is backed up: exceljs writes each committed row into the zip
+ * entry's stream without looking at its return value, so that stream's buffer only grows otherwise.
+ * (Its streams come from readable-stream 3, which keeps the length in `_writableState`.)
+ */
 async function zipBackpressure(sheet: unknown): Promise<void> {
   const pipe = (sheet as SheetStreamInternals).stream?.pipes?.[0];
-  if (pipe && typeof pipe.writableLength === 'number' && pipe.once) {
-    if (pipe.writableLength > 1024 * 1024) {
+  const backlog = pipe?.writableLength ?? pipe?._writableState?.length;
+  if (pipe?.once && typeof backlog === 'number') {
+    if (backlog > 1024 * 1024) {
       const target = pipe;
       await new Promise<void>((resolve) => target.once?.('drain', resolve));
     }
@@ -96,7 +107,11 @@ async function zipBackpressure(sheet: unknown): Promise<void> {
  * The workbook as a byte stream. Rows are committed as they come; the writer waits for the zip
  * compressor and for the consumer of the returned stream, so memory stays bounded.
  */
-export async function* xlsxChunks(source: TabularSource, sheetName: string): AsyncGenerator<Uint8Array> {
+export async function* xlsxChunks(
+  source: TabularSource,
+  sheetName: string,
+  maxRows = XLSX_MAX_ROWS,
+): AsyncGenerator<Uint8Array> {
   // Loaded on first use: the rest of the COUNTER layer (and the harvester) does not need it.
   const { default: ExcelJS } = await import('exceljs');
   const out = new PassThrough({ highWaterMark: 256 * 1024 });
@@ -111,10 +126,10 @@ export async function* xlsxChunks(source: TabularSource, sheetName: string): Asy
     let count = 0;
     const add = (row: Cell[]): void => {
       count += 1;
-      if (count > XLSX_MAX_ROWS)
+      if (count > maxRows)
         throw new ExportError(
           'too_large',
-          `The report has more than ${XLSX_MAX_ROWS} rows, the limit of an Excel worksheet; export it as tsv or csv`,
+          `The report has more than ${maxRows} rows, the limit of an Excel worksheet; export it as tsv or csv`,
         );
       // Empty cells stay empty (no empty-string cells).
       sheet.addRow(row.map((cell) => (cell === '' ? null : cell))).commit();
