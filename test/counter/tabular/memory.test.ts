@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
+import { hugeItem, hugeReportChunks } from '../../mock/huge.ts';
+import { storedMonths } from './helpers.ts';
 
 interface ChildResult {
   rows: number;
@@ -28,6 +30,21 @@ async function child(...args: string[]): Promise<ChildResult> {
   });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '') as ChildResult;
 }
+
+void it('the generated month items are what the month splitter stores for the generated report', async () => {
+  const request = { release: '5.1', begin: '2023-01', end: '2023-03', bytes: 64 * 1024 } as const;
+  const text = [...hugeReportChunks(request)].join('');
+  const months = await storedMonths(text, '5.1');
+  assert.deepEqual(
+    months.map((m) => m.yearMonth),
+    ['2023-01', '2023-02', '2023-03'],
+  );
+  for (const month of months)
+    assert.deepEqual(
+      month.texts,
+      month.texts.map((_, i) => hugeItem('5.1', i, [month.yearMonth])),
+    );
+});
 
 void describe('export memory does not grow with the report', { timeout: 900_000 }, () => {
   void it('twelve months merged with an 8 MiB budget: 4× the data, about the same peak RSS', async () => {
