@@ -20,3 +20,4 @@ export {
   type DiagnosticExample,
   type DiagnosticPlace,
 } from './validate/diagnostics.ts';
+export * from './tabular/index.ts';

@@ -1,0 +1,120 @@
+/**
+ * COUNTER 4 reports (stored by cs41 in FOLIO's camelCase JSON, one customer per month): the months
+ * of a range merged into one report of the same JSON form. Report items are combined by their
+ * description (everything but `itemPerformance`); their `itemPerformance` entries are concatenated in
+ * month order. There is no tabular COUNTER 4 layout here (see docs/counter-tabular.md).
+ */
+import { isJsonObject, type JsonObject } from '../json.ts';
+import { monthsBetween, parseYearMonth, type YearMonth } from '../year-month.ts';
+import { ExportError } from './errors.ts';
+import type { MonthInput } from './merge.ts';
+import { SpillingGroupBy, type GroupCodec, type SpillOptions, type SpillStats } from './spill.ts';
+
+/** `[month index, itemPerformance entry]` pairs of one report item. */
+type R4Agg = Array<[number, JsonObject]>;
+
+const R4_SIZE = (value: R4Agg): number => value.reduce((n, [, e]) => n + 64 + JSON.stringify(e).length, 0);
+
+const R4_CODEC: GroupCodec<R4Agg> = {
+  combine(into, from) {
+    for (const entry of from) into.push(entry);
+    return R4_SIZE(from);
+  },
+  encode: (value) => JSON.stringify(value),
+  decode: (text) => JSON.parse(text) as R4Agg,
+  size: (value) => 32 + R4_SIZE(value),
+};
+
+function without(obj: JsonObject, key: string): JsonObject {
+  const copy: JsonObject = {};
+  for (const k of Object.keys(obj)) if (k !== key) copy[k] = obj[k];
+  return copy;
+}
+
+export interface R4Merge {
+  header: JsonObject;
+  suppliedMonths: YearMonth[];
+  stats(): SpillStats;
+  /** The merged report as JSON text chunks; iterate once. */
+  chunks(): AsyncGenerator<string>;
+  dispose(): Promise<void>;
+}
+
+/** The report's metadata and first customer without `reportItems`, as the header of a COUNTER 4 month. */
+export function r4Header(report: JsonObject): JsonObject {
+  const customers = Array.isArray(report.customer) ? report.customer : [];
+  const first = isJsonObject(customers[0]) ? without(customers[0], 'reportItems') : {};
+  return { ...without(report, 'customer'), customer: [first] };
+}
+
+export async function mergeR4Range(
+  input: MonthInput,
+  range: { begin: YearMonth; end: YearMonth },
+  spill?: SpillOptions,
+): Promise<R4Merge> {
+  const months = monthsBetween(range.begin, range.end);
+  const index = new Map(months.map((m, i) => [m, i]));
+  const groups = new SpillingGroupBy(R4_CODEC, spill);
+  const supplied: YearMonth[] = [];
+  let header: JsonObject | undefined;
+  try {
+    let previous = -1;
+    for await (const month of input) {
+      const ym = parseYearMonth(month.yearMonth);
+      const i = ym === undefined ? undefined : index.get(ym);
+      if (i === undefined || i <= previous)
+        throw new ExportError(
+          'invalid_input',
+          `Stored month ${String(month.yearMonth)} is outside ${range.begin}..${range.end} or out of order`,
+        );
+      previous = i;
+      supplied.push(months[i]);
+      header ??= r4Header(month.header);
+      let seq = 0;
+      for await (const raw of month.items()) {
+        const item = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
+        if (!isJsonObject(item)) continue;
+        const performance = Array.isArray(item.itemPerformance)
+          ? item.itemPerformance.filter(isJsonObject)
+          : [];
+        await groups.add(
+          JSON.stringify(without(item, 'itemPerformance')),
+          [i, seq++],
+          performance.map((p): [number, JsonObject] => [i, p]),
+        );
+      }
+    }
+  } catch (error) {
+    await groups.dispose();
+    if (error instanceof SyntaxError)
+      throw new ExportError('invalid_input', `A stored item is not valid JSON (${error.message})`);
+    throw error;
+  }
+  const base = header ?? { customer: [{}] };
+  return {
+    header: base,
+    suppliedMonths: supplied,
+    async *chunks() {
+      const meta = JSON.stringify(without(base, 'customer'));
+      const customer = JSON.stringify((base.customer as JsonObject[])[0] ?? {});
+      let text = `${meta === '{}' ? '{' : `${meta.slice(0, -1)},`}"customer":[${customer === '{}' ? '{' : `${customer.slice(0, -1)},`}"reportItems":[`;
+      let first = true;
+      for await (const entry of groups.finish((_key, position) => position)) {
+        const performance = entry.value
+          .map((pair, order) => ({ pair, order }))
+          .sort((a, b) => a.pair[0] - b.pair[0] || a.order - b.order)
+          .map(({ pair }) => pair[1]);
+        const item = { ...(JSON.parse(entry.key) as JsonObject), itemPerformance: performance };
+        text += `${first ? '' : ','}${JSON.stringify(item)}`;
+        first = false;
+        if (text.length >= 64 * 1024) {
+          yield text;
+          text = '';
+        }
+      }
+      yield `${text}]}]}`;
+    },
+    stats: () => groups.stats,
+    dispose: () => groups.dispose(),
+  };
+}

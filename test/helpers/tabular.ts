@@ -1,0 +1,151 @@
+/** Helpers for the export tests: stored months from the project's splitter, readers for the outputs. */
+import assert from 'node:assert/strict';
+import ExcelJS from 'exceljs';
+import {
+  splitReportStream,
+  type CounterRelease,
+  type PreparedExport,
+  type StoredMonth,
+} from '../../src/counter/index.ts';
+import { chunked, type Sample } from './counter.ts';
+
+export interface StoredSampleMonth extends StoredMonth {
+  texts: string[];
+}
+
+/**
+ * The months the harvester stores for a report body: the project's streaming splitter, each month as
+ * its header plus its item texts (kept, so the months can be read more than once).
+ */
+export async function storedMonths(
+  body: string,
+  release: CounterRelease,
+  as: 'text' | 'object' = 'text',
+): Promise<StoredSampleMonth[]> {
+  const result = await splitReportStream(chunked(body, 4096), release, { spillThresholdBytes: 2048 });
+  assert.equal(result.kind, 'report');
+  if (result.kind !== 'report') return [];
+  const months: StoredSampleMonth[] = [];
+  for await (const month of result.monthStreams()) {
+    const texts: string[] = [];
+    for await (const item of month.items()) texts.push(item);
+    months.push({
+      yearMonth: month.yearMonth,
+      header: month.header,
+      texts,
+      async *items() {
+        for (const text of texts) yield as === 'text' ? text : (JSON.parse(text) as Record<string, unknown>);
+      },
+    });
+  }
+  return months;
+}
+
+/** Begin and end month of a sample (its header's Begin_Date/End_Date). */
+export function sampleWindow(sample: Sample): [string, string] {
+  const header = sample.json.Report_Header as Record<string, unknown>;
+  const filters = header.Report_Filters;
+  const value = (name: string): string => {
+    if (Array.isArray(filters)) {
+      const entry = (filters as Array<{ Name: string; Value: string }>).find((f) => f.Name === name);
+      return entry?.Value ?? '';
+    }
+    return String((filters as Record<string, unknown>)[name]);
+  };
+  return [value('Begin_Date').slice(0, 7), value('End_Date').slice(0, 7)];
+}
+
+export function sampleHeader(sample: Sample): Record<string, unknown> {
+  return sample.json.Report_Header as Record<string, unknown>;
+}
+
+export async function bodyBytes(exp: PreparedExport): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of exp.body()) parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts);
+}
+
+export async function bodyText(exp: PreparedExport): Promise<string> {
+  return (await bodyBytes(exp)).toString('utf8');
+}
+
+/** TSV text → rows of cells (the BOM and the final line break removed). */
+export function parseTsv(text: string): string[][] {
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  assert.equal(lines.pop(), '', 'the file ends with a line break');
+  return lines.map((line) => line.split('\t'));
+}
+
+/** An RFC 4180 reader written for the tests (quoted fields, doubled quotes, CRLF records). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let i = text.startsWith('\uFEFF') ? 1 : 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 2;
+      } else if (c === '"') {
+        quoted = false;
+        i += 1;
+      } else {
+        field += c;
+        i += 1;
+      }
+    } else if (c === '"' && field === '') {
+      quoted = true;
+      i += 1;
+    } else if (c === ',') {
+      row.push(field);
+      field = '';
+      i += 1;
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i += 2;
+    } else {
+      assert.notEqual(c, '\n', `a bare line feed at ${i}`);
+      field += c;
+      i += 1;
+    }
+  }
+  assert.equal(field, '', 'the file ends with CRLF');
+  assert.equal(row.length, 0);
+  return rows;
+}
+
+export type XlsxCell = string | number | null;
+
+/** The first worksheet's rows, each cell as string, number or null (empty). */
+export async function readXlsx(bytes: Buffer): Promise<XlsxCell[][]> {
+  const workbook = new ExcelJS.Workbook();
+  await workbook.xlsx.load(bytes as unknown as ArrayBuffer);
+  assert.equal(workbook.worksheets.length, 1, 'one worksheet');
+  const sheet = workbook.worksheets[0];
+  const rows: XlsxCell[][] = [];
+  for (let r = 1; r <= sheet.rowCount; r++) {
+    const row = sheet.getRow(r);
+    const cells: XlsxCell[] = [];
+    for (let c = 1; c <= row.cellCount; c++) {
+      const value = row.getCell(c).value;
+      if (value === null || value === undefined) cells.push(null);
+      else if (typeof value === 'number' || typeof value === 'string') cells.push(value);
+      else cells.push(JSON.stringify(value));
+    }
+    rows.push(cells);
+  }
+  return rows;
+}
+
+/** A row without its trailing empty cells. */
+export function trimRow<T>(row: readonly T[], empty: (c: T) => boolean): T[] {
+  let end = row.length;
+  while (end > 0 && empty(row[end - 1])) end -= 1;
+  return row.slice(0, end);
+}
