@@ -12,7 +12,8 @@
  * * query parameters with secret names inside a service URL are masked in answers (they are not
  *   encrypted: `moveUrlSecrets` takes them out of provider URLs on write).
  */
-import type { JsonRecord } from '../erm/port.ts';
+/** A JSON record as the store keeps it. */
+type JsonRecord = Record<string, unknown>;
 import { type Keyring, looksEncrypted, parseEnvelope } from './cipher.ts';
 import { CredentialInputError } from './errors.ts';
 

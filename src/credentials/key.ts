@@ -108,16 +108,29 @@ function nothingChanged(): string {
   return 'Nothing was changed: no credential was re-encrypted and no key was created.';
 }
 
-/** Stored values under a key id that the keyring lacks, or that fail their check, stop the start. */
-function verifyStored(keyring: Keyring, stored: StoredSummary, keySource: string): void {
+/**
+ * Stored values under a key id that the keyring lacks, or that fail their check, stop the start.
+ * `otherKeyFile` is a key file that exists but is not in use (the variable is set), for the hint.
+ */
+function verifyStored(
+  keyring: Keyring,
+  stored: StoredSummary,
+  keySource: string,
+  otherKeyFile?: { path: string; id: string },
+): void {
   const unknown = [...stored.byKeyId.keys()].filter((id) => !keyring.has(id));
   if (unknown.length > 0) {
+    const hint =
+      otherKeyFile && unknown.includes(otherKeyFile.id)
+        ? ` The key file ${otherKeyFile.path} holds key ${otherKeyFile.id}: to move from it to ` +
+          `${SECRET_KEY_VARIABLE}, set ${PREVIOUS_SECRET_KEY_VARIABLE} to the file's content and run the key rotation.`
+        : '';
     throw new CredentialKeyError(
       'KEY_MISMATCH',
       `Stored credentials are encrypted under key ${unknown.join(', ')}, but the key in use is ` +
         `${keyring.keyId} (${keySource}). Start with the key they were encrypted with ` +
         `(${SECRET_KEY_VARIABLE}, or the key file restored from a backup). To move to a new key, set ` +
-        `the old one as ${PREVIOUS_SECRET_KEY_VARIABLE} and run the key rotation. ${nothingChanged()}`,
+        `the old one as ${PREVIOUS_SECRET_KEY_VARIABLE} and run the key rotation.${hint} ${nothingChanged()}`,
     );
   }
   for (const [keyId, value] of stored.byKeyId) {
@@ -213,6 +226,17 @@ async function createKeyFile(
   }
 }
 
+/** The id of the key file of `dataDir` when one exists and holds a key (for hints only). */
+async function unusedKeyFile(dataDir: string | undefined): Promise<{ path: string; id: string } | undefined> {
+  if (dataDir === undefined) return undefined;
+  const path = keyFilePath(dataDir);
+  try {
+    return { path, id: parseSecretKey(await readFile(path, 'utf8'), path).id };
+  } catch {
+    return undefined;
+  }
+}
+
 function givenKey(text: string | undefined, variable: string): SecretKey | undefined {
   return text === undefined || text.trim() === '' ? undefined : parseSecretKey(text, variable);
 }
@@ -230,7 +254,7 @@ export async function loadKeyring(options: KeyringOptions): Promise<LoadedKeyrin
 
   if (fromVariable) {
     const keyring = new Keyring(fromVariable, previousKeys);
-    verifyStored(keyring, stored, SECRET_KEY_VARIABLE);
+    verifyStored(keyring, stored, SECRET_KEY_VARIABLE, await unusedKeyFile(options.dataDir));
     return { keyring, source: 'variable', warnings };
   }
 

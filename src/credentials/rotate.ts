@@ -6,7 +6,8 @@
  * The same walk encrypts secrets that are still plain text (records written before encryption was
  * enabled), unless `encryptPlain` is false.
  */
-import type { JsonRecord } from '../erm/port.ts';
+/** A JSON record as the store keeps it. */
+type JsonRecord = Record<string, unknown>;
 import { Keyring, parseEnvelope, type SecretKey } from './cipher.ts';
 import { CredentialDecryptError } from './errors.ts';
 import { rewriteSecrets, type SecretRecordKind } from './fields.ts';

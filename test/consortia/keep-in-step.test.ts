@@ -46,10 +46,10 @@ function parent(): UsageDataProvider {
 let nextId = 1;
 /** Stores the created records, as the caller would: they get ids. */
 function stored(result: KeepInStepResult): UsageDataProvider[] {
-  return result.create.map(
-    (p) =>
-      ({ ...p, id: `1d1d1d1d-0000-4000-8000-${String(nextId++).padStart(12, '0')}` }),
-  );
+  return result.create.map((p) => ({
+    ...p,
+    id: `1d1d1d1d-0000-4000-8000-${String(nextId++).padStart(12, '0')}`,
+  }));
 }
 
 function byCustomer(providers: UsageDataProvider[], customerId: string): UsageDataProvider {

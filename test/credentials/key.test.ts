@@ -206,6 +206,20 @@ describe('key file beside the embedded database', () => {
     );
   });
 
+  it("points to the key file when HARVESTER_SECRET_KEY is set but the values are under the file's key", async () => {
+    const dataDir = await tempDir();
+    const fromFile = await loadKeyring({ dataDir, storedValues: [] });
+    const sealed = fromFile.keyring.encrypt('secret-1');
+    const message = await rejection(
+      loadKeyring({ dataDir, secretKey: SecretKey.generate().exportBase64(), storedValues: [sealed] }),
+      'KEY_MISMATCH',
+    );
+    assert.ok(
+      message.includes(`The key file ${fromFile.keyFile} holds key ${fromFile.keyring.keyId}`),
+      message,
+    );
+  });
+
   it('is not used when HARVESTER_SECRET_KEY is set', async () => {
     const dataDir = await tempDir();
     const loaded = await loadKeyring({
