@@ -12,10 +12,11 @@
  * * query parameters with secret names inside a service URL are masked in answers (they are not
  *   encrypted: `moveUrlSecrets` takes them out of provider URLs on write).
  */
-/** A JSON record as the store keeps it. */
-type JsonRecord = Record<string, unknown>;
 import { type Keyring, looksEncrypted, parseEnvelope } from './cipher.ts';
 import { CredentialInputError } from './errors.ts';
+
+/** A JSON record as the store keeps it. */
+type JsonRecord = Record<string, unknown>;
 
 export type SecretRecordKind = 'provider' | 'aggregator';
 
@@ -37,7 +38,7 @@ const SECRET_NAMES = new Set([
   'signature',
   'sessionid',
 ]);
-const SECRET_SUFFIXES = ['apikey', 'key', 'token', 'secret', 'password', 'passwd'];
+const SECRET_SUFFIXES = ['key', 'token', 'secret', 'password', 'passwd'];
 
 /**
  * True for a credential, parameter or configuration name whose value is a secret: compared without

@@ -6,11 +6,12 @@
  * The same walk encrypts secrets that are still plain text (records written before encryption was
  * enabled), unless `encryptPlain` is false.
  */
-/** A JSON record as the store keeps it. */
-type JsonRecord = Record<string, unknown>;
 import { Keyring, parseEnvelope, type SecretKey } from './cipher.ts';
 import { CredentialDecryptError } from './errors.ts';
 import { rewriteSecrets, type SecretRecordKind } from './fields.ts';
+
+/** A JSON record as the store keeps it. */
+type JsonRecord = Record<string, unknown>;
 
 /** One stored provider or aggregator setting, as the database walk yields it. */
 export interface StoredCredentialRecord {
