@@ -75,7 +75,7 @@ describe('credential envelopes (AES-256-GCM)', () => {
       'DECRYPT_FAILED',
     );
 
-    // Relabelled to another key the keyring holds: the key id is authenticated data, so this fails too.
+    // Relabelled to the id of another key the keyring holds: it does not decrypt under that key.
     const other = SecretKey.generate();
     const both = new Keyring(key, [other]);
     const relabelled = sealed.replace(`:${key.id}:`, `:${other.id}:`);
