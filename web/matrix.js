@@ -206,7 +206,12 @@ export function monthMatrix(opts) {
             {},
             h('th', { scope: 'col', text: 'Year' }),
             SHORT_MONTHS.map((m) => h('th', { scope: 'col', class: 'month', text: m })),
-            h('th', { scope: 'col', class: 'month', title: 'Months stored with data', text: 'Σ' }),
+            h('th', {
+              scope: 'col',
+              class: 'month',
+              title: 'Months stored (not failed) per year',
+              text: 'Σ',
+            }),
           ),
         ),
         h('tbody', {}, rows),
@@ -239,6 +244,7 @@ export function monthMatrix(opts) {
         dataset: { report: name },
       },
       name,
+      failures > 0 && ' ',
       failures > 0 &&
         h(
           'span',

@@ -38,11 +38,16 @@ export function chromiumMissing(): string | undefined {
     : `${CHROMIUM} is not installed (apt-get install chromium): browser test skipped`;
 }
 
-/** Launches Chromium with one page on the service's UI (1280×900, `diku`). */
+/** Launches Chromium with one page for the service's UI (1280×900, UTC, en-GB). */
 export async function openUi(svc: RunningService, prefix: string): Promise<UiBrowser> {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    timezoneId: 'UTC',
+    locale: 'en-GB',
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   const shots = mkdtempSync(path.join(tmpdir(), prefix));
