@@ -216,7 +216,7 @@ function aggregatorForm(original, implementations) {
     type: 'url',
     required: true,
     value: original?.serviceUrl ?? '',
-    placeholder: 'https://…',
+    placeholder: 'https://sushi.example.org/…',
   });
   const account = original?.accountConfig ?? {};
   const configType = select(CONFIG_TYPES.map((t) => ({ value: t, text: t })));
@@ -368,7 +368,7 @@ function aggregatorForm(original, implementations) {
     if (!serviceUrl.value.trim()) errors.push({ message: 'Enter the service URL.', fields: ['serviceUrl'] });
     else if (!/^https?:\/\/\S+$/i.test(serviceUrl.value.trim()))
       errors.push({
-        message: 'The service URL must start with http:// or https://.',
+        message: 'The service URL must be an http or https address.',
         fields: ['serviceUrl'],
       });
     const keys = rows.map((r) => r.key()).filter(Boolean);

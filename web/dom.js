@@ -192,7 +192,10 @@ export function openDialog(opts) {
   closeButton.addEventListener('click', () => el.close());
   el.addEventListener('close', () => {
     el.remove();
+    // Back to where the focus was; if that element is gone (the dialog deleted what it showed), to the
+    // page's main region.
     if (previous instanceof HTMLElement && previous.isConnected) previous.focus();
+    else document.getElementById('main')?.focus();
     resolve();
   });
   document.body.appendChild(el);

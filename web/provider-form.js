@@ -206,23 +206,26 @@ export function providerForm(opts) {
   const reportsBox = h('div', { class: 'checks', id: 'udp-reports' });
   /** @type {Record<string, string[]>} */
   let reportLists = { ...FALLBACK_REPORTS };
-  /** The ticked reports; starts with the stored ones (kept even when the release does not list them). */
-  let ticked = new Set(editing ? (hc.requestedReports ?? []).map(String) : DEFAULT_REPORTS);
+  /** The ticked reports; starts with the stored ones (offered even when the release does not list them). */
+  const stored = editing ? (hc.requestedReports ?? []).map(String) : [];
+  let ticked = new Set(editing ? stored : DEFAULT_REPORTS);
 
   function currentRelease() {
     if (viaAgg.checked) return aggRelease.value;
     return SERVICE_TYPES.find((s) => s.type === typeSelect.value)?.release ?? (hc.reportRelease || '5.1');
   }
 
+  /** @type {string[]} */
+  let shown = [];
   function renderReports() {
-    if (reportsBox.childElementCount)
-      ticked = new Set(
-        [...reportsBox.querySelectorAll('input:checked')].map(
-          (i) => /** @type {HTMLInputElement} */ (i).value,
-        ),
-      );
+    // Ticks of reports the current release does not show (e.g. the default JR1 under 5.1) are kept.
+    const checked = [...reportsBox.querySelectorAll('input:checked')].map(
+      (i) => /** @type {HTMLInputElement} */ (i).value,
+    );
+    ticked = new Set([...[...ticked].filter((n) => !shown.includes(n)), ...checked]);
     const offered = reportLists[currentRelease()] ?? [];
-    const names = [...offered, ...[...ticked].filter((n) => !offered.includes(n))];
+    const names = [...offered, ...[...ticked].filter((n) => !offered.includes(n) && stored.includes(n))];
+    shown = names;
     replace(
       reportsBox,
       names.map((name) =>
@@ -380,7 +383,7 @@ export function providerForm(opts) {
       errors.push({ message: 'Enter the service URL.', fields: ['harvestingConfig.sushiConfig.serviceUrl'] });
     } else if (!/^https?:\/\/\S+$/i.test(url.value.trim())) {
       errors.push({
-        message: 'The service URL must start with http:// or https://.',
+        message: 'The service URL must be an http or https address.',
         fields: ['harvestingConfig.sushiConfig.serviceUrl'],
       });
     }
