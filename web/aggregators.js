@@ -227,7 +227,7 @@ function aggregatorForm(original, implementations) {
 
   // Configuration rows: the stored keys, then the keys the implementation expects, then reportRelease.
   const rowsBox = h('div', { class: 'kv-rows', id: 'aggregator-config' });
-  /** @type {{ el: HTMLElement, key: () => string, value: () => string | undefined }[]} */
+  /** @type {{ el: HTMLElement, key: () => string, value: () => unknown }[]} */
   const rows = [];
   let rowSeq = 0;
   /**
@@ -238,11 +238,13 @@ function aggregatorForm(original, implementations) {
     const n = rowSeq++;
     const keyInput = input({ value: key, 'aria-label': `Key ${n + 1}`, spellcheck: 'false', class: 'mono' });
     const secret = SECRET_KEY.test(key) || isMasked(stored);
+    // A value that is not a string (a number, an object) is shown as JSON and kept as it is unless edited.
+    const shown = typeof stored === 'string' || stored === undefined ? stored : JSON.stringify(stored);
     const valueField = credentialField({
       id: `agg-value-${n}`,
       label: key ? `${key} value` : `Value ${n + 1}`,
       path: `aggregatorConfig.${key}`,
-      original: typeof stored === 'string' ? stored : stored === undefined ? undefined : String(stored),
+      original: shown,
       secret,
     });
     const removeButton = h('button', {
@@ -265,7 +267,10 @@ function aggregatorForm(original, implementations) {
         removeButton,
       ),
       key: () => keyInput.value.trim(),
-      value: () => valueField.value(),
+      value: () => {
+        const v = valueField.value();
+        return v !== undefined && v === shown ? stored : v;
+      },
     };
     keyInput.addEventListener('input', () => {
       const k = keyInput.value.trim();
@@ -384,7 +389,7 @@ function aggregatorForm(original, implementations) {
     out.label = label.value.trim();
     out.serviceType = serviceType.value;
     out.serviceUrl = serviceUrl.value.trim();
-    /** @type {Record<string, string>} */
+    /** @type {Record<string, unknown>} */
     const config = {};
     for (const r of rows) {
       const k = r.key();

@@ -178,7 +178,13 @@ describe('web UI: providers, facets and aggregators', { skip }, () => {
     });
     assert.equal(stored.accountConfig.configType, 'Manual');
 
-    // Edit: the secret is not in the page; left empty it is kept.
+    // Edit: the secret is not in the page; left empty it is kept; a value that is not a string (set
+    // through the API) keeps its type.
+    const withNumber = { ...stored, aggregatorConfig: { ...stored.aggregatorConfig, pageSize: 100 } };
+    assert.equal(
+      (await call(svc, 'PUT', `/aggregator-settings/${aggregatorId}`, { body: withNumber })).status,
+      204,
+    );
     await row.getByRole('link', { name: 'NSS Test', exact: true }).click();
     await page.locator('#aggregator-form').waitFor();
     assert.equal(await page.getByLabel('apiKey value').inputValue(), '');
@@ -193,6 +199,7 @@ describe('web UI: providers, facets and aggregators', { skip }, () => {
       apiKey: 'agg-key-secret',
       customerId: 'c-2',
       reportRelease: '4',
+      pageSize: 100,
     });
     await shot('aggregators', t);
   });
