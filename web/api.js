@@ -32,13 +32,15 @@ export function setSession(tenant, token) {
  */
 
 /**
- * Calls the API. Never throws for HTTP errors (see `status`/`ok`); network failures become status 0.
+ * Calls the API. Never throws for HTTP errors (see `status`/`ok`); network failures become status 0, an
+ * aborted request status -1.
  * @param {string} method
  * @param {string} path path with query, e.g. `/usage-data-providers?limit=10`
  * @param {unknown} [body] sent as JSON
+ * @param {{ signal?: AbortSignal }} [opts]
  * @returns {Promise<ApiResponse>}
  */
-export async function api(method, path, body) {
+export async function api(method, path, body, opts = {}) {
   /** @type {Record<string, string>} */
   const headers = { 'X-Okapi-Tenant': getTenant(), Accept: 'application/json, text/plain' };
   const token = getToken();
@@ -51,11 +53,19 @@ export async function api(method, path, body) {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store',
+      signal: opts.signal,
     });
   } catch (err) {
+    if (opts.signal?.aborted) return { status: -1, ok: false, json: undefined, text: 'Aborted' };
     return { status: 0, ok: false, json: undefined, text: `Network error: ${String(err)}` };
   }
-  const text = await res.text();
+  let text;
+  try {
+    text = await res.text();
+  } catch (err) {
+    if (opts.signal?.aborted) return { status: -1, ok: false, json: undefined, text: 'Aborted' };
+    return { status: 0, ok: false, json: undefined, text: `Network error: ${String(err)}` };
+  }
   let json;
   if (text && /json/i.test(res.headers.get('content-type') ?? '')) {
     try {
@@ -77,6 +87,59 @@ export function errorText(res) {
   if (typeof res.json?.message === 'string') return res.json.message;
   if (res.text) return res.text;
   return res.status ? `HTTP ${res.status}` : 'No answer from the service';
+}
+
+/**
+ * The RMB errors of a 422 (`errors[]` with `parameters[].key` naming the fields), or one error holding the
+ * response's text for any other failure.
+ * @param {ApiResponse} res
+ * @returns {{ message: string, fields: string[] }[]}
+ */
+export function apiErrors(res) {
+  /** @type {any[]} */
+  const errors = Array.isArray(res.json?.errors) ? res.json.errors : [];
+  const out = errors
+    .filter((e) => typeof e?.message === 'string')
+    .map((e) => ({
+      message: String(e.message),
+      fields: Array.isArray(e.parameters)
+        ? e.parameters.map((/** @type {any} */ p) => String(p?.key ?? '')).filter(Boolean)
+        : [],
+    }));
+  return out.length ? out : [{ message: errorText(res), fields: [] }];
+}
+
+/**
+ * Every record of a collection, read page by page.
+ * @param {string} path collection path, e.g. `/usage-data-providers`
+ * @param {string} key the member holding the records, e.g. `usageDataProviders`
+ * @param {Record<string, string | number | undefined>} params query parameters (query, tiny, ...)
+ * @param {number} [pageSize]
+ * @returns {Promise<{ ok: true, records: any[] } | { ok: false, res: ApiResponse }>}
+ */
+export async function apiAll(path, key, params, pageSize = 1000) {
+  /** @type {any[]} */
+  const records = [];
+  for (let offset = 0; ; offset += pageSize) {
+    const res = await api('GET', `${path}?${qs({ ...params, limit: pageSize, offset })}`);
+    if (!res.ok) return { ok: false, res };
+    /** @type {any[]} */
+    const page = res.json?.[key] ?? [];
+    records.push(...page);
+    if (page.length < pageSize || records.length >= (res.json?.totalRecords ?? 0)) break;
+  }
+  return { ok: true, records };
+}
+
+/**
+ * The number of records matching a CQL query (`limit=0` reads only `totalRecords`), or undefined.
+ * @param {string} path
+ * @param {string} query
+ */
+export async function countOf(path, query) {
+  const res = await api('GET', `${path}?${qs({ query, limit: 0 })}`);
+  const n = res.ok ? res.json?.totalRecords : undefined;
+  return typeof n === 'number' ? n : undefined;
 }
 
 /**

@@ -3,6 +3,8 @@ import { getTenant, getToken, setSession } from './api.js';
 import { replace } from './dom.js';
 import { providersPage } from './providers.js';
 import { providerPage } from './provider.js';
+import { providerEditPage } from './provider-form.js';
+import { aggregatorsPage, aggregatorEditPage } from './aggregators.js';
 import { jobsPage } from './jobs.js';
 import { schedulePage } from './schedule.js';
 
@@ -18,17 +20,29 @@ let cleanup = () => {};
  * @typedef {{ el: HTMLElement, title: string, dispose?: () => void }} Page
  */
 
+/**
+ * `#/section/id/action?filters`: the path parts (decoded) and the filters.
+ * @param {string} hash
+ */
+export function parseHash(hash) {
+  const [path = '', search = ''] = hash.replace(/^#\/?/, '').split('?');
+  const [section = 'providers', id, action] = path.split('/').map((p) => decodeURIComponent(p));
+  return { section: section || 'providers', id, action, params: new URLSearchParams(search) };
+}
+
 function route() {
   cleanup();
   cleanup = () => {};
-  const hash = window.location.hash.replace(/^#\/?/, '');
-  const [section = 'providers', id] = hash.split('/').map((p) => decodeURIComponent(p));
+  const { section, id, action, params } = parseHash(window.location.hash);
   /** @type {Page} */
   let page;
-  if (section === 'providers' && id) page = providerPage(id);
-  else if (section === 'jobs') page = jobsPage();
+  if (section === 'providers' && id && action === 'edit') page = providerEditPage(id);
+  else if (section === 'providers' && id) page = providerPage(id);
+  else if (section === 'aggregators' && id) page = aggregatorEditPage(id === 'new' ? undefined : id);
+  else if (section === 'aggregators') page = aggregatorsPage();
+  else if (section === 'jobs') page = jobsPage(params);
   else if (section === 'schedule') page = schedulePage();
-  else page = providersPage();
+  else page = providersPage(params);
   for (const link of document.querySelectorAll('[data-nav]')) {
     const current = /** @type {HTMLElement} */ (link).dataset.nav === (section || 'providers');
     if (current) link.setAttribute('aria-current', 'page');

@@ -160,3 +160,103 @@ export function dataTable(opts, headers, rows) {
     h('tbody', {}, rows),
   );
 }
+
+/**
+ * A modal `<dialog>`: focus moves into it (to the element with `autofocus`, else the first control), Escape
+ * closes it, and on close it leaves the page and gives the focus back to where it was.
+ * @param {{ title: string, id?: string, className?: string, body: Node | Node[], actions?: Node[] }} opts
+ * @returns {{ el: HTMLDialogElement, body: HTMLElement, close: () => void, closed: Promise<void> }}
+ */
+export function openDialog(opts) {
+  const previous = document.activeElement;
+  const titleId = `${opts.id ?? 'dialog'}-title`;
+  const body = h('div', { class: 'dialog-body' }, opts.body);
+  const closeButton = h('button', {
+    type: 'button',
+    class: 'dialog-close',
+    'aria-label': 'Close',
+    text: '×',
+  });
+  const el = /** @type {HTMLDialogElement} */ (
+    h(
+      'dialog',
+      { class: `dialog ${opts.className ?? ''}`.trim(), id: opts.id, 'aria-labelledby': titleId },
+      h('div', { class: 'dialog-head' }, h('h2', { id: titleId, text: opts.title }), closeButton),
+      body,
+      opts.actions && h('div', { class: 'dialog-actions' }, opts.actions),
+    )
+  );
+  /** @type {() => void} */
+  let resolve = () => {};
+  const closed = new Promise((r) => (resolve = /** @type {() => void} */ (r)));
+  closeButton.addEventListener('click', () => el.close());
+  el.addEventListener('close', () => {
+    el.remove();
+    // Back to where the focus was; if that element is gone (the dialog deleted what it showed), to the
+    // page's main region.
+    if (previous instanceof HTMLElement && previous.isConnected) previous.focus();
+    else document.getElementById('main')?.focus();
+    resolve();
+  });
+  document.body.appendChild(el);
+  el.showModal();
+  return { el, body, close: () => el.close(), closed };
+}
+
+/**
+ * Asks before something that cannot be undone. Resolves true only for the confirm button; the focus
+ * starts on Cancel.
+ * @param {{ title: string, message: Node | string | (Node | string)[], confirmLabel: string, danger?: boolean }} opts
+ * @returns {Promise<boolean>}
+ */
+export function confirmDialog(opts) {
+  let confirmed = false;
+  const cancel = h('button', { type: 'button', class: 'btn', text: 'Cancel', autofocus: true });
+  const confirm = h('button', {
+    type: 'button',
+    class: opts.danger ? 'btn btn-danger-solid' : 'btn btn-primary',
+    text: opts.confirmLabel,
+  });
+  const dialog = openDialog({
+    title: opts.title,
+    id: 'confirm-dialog',
+    className: 'dialog-confirm',
+    body: h('p', {}, opts.message),
+    actions: [cancel, confirm],
+  });
+  cancel.addEventListener('click', () => dialog.close());
+  confirm.addEventListener('click', () => {
+    confirmed = true;
+    dialog.close();
+  });
+  return dialog.closed.then(() => confirmed);
+}
+
+/** A message for the next page (e.g. "Provider deleted." after leaving the deleted provider's page). */
+let flashed = /** @type {{ kind: 'info' | 'success' | 'error', text: string } | undefined} */ (undefined);
+
+/**
+ * @param {'info' | 'success' | 'error'} kind
+ * @param {string} text
+ */
+export function setFlash(kind, text) {
+  flashed = { kind, text };
+}
+
+/**
+ * Shows and forgets the flashed message, if any.
+ * @param {ReturnType<typeof notice>} status
+ */
+export function showFlash(status) {
+  if (flashed) status.show(flashed.kind, flashed.text);
+  flashed = undefined;
+}
+
+/**
+ * Sets the location's hash without a new history entry and without routing (pages keep their filters
+ * in it, so that back/forward and reloads keep them).
+ * @param {string} hash e.g. `#/jobs?result=failure`
+ */
+export function replaceHash(hash) {
+  if (window.location.hash !== hash) window.history.replaceState(null, '', hash);
+}

@@ -1,11 +1,20 @@
-/** Provider detail: the provider's settings (credentials masked), its last job and the month matrix. */
-import { api, errorText, qs } from './api.js';
-import { dateTime, h, listen, notice, replace, srOnly } from './dom.js';
+/**
+ * Provider detail: the provider's settings (credentials masked), edit / activate / deactivate / delete,
+ * its last job and the month matrix.
+ */
+import { api, apiAll, countOf, cqlQuote, errorText, qs } from './api.js';
+import { confirmDialog, dateTime, h, listen, notice, replace, setFlash, showFlash } from './dom.js';
 import { jobState } from './jobs.js';
-import { STATES, monthState, toMonth, windowMonths } from './months.js';
+import { monthMatrix, openMonthDialog } from './matrix.js';
+import { EXCEPTION_NAMES, STATES, itemCountOf, monthState } from './months.js';
+import { statusBadge } from './providers.js';
 
-const REPORTS_PAGE = 1000;
 const POLL_MS = 2000;
+/** Months whose item count is read at the same time (each read fetches the month's whole report). */
+const COUNT_CONCURRENCY = 2;
+
+/** Item counts of stored months read so far, by record id and download time (a new harvest changes them). */
+const itemCounts = new Map();
 
 /**
  * @param {string} id
@@ -13,17 +22,25 @@ const POLL_MS = 2000;
  */
 export function providerPage(id) {
   const status = notice();
+  showFlash(status);
   const head = h('div', { class: 'page-head' }, h('h1', { id: 'provider-title', text: 'Provider' }));
   const details = h('div', {}, h('p', { class: 'muted', text: 'Loading…' }));
   const lastJob = h('p', { class: 'last-job', 'aria-live': 'polite' });
   const matrixHolder = h('div', {});
+  const countNote = h('p', { class: 'hint', 'aria-live': 'polite' });
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
   let disposed = false;
+  const abort = new AbortController();
   /** @type {any} */
   let provider;
+  /** The report shown in the matrix, kept across reloads. */
+  /** @type {string | undefined} */
+  let selectedReport;
   /** The state of the last job seen, to reload the matrix when it finishes. */
   let lastState = '';
+  /** Loads of the matrix; item counts are read for the newest only. */
+  let matrixGeneration = 0;
 
   const harvestButton = h('button', { type: 'button', class: 'btn btn-primary', text: 'Harvest now' });
   listen(harvestButton, 'click', async () => {
@@ -32,6 +49,7 @@ export function providerPage(id) {
     harvestButton.removeAttribute('disabled');
     if (res.ok) status.show('success', res.json?.message ?? 'Harvesting scheduled');
     else status.show('error', errorText(res));
+    lastState = 'scheduled';
     void pollJob();
   });
   const refreshButton = h('button', {
@@ -40,51 +58,159 @@ export function providerPage(id) {
     text: 'Refresh',
     onclick: () => void loadAll(),
   });
+  const editLink = h('a', { class: 'btn', href: `#/providers/${encodeURIComponent(id)}/edit`, text: 'Edit' });
+  const toggleButton = h('button', { type: 'button', class: 'btn', text: 'Deactivate' });
+  listen(toggleButton, 'click', async () => {
+    const activate =
+      provider?.status !== 'active' || provider?.harvestingConfig?.harvestingStatus !== 'active';
+    toggleButton.setAttribute('disabled', '');
+    const res = await setActive(id, activate);
+    toggleButton.removeAttribute('disabled');
+    if (res.ok) {
+      status.show('success', `Provider “${provider.label}” ${activate ? 'activated' : 'deactivated'}.`);
+      await loadProvider();
+      toggleButton.focus();
+    } else status.show('error', res.message);
+  });
+  const deleteButton = h('button', { type: 'button', class: 'btn btn-danger', text: 'Delete' });
+  listen(deleteButton, 'click', async () => {
+    const reports = await countOf('/counter-reports', `providerId==${cqlQuote(id)}`);
+    const what =
+      reports === undefined
+        ? 'its stored counter reports'
+        : reports === 1
+          ? 'its 1 stored counter report'
+          : `its ${reports} stored counter reports`;
+    const ok = await confirmDialog({
+      title: 'Delete provider?',
+      message: [
+        'Delete ',
+        h('strong', { text: `“${provider.label}”` }),
+        ` and ${what}? This cannot be undone.`,
+      ],
+      confirmLabel: 'Delete provider',
+      danger: true,
+    });
+    if (!ok) return;
+    const res = await api('DELETE', `/usage-data-providers/${encodeURIComponent(id)}`);
+    if (res.ok) {
+      setFlash('success', `Provider “${provider.label}” and its counter reports deleted.`);
+      window.location.hash = '#/providers';
+    } else status.show('error', errorText(res));
+  });
 
   async function loadProvider() {
     const res = await api('GET', `/usage-data-providers/${encodeURIComponent(id)}`);
+    if (disposed) return false;
     if (!res.ok) {
       replace(details, h('p', { class: 'notice notice-error', role: 'alert', text: errorText(res) }));
       return false;
     }
     provider = res.json;
+    const active = provider.status === 'active' && provider.harvestingConfig?.harvestingStatus === 'active';
+    toggleButton.textContent = active ? 'Deactivate' : 'Activate';
+    toggleButton.title = active
+      ? 'Set the provider and its harvesting inactive'
+      : 'Set the provider and its harvesting active';
     replace(
       head,
       h(
         'div',
         {},
         h('p', { class: 'crumbs' }, h('a', { href: '#/providers', text: '← Providers' })),
-        h('h1', { id: 'provider-title', text: provider.label ?? '(no label)' }),
+        h('h1', { id: 'provider-title' }, provider.label ?? '(no label)', ' ', statusBadge(provider)),
       ),
-      h('div', { class: 'actions' }, refreshButton, harvestButton),
+      h('div', { class: 'actions' }, refreshButton, editLink, toggleButton, deleteButton, harvestButton),
     );
     replace(details, providerDetails(provider));
     return true;
   }
 
   async function loadMatrix() {
-    /** @type {any[]} */
-    const reports = [];
-    for (let offset = 0; ; offset += REPORTS_PAGE) {
-      const res = await api(
-        'GET',
-        '/counter-reports?' +
-          qs({
-            tiny: 'true',
-            query: `providerId=="${id}" sortby yearMonth`,
-            limit: REPORTS_PAGE,
-            offset,
-          }),
+    const mine = ++matrixGeneration;
+    const all = await apiAll('/counter-reports', 'counterReports', {
+      tiny: 'true',
+      query: `providerId==${cqlQuote(id)} sortby yearMonth`,
+    });
+    if (disposed || mine !== matrixGeneration) return;
+    if (!all.ok) {
+      replace(
+        matrixHolder,
+        h('p', { class: 'notice notice-error', role: 'alert', text: errorText(all.res) }),
       );
-      if (!res.ok) {
-        replace(matrixHolder, h('p', { class: 'notice notice-error', role: 'alert', text: errorText(res) }));
-        return;
-      }
-      const page = res.json?.counterReports ?? [];
-      reports.push(...page);
-      if (page.length < REPORTS_PAGE || reports.length >= (res.json?.totalRecords ?? 0)) break;
+      return;
     }
-    replace(matrixHolder, monthMatrix(provider, reports));
+    /** @type {Map<string, number>} */
+    const counts = new Map();
+    for (const r of all.records) {
+      const known = itemCounts.get(`${r.id}|${r.downloadTime}`);
+      if (known !== undefined) counts.set(r.id, known);
+    }
+    const matrix = monthMatrix({
+      provider,
+      reports: all.records,
+      selected: selectedReport,
+      counts,
+      onSelect: (name) => {
+        selectedReport = name;
+        void countItems(matrix, name, counts, mine);
+      },
+      onOpen: (name, month, records) =>
+        openMonthDialog({
+          provider,
+          name,
+          month,
+          records,
+          onChanged: (message, kind = 'success', harvesting = false) => {
+            status.show(kind, message);
+            void loadMatrix();
+            void loadProvider();
+            if (harvesting) {
+              lastState = 'scheduled';
+              void pollJob();
+            }
+          },
+        }),
+    });
+    selectedReport = matrix.selected;
+    replace(matrixHolder, matrix.el);
+    if (matrix.selected) void countItems(matrix, matrix.selected, counts, mine);
+  }
+
+  /**
+   * Months stored with data but without `itemCount` are read whole (one at a time per slot) to tell a
+   * month with usage from a stored empty report; the cells update as the counts arrive.
+   * @param {ReturnType<typeof monthMatrix>} matrix
+   * @param {string} name
+   * @param {Map<string, number>} counts
+   * @param {number} generation
+   */
+  async function countItems(matrix, name, counts, generation) {
+    const todo = matrix
+      .records(name)
+      .filter((r) => r && itemCountOf(r) === undefined && !counts.has(r.id))
+      .filter((r) => ['harvested', 'partial'].includes(monthState(r)));
+    if (todo.length === 0) {
+      replace(countNote);
+      return;
+    }
+    replace(countNote, `Counting the items of ${todo.length} stored month${todo.length === 1 ? '' : 's'}…`);
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length && !disposed && generation === matrixGeneration) {
+        const r = todo[next++];
+        const res = await api('GET', `/counter-reports/${encodeURIComponent(r.id)}`, undefined, {
+          signal: abort.signal,
+        });
+        const n = res.ok ? itemCountOf(res.json) : undefined;
+        if (n === undefined) continue;
+        counts.set(r.id, n);
+        itemCounts.set(`${r.id}|${r.downloadTime}`, n);
+        if (generation === matrixGeneration) matrix.updateCount(r.id);
+      }
+    };
+    await Promise.all(Array.from({ length: COUNT_CONCURRENCY }, worker));
+    if (!disposed && generation === matrixGeneration) replace(countNote);
   }
 
   async function pollJob() {
@@ -93,7 +219,10 @@ export function providerPage(id) {
     const res = await api(
       'GET',
       '/erm-usage-harvester/jobs?' +
-        qs({ providerId: id, limit: 1, query: '(cql.allRecords=1) sortby timestamp/number/sort.descending' }),
+        qs({
+          limit: 1,
+          query: `providerId==${cqlQuote(id)} sortby timestamp/number/sort.descending`,
+        }),
     );
     if (disposed) return;
     const job = res.json?.jobInfos?.[0];
@@ -118,8 +247,13 @@ export function providerPage(id) {
             job.errorMessage && h('span', { class: 'error-text', text: ` — ${job.errorMessage}` }),
           ]
         : ['started ', dateTime(job.startedAt ?? job.nextStart)],
+      ' · ',
+      h('a', { href: `#/jobs?provider=${encodeURIComponent(id)}`, text: 'all jobs of this provider' }),
     );
-    if (lastState && lastState !== 'finished' && state === 'finished') await loadAll();
+    if (lastState && lastState !== 'finished' && state === 'finished') {
+      await loadProvider();
+      await loadMatrix();
+    }
     lastState = state;
     if (state !== 'finished') timer = setTimeout(() => void pollJob(), POLL_MS);
   }
@@ -145,6 +279,7 @@ export function providerPage(id) {
       h('h2', { id: 'matrix-title', text: 'Harvested months' }),
       legend(),
       matrixHolder,
+      countNote,
     ),
   );
   return {
@@ -152,13 +287,33 @@ export function providerPage(id) {
     title: 'Provider',
     dispose() {
       disposed = true;
+      abort.abort();
       if (timer) clearTimeout(timer);
     },
   };
 }
 
 /**
- * Settings of a provider; credentials are never shown, only whether they are set.
+ * Activates (status and harvesting status active) or deactivates (both inactive) a provider: the stored
+ * record is sent back whole with only these two fields changed.
+ * @param {string} id
+ * @param {boolean} active
+ * @returns {Promise<{ ok: boolean, message: string }>}
+ */
+export async function setActive(id, active) {
+  const path = `/usage-data-providers/${encodeURIComponent(id)}`;
+  const res = await api('GET', path);
+  if (!res.ok) return { ok: false, message: errorText(res) };
+  const record = res.json;
+  const value = active ? 'active' : 'inactive';
+  record.status = value;
+  record.harvestingConfig = { ...record.harvestingConfig, harvestingStatus: value };
+  const put = await api('PUT', path, record);
+  return put.ok ? { ok: true, message: '' } : { ok: false, message: errorText(put) };
+}
+
+/**
+ * Settings of a provider; secret credentials are never shown, only whether they are set.
  * @param {any} p
  */
 function providerDetails(p) {
@@ -169,16 +324,26 @@ function providerDetails(p) {
     v
       ? h('span', { class: 'masked', text: '••••••••', title: 'set (hidden)' })
       : h('span', { class: 'muted', text: 'not set' });
+  const viaAggregator = hc.harvestVia === 'aggregator';
   /** @type {[string, any][]} */
   const rows = [
     ['Status', `${p.status ?? '—'} (harvesting ${hc.harvestingStatus ?? '—'})`],
     [
       'Harvested via',
-      hc.harvestVia === 'aggregator'
-        ? `aggregator ${hc.aggregator?.name ?? hc.aggregator?.id ?? ''}`
+      viaAggregator
+        ? [
+            'aggregator ',
+            hc.aggregator?.id
+              ? h('a', {
+                  href: `#/aggregators/${encodeURIComponent(hc.aggregator.id)}`,
+                  text: hc.aggregator?.name ?? hc.aggregator.id,
+                })
+              : '—',
+            hc.aggregator?.vendorCode ? ` (code ${hc.aggregator.vendorCode})` : '',
+          ]
         : (hc.sushiConfig?.serviceType ?? '—'),
     ],
-    ['Service URL', hc.sushiConfig?.serviceUrl ?? '—'],
+    ['Service URL', viaAggregator ? '—' : (hc.sushiConfig?.serviceUrl ?? '—')],
     ['Report release', hc.reportRelease ?? '—'],
     ['Requested reports', (hc.requestedReports ?? []).join(', ') || '—'],
     ['Harvesting window', `${hc.harvestingStart ?? '—'} … ${hc.harvestingEnd ?? 'last complete month'}`],
@@ -187,9 +352,22 @@ function providerDetails(p) {
     ['API key', masked(creds.apiKey)],
     ['Platform', creds.platform ?? '—'],
     ['Reports stored', `${p.earliestReport ?? '—'} … ${p.latestReport ?? '—'}`],
-    ['Failed reports', p.hasFailedReport === 'yes' ? `yes (${(p.reportErrorCodes ?? []).join(', ')})` : 'no'],
+    [
+      'Failed reports',
+      p.hasFailedReport === 'yes'
+        ? [
+            'yes (',
+            (p.reportErrorCodes ?? []).flatMap((/** @type {string} */ c, /** @type {number} */ i) => [
+              i > 0 && ', ',
+              h('span', { title: EXCEPTION_NAMES[c] ?? null, text: c }),
+            ]),
+            ')',
+          ]
+        : 'no',
+    ],
     ['Last harvest', dateTime(p.harvestingDate)],
   ];
+  if (p.description) rows.unshift(['Description', p.description]);
   return h(
     'dl',
     { class: 'details card' },
@@ -210,104 +388,5 @@ function legend() {
         h('span', { class: 'muted', text: ` — ${s.description}` }),
       ),
     ),
-  );
-}
-
-/**
- * Rows = requested reports (plus any other report stored), columns = the months of the window.
- * @param {any} provider
- * @param {any[]} reports counter reports without their data (tiny)
- */
-function monthMatrix(provider, reports) {
-  const hc = provider.harvestingConfig ?? {};
-  const months = windowMonths(hc.harvestingStart, hc.harvestingEnd);
-  if (months.length === 0)
-    return h('p', {
-      class: 'muted',
-      text: toMonth(hc.harvestingStart)
-        ? `The harvesting window (from ${hc.harvestingStart}) has no complete month yet.`
-        : 'No harvesting window: set a harvesting start (yyyy-MM).',
-    });
-  /** @type {Map<string, any>} */
-  const byKey = new Map();
-  /** @type {string[]} */
-  const names = [...(hc.requestedReports ?? [])];
-  const release = hc.reportRelease;
-  for (const r of reports) {
-    const name = String(r.reportName ?? '');
-    const month = toMonth(r.yearMonth);
-    if (!month) continue;
-    if (!names.some((n) => n.toUpperCase() === name.toUpperCase())) names.push(name);
-    const key = `${name.toUpperCase()}|${month}`;
-    // Prefer the record of the provider's current release when several exist.
-    if (!byKey.has(key) || r.release === release) byKey.set(key, r);
-  }
-  if (names.length === 0) return h('p', { class: 'muted', text: 'No reports requested.' });
-  const stateInfo = new Map(STATES.map((s) => [s.state, s]));
-  const detail = h('p', { class: 'cell-detail', 'aria-live': 'polite' });
-  const failures = reports.filter((r) => monthState(r) === 'failed').length;
-  return h(
-    'div',
-    {},
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'matrix', id: 'month-matrix' },
-        h('caption', { class: 'sr-only', text: 'Harvest state per report and month' }),
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            h('th', { scope: 'col', text: 'Report' }),
-            months.map((m) =>
-              h(
-                'th',
-                { scope: 'col', class: 'month' },
-                h('span', { class: 'year', text: m.slice(0, 4) }),
-                h('span', { text: m.slice(5) }),
-              ),
-            ),
-          ),
-        ),
-        h(
-          'tbody',
-          {},
-          names.map((name) =>
-            h(
-              'tr',
-              {},
-              h('th', { scope: 'row', text: name }),
-              months.map((month) => {
-                const record = byKey.get(`${name.toUpperCase()}|${month}`);
-                const state = monthState(record);
-                const info = stateInfo.get(state);
-                const reason = state === 'failed' || state === 'not-ready' ? record?.failedReason : undefined;
-                const title = `${name} ${month}: ${info?.label ?? state}${reason ? ` — ${reason}` : ''}`;
-                const cell = h(
-                  'td',
-                  { class: `cell cell-${state}`, title, dataset: { report: name, month, state } },
-                  h('span', { 'aria-hidden': 'true', text: info?.glyph ?? '' }),
-                  srOnly(reason ? `${info?.label}: ${reason}` : (info?.label ?? state)),
-                );
-                if (reason) {
-                  // The reason for keyboard and touch users, who get no tooltip.
-                  cell.tabIndex = 0;
-                  const show = () => replace(detail, h('strong', { text: `${name} ${month}: ` }), reason);
-                  cell.addEventListener('focus', show);
-                  cell.addEventListener('click', show);
-                }
-                return cell;
-              }),
-            ),
-          ),
-        ),
-      ),
-    ),
-    failures > 0 && h('p', { class: 'hint', text: 'Select a failed or not ready month to read the reason.' }),
-    detail,
   );
 }

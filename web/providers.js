@@ -1,50 +1,165 @@
-/** Providers page: search, the provider table, harvest buttons and the "Add provider" form. */
-import { api, cqlQuote, errorText, qs } from './api.js';
-import { h, hostOf, listen, notice, replace, dataTable } from './dom.js';
+/**
+ * Providers page: search and facets (one CQL query), the provider table, harvest buttons and the
+ * "Add provider" form. Search and facets live in the location (`#/providers?q=…&code=3030`).
+ */
+import { api, countOf, cqlQuote, errorText, qs } from './api.js';
+import { dataTable, h, hostOf, listen, notice, replace, replaceHash, showFlash, srOnly } from './dom.js';
+import { loadAggregators, providerForm } from './provider-form.js';
+import { EXCEPTION_NAMES } from './months.js';
 
 const PAGE_SIZE = 50;
+const PROVIDERS = '/usage-data-providers';
 
-/** Service types a provider can be harvested with directly, and the COUNTER release each one speaks. */
-export const SERVICE_TYPES = [
-  { type: 'cs51', name: 'COUNTER 5.1', release: '5.1' },
-  { type: 'cs50', name: 'COUNTER 5', release: '5' },
-  { type: 'cs41', name: 'COUNTER-SUSHI 4.1', release: '4' },
+/** The inside of a quoted CQL term (backslash, quote, `*` and `?` escaped). */
+const cqlInner = (/** @type {string} */ text) => cqlQuote(text).slice(1, -1);
+
+/**
+ * @typedef {{ value: string, label: string, title?: string }} FacetValue
+ * @typedef {{
+ *   key: string,
+ *   label: string,
+ *   clause: (value: string) => string,
+ *   hideEmpty: boolean,
+ * }} FacetGroup
+ */
+
+/** @type {FacetGroup[]} */
+export const FACETS = [
+  {
+    key: 'harvesting',
+    label: 'Harvesting status',
+    clause: (v) => `harvestingConfig.harvestingStatus==${cqlQuote(v)}`,
+    hideEmpty: false,
+  },
+  {
+    key: 'code',
+    label: 'Error code',
+    clause: (v) => `reportErrorCodes=${cqlQuote(v)}`,
+    hideEmpty: true,
+  },
+  {
+    key: 'report',
+    label: 'Report type',
+    // requestedReports is a JSON array: match the quoted name inside its text, so TR does not match TR_J1.
+    clause: (v) => `harvestingConfig.requestedReports=="*\\"${cqlInner(v)}\\"*"`,
+    hideEmpty: true,
+  },
+  {
+    key: 'aggregator',
+    label: 'Aggregator',
+    clause: (v) => `harvestingConfig.aggregator.id==${cqlQuote(v)}`,
+    hideEmpty: false,
+  },
 ];
-
-/** Reports offered when the service's /impl answer is not available. */
-const FALLBACK_REPORTS = {
-  cs51: ['DR', 'IR', 'PR', 'TR'],
-  cs50: ['DR', 'IR', 'PR', 'TR'],
-  cs41: ['BR1', 'BR2', 'DB1', 'JR1', 'PR1'],
-};
-
-/** Reports ticked by default in the form. */
-const DEFAULT_REPORTS = ['TR', 'JR1'];
 
 /**
  * The CQL of the search box: every word must occur in label, description or aggregator name, as a prefix.
  * @param {string} text
  */
 export function providerQuery(text) {
-  const words = text.trim().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return '(cql.allRecords=1) sortby label';
-  const term = words.map((w) => cqlQuote(w).slice(1, -1) + '*').join(' ');
-  return `keywords all "${term}" sortby label`;
+  return `${searchClause(text) ?? '(cql.allRecords=1)'} sortby label`;
 }
 
-/** @returns {import('./app.js').Page} */
-export function providersPage() {
-  const status = notice();
-  let offset = 0;
-  let search = '';
+/** @param {string} text */
+function searchClause(text) {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return undefined;
+  return `keywords all "${words.map((w) => cqlInner(w) + '*').join(' ')}"`;
+}
 
-  const searchInput = h('input', {
-    id: 'provider-search',
-    type: 'search',
-    name: 'q',
-    placeholder: 'Label, description or aggregator',
-    autocomplete: 'off',
-  });
+/**
+ * The query of search text and facet selections: OR within a facet, AND between facets and the search.
+ * @param {string} search
+ * @param {Map<string, Set<string>>} selected facet key → values
+ * @param {string} [extra] one more clause (a facet value being counted)
+ */
+export function listQuery(search, selected, extra) {
+  /** @type {string[]} */
+  const parts = [];
+  const words = searchClause(search);
+  if (words) parts.push(words);
+  for (const group of FACETS) {
+    const values = [...(selected.get(group.key) ?? [])];
+    if (values.length) parts.push(values.map((v) => group.clause(v)).join(' or '));
+  }
+  if (extra) parts.push(extra);
+  if (parts.length === 0) return '(cql.allRecords=1) sortby label';
+  return `${parts.map((p) => `(${p})`).join(' and ')} sortby label`;
+}
+
+/**
+ * The values each facet offers.
+ * @returns {Promise<Record<string, FacetValue[]>>}
+ */
+async function facetValues() {
+  const [codes, types, impl, aggregators] = await Promise.all([
+    api('GET', '/counter-reports/errors/codes'),
+    api('GET', '/counter-reports/reports/types'),
+    api('GET', '/erm-usage-harvester/impl'),
+    loadAggregators(),
+  ]);
+  /** @type {Set<string>} */
+  const reports = new Set(types.json?.reportTypes ?? []);
+  for (const i of impl.json?.implementations ?? []) for (const r of i.supportedReports ?? []) reports.add(r);
+  /** @type {string[]} */
+  const codeList = codes.json?.errorCodes ?? [];
+  return {
+    harvesting: [
+      { value: 'active', label: 'Active' },
+      { value: 'inactive', label: 'Inactive' },
+    ],
+    code: codeList.map((c) => ({ value: c, label: c, title: EXCEPTION_NAMES[c] })),
+    report: [...reports].sort().map((r) => ({ value: r, label: r })),
+    aggregator: aggregators.map((a) => ({ value: a.id, label: a.label ?? a.id })),
+  };
+}
+
+/**
+ * Runs `tasks` with at most `n` at a time.
+ * @template T
+ * @param {(() => Promise<T>)[]} tasks
+ * @param {number} n
+ * @returns {Promise<T[]>}
+ */
+async function limited(tasks, n) {
+  /** @type {T[]} */
+  const out = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, worker));
+  return out;
+}
+
+/**
+ * @param {URLSearchParams} [params] `q` and the facet keys
+ * @returns {import('./app.js').Page}
+ */
+export function providersPage(params = new URLSearchParams()) {
+  const status = notice();
+  showFlash(status);
+  let offset = 0;
+  let search = params.get('q') ?? '';
+  /** @type {Map<string, Set<string>>} */
+  const selected = new Map(FACETS.map((g) => [g.key, new Set(params.getAll(g.key))]));
+  /** Counts are loaded for the newest selection only. */
+  let generation = 0;
+  let disposed = false;
+
+  const searchInput = /** @type {HTMLInputElement} */ (
+    h('input', {
+      id: 'provider-search',
+      type: 'search',
+      name: 'q',
+      placeholder: 'Label, description or aggregator',
+      autocomplete: 'off',
+      value: search,
+    })
+  );
   const searchForm = h(
     'form',
     {
@@ -52,9 +167,8 @@ export function providersPage() {
       role: 'search',
       onsubmit: (/** @type {Event} */ e) => {
         e.preventDefault();
-        search = /** @type {HTMLInputElement} */ (searchInput).value;
-        offset = 0;
-        void load();
+        search = searchInput.value;
+        changed();
       },
     },
     h('label', { for: 'provider-search', class: 'sr-only', text: 'Search providers' }),
@@ -66,7 +180,7 @@ export function providersPage() {
     type: 'button',
     class: 'btn',
     'aria-expanded': 'false',
-    'aria-controls': 'add-provider',
+    'aria-controls': 'add-provider-holder',
     text: 'Add provider',
   });
   const harvestAllButton = h('button', {
@@ -83,30 +197,187 @@ export function providersPage() {
     else status.show('error', errorText(res));
   });
 
-  const form = addProviderForm(async (record) => {
-    status.show('success', `Provider “${record.label}” added.`);
-    toggleForm(false);
-    await load();
-  });
-  form.el.hidden = true;
+  const formHolder = h('div', { id: 'add-provider-holder', hidden: true });
   /** @param {boolean} open */
-  function toggleForm(open) {
-    form.el.hidden = !open;
+  async function toggleForm(open) {
+    formHolder.hidden = !open;
     addButton.setAttribute('aria-expanded', String(open));
     addButton.textContent = open ? 'Close form' : 'Add provider';
-    if (open) form.focus();
+    if (!open) {
+      replace(formHolder);
+      return;
+    }
+    const form = providerForm({
+      aggregators: await loadAggregators(),
+      onSaved: async (record) => {
+        status.show('success', `Provider “${record.label}” added.`);
+        await toggleForm(false);
+        await load();
+        void loadFacets();
+      },
+    });
+    replace(formHolder, form.el);
+    form.focus();
   }
-  addButton.addEventListener('click', () => toggleForm(form.el.hidden));
+  addButton.addEventListener('click', () => void toggleForm(formHolder.hidden !== false));
 
   const tableHolder = h('div', { class: 'table-wrap' }, h('p', { class: 'muted', text: 'Loading…' }));
   const count = h('p', { class: 'count', 'aria-live': 'polite' });
   const pager = h('div', { class: 'pager' });
+  const facetsBody = h('div', { class: 'facet-groups' }, h('p', { class: 'muted', text: 'Loading…' }));
+  const resetButton = h('button', {
+    type: 'button',
+    class: 'btn btn-small',
+    text: 'Reset all',
+    onclick: () => {
+      for (const set of selected.values()) set.clear();
+      searchInput.value = '';
+      search = '';
+      for (const box of facetsBody.querySelectorAll('input[type=checkbox]'))
+        /** @type {HTMLInputElement} */ (box).checked = false;
+      changed();
+    },
+  });
+  const facets = /** @type {HTMLDetailsElement} */ (
+    h(
+      'details',
+      { class: 'facets card', id: 'provider-facets' },
+      h('summary', { text: 'Filters' }),
+      h('div', { class: 'facets-head' }, h('h2', { text: 'Filters' }), resetButton),
+      facetsBody,
+    )
+  );
+  facets.open = window.matchMedia('(min-width: 721px)').matches;
+
+  /** The location keeps the search and selections. */
+  function saveState() {
+    const p = new URLSearchParams();
+    if (search.trim()) p.set('q', search.trim());
+    for (const g of FACETS) for (const v of selected.get(g.key) ?? []) p.append(g.key, v);
+    const q = p.toString();
+    replaceHash(`#/providers${q ? `?${q}` : ''}`);
+  }
+
+  function changed() {
+    offset = 0;
+    saveState();
+    void load();
+    void loadCounts();
+  }
+
+  /** @type {Record<string, FacetValue[]>} */
+  let values = {};
+
+  async function loadFacets() {
+    const offered = await facetValues();
+    // Values no provider has at all are left out once, so that later counts skip them.
+    for (const group of FACETS.filter((g) => g.hideEmpty)) {
+      const chosen = selected.get(group.key) ?? new Set();
+      const counts = await limited(
+        offered[group.key].map(
+          (v) => () => countOf(PROVIDERS, listQuery('', new Map(), group.clause(v.value))),
+        ),
+        4,
+      );
+      offered[group.key] = offered[group.key].filter((v, i) => counts[i] !== 0 || chosen.has(v.value));
+    }
+    values = offered;
+    if (disposed) return;
+    replace(
+      facetsBody,
+      FACETS.map((group) => {
+        const chosen = selected.get(group.key) ?? new Set();
+        // Selected values stay visible even when they no longer occur.
+        const list = [...values[group.key]];
+        for (const v of chosen) if (!list.some((x) => x.value === v)) list.push({ value: v, label: v });
+        return h(
+          'fieldset',
+          { class: 'facet', dataset: { facet: group.key } },
+          h('legend', { text: group.label }),
+          list.length === 0
+            ? h('p', { class: 'muted facet-none', text: 'none' })
+            : list.map((v) => {
+                const id = `facet-${group.key}-${v.value}`.replace(/[^\w-]/g, '_');
+                const box = h('input', {
+                  type: 'checkbox',
+                  id,
+                  value: v.value,
+                  checked: chosen.has(v.value),
+                  onchange: (/** @type {Event} */ e) => {
+                    const on = /** @type {HTMLInputElement} */ (e.target).checked;
+                    if (on) chosen.add(v.value);
+                    else chosen.delete(v.value);
+                    selected.set(group.key, chosen);
+                    changed();
+                  },
+                });
+                return h(
+                  'div',
+                  { class: 'facet-value', dataset: { value: v.value } },
+                  box,
+                  h(
+                    'label',
+                    { for: id, title: v.title ?? null },
+                    h('span', { class: 'facet-label', text: v.label }),
+                    v.title && h('span', { class: 'sr-only', text: ` ${v.title}` }),
+                    h('span', { class: 'facet-count' }),
+                  ),
+                );
+              }),
+        );
+      }),
+    );
+    await loadCounts();
+  }
+
+  /** Per facet value: how many providers the list would show with that value added (limit=0 queries). */
+  async function loadCounts() {
+    const mine = ++generation;
+    /** @type {{ group: FacetGroup, value: string }[]} */
+    const jobs = [];
+    for (const group of FACETS) for (const v of values[group.key] ?? []) jobs.push({ group, value: v.value });
+    const counts = await limited(
+      jobs.map(({ group, value }) => () => {
+        const others = new Map(selected);
+        others.delete(group.key);
+        return countOf(PROVIDERS, listQuery(search, others, group.clause(value)));
+      }),
+      4,
+    );
+    if (disposed || mine !== generation) return;
+    jobs.forEach(({ group, value }, i) => {
+      const row = facetsBody.querySelector(
+        `[data-facet="${group.key}"] .facet-value[data-value="${CSS.escape(value)}"]`,
+      );
+      if (!row) return;
+      const n = counts[i];
+      const countEl = /** @type {HTMLElement} */ (row.querySelector('.facet-count'));
+      replace(
+        countEl,
+        n === undefined ? '' : [srOnly(', '), String(n), srOnly(` provider${n === 1 ? '' : 's'}`)],
+      );
+      const box = /** @type {HTMLInputElement} */ (row.querySelector('input'));
+      /** @type {HTMLElement} */ (row).hidden = group.hideEmpty && n === 0 && !box.checked;
+    });
+    for (const group of FACETS) {
+      const fs = facetsBody.querySelector(`[data-facet="${group.key}"]`);
+      if (!fs || !group.hideEmpty) continue;
+      const visible = [...fs.querySelectorAll('.facet-value')].some(
+        (r) => !(/** @type {HTMLElement} */ (r).hidden),
+      );
+      let none = fs.querySelector('.facet-none');
+      if (!visible && !none) fs.append((none = h('p', { class: 'muted facet-none', text: 'none' })));
+      if (visible && none) none.remove();
+    }
+  }
 
   async function load() {
+    const filtered = search.trim() !== '' || [...selected.values()].some((s) => s.size > 0);
     const res = await api(
       'GET',
-      '/usage-data-providers?' + qs({ limit: PAGE_SIZE, offset, query: providerQuery(search) }),
+      `${PROVIDERS}?${qs({ limit: PAGE_SIZE, offset, query: listQuery(search, selected) })}`,
     );
+    if (disposed) return;
     if (!res.ok) {
       replace(tableHolder, h('p', { class: 'notice notice-error', role: 'alert', text: errorText(res) }));
       replace(count);
@@ -122,7 +393,7 @@ export function providersPage() {
         ? 'No providers'
         : `${offset + 1}–${offset + providers.length} of ${total} provider${total === 1 ? '' : 's'}`,
     );
-    replace(tableHolder, providers.length ? providerTable(providers, status) : emptyState(search));
+    replace(tableHolder, providers.length ? providerTable(providers, status) : emptyState(search, filtered));
     replace(
       pager,
       offset > 0 &&
@@ -148,6 +419,7 @@ export function providersPage() {
     );
   }
   void load();
+  void loadFacets();
 
   const el = h(
     'section',
@@ -159,21 +431,32 @@ export function providersPage() {
       h('div', { class: 'actions' }, addButton, harvestAllButton),
     ),
     status.el,
-    form.el,
-    h('div', { class: 'toolbar' }, searchForm, count),
-    tableHolder,
-    pager,
+    formHolder,
+    h(
+      'div',
+      { class: 'with-facets' },
+      facets,
+      h('div', { class: 'results' }, h('div', { class: 'toolbar' }, searchForm, count), tableHolder, pager),
+    ),
   );
-  return { el, title: 'Providers' };
+  return {
+    el,
+    title: 'Providers',
+    dispose() {
+      disposed = true;
+    },
+  };
 }
 
-/** @param {string} search */
-function emptyState(search) {
-  return h(
-    'p',
-    { class: 'empty' },
-    search ? `No provider matches “${search}”.` : 'No providers yet. Add one with “Add provider”.',
-  );
+/**
+ * @param {string} search
+ * @param {boolean} filtered
+ */
+function emptyState(search, filtered) {
+  let text = 'No providers yet. Add one with “Add provider”.';
+  if (filtered)
+    text = search.trim() ? `No provider matches “${search}”.` : 'No provider matches the filters.';
+  return h('p', { class: 'empty' }, text);
 }
 
 /**
@@ -231,7 +514,16 @@ function providerTable(providers, status) {
         h('td', { class: 'mono', text: p.latestReport ?? '—' }),
         h('td', { class: 'mono', text: p.earliestReport ?? '—' }),
         h('td', {}, h('span', { class: failed ? 'badge badge-bad' : 'badge', text: failed ? 'yes' : 'no' })),
-        h('td', { class: 'mono', text: codes.length ? codes.join(', ') : '—' }),
+        h(
+          'td',
+          { class: 'mono' },
+          codes.length
+            ? codes.flatMap((c, i) => [
+                i > 0 && ', ',
+                h('span', { title: EXCEPTION_NAMES[c] ?? null, text: c }),
+              ])
+            : '—',
+        ),
         h('td', { class: 'actions-cell' }, harvestButton),
       );
     }),
@@ -239,196 +531,9 @@ function providerTable(providers, status) {
 }
 
 /** @param {any} p a provider */
-function statusBadge(p) {
+export function statusBadge(p) {
   const active = p.status === 'active';
   const harvesting = p.harvestingConfig?.harvestingStatus === 'active';
   const text = active ? (harvesting ? 'active' : 'active, not harvested') : (p.status ?? 'unknown');
   return h('span', { class: active && harvesting ? 'badge badge-good' : 'badge', text });
-}
-
-/**
- * The "Add provider" form. Calls `onCreated(record)` after a 201; shows a 422's first message next to it.
- * @param {(record: any) => Promise<void>} onCreated
- */
-function addProviderForm(onCreated) {
-  const error = h('p', { class: 'form-error', role: 'alert', id: 'add-provider-error', hidden: true });
-  /**
-   * @param {string} id
-   * @param {string} label
-   * @param {Record<string, any>} attrs
-   * @param {string} [hint]
-   */
-  const field = (id, label, attrs, hint) =>
-    h(
-      'div',
-      { class: 'field' },
-      h('label', { for: id, text: label }),
-      h('input', {
-        id,
-        name: id,
-        'aria-describedby': hint ? `${id}-hint` : null,
-        ...attrs,
-      }),
-      hint && h('small', { id: `${id}-hint`, class: 'hint', text: hint }),
-    );
-
-  const typeSelect = /** @type {HTMLSelectElement} */ (
-    h(
-      'select',
-      { id: 'udp-type', name: 'serviceType' },
-      SERVICE_TYPES.map((s) => h('option', { value: s.type, text: `${s.type} — ${s.name}` })),
-    )
-  );
-  const release = h('output', { id: 'udp-release', for: 'udp-type', class: 'mono' });
-  const reportsBox = h('div', { class: 'checks' });
-  /** @type {Record<string, string[]>} */
-  const reportsByType = { ...FALLBACK_REPORTS };
-
-  function typeChanged() {
-    const s = SERVICE_TYPES.find((x) => x.type === typeSelect.value) ?? SERVICE_TYPES[0];
-    release.textContent = s.release;
-    const previous = new Set(
-      [...reportsBox.querySelectorAll('input:checked')].map((i) => /** @type {HTMLInputElement} */ (i).value),
-    );
-    const names = reportsByType[s.type] ?? [];
-    replace(
-      reportsBox,
-      names.map((name) =>
-        h(
-          'label',
-          { class: 'check' },
-          h('input', {
-            type: 'checkbox',
-            name: 'report',
-            value: name,
-            checked: previous.has(name) || (previous.size === 0 && DEFAULT_REPORTS.includes(name)),
-          }),
-          name,
-        ),
-      ),
-    );
-  }
-  typeSelect.addEventListener('change', typeChanged);
-  typeChanged();
-  // The reports each implementation supports, from the service itself.
-  void api('GET', '/erm-usage-harvester/impl').then((res) => {
-    for (const impl of res.json?.implementations ?? []) {
-      if (impl.type in reportsByType && Array.isArray(impl.supportedReports) && impl.supportedReports.length)
-        reportsByType[impl.type] = impl.supportedReports;
-    }
-    typeChanged();
-  });
-
-  const formEl = /** @type {HTMLFormElement} */ (
-    h(
-      'form',
-      { id: 'add-provider', class: 'card form', 'aria-labelledby': 'add-provider-title', novalidate: true },
-      h('h2', { id: 'add-provider-title', text: 'Add provider' }),
-      h(
-        'div',
-        { class: 'grid' },
-        field('udp-label', 'Label', { required: true, autocomplete: 'off' }),
-        h('div', { class: 'field' }, h('label', { for: 'udp-type', text: 'Service type' }), typeSelect),
-        field(
-          'udp-url',
-          'Service URL',
-          { type: 'url', required: true, placeholder: 'https://sushi.example.org/counter' },
-          'The SUSHI base URL, without /reports',
-        ),
-        h(
-          'div',
-          { class: 'field' },
-          h('span', { class: 'label', id: 'udp-release-label', text: 'Report release' }),
-          h('div', { class: 'static', 'aria-labelledby': 'udp-release-label' }, release),
-        ),
-      ),
-      h('fieldset', { class: 'field' }, h('legend', { text: 'Requested reports' }), reportsBox),
-      h(
-        'div',
-        { class: 'grid' },
-        field('udp-customer', 'Customer ID', { autocomplete: 'off' }),
-        field('udp-requestor', 'Requestor ID', { autocomplete: 'off', type: 'password' }),
-        field('udp-apikey', 'API key', { autocomplete: 'new-password', type: 'password' }),
-        field('udp-platform', 'Platform', { autocomplete: 'off' }),
-        field(
-          'udp-start',
-          'Harvesting start',
-          { type: 'month', required: true, placeholder: 'yyyy-mm' },
-          'yyyy-mm',
-        ),
-        field('udp-end', 'Harvesting end', { type: 'month', placeholder: 'yyyy-mm' }, 'optional, yyyy-mm'),
-      ),
-      error,
-      h(
-        'div',
-        { class: 'form-actions' },
-        h('button', { type: 'submit', class: 'btn btn-primary', text: 'Create provider' }),
-      ),
-    )
-  );
-
-  /** @param {string} id */
-  const value = (id) => /** @type {HTMLInputElement} */ (formEl.querySelector('#' + id)).value.trim();
-
-  listen(formEl, 'submit', async (event) => {
-    event.preventDefault();
-    error.hidden = true;
-    const reports = [...reportsBox.querySelectorAll('input:checked')].map(
-      (i) => /** @type {HTMLInputElement} */ (i).value,
-    );
-    const missing = [];
-    if (!value('udp-label')) missing.push('a label');
-    if (!value('udp-url')) missing.push('a service URL');
-    if (!value('udp-start')) missing.push('a harvesting start');
-    if (reports.length === 0) missing.push('at least one report');
-    if (missing.length) {
-      error.textContent = `Please enter ${missing.join(', ')}.`;
-      error.hidden = false;
-      return;
-    }
-    const s = SERVICE_TYPES.find((x) => x.type === typeSelect.value) ?? SERVICE_TYPES[0];
-    /** @type {Record<string, string>} */
-    const credentials = {};
-    for (const [key, id] of [
-      ['customerId', 'udp-customer'],
-      ['requestorId', 'udp-requestor'],
-      ['apiKey', 'udp-apikey'],
-      ['platform', 'udp-platform'],
-    ]) {
-      if (value(id)) credentials[key] = value(id);
-    }
-    const record = {
-      label: value('udp-label'),
-      status: 'active',
-      harvestingConfig: {
-        harvestingStatus: 'active',
-        harvestVia: 'sushi',
-        sushiConfig: { serviceType: s.type, serviceUrl: value('udp-url') },
-        reportRelease: s.release,
-        requestedReports: reports,
-        harvestingStart: value('udp-start'),
-        ...(value('udp-end') ? { harvestingEnd: value('udp-end') } : {}),
-      },
-      sushiCredentials: credentials,
-    };
-    const submit = /** @type {HTMLButtonElement} */ (formEl.querySelector('button[type=submit]'));
-    submit.disabled = true;
-    const res = await api('POST', '/usage-data-providers', record);
-    submit.disabled = false;
-    if (res.status === 201) {
-      formEl.reset();
-      typeChanged();
-      await onCreated(res.json ?? record);
-    } else {
-      error.textContent = errorText(res);
-      error.hidden = false;
-    }
-  });
-
-  return {
-    el: formEl,
-    focus() {
-      /** @type {HTMLInputElement} */ (formEl.querySelector('#udp-label')).focus();
-    },
-  };
 }

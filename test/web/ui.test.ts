@@ -15,17 +15,7 @@ import type { RunningService } from '../../src/server.ts';
 import { TENANT_MISSING } from '../../src/api/app.ts';
 import { call, startOn } from '../helpers/service.ts';
 import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser.ts';
 
 async function get(url: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { redirect: 'manual', headers });
@@ -63,6 +53,10 @@ describe('web UI files over HTTP', () => {
       'jobs.js',
       'schedule.js',
       'months.js',
+      'forms.js',
+      'provider-form.js',
+      'matrix.js',
+      'aggregators.js',
     ]) {
       const res = await get(`${svc.url}/ui/${file}`);
       assert.equal(res.status, 200, file);
@@ -84,6 +78,11 @@ describe('web UI files over HTTP', () => {
       'provider.js',
       'jobs.js',
       'schedule.js',
+      'months.js',
+      'forms.js',
+      'provider-form.js',
+      'matrix.js',
+      'aggregators.js',
     ]) {
       const { text } = await get(`${svc.url}/ui/${file}`);
       assert.doesNotMatch(text, /https?:\/\/(?!sushi\.example\.org)/, file || 'index.html');
@@ -208,7 +207,7 @@ describe('web UI in a browser', () => {
     await page.getByLabel('Service type').selectOption('cs51');
     assert.equal(await page.textContent('#udp-release'), '5.1');
     await page.getByLabel('Service URL').fill(`${mock.url}/ok`);
-    const tr = page.getByRole('checkbox', { name: 'TR', exact: true });
+    const tr = page.locator('#add-provider').getByRole('checkbox', { name: 'TR', exact: true });
     await tr.waitFor();
     if (!(await tr.isChecked())) await tr.check();
     await page.getByLabel('Customer ID').fill('cust-1');
@@ -266,7 +265,14 @@ describe('web UI in a browser', () => {
         .locator(`#month-matrix td[data-report="TR"][data-month="${month}"][data-state="harvested"]`)
         .waitFor();
     }
-    assert.equal(await page.locator('#month-matrix thead th.month').count(), 2);
+    // Years as rows: one year (2022), twelve month columns, the two months of the window clickable.
+    assert.deepEqual(await page.locator('#month-matrix table[data-report="TR"] tbody th').allTextContents(), [
+      '2022',
+    ]);
+    assert.equal(
+      await page.locator('#month-matrix table[data-report="TR"] td.cell:not(.cell-out)').count(),
+      2,
+    );
     await page.getByText('Last harvest job:').waitFor();
     const html = await page.content();
     assert.doesNotMatch(html, /apikey-secret-1|requestor-secret-1/);
@@ -336,8 +342,9 @@ describe('web UI in a browser', () => {
     assert.equal(await page.locator('#month-matrix td[data-report="PR"][data-state="missing"]').count(), 5);
     const failedCell = page.locator('#month-matrix td[data-report="TR"][data-month="2021-05"]');
     assert.equal(await failedCell.getAttribute('title'), `TR 2021-05: Failed — ${failedReason}`);
-    await failedCell.focus();
-    await page.locator('.cell-detail', { hasText: 'Requestor Not Authorized' }).waitFor();
+    await failedCell.getByRole('button').click();
+    await page.getByRole('dialog', { name: 'TR · May 2021' }).getByText('Requestor Not Authorized').waitFor();
+    await page.keyboard.press('Escape');
     assert.doesNotMatch(await page.content(), /apikey-secret-2/);
     await shot(page, '3b-states', t);
 
@@ -354,6 +361,7 @@ describe('web UI in a browser', () => {
     assert.equal(periodic.json.periodicInterval, 'weekly');
     await shot(page, '4-schedule', t);
     await page.getByRole('button', { name: 'Delete schedule' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete schedule' }).click();
     await page.getByText('Schedule deleted.').waitFor();
     assert.equal((await call(svc, 'GET', '/erm-usage-harvester/periodic')).status, 404);
 
