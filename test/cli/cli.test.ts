@@ -410,27 +410,33 @@ describe('cli: serve', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 60_000);
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      child.on('exit', () => reject(new Error(`serve exited: ${out}`)));
-    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
+      // First start of PGlite runs initdb inside WASM: slow on a loaded machine, hence the long wait.
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 180_000);
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+        child.on('exit', () => {
+          clearTimeout(timer);
+          reject(new Error(`serve exited: ${out}`));
+        });
+      });
       assert.match(out, /embedded database in .*API docs at http:\/\/127\.0\.0\.1:\d+\/docs/);
       const res = await runCli(['providers', 'list', '--url', url]);
       assert.equal(res.code, 0, res.stderr);
       assert.match(res.stdout, /no providers/);
-    } finally {
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
+    } finally {
+      // Whatever failed above, the child must not outlive the test (it would hold the suite open).
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
 });

@@ -93,7 +93,7 @@ export async function startChild(
       return records;
     },
     exited,
-    async waitForOutput(re, waitMs = 60_000) {
+    async waitForOutput(re, waitMs = 180_000) {
       const end = Date.now() + waitMs;
       for (;;) {
         if (re.test(out)) return;

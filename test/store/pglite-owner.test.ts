@@ -32,7 +32,7 @@ function serve(
   return { child, output: () => out, exited };
 }
 
-async function waitForOutput(output: () => string, re: RegExp, timeoutMs = 60_000): Promise<void> {
+async function waitForOutput(output: () => string, re: RegExp, timeoutMs = 180_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (re.test(output())) return;
