@@ -1,3 +1,7 @@
+/**
+ * Requests and answers of the COUNTER 4 SOAP implementation (cs41) against real HTTP servers. A number in parentheses at the
+ * end of a test name is the item of the checklist in docs/folio-contract.md §9 it checks (here: 97, 98, 99, 100, 101, 102).
+ */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SaxesParser } from 'saxes';

@@ -1,3 +1,7 @@
+/**
+ * Requests and answers of the COUNTER 5.0 REST implementation (cs50) against real HTTP servers. A number in parentheses at the
+ * end of a test name is the item of the checklist in docs/folio-contract.md §9 it checks (here: 104, 105, 106, 107, 109, 110, 112, 113, 114, 115, 116, 117, 119, 164).
+ */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cs50 } from '../../src/sushi/cs50.ts';

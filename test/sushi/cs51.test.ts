@@ -1,3 +1,7 @@
+/**
+ * Requests and answers of the COUNTER 5.1 REST implementation (cs51) against real HTTP servers. A number in parentheses at the
+ * end of a test name is the item of the checklist in docs/folio-contract.md §9 it checks (here: 119, 121, 122, 124, 125, 127, 128, 129, 130, 131).
+ */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cs51 } from '../../src/sushi/cs51.ts';

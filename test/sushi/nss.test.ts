@@ -1,3 +1,7 @@
+/**
+ * Requests and answers of the Nationaler Statistikserver implementation (nss) against real HTTP servers. A number in parentheses at the
+ * end of a test name is the item of the checklist in docs/folio-contract.md §9 it checks (here: 132, 134, 135, 136).
+ */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { nss } from '../../src/sushi/nss.ts';

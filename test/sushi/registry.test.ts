@@ -1,3 +1,7 @@
+/**
+ * Requests and answers of the implementation registry behind /impl against real HTTP servers. A number in parentheses at the
+ * end of a test name is the item of the checklist in docs/folio-contract.md §9 it checks (here: 12, 13, 164).
+ */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as nodeRequest } from 'node:http';
