@@ -20,6 +20,7 @@ import { LocalErmStore } from './erm/local-store.ts';
 import type { ErmStore } from './erm/port.ts';
 import { OkapiErmStore } from './erm/okapi-store.ts';
 import { JobService } from './jobs/service.ts';
+import type { HarvestProvider } from './jobs/provider-hook.ts';
 import { HarvestEngine } from './harvest/engine.ts';
 import type { Db } from './store/db.ts';
 import { openDatabase } from './store/open.ts';
@@ -36,6 +37,8 @@ export interface StartOptions {
   erm?: ErmStore;
   /** An already opened database (tests share a migrated template); closed with the service. */
   db?: Db;
+  /** Replaces the engine's harvest of one provider (tests hold provider jobs open with it). */
+  harvestProvider?: HarvestProvider;
 }
 
 export interface RunningService {
@@ -90,7 +93,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     const engine = new HarvestEngine(ctx, erm, (jobId, errorMessage) =>
       jobs.completeDetached(jobId, errorMessage),
     );
-    const jobs: JobService = new JobService(ctx, erm, engine.harvestProvider);
+    const jobs: JobService = new JobService(ctx, erm, opts.harvestProvider ?? engine.harvestProvider);
     const app = await buildApp(ctx, [
       healthRoutes(ctx),
       uiRoutes(ctx),

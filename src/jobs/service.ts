@@ -64,7 +64,7 @@ export class JobService {
     readonly ctx: ServiceContext,
     readonly erm: ErmStore,
     /** The harvest of one UDP (the engine's). */
-    private harvest: HarvestProvider,
+    private readonly harvest: HarvestProvider,
   ) {
     this.queue = new JobQueue(ctx.db, {
       instanceId: ctx.config.instanceId,
@@ -79,11 +79,6 @@ export class JobService {
     ctx.hooks.enabled.push((tenant) => this.scheduler.rebuild(tenant).then(() => undefined));
     ctx.hooks.disabled.push((tenant) => this.scheduler.remove(tenant));
     ctx.hooks.purged.push((tenant) => this.scheduler.remove(tenant));
-  }
-
-  /** Replaces the harvest of one UDP (tests hold provider jobs open with it). */
-  setHarvestProvider(harvest: HarvestProvider): void {
-    this.harvest = harvest;
   }
 
   /** `GET /start`: accepts a tenant job or throws JobConflictError. Returns the job id. */

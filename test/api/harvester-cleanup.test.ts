@@ -13,6 +13,7 @@ import {
   allJobs,
   FakeErm,
   Gate,
+  SwitchableHook,
   insertJobs,
   PLACEHOLDER_18,
   PLACEHOLDER_7,
@@ -37,11 +38,17 @@ for (const backend of backends()) {
     let svc: RunningService;
     let erm: FakeErm;
     let gate: Gate;
+    const hook = new SwitchableHook();
     const clock = new ManualClock(Date.parse('2023-01-02T08:30:00Z'));
 
     before(async () => {
       erm = new FakeErm();
-      svc = await backend.start({ erm, clock, config: { providerJobConcurrency: 1 } });
+      svc = await backend.start({
+        erm,
+        clock,
+        config: { providerJobConcurrency: 1 },
+        harvestProvider: hook.hook,
+      });
     });
     after(async () => {
       gate.release(true);
@@ -53,7 +60,7 @@ for (const backend of backends()) {
         await waitFor('an empty queue', async () => (await queueSize(svc)) === 0);
       }
       gate = new Gate();
-      svc.jobs.setHarvestProvider(gate.hook);
+      hook.set(gate.hook);
       await svc.ctx.db.query('DELETE FROM "diku_mod_erm_usage_harvester".job_info');
       erm.settings.clear();
       erm.failSettings = undefined;

@@ -9,7 +9,16 @@ import { ManualClock } from '../../src/clock.ts';
 import type { Db } from '../../src/store/db.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call, type Backend, type TestServiceOptions } from '../helpers/service.ts';
-import { allJobs, deferred, FakeErm, Gate, queueSize, sleep, waitFor } from '../helpers/jobs.ts';
+import {
+  allJobs,
+  deferred,
+  FakeErm,
+  Gate,
+  SwitchableHook,
+  queueSize,
+  sleep,
+  waitFor,
+} from '../helpers/jobs.ts';
 
 const START = '/erm-usage-harvester/start';
 const PERIODIC = '/erm-usage-harvester/periodic';
@@ -123,6 +132,7 @@ describe('two processes on one PostgreSQL database', () => {
   let b: RunningService | undefined;
   const erm = new FakeErm();
   const clock = new ManualClock(Date.parse('2023-01-02T10:00:00Z'));
+  const hook = new SwitchableHook();
   after(async () => {
     await a?.close();
     await b?.close();
@@ -132,14 +142,26 @@ describe('two processes on one PostgreSQL database', () => {
     const { db, url } = await pg.freshDb();
     await db.close();
     for (let i = 1; i <= 6; i++) erm.addProvider(`p${i}`);
-    a = await pg.start({ databaseUrl: url, erm, clock, config: { instanceId: 'A' } });
-    b = await pg.start({ databaseUrl: url, erm, clock, tenants: [], config: { instanceId: 'B' } });
+    a = await pg.start({
+      databaseUrl: url,
+      erm,
+      clock,
+      config: { instanceId: 'A' },
+      harvestProvider: hook.hook,
+    });
+    b = await pg.start({
+      databaseUrl: url,
+      erm,
+      clock,
+      tenants: [],
+      config: { instanceId: 'B' },
+      harvestProvider: hook.hook,
+    });
   });
 
   it('concurrent /start on both: one 200, one 500; every provider job runs exactly once (11)', async () => {
     const gate = new Gate();
-    a!.jobs.setHarvestProvider(gate.hook);
-    b!.jobs.setHarvestProvider(gate.hook);
+    hook.set(gate.hook);
     const listing = deferred();
     erm.findGate = listing.promise;
     const results = await Promise.all([call(a!, 'GET', START), call(b!, 'GET', START)]);

@@ -211,8 +211,7 @@ for (const backend of backends()) {
       erm = new FakeErm();
       erm.addProvider('p1');
       gate = new Gate();
-      svc = await backend.start({ clock, erm });
-      svc.jobs.setHarvestProvider(gate.hook);
+      svc = await backend.start({ clock, erm, harvestProvider: gate.hook });
     });
     after(async () => {
       gate.release(true);

@@ -8,7 +8,17 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { ErmError } from '../../src/erm/port.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
-import { allJobs, deferred, FakeErm, Gate, queueSize, sleep, waitFor, waitForJob } from '../helpers/jobs.ts';
+import {
+  allJobs,
+  deferred,
+  FakeErm,
+  Gate,
+  SwitchableHook,
+  queueSize,
+  sleep,
+  waitFor,
+  waitForJob,
+} from '../helpers/jobs.ts';
 
 const START = '/erm-usage-harvester/start';
 
@@ -17,10 +27,11 @@ for (const backend of backends()) {
     let svc: RunningService;
     let erm: FakeErm;
     let gate: Gate;
+    const hook = new SwitchableHook();
 
     before(async () => {
       erm = new FakeErm();
-      svc = await backend.start({ erm });
+      svc = await backend.start({ erm, harvestProvider: hook.hook });
     });
     after(async () => {
       gate.release(true);
@@ -34,7 +45,7 @@ for (const backend of backends()) {
       await svc.ctx.db.query('DELETE FROM "diku_mod_erm_usage_harvester".job_info');
       await svc.ctx.db.query('DELETE FROM "diku_mod_erm_usage_harvester".periodic_config');
       gate = new Gate();
-      svc.jobs.setHarvestProvider(gate.hook);
+      hook.set(gate.hook);
       erm.providers.clear();
       erm.failFind = undefined;
       erm.findGate = undefined;
@@ -144,7 +155,7 @@ for (const backend of backends()) {
 
     it('records a failure thrown by the harvest hook as <Name>: <message>', async () => {
       erm.addProvider('p1');
-      svc.jobs.setHarvestProvider(async () => {
+      hook.set(async () => {
         throw new RangeError('Stopping after 5 failed uploads in a row');
       });
       await call(svc, 'GET', `${START}/p1`);

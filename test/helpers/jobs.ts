@@ -67,6 +67,15 @@ export class FakeErm implements ErmStore {
 }
 
 /** Holds provider jobs open until released; counts calls per provider. */
+/** A provider hook whose behaviour a test can swap between tests: pass `hook` at start, then `set`. */
+export class SwitchableHook {
+  private current: HarvestProvider = async () => undefined;
+  readonly hook: HarvestProvider = (tenant, provider, job) => this.current(tenant, provider, job);
+  set(hook: HarvestProvider): void {
+    this.current = hook;
+  }
+}
+
 export class Gate {
   calls = new Map<string, number>();
   private waiters: (() => void)[] = [];

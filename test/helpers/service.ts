@@ -30,6 +30,8 @@ export interface TestServiceOptions {
   db?: Db;
   /** PostgreSQL connection string to use instead of a fresh database (multi-process tests). */
   databaseUrl?: string;
+  /** Replaces the engine's provider harvest (see `SwitchableHook` in jobs.ts). */
+  harvestProvider?: StartOptions['harvestProvider'];
 }
 
 /** Harvest settings for tests: no delays, no spacing, short timeouts (spec §8: tests set delays to 0). */
@@ -110,7 +112,13 @@ export async function startOn(
     },
   });
   const config = testConfig({ ...(databaseUrl ? { databaseUrl } : {}), ...opts.config });
-  const svc = await startService(config, { clock: opts.clock, logger, db, erm: opts.erm });
+  const svc = await startService(config, {
+    clock: opts.clock,
+    logger,
+    db,
+    erm: opts.erm,
+    harvestProvider: opts.harvestProvider,
+  });
   for (const t of opts.tenants ?? ['diku']) await enableTenant(svc.ctx, t);
   return svc;
 }
