@@ -1,4 +1,4 @@
-/** Date-time handling in FOLIO's wire format (spec H7/H8). */
+/** Date-time handling in FOLIO's wire format (folio-contract H7/H8). */
 
 /** Formats epoch ms as `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00` (UTC). */
 export function formatDateTime(ms: number): string {
@@ -45,7 +45,7 @@ export function parseDateTime(value: unknown): number | undefined {
   return ms;
 }
 
-/** Normalises a date-time input (string or epoch ms) to the H7 output format; undefined if invalid. */
+/** Normalises a date-time input (string or epoch ms) to the folio-contract H7 output format; undefined if invalid. */
 export function normalizeDateTime(value: unknown): string | undefined {
   const ms = parseDateTime(value);
   return ms === undefined ? undefined : formatDateTime(ms);

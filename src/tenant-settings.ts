@@ -1,4 +1,4 @@
-/** Tenant setting values (compat spec §6.9): integers, or strings of an optional sign and ASCII digits. */
+/** Tenant setting values (folio-contract §6.9): integers, or strings of an optional sign and ASCII digits. */
 
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;

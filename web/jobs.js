@@ -44,7 +44,7 @@ export function jobsQuery(f) {
 }
 
 /**
- * The state as FOLIO's UI derives it (spec §6.3).
+ * The state as FOLIO's UI derives it (folio-contract §6.3).
  * @param {any} job
  * @returns {'finished' | 'scheduled' | 'running'}
  */

@@ -1,5 +1,5 @@
 /**
- * The standalone store over HTTP (compat spec §4): `/usage-data-providers`, `/aggregator-settings` and
+ * The standalone store over HTTP (folio-contract §4): `/usage-data-providers`, `/aggregator-settings` and
  * `/counter-reports`, with mod-erm-usage's status codes and texts. Request schemas document the API only:
  * validation happens in the store so that it can answer FOLIO's 422 bodies and texts.
  */
@@ -81,7 +81,7 @@ function collectionQuerystring(tiny: boolean): TSchema {
   });
 }
 
-/** H11: offset and limit are integers from 0 to 2147483647; an empty value means the default (H3). */
+/** folio-contract H11: offset and limit are integers from 0 to 2147483647; an empty value means the default (H3). */
 function intParam(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const value = /^\+?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;

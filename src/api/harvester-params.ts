@@ -1,5 +1,5 @@
 /**
- * Query parameter parsing of the harvester API (H2, H3, H11): values arrive form-decoded as strings; an
+ * Query parameter parsing of the harvester API (folio-contract H2, H3, H11): values arrive form-decoded as strings; an
  * empty value means absent; bad numbers are 400 text/plain describing the parameter.
  */
 import { HttpError } from './http-errors.ts';

@@ -1,5 +1,5 @@
 /**
- * `/erm-usage-harvester/periodic` (compat spec §2.8): one PeriodicConfig per tenant under a fixed id.
+ * `/erm-usage-harvester/periodic` (folio-contract §2.8): one PeriodicConfig per tenant under a fixed id.
  * GET 200/404/500, POST 201/400/422/500, DELETE 204/404/500; 404 and 500 have empty bodies.
  */
 import { Type } from 'typebox';

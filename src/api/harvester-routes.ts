@@ -1,5 +1,5 @@
 /**
- * The harvester API (compat spec §2.1–§2.7): start jobs, list service implementations and JobInfos, purge
+ * The harvester API (folio-contract §2.1–§2.7): start jobs, list service implementations and JobInfos, purge
  * and clean up. Status codes, content types and texts are FOLIO's. Schemas document the API only; the
  * handlers parse parameters themselves (empty means absent, bad numbers are 400 text/plain).
  */
@@ -64,7 +64,7 @@ function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.code(200).type('application/json').send(JSON.stringify(body));
 }
 
-/** Refusals and scheduler/storage errors of /start are 500 text/plain with the message (§2.1, §2.2). */
+/** Refusals and scheduler/storage errors of /start are 500 text/plain with the message (folio-contract §2.1, §2.2). */
 async function scheduling(start: () => Promise<unknown>): Promise<void> {
   try {
     await start();

@@ -1,6 +1,6 @@
 /**
  * Typed client of the erm-usage-harvester HTTP API: the harvester endpoints (FOLIO
- * mod-erm-usage-harvester, §2 of the compat spec), the tenant API and the standalone store
+ * mod-erm-usage-harvester, folio-contract §2), the tenant API and the standalone store
  * (`/usage-data-providers`, `/aggregator-settings`, `/counter-reports`). The TypeScript counterpart of
  * foliolib's `Harvester` and `Periodic`.
  */

@@ -1,16 +1,16 @@
 /**
- * Wire shapes of the harvester API and of the standalone store, as in the FOLIO compatibility spec
- * (§2, §3, §4). Dates are strings in `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00` on output; the server accepts any
+ * Wire shapes of the harvester API and of the standalone store, as in docs/folio-contract.md
+ * (folio-contract §2, §3, §4). Dates are strings in `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00` on output; the server accepts any
  * ISO-8601 offset on input. Records of the store allow extra properties (*addl: true*), so their
  * interfaces carry an index signature; the harvester's own records (JobInfo, ServiceImplementation) do not.
  */
 
-// ---- Harvester API (§2, §3.1–§3.4) --------------------------------------------------------------
+// ---- Harvester API (folio-contract §2, §3.1–§3.4) --------------------------------------------------------------
 
 export type JobType = 'periodic' | 'tenant' | 'provider';
 export type JobResult = 'success' | 'failure';
 
-/** The bookkeeping record of one job execution (§3.1). */
+/** The bookkeeping record of one job execution (folio-contract §3.1). */
 export interface JobInfo {
   id?: string;
   type?: JobType;
@@ -27,18 +27,18 @@ export interface JobInfo {
   errorMessage?: string;
 }
 
-/** §3.2 */
+/** folio-contract §3.2 */
 export interface JobInfos {
   jobInfos: JobInfo[];
   totalRecords: number;
 }
 
-/** The job state as FOLIO's UI derives it (§6.3). */
+/** The job state as FOLIO's UI derives it (folio-contract §6.3). */
 export type JobState = 'scheduled' | 'running' | 'finished';
 
 export type PeriodicInterval = 'daily' | 'weekly' | 'monthly';
 
-/** The tenant's periodic harvest configuration (§3.3); extra properties are kept by the server. */
+/** The tenant's periodic harvest configuration (folio-contract §3.3); extra properties are kept by the server. */
 export interface PeriodicConfig {
   /** Always `8bf5fe33-5ec8-420c-a86d-6320c55ba554` on output; ignored on input. */
   id?: string;
@@ -48,7 +48,7 @@ export interface PeriodicConfig {
   [extra: string]: unknown;
 }
 
-/** One harvesting client (§3.4): `cs51`, `cs50`, `cs41`, `NSS`. */
+/** One harvesting client (folio-contract §3.4): `cs51`, `cs50`, `cs41`, `NSS`. */
 export interface ServiceImplementation {
   name: string;
   description?: string;
@@ -71,7 +71,7 @@ export interface StartResponse {
   message: string;
 }
 
-// ---- Tenant API (§2.9) ---------------------------------------------------------------------------
+// ---- Tenant API (folio-contract §2.9) ---------------------------------------------------------------------------
 
 export interface TenantAttributes {
   module_to?: string;
@@ -91,9 +91,9 @@ export interface TenantOperation {
   error?: string;
 }
 
-// ---- Store records (§3.5–§3.10) -------------------------------------------------------------------
+// ---- Store records (folio-contract §3.5–§3.10) -------------------------------------------------------------------
 
-/** §3.10; set by the store on every write. */
+/** folio-contract §3.10; set by the store on every write. */
 export interface Metadata {
   createdDate?: string;
   createdByUserId?: string;
@@ -147,7 +147,7 @@ export interface SushiCredentials {
   [extra: string]: unknown;
 }
 
-/** A usage data provider (§3.5). Fields marked derived are computed by the store and ignored on writes. */
+/** A usage data provider (folio-contract §3.5). Fields marked derived are computed by the store and ignored on writes. */
 export interface UsageDataProvider {
   id?: string;
   label: string;
@@ -175,7 +175,7 @@ export interface UsageDataProvider {
   [extra: string]: unknown;
 }
 
-/** An aggregator such as the Nationaler Statistikserver (§3.6). */
+/** An aggregator such as the Nationaler Statistikserver (folio-contract §3.6). */
 export interface AggregatorSetting {
   id?: string;
   label: string;
@@ -192,7 +192,7 @@ export interface AggregatorSetting {
   [extra: string]: unknown;
 }
 
-/** One stored month of one report (§3.7); failed records have `failedAttempts` and `failedReason`. */
+/** One stored month of one report (folio-contract §3.7); failed records have `failedAttempts` and `failedReason`. */
 export interface CounterReport {
   id?: string;
   downloadTime: string;
@@ -211,7 +211,7 @@ export interface CounterReport {
   [extra: string]: unknown;
 }
 
-/** §3.8 */
+/** folio-contract §3.8 */
 export interface UsageDataProviders {
   usageDataProviders: UsageDataProvider[];
   totalRecords: number;
@@ -227,7 +227,7 @@ export interface CounterReports {
   totalRecords: number;
 }
 
-/** RMB's error format, answered with 422 (§3.9). */
+/** RMB's error format, answered with 422 (folio-contract §3.9). */
 export interface RmbError {
   message: string;
   type?: string;

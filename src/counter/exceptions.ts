@@ -1,6 +1,6 @@
 /**
  * COUNTER exceptions: a normalised model, a tolerant finder for every place vendors put them
- * (field notes §3.2/§3.3) and classification by code (field notes §2.5, spec §8.1).
+ * (counter-notes §3.2/§3.3) and classification by code (counter-notes §2.5, folio-contract §8.1).
  *
  * This module is the tolerant reader: it is the only place that looks at key spellings and messages.
  * Everything downstream decides on `code` only.
@@ -15,7 +15,7 @@ export interface SushiException {
   message: string;
   data?: string;
   helpUrl?: string;
-  /** The object as received, for storage in failedReason (spec §7.9). */
+  /** The object as received, for storage in failedReason (folio-contract §7.9). */
   raw: unknown;
 }
 
@@ -172,7 +172,7 @@ export function findExceptions(body: unknown): SushiException[] {
 // ---------------------------------------------------------------------------------------------
 // Classification by code
 
-/** Field notes §2.5 classes, refined where the handling differs. */
+/** counter-notes §2.5 classes, refined where the handling differs. */
 export type ExceptionClass =
   | 'warning' // 0, 1–999, 3050, 3060–3063, 3070 (+ R5.0.1 3071, 3080): keep data
   | 'service_unavailable' // 1000
@@ -245,12 +245,12 @@ export function primaryException(exceptions: readonly SushiException[]): SushiEx
   )[0];
 }
 
-/** Spec §8.1 handling classes of the harvester. */
+/** folio-contract §8.1 handling classes of the harvester. */
 export type HarvestErrorClass =
   'rate_limit' | 'transient' | 'not_yet_available' | 'informational' | 'configuration' | 'no_usage' | 'other';
 
 /**
- * Spec §8.1 class of one code. `informational` holds only when the response carries report items;
+ * folio-contract §8.1 class of one code. `informational` holds only when the response carries report items;
  * the caller passes that fact, because without data a warning is not a success.
  */
 export function harvestErrorClass(code: number | undefined, hasReportItems: boolean): HarvestErrorClass {
@@ -283,11 +283,11 @@ export function harvestErrorClass(code: number | undefined, hasReportItems: bool
 }
 
 // ---------------------------------------------------------------------------------------------
-// failedReason text (spec §7.9, §8.1)
+// failedReason text (folio-contract §7.9, §8.1)
 
 /**
  * `Report not valid: [<exceptions as compact JSON>]`. When a vendor wrote a code as a string the
- * FOLIO code regex cannot see it, so ` {"Code": <n>}` is appended for the primary code (spec §8.1).
+ * FOLIO code regex cannot see it, so ` {"Code": <n>}` is appended for the primary code (folio-contract §8.1).
  */
 export function failedReasonForHeaderExceptions(exceptions: readonly SushiException[]): string {
   const text = `Report not valid: ${JSON.stringify(exceptions.map((e) => e.raw))}`;

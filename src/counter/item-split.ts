@@ -1,5 +1,5 @@
 /**
- * Pure per-item month filtering (field notes §1.13, spec §7.6), reading the layout from the data.
+ * Pure per-item month filtering (counter-notes §1.13, folio-contract §7.6), reading the layout from the data.
  *
  * The shape of each value decides how it is read, never the release the provider is configured with
  * or the header claims (docs/counter-validation.md, "Layout detection"):

@@ -1,5 +1,5 @@
 /**
- * Per-month buckets of serialized lines that spill to temporary files (spec §8.4: route each item to
+ * Per-month buckets of serialized lines that spill to temporary files (folio-contract §8.4: route each item to
  * its month's bucket; a bucket spills above a threshold; months are then built one at a time).
  *
  * Lines are JSON texts: JSON.stringify escapes line breaks, so one line is one entry on disk too.

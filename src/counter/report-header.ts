@@ -1,6 +1,6 @@
 /**
  * Reading and rewriting `Report_Header` in both layouts: R5.0 keeps filters and attributes as
- * `[{Name, Value}]` arrays, R5.1 as objects. Names are matched case-insensitively (field notes §3.3 #18).
+ * `[{Name, Value}]` arrays, R5.1 as objects. Names are matched case-insensitively (counter-notes §3.3 #18).
  */
 import { findKeyLoose, getLoose, isJsonObject, type JsonObject } from './json.ts';
 import { parseRelease, type CounterRelease } from './reports.ts';

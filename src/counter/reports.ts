@@ -1,4 +1,4 @@
-/** COUNTER report ids, release identifiers and the request attributes FOLIO sends (spec §7.10). */
+/** COUNTER report ids, release identifiers and the request attributes FOLIO sends (folio-contract §7.10). */
 
 /** The JSON COUNTER releases this layer understands: `'5'` = R5.0 (COUNTER_SUSHI 5.0), `'5.1'` = R5.1. */
 export type CounterRelease = '5' | '5.1';
@@ -67,7 +67,7 @@ const REPORT_NAMES: Record<CounterRelease, Record<ReportId, string>> = {
 };
 
 /**
- * The maximum-split `attributes_to_show` FOLIO's cs50/cs51 implementations request (spec §7.10.2 table),
+ * The maximum-split `attributes_to_show` FOLIO's cs50/cs51 implementations request (folio-contract §7.10.2 table),
  * in FOLIO's order.
  */
 export const FOLIO_ATTRIBUTES_TO_SHOW: Record<CounterRelease, Record<MasterReportId, readonly string[]>> = {

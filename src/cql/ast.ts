@@ -15,7 +15,7 @@ export interface CqlClause {
   readonly modifiers: readonly CqlRelationModifier[];
   /**
    * The term as written, without the surrounding quotes and with backslash escapes (`\"`, `\\`, `\*`, `\?`)
-   * still in place: their meaning depends on the relation (§5.4). Words of a multi-word term are joined by one space.
+   * still in place: their meaning depends on the relation (folio-contract §5.4). Words of a multi-word term are joined by one space.
    */
   readonly term: string;
   /** True when the term (or part of it) was a quoted string. */

@@ -14,12 +14,12 @@ const BOOLEAN_OPERATORS = new Set(['and', 'or', 'not']);
 const KEYWORDS = new Set(['and', 'or', 'not', 'prox', 'sortby']);
 const WORD_RELATIONS = new Set(['adj', 'all', 'any']);
 const UNSUPPORTED_RELATIONS = new Set(['within', 'encloses', 'exact', 'scr']);
-/** Words that end a multi-word term because cql-java would take them for a relation (§5.1). */
+/** Words that end a multi-word term because cql-java would take them for a relation (folio-contract §5.1). */
 const AMBIGUOUS_TERM_WORDS = new Set(['any', 'all', 'within', 'encloses']);
 const RELATION_MODIFIERS = new Set<string>(['number', 'string', 'sort.ascending', 'sort.descending']);
 const SORT_MODIFIERS = new Set(['sort.ascending', 'sort.descending', 'number', 'string']);
 
-/** Parses a CQL query (§5.1). Throws CqlError for syntax errors and unsupported features. */
+/** Parses a CQL query (folio-contract §5.1). Throws CqlError for syntax errors and unsupported features. */
 export function parseCql(text: string): CqlQuery {
   if (text.length > CQL_LIMITS.maxLength) {
     throw new CqlLimitError(
@@ -183,7 +183,7 @@ class Parser {
     return node;
   }
 
-  /** A run of words and strings that are not keywords, joined by single spaces (§5.1 multi-word terms). */
+  /** A run of words and strings that are not keywords, joined by single spaces (folio-contract §5.1 multi-word terms). */
   private parseTerm(after: Token): { text: string; quoted: boolean; position: number } {
     const first = this.peek();
     if ((first.kind !== 'word' && first.kind !== 'string') || this.isKeyword(first)) {

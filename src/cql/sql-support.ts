@@ -10,14 +10,14 @@ export const CQL_SUPPORT_SQL: string[] = [
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$ SELECT regexp_replace(normalize(lower(value), NFD), '[\\u0300-\\u036f]', '', 'g') $fn$`,
 
-  // The words of a text (§5.5) as ' w1 w2 … ': split at everything but letters and digits, except a '.'
+  // The words of a text (folio-contract §5.5) as ' w1 w2 … ': split at everything but letters and digits, except a '.'
   // between two digits. Phrase matching is then a substring/regex test.
   `CREATE OR REPLACE FUNCTION harvester.cql_words(value text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$ SELECT ' ' || btrim(regexp_replace(harvester.cql_fold(value),
   '([^[:alnum:].]|(?<![0-9])[.]|[.](?![0-9]))+', ' ', 'g')) || ' ' $fn$`,
 
-  // A JSON number, or a string holding a decimal number, as numeric; otherwise NULL (§5.3 /number).
+  // A JSON number, or a string holding a decimal number, as numeric; otherwise NULL (folio-contract §5.3 /number).
   `CREATE OR REPLACE FUNCTION harvester.cql_number(value jsonb) RETURNS numeric
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$ SELECT CASE jsonb_typeof(value)

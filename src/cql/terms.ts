@@ -1,5 +1,5 @@
 /**
- * Interpretation of CQL terms: backslash escapes, `*`/`?` masking (§5.4) and word splitting (§5.5).
+ * Interpretation of CQL terms: backslash escapes, `*`/`?` masking (folio-contract §5.4) and word splitting (§5.5).
  * The same folding and splitting rules are implemented in SQL (sql-support.ts); keep both in step.
  */
 
@@ -76,7 +76,7 @@ export function foldText(text: string): string {
 // Letters, digits and spacing marks (PostgreSQL's [[:alnum:]] counts the latter); a `.` between ASCII digits joins.
 const WORD = /[\p{L}\p{Nd}\p{Mc}]+(?:(?<=[0-9])\.(?=[0-9])[\p{L}\p{Nd}\p{Mc}]+)*/gu;
 
-/** The words of a text (§5.5), after folding. */
+/** The words of a text (folio-contract §5.5), after folding. */
 export function splitWords(text: string): string[] {
   return foldText(text).match(WORD) ?? [];
 }

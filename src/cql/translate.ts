@@ -139,7 +139,7 @@ class SqlBuilder {
     return `(${field.text} IS NOT NULL AND ${comparison})`;
   }
 
-  /** `=`, `adj`, `all`, `any`: word and phrase matching (§5.5). */
+  /** `=`, `adj`, `all`, `any`: word and phrase matching (folio-contract §5.5). */
   private wordClause(field: FieldSql, relation: CqlRelation, term: string): string {
     const { subTerms, hasLoneStar } = parseWordTerm(term);
     if (subTerms.length === 0) return hasLoneStar ? 'TRUE' : `(${field.text} IS NOT NULL)`;
@@ -163,7 +163,7 @@ class SqlBuilder {
     return `COALESCE(${NUMBER}(${json}) ${operator} ${this.param(value)}::numeric, FALSE)`;
   }
 
-  /** `id` is compared as a UUID (§5.3). */
+  /** `id` is compared as a UUID (folio-contract §5.3). */
   private idClause(clause: CqlClause): string {
     if (clause.modifiers.includes('number')) throw clauseError(clause, '"/number" is not supported on "id"');
     const id = this.table.idColumn;

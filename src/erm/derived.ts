@@ -1,5 +1,5 @@
 /**
- * Derived provider fields (compat spec §4.5): statistics over a provider's counter reports, and the name
+ * Derived provider fields (folio-contract §4.5): statistics over a provider's counter reports, and the name
  * of its aggregator, stored on the provider record so that CQL can filter on them. The statistics are
  * recomputed inside every write transaction that touches the provider's counter reports, under a
  * per-provider advisory lock, so concurrent writes never leave stale values behind; the name is copied

@@ -1,5 +1,5 @@
 /**
- * The standalone store (compat spec §4): usage data providers, aggregator settings and counter reports in
+ * The standalone store (folio-contract §4): usage data providers, aggregator settings and counter reports in
  * the service's own database, with mod-erm-usage's rules for writes, derived fields and cascades, and its
  * answers (StoreError). The routes (src/api/erm-routes.ts) serve it over HTTP; LocalErmStore
  * (local-store.ts) adds the ErmStore port the harvester uses. Every write runs in one transaction. The
@@ -227,7 +227,7 @@ export class LocalRecords {
     });
   }
 
-  // ---- tenant-wide counter report facts (§4.1 optional endpoints) ----
+  // ---- tenant-wide counter report facts (folio-contract §4.1 optional endpoints) ----
 
   errorCodes(tenant: string): Promise<string[]> {
     return tenantErrorCodes(this.ctx.db, tenant);

@@ -1,5 +1,5 @@
 /**
- * The FOLIO adapter of the ErmStore port (compat spec §7.12, §6.9): usage data providers, aggregator
+ * The FOLIO adapter of the ErmStore port (folio-contract §7.12, §6.9): usage data providers, aggregator
  * settings and counter reports in mod-erm-usage, tenant settings in mod-settings, all reached through
  * Okapi or the Eureka sidecar at OKAPI_URL.
  *

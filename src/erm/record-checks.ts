@@ -1,5 +1,5 @@
 /**
- * The standalone store's checks of a written record (compat spec §4.4): validation against the record's
+ * The standalone store's checks of a written record (folio-contract §4.4): validation against the record's
  * schema (src/model/schemas.ts) with FOLIO/RMB-style field errors (answered 422 by the routes), nulls
  * removed, date-times normalised, the fields the store sets itself dropped, defaults applied.
  */
@@ -24,7 +24,7 @@ export interface FieldError {
   code: string;
 }
 
-/** A written record that breaks the schema (§4.4 rule 1); the routes answer 422. */
+/** A written record that breaks the schema (folio-contract §4.4 rule 1); the routes answer 422. */
 export class RecordValidationError extends Error {
   override name = 'RecordValidationError';
   constructor(readonly errors: FieldError[]) {
@@ -94,7 +94,7 @@ function removeNulls(value: unknown): unknown {
   return out;
 }
 
-/** A copy of the record without null-valued properties (H6); `report` data is kept as it is. */
+/** A copy of the record without null-valued properties (folio-contract H6); `report` data is kept as it is. */
 function withoutNulls(record: JsonRecord): JsonRecord {
   const { report, ...rest } = record;
   const clean = removeNulls(rest) as JsonRecord;
@@ -102,7 +102,7 @@ function withoutNulls(record: JsonRecord): JsonRecord {
   return clean;
 }
 
-/** Normalises the date-time at `path` to H7, or reports it. */
+/** Normalises the date-time at `path` to folio-contract H7, or reports it. */
 function normalizeDateAt(record: JsonRecord, path: string[], errors: FieldError[]): void {
   const parent = valueAt(record, path.slice(0, -1));
   if (parent === null || typeof parent !== 'object') return;
@@ -147,7 +147,7 @@ function makeChecker(check: RecordCheck): (body: JsonRecord) => JsonRecord {
   };
 }
 
-/** §4.4 rule 4: an inactive provider cannot have active harvesting. */
+/** folio-contract §4.4 rule 4: an inactive provider cannot have active harvesting. */
 function providerConsistency(record: JsonRecord): FieldError[] {
   const harvestingStatus = valueAt(record, ['harvestingConfig', 'harvestingStatus']);
   if (record.status !== 'inactive' || harvestingStatus !== 'active') return [];
@@ -189,7 +189,7 @@ function httpUrlAt(path: string[]): (record: JsonRecord) => FieldError[] {
 const providerServiceUrl = httpUrlAt(['harvestingConfig', 'sushiConfig', 'serviceUrl']);
 
 /**
- * Each check returns a normalised copy of a written record: nulls removed, date-times in H7, metadata and
+ * Each check returns a normalised copy of a written record: nulls removed, date-times in folio-contract H7, metadata and
  * (for providers) derived fields removed, schema defaults applied. It throws RecordValidationError.
  */
 export const checkProvider = makeChecker({

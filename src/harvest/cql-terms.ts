@@ -1,5 +1,5 @@
 /**
- * CQL the harvester sends to mod-erm-usage or to its own store (spec §7.12, §8.7): every term quoted,
+ * CQL the harvester sends to mod-erm-usage or to its own store (folio-contract §7.12, §8.7): every term quoted,
  * with `\`, `"`, `*`, `?` and `^` escaped, exact fields compared with `==`.
  */
 import { cqlQuote } from '../cql/index.ts';

@@ -28,11 +28,11 @@ export interface HarvestState {
   code?: number;
   /** Consecutive outcomes in this state (re-check schedule position). */
   checks?: number;
-  /** Do not request before this time (H7 date-time). */
+  /** Do not request before this time (folio-contract H7 date-time). */
   nextCheckAfter?: string;
 }
 
-/** 3031 re-check schedule in days after each not-ready answer (field notes §2.5: about six weeks). */
+/** 3031 re-check schedule in days after each not-ready answer (counter-notes §2.5: about six weeks). */
 export const NOT_READY_SCHEDULE_DAYS = [1, 2, 4, 8, 8, 8, 8];
 
 const DAY = 24 * 60 * 60 * 1000;

@@ -1,5 +1,5 @@
 /**
- * Which (report, months) a provider still needs (spec §7.3, §7.4, §8.4) and how they are grouped into
+ * Which (report, months) a provider still needs (folio-contract §7.3, §7.4, §8.4) and how they are grouped into
  * requests. The window runs from `harvestingStart` to the earlier of `harvestingEnd` and last month (the
  * current month is never requested). A month is done when it has a successful record, or a failed one
  * with `failedAttempts` ≥ `max_failed_attempts`, or an uncounted state whose re-check time has not come.
@@ -137,7 +137,7 @@ export async function missingMonths(
 
 /**
  * Groups months into requests: single months for the single-month reports, otherwise runs of
- * consecutive months of at most `maxRangeMonths`; a gap always starts a new range (spec §7.4).
+ * consecutive months of at most `maxRangeMonths`; a gap always starts a new range (folio-contract §7.4).
  */
 export function collapseRanges(
   months: { reportName: string; month: YearMonth }[],

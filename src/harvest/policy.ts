@@ -1,7 +1,7 @@
 /**
  * The exception policy: one declarative table from the facts of a response (COUNTER exception code,
  * HTTP status, failure cause, whether report items came) to an action. The same table serves 5.0 and
- * 5.1 (and R4's Exception numbers). Field notes §2.5–§2.7, spec §8.1–§8.3, and the issue's policy list.
+ * 5.1 (and R4's Exception numbers). counter-notes §2.5–§2.7, folio-contract §8.1–§8.3.
  *
  * Besides the action, every other decision about a response is made here: the state and counting of
  * the months it leaves stored, how long a deferred or rate-limited request waits and when it gives up,

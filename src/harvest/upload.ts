@@ -1,5 +1,5 @@
 /**
- * Stores one month with FOLIO's upsert rule (spec §7.7, §8.2): one record per (providerId, release,
+ * Stores one month with FOLIO's upsert rule (folio-contract §7.7, §8.2): one record per (providerId, release,
  * reportName, yearMonth); a success replaces a failure; a counted failure adds one to `failedAttempts`;
  * an uncounted failure keeps the existing count (1 for a new record). Idempotent: storing the same
  * outcome twice leaves one record.

@@ -1,5 +1,5 @@
 /**
- * purgestale, purgefinished and the timer's cleanup (compat spec §2.5–§2.7, §6.8, §6.9).
+ * purgestale, purgefinished and the timer's cleanup (folio-contract §2.5–§2.7, §6.8, §6.9).
  */
 import type { ServiceContext } from '../context.ts';
 import { formatDateTime } from '../dates.ts';
@@ -19,7 +19,7 @@ export class JobCleanup {
     private readonly queue: JobQueue,
   ) {}
 
-  /** Marks stale jobs (§6.8): old, unfinished, not periodic and not backed by a live queue entry. */
+  /** Marks stale jobs (folio-contract §6.8): old, unfinished, not periodic and not backed by a live queue entry. */
   async purgeStale(tenant: string): Promise<number> {
     const now = this.ctx.clock.now();
     await this.queue.reapDead(now, tenant);
@@ -39,7 +39,7 @@ export class JobCleanup {
   }
 
   /**
-   * `days_to_keep_logs` (§6.9): a missing entry gives the configured default (60); a failed request, an
+   * `days_to_keep_logs` (folio-contract §6.9): a missing entry gives the configured default (60); a failed request, an
    * unparsable or a negative value give undefined (the purge is skipped).
    */
   async daysToKeepLogs(tenant: string): Promise<number | undefined> {

@@ -7,7 +7,7 @@
  * - `running`: claimed by the process `locked_by`, which refreshes `heartbeat_at` while it executes;
  * - `waiting`: a provider job that continues as work items (src/harvest) until its last item is done.
  *
- * A job is *active* (§6.4) while its row is queued or waiting, or running with a heartbeat newer than the
+ * A job is *active* (folio-contract §6.4) while its row is queued or waiting, or running with a heartbeat newer than the
  * stale heartbeat limit; a running row whose process died stops being active and is reaped.
  * Accepting a job (uniqueness check, JobInfo insert, queue insert) happens in one transaction under a
  * per-tenant advisory lock, so two concurrent /start calls cannot both succeed. Workers claim rows with
@@ -43,7 +43,7 @@ export interface QueuedJob {
   startedAt: number;
 }
 
-/** Refused by the uniqueness rules of §6.4; the message is FOLIO's. */
+/** Refused by the uniqueness rules of folio-contract §6.4; the message is FOLIO's. */
 export class JobConflictError extends Error {
   override name = 'SchedulerException';
 }

@@ -1,5 +1,5 @@
 /**
- * What the two one-shot job types do (compat spec §6.5, §7.1 steps 1–2 up to the harvest itself).
+ * What the two one-shot job types do (folio-contract §6.5, §7.1 steps 1–2 up to the harvest itself).
  *
  * - Tenant job: lists the tenant's active UDPs (paged, 1000 at a time) and requests one provider job per UDP
  *   in list order; UDPs with an active provider job are skipped (logged only). It does not wait for them.
@@ -16,7 +16,7 @@ import type { ErmStore } from '../erm/port.ts';
 import type { HarvestProvider, ProviderJobContext } from './provider-hook.ts';
 import { JobConflictError } from './queue.ts';
 
-/** A provider job failure of §7.1 step 1. */
+/** A provider job failure of folio-contract §7.1 step 1. */
 export class ProviderJobError extends Error {
   override name = 'ProviderJobError';
 }
@@ -61,7 +61,7 @@ export async function runTenantJob(
   return skipped;
 }
 
-/** Provider job, §7.1 step 1: loads the UDP and checks `harvestingStatus`, then runs the harvest hook. */
+/** Provider job, folio-contract §7.1 step 1: loads the UDP and checks `harvestingStatus`, then runs the harvest hook. */
 export async function runProviderJob(
   erm: ErmStore,
   tenant: string,

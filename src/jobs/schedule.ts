@@ -1,5 +1,5 @@
 /**
- * Pure fire-time arithmetic of the periodic schedule (compat spec §6.6), and the schedule of a stored
+ * Pure fire-time arithmetic of the periodic schedule (folio-contract §6.6), and the schedule of a stored
  * configuration. All times are epoch ms, UTC.
  *
  * The schedule fires at `HH:mm:00` of `startAt`: every day (`daily`), on `startAt`'s weekday (`weekly`), or on

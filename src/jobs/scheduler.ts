@@ -1,5 +1,5 @@
 /**
- * The periodic scheduler (compat spec §6.2, §6.5, §6.6, §6.7). The schedule's state is the tenant's
+ * The periodic scheduler (folio-contract §6.2, §6.5, §6.6, §6.7). The schedule's state is the tenant's
  * placeholder JobInfo: its `nextStart` is the next fire time and its id identifies the schedule.
  *
  * Every process ticks; when a placeholder's `nextStart` is due, the process that inserts

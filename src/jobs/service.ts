@@ -1,5 +1,5 @@
 /**
- * JobService: the job lifecycle of one process (compat spec §6). It accepts one-shot jobs into the
+ * JobService: the job lifecycle of one process (folio-contract §6). It accepts one-shot jobs into the
  * durable queue, runs queue workers (provider jobs: `providerJobConcurrency` at once per process; tenant jobs
  * in their own small lane), sends heartbeats for the jobs it runs, ticks the periodic scheduler, and runs
  * the cleanup (purgestale + purgefinished) for every tenant every `cleanupIntervalMinutes`.

@@ -1,6 +1,6 @@
 /**
- * TypeBox schemas of mod-erm-usage's records as this service's API takes and gives them (compat spec
- * §3.5–§3.10): they document the API (OpenAPI) and the standalone store validates writes against them
+ * TypeBox schemas of mod-erm-usage's records as this service's API takes and gives them (docs/folio-contract.md
+ * folio-contract §3.5–§3.10): they document the API (OpenAPI) and the standalone store validates writes against them
  * (src/erm/record-checks.ts). All records allow unknown properties, which are stored unchanged.
  */
 import { Type } from 'typebox';
@@ -16,7 +16,7 @@ export function isFolioUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID_RE.test(value);
 }
 
-/** H8 input: an ISO-8601 string or epoch milliseconds; output is always the H7 string. */
+/** folio-contract H8 input: an ISO-8601 string or epoch milliseconds; output is always the H7 string. */
 const DateTime = Type.Union([Type.String(), Type.Number()], {
   description: "date-time: ISO-8601 string or epoch ms on input; 'yyyy-MM-dd'T'HH:mm:ss.SSS+00:00' on output",
 });
@@ -75,7 +75,7 @@ export const SushiCredentialsSchema = Type.Object(
   open,
 );
 
-/** Fields the store computes (§4.5); client values are replaced. */
+/** Fields the store computes (folio-contract §4.5); client values are replaced. */
 export const DERIVED_PROVIDER_FIELDS = [
   'latestReport',
   'earliestReport',
@@ -158,7 +158,7 @@ export const CounterReportsSchema = Type.Object({
   totalRecords: Type.Integer(),
 });
 
-/** RMB's errors format (§3.9), the body of every 422. */
+/** RMB's errors format (folio-contract §3.9), the body of every 422. */
 export const ErrorsSchema = Type.Object({
   errors: Type.Array(
     Type.Object({

@@ -1,5 +1,5 @@
 /**
- * `cs41`: COUNTER-SUSHI 4.1 over SOAP 1.1 (spec §7.10.3). The envelope is built from a template, the
+ * `cs41`: COUNTER-SUSHI 4.1 over SOAP 1.1 (folio-contract §7.10.3). The envelope is built from a template, the
  * response is read as a stream (src/sushi/r4/) and split into FOLIO's camelCase R4 JSON per month.
  */
 import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';

@@ -1,4 +1,4 @@
-/** `cs50`: COUNTER 5.0 REST/JSON (spec §7.10.1). */
+/** `cs50`: COUNTER 5.0 REST/JSON (folio-contract §7.10.1). */
 import { MASTER_REPORT_IDS, STANDARD_VIEW_IDS, type MasterReportId } from '../counter/index.ts';
 import { createRestEndpoint, isMasterReportId, type RestFlavour } from './rest.ts';
 import type { ImplementationOptions, ServiceImplementation, ServiceImplementationInfo } from './types.ts';

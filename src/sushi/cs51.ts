@@ -1,4 +1,4 @@
-/** `cs51`: COUNTER 5.1 REST/JSON, the default implementation (spec §7.10.2). */
+/** `cs51`: COUNTER 5.1 REST/JSON, the default implementation (folio-contract §7.10.2). */
 import type { MasterReportId } from '../counter/index.ts';
 import type { UsageDataProvider } from '../model/records.ts';
 import { reportsOffered } from './cs50.ts';

@@ -1,4 +1,4 @@
-/** Building FetchFailure values and FOLIO's failedReason texts (spec §7.9), always scrubbed (§8.6). */
+/** Building FetchFailure values and FOLIO's failedReason texts (folio-contract §7.9), always scrubbed (§8.6). */
 import type { SushiException } from '../counter/index.ts';
 import { redactSecrets } from '../redact.ts';
 import { headerValue, parseRetryAfter, type ResponseHeaders, type TransportFailure } from './transport.ts';

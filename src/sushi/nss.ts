@@ -1,6 +1,6 @@
 /**
  * `NSS`: the German Nationaler Statistikserver, an aggregator serving COUNTER 4 XML over GET
- * (spec §7.10.4). The aggregator setting's config supplies the credentials; the UDP's `vendorCode`
+ * (folio-contract §7.10.4). The aggregator setting's config supplies the credentials; the UDP's `vendorCode`
  * is sent as `Platform`. A 200 body is a `ReportResponse` without envelope, read like cs41.
  */
 import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
@@ -76,7 +76,7 @@ class NssEndpoint implements ServiceEndpoint {
     return r4Result(response, this.secrets, { unreadablePrefix: 'Report not valid: ' });
   }
 
-  /** `<url with APIKey=*** and RequestorID=***> - <status> : <status message>` (spec §8.6). */
+  /** `<url with APIKey=*** and RequestorID=***> - <status> : <status message>` (folio-contract §8.6). */
   private async httpFailure(url: string, response: HttpResponse): Promise<FetchResult> {
     await response.body.text(MAX_ERROR_BODY_CHARS);
     const reason = `${redactSecrets(url, this.secrets)} - ${response.status} : ${response.statusText}`;

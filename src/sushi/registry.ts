@@ -1,6 +1,6 @@
 /**
- * The service implementations by `serviceType` (exact, case-sensitive; spec §7.1 step 2) and their
- * `/impl` listing (spec §2.3).
+ * The service implementations by `serviceType` (exact, case-sensitive; folio-contract §7.1 step 2) and their
+ * `/impl` listing (folio-contract §2.3).
  */
 import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
 import { cs41 } from './cs41.ts';

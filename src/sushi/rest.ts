@@ -1,6 +1,6 @@
 /**
- * What cs50 (COUNTER 5.0) and cs51 (COUNTER 5.1) share: request building (spec §7.10.1/§7.10.2, §8.8)
- * and response classification (§7.11, §7.9). Each implementation file only sets its flavour.
+ * What cs50 (COUNTER 5.0) and cs51 (COUNTER 5.1) share: request building (folio-contract §7.10.1/§7.10.2, §8.8)
+ * and response classification (folio-contract §7.11, §7.9). Each implementation file only sets its flavour.
  */
 import {
   findExceptions,
@@ -78,7 +78,7 @@ function credentialsOf(provider: UsageDataProvider): Credentials {
   };
 }
 
-/** Query parameters in FOLIO's order (spec §7.10.1). Views get no attributes (§8.8). */
+/** Query parameters in FOLIO's order (folio-contract §7.10.1). Views get no attributes (§8.8). */
 export function reportQuery(
   release: CounterRelease,
   report: ReportId,
@@ -238,7 +238,7 @@ function exceptionsInText(text: string): ReturnType<typeof findExceptions> {
   }
 }
 
-/** Binds a REST flavour to a provider (spec §7.1 step 2 construction checks). */
+/** Binds a REST flavour to a provider (folio-contract §7.1 step 2 construction checks). */
 export function createRestEndpoint(
   flavour: RestFlavour,
   provider: UsageDataProvider,

@@ -1,5 +1,5 @@
 /**
- * Streaming HTTP for the service implementations (field notes §1.2 and timing rules; spec §7.10, §8.4).
+ * Streaming HTTP for the service implementations (counter-notes §1.2 and §4 (timing rules); folio-contract §7.10, §8.4).
  *
  * One GET or POST with four separate timeouts (connect, response headers, idle between body chunks,
  * total), a maximum decompressed body size, redirects (the method and body are kept, so a SOAP POST is

@@ -8,7 +8,7 @@ import type { SushiException, YearMonth } from '../counter/index.ts';
 import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
 import type { HostPolicy } from './host-policy.ts';
 
-/** What `/erm-usage-harvester/impl` lists for an implementation (spec §2.3, §3.4). */
+/** What `/erm-usage-harvester/impl` lists for an implementation (folio-contract §2.3, §3.4). */
 export interface ServiceImplementationInfo {
   name: string;
   description?: string;
@@ -74,7 +74,7 @@ export interface FetchFailure {
   /** Parsed `Retry-After` in milliseconds (delta-seconds or HTTP-date), when the server sent one. */
   retryAfterMs?: number;
   /**
-   * FOLIO's failedReason text for this failure (spec §7.9: `HTTP 404: Not Found - <body>`,
+   * FOLIO's failedReason text for this failure (folio-contract §7.9: `HTTP 404: Not Found - <body>`,
    * `Report not valid: [...]`, `Error getting report: ...`, the SUSHI error body itself, ...), already
    * scrubbed of credentials.
    */
@@ -109,7 +109,7 @@ export interface ServiceEndpoint {
   fetchReport(item: FetchItem, ctx?: FetchContext): Promise<FetchResult>;
 }
 
-/** Construction failed (spec §7.1 step 2): `Invalid Service URL: <url>`, a missing customerId, ... */
+/** Construction failed (folio-contract §7.1 step 2): `Invalid Service URL: <url>`, a missing customerId, ... */
 export class EndpointInitError extends Error {
   override name = 'EndpointInitError';
 }
@@ -132,7 +132,7 @@ export interface ServiceImplementation {
   ): ServiceEndpoint;
 }
 
-/** HTTP behaviour shared by all implementations (field notes timing rules; spec §8.4). */
+/** HTTP behaviour shared by all implementations (counter-notes §4 (timing rules); folio-contract §8.4). */
 export interface TransportOptions {
   connectTimeoutMs: number;
   /** Until the response headers arrive (first byte). */

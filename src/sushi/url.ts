@@ -1,5 +1,5 @@
 /**
- * Base URL normalisation (spec §7.10.1/§7.10.2, field notes §6.3) and RFC 3986 query encoding.
+ * Base URL normalisation (folio-contract §7.10.1/§7.10.2, counter-notes §6.3) and RFC 3986 query encoding.
  */
 import { EndpointInitError } from './types.ts';
 

@@ -1,6 +1,6 @@
 /**
  * purgestale, cleanup and their liveness rule over real HTTP on PGlite and PostgreSQL, with the 18-job and
- * 7-job samples and a pinned clock (checklist §9.1 24–27, 31–36; §6.8 heartbeat rule).
+ * 7-job samples and a pinned clock (folio-contract checklist §9.1 24–27, 31–36; §6.8 heartbeat rule).
  */
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, it } from 'node:test';

@@ -1,7 +1,7 @@
 /**
  * Durability and several processes: queued work survives a restart (PGlite file-backed and PostgreSQL),
  * startup builds missing schedules (63), and two service processes on one PostgreSQL database execute each
- * job and each periodic fire time exactly once, with cluster-wide uniqueness (§6.7; 11, 64).
+ * job and each periodic fire time exactly once, with cluster-wide uniqueness (folio-contract §6.7; checklist 11, 64).
  */
 import { strict as assert } from 'node:assert';
 import { after, describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * GET /erm-usage-harvester/impl over real HTTP on PGlite and PostgreSQL (checklist §9.1 12–13), and the
+ * GET /erm-usage-harvester/impl over real HTTP on PGlite and PostgreSQL (folio-contract checklist §9.1 12–13), and the
  * listing rules for implementations besides the built-in ones (14).
  */
 import { strict as assert } from 'node:assert';

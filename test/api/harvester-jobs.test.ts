@@ -1,6 +1,6 @@
 /**
  * GET /erm-usage-harvester/jobs and purgefinished over real HTTP on PGlite and PostgreSQL, with the 18-job
- * sample (checklist §9.1 15–23, 28–30, 46–48).
+ * sample (folio-contract checklist §9.1 15–23, 28–30, 46–48).
  */
 import { strict as assert } from 'node:assert';
 import { Agent, request } from 'undici';

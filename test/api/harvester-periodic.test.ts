@@ -1,6 +1,6 @@
 /**
  * /erm-usage-harvester/periodic over real HTTP and the periodic firing, on PGlite and PostgreSQL, with a
- * pinned clock (checklist §9.1 37–45; §9.2 59–62).
+ * pinned clock (folio-contract checklist §9.1 37–45; §9.2 59–62).
  */
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, it } from 'node:test';

@@ -1,7 +1,7 @@
 /**
- * /start and /start/{id} over real HTTP on PGlite and PostgreSQL: messages, uniqueness (§6.4), the one-shot
- * JobInfo sequence (§6.2), provider-job concurrency, provider job failures (§7.1), tenant job fan-out
- * (checklist §9.1 1–2, 4–11; §9.2 65–67).
+ * /start and /start/{id} over real HTTP on PGlite and PostgreSQL: messages, uniqueness (folio-contract §6.4), the one-shot
+ * JobInfo sequence (folio-contract §6.2), provider-job concurrency, provider job failures (§7.1), tenant job fan-out
+ * (folio-contract checklist §9.1 1–2, 4–11; §9.2 65–67).
  */
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Standalone store over HTTP: /counter-reports (compat spec §4, tests 145, 146, 150), derived provider fields
+ * Standalone store over HTTP: /counter-reports (folio-contract §4, checklist items 145, 146, 150), derived provider fields
  * after every counter report write, concurrency, and the optional endpoints; on PGlite and PostgreSQL.
  */
 import assert from 'node:assert/strict';
@@ -160,7 +160,7 @@ for (const backend of backends()) {
       );
     });
 
-    it('150: downloadTime as epoch ms is stored as H7; required fields → 422', async () => {
+    it('150: downloadTime as epoch ms is stored as folio-contract H7; required fields → 422', async () => {
       const pid = await provider('Epoch');
       const rec = await create(
         svc,

@@ -1,5 +1,5 @@
 /**
- * §9.5 test 141, store part: the CQL cases S1–S24 of §5.8 through the HTTP API (`GET …?query=`) on real
+ * folio-contract §9.5 checklist item 141, store part: the CQL cases S1–S24 of §5.8 through the HTTP API (`GET …?query=`) on real
  * records, on PGlite and PostgreSQL. Provider statistics are produced by real counter reports (the store
  * replaces client-sent values), in tenant `diku`; the counter report fixtures R1–R8 live in tenant `reports`
  * so that tenant-wide queries see exactly them.

@@ -1,5 +1,5 @@
 /**
- * Standalone store over HTTP: /usage-data-providers and /aggregator-settings (compat spec §4, tests 142–144,
+ * Standalone store over HTTP: /usage-data-providers and /aggregator-settings (folio-contract §4, checklist items 142–144,
  * 147–150), on PGlite and PostgreSQL.
  */
 import assert from 'node:assert/strict';
@@ -207,7 +207,7 @@ for (const backend of backends()) {
       assert.match(stored.metadata.updatedDate, H7);
     });
 
-    it('H8 date-time strings are stored as H7; an invalid date-time → 422', async () => {
+    it('folio-contract H8 date-time strings are stored as H7; an invalid date-time → 422', async () => {
       for (const [input, output] of [
         ['2019-01-01T08:00:00.000+0000', '2019-01-01T08:00:00.000+00:00'],
         ['2019-01-01T08:00:00+0100', '2019-01-01T07:00:00.000+00:00'],
@@ -355,7 +355,7 @@ for (const backend of backends()) {
       assert.equal((await get(svc, '/usage-data-providers?limit=2147483647')).usageDataProviders.length, 12);
     });
 
-    it('H3/H2: empty parameters mean absent; orderBy, order, totalRecords and unknown parameters are ignored', async () => {
+    it('folio-contract H3/H2: empty parameters mean absent; orderBy, order, totalRecords and unknown parameters are ignored', async () => {
       const res = await get(
         svc,
         '/usage-data-providers?limit=&offset=&query=&orderBy=label&order=desc&totalRecords=none&flag=true',
@@ -364,7 +364,7 @@ for (const backend of backends()) {
       assert.equal(res.usageDataProviders[0].id, ids[0]);
     });
 
-    it('H11: non-numeric or negative offset/limit → 400 text/plain naming the parameter', async () => {
+    it('folio-contract H11: non-numeric or negative offset/limit → 400 text/plain naming the parameter', async () => {
       for (const [qs, name] of [
         ['limit=abc', 'limit'],
         ['limit=-1', 'limit'],

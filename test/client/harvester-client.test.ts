@@ -464,7 +464,7 @@ describe('HarvesterClient: waitForJobs', () => {
 });
 
 describe('jobState', () => {
-  it('derives the UI state (§6.3)', () => {
+  it('derives the UI state (folio-contract §6.3)', () => {
     assert.equal(jobState({ nextStart: 'x' }), 'scheduled');
     assert.equal(jobState({ startedAt: 'x' }), 'running');
     assert.equal(jobState({}), 'running');

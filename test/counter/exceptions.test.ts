@@ -245,7 +245,7 @@ void describe('classification by code', () => {
     for (const [code, cls] of table) assert.equal(classifyCode(code), cls, `${code}`);
   });
 
-  void it('harvestErrorClass follows spec §8.1', () => {
+  void it('harvestErrorClass follows folio-contract §8.1', () => {
     assert.equal(harvestErrorClass(1020, false), 'rate_limit');
     for (const code of [1000, 1010, 1011]) assert.equal(harvestErrorClass(code, false), 'transient');
     assert.equal(harvestErrorClass(3031, true), 'not_yet_available');
@@ -272,7 +272,7 @@ void describe('classification by code', () => {
   });
 });
 
-void describe('failedReason text (spec §7.9, §8.1)', () => {
+void describe('failedReason text (folio-contract §7.9, §8.1)', () => {
   void it('header exceptions as compact JSON with an extractable code', () => {
     const [e] = findExceptions({
       Report_Header: { Exceptions: [{ Code: 1030, Severity: 'Fatal', Message: 'Invalid Customer Id' }] },

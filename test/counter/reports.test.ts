@@ -49,7 +49,7 @@ void describe('reports', () => {
     assert.equal(parseRelease({}), undefined);
   });
 
-  void it('FOLIO attributes_to_show (spec §7.10.2)', () => {
+  void it('FOLIO attributes_to_show (folio-contract §7.10.2)', () => {
     assert.equal(folioAttributesToShow('5', 'TR'), 'Data_Type|Section_Type|YOP|Access_Type|Access_Method');
     assert.equal(
       folioAttributesToShow('5', 'IR'),

@@ -163,7 +163,7 @@ const idsAtOrAboveR3 = names(REPORTS)
   .sort((x, y) => (uuidOf(x) < uuidOf(y) ? -1 : 1));
 
 const CASES: Case[] = [
-  // §5.8 job cases
+  // folio-contract §5.8 job cases
   {
     name: 'Q1',
     table: 'jobs',
@@ -238,7 +238,7 @@ const CASES: Case[] = [
     query: `providerId=="${A}" sortby timestamp/sort.descending`,
     expected: ['J6', 'J3'],
   },
-  // §5.8 store cases
+  // folio-contract §5.8 store cases
   { name: 'S1', table: 'udps', query: '(harvestingConfig.harvestingStatus=active)', expected: ['U1'] },
   {
     name: 'S2',

@@ -1,4 +1,4 @@
-/** Unit tests: error-code extraction (§4.5 table), code-point sorting, and the record checks of record-checks.ts. */
+/** Unit tests: error-code extraction (folio-contract §4.5 table), code-point sorting, and the record checks of record-checks.ts. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { errorCodeOf, sortedStrings, withStats } from '../../src/erm/derived.ts';

@@ -1,5 +1,5 @@
 /**
- * The FOLIO adapter of the ErmStore port (compat spec §7.12, §6.9) against a real mod-erm-usage stand-in:
+ * The FOLIO adapter of the ErmStore port (folio-contract §7.12, §6.9) against a real mod-erm-usage stand-in:
  * this service in standalone mode, reached through a small recording "Okapi" front that proxies the store
  * paths and stubs /settings/entries and /authn/login-with-expiry.
  */
@@ -479,7 +479,7 @@ describe('OkapiErmStore', () => {
         assert.equal(req.query.get('query'), SETTINGS_QUERY);
         assert.doesNotMatch(req.url, /[ "()]/);
       }
-      // The caller parses with §6.9's rules.
+      // The caller parses with folio-contract §6.9's rules.
       assert.equal(parseIntSetting(5), 5);
       assert.equal(parseIntSetting('7'), 7);
       assert.equal(parseIntSetting('abc'), undefined);

@@ -1,5 +1,5 @@
 /**
- * The FOLIO module descriptor (compat spec §2.0, §2.11): interfaces, permissions, requirements, system
+ * The FOLIO module descriptor (folio-contract §2.0, §2.11): interfaces, permissions, requirements, system
  * user, launch descriptor; and every path it declares is served by the service.
  */
 import { strict as assert } from 'node:assert';
@@ -35,7 +35,7 @@ interface PermissionSet {
   replaces?: string[];
 }
 
-/** §2.0: method, path, permission. */
+/** folio-contract §2.0: method, path, permission. */
 const ENDPOINTS: [string, string, string][] = [
   ['GET', '/erm-usage-harvester/start', 'ermusageharvester.start-all.get'],
   ['GET', '/erm-usage-harvester/start/{id}', 'ermusageharvester.start-single.get'],
@@ -94,7 +94,7 @@ describe('ModuleDescriptor.json', () => {
     assert.ok(md.name.length > 0);
   });
 
-  it('provides erm-usage-harvester 2.1 with every §2.0 handler and its permission', () => {
+  it('provides erm-usage-harvester 2.1 with every folio-contract §2.0 handler and its permission', () => {
     const api = provided('erm-usage-harvester');
     assert.equal(api.version, '2.1');
     assert.equal(api.interfaceType, undefined);
@@ -135,7 +135,7 @@ describe('ModuleDescriptor.json', () => {
     assert.equal(md.provides.length, 3);
   });
 
-  it('requires mod-erm-usage interfaces and optionally mod-settings, exactly as §2.11', () => {
+  it('requires mod-erm-usage interfaces and optionally mod-settings, exactly as folio-contract §2.11', () => {
     assert.deepEqual(md.requires, [
       { id: 'usage-data-providers', version: '3.0' },
       { id: 'aggregator-settings', version: '2.0' },

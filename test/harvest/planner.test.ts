@@ -1,4 +1,4 @@
-/** The planner: harvest window, done months (on the real store), range collapsing (spec §7.3, §7.4, §9.3). */
+/** The planner: harvest window, done months (on the real store), range collapsing (folio-contract §7.3, §7.4, §9.3). */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -158,7 +158,7 @@ describe('done months on the real store', () => {
     await svc.close();
   });
 
-  it('gives exactly one item per report for the one missing month (spec example)', async () => {
+  it('gives exactly one item per report for the one missing month (folio-contract §7.3 example)', async () => {
     const provider = await svc.store.getProvider('diku', P);
     provider.harvestingConfig = {
       ...provider.harvestingConfig,

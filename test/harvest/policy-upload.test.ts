@@ -1,4 +1,4 @@
-/** The exception policy table and the upsert record rules (issue policy list; spec §7.7, §8.1–§8.3). */
+/** The exception policy table and the upsert record rules (counter-notes §2.5; folio-contract §7.7, §8.1–§8.3). */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { decide, EXCEPTION_POLICY } from '../../src/harvest/policy.ts';
@@ -72,7 +72,7 @@ describe('exception policy', () => {
   it('keeps Retry-After for the rate-limit wait', () => {
     assert.equal(decide(failure({ cause: 'http', httpStatus: 429, retryAfterMs: 2000 })).retryAfterMs, 2000);
   });
-  it('is one table with a row for every code group of the issue', () => {
+  it('is one table with a row for every code group of counter-notes §2.5', () => {
     const codes = new Set(EXCEPTION_POLICY.flatMap((r) => r.codes ?? []));
     for (const c of [1000, 1010, 1011, 1020, 1030, 2000, 2010, 2020, 3000, 3010, 3030, 3031, 3032])
       assert.ok(codes.has(c), String(c));

@@ -1,6 +1,6 @@
 /**
  * Every mock scenario ends in its defined state, with request counts that prove deferral, back-off and
- * no request storms, while the service stays healthy. Delays are 0 (spec §8) except where a test says.
+ * no request storms, while the service stays healthy. Delays are 0 (folio-contract §8) except where a test says.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Test support for the job engine: a fake ErmStore, the 18-job and 7-job JobInfo samples (§9), a gate that
+ * Test support for the job engine: a fake ErmStore, the 18-job and 7-job JobInfo samples (folio-contract §9), a gate that
  * holds provider jobs open, and polling.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,7 +1,7 @@
 /** The splitter as it was before the byte scanner (on @streamparser/json), kept as the reference for equality tests. */
 /**
  * Splits a COUNTER R5.0/R5.1 JSON report into one report per month in FOLIO's stored form
- * (spec §7.6, field notes §1.13), streaming: `Report_Items` elements (and R5.1 IR parent `Items`) are
+ * (folio-contract §7.6, counter-notes §1.13), streaming: `Report_Items` elements (and R5.1 IR parent `Items`) are
  * parsed one at a time, filtered per month into buckets that spill to disk, and each month is built
  * only when the caller asks for it.
  *
@@ -28,7 +28,7 @@ export interface SplitOptions {
   memoryBudgetBytes?: number;
   /** Where spill directories are created; default `os.tmpdir()`. */
   tmpDir?: string;
-  /** Bodies longer than this are rejected as `too_large` (spec §8.4). Default 2 GiB. */
+  /** Bodies longer than this are rejected as `too_large` (folio-contract §8.4). Default 2 GiB. */
   maxBytes?: number;
   /** Bodies that are not a JSON object (arrays, strings, HTML) are buffered up to this. Default 16 MiB. */
   maxBufferedBytes?: number;
@@ -99,7 +99,7 @@ export interface SplitReport {
   topLevel: JsonObject;
   /** The months `months()` yields: the header's Begin..End, or the months found in the data. */
   yearMonths: YearMonth[];
-  /** `totals` means the counts are not per month (field notes §1.13); the split put them in one month. */
+  /** `totals` means the counts are not per month (counter-notes §1.13); the split put them in one month. */
   granularity: 'month' | 'totals';
   /** Top-level `Report_Items` elements read. */
   itemCount: number;

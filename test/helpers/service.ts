@@ -34,7 +34,7 @@ export interface TestServiceOptions {
   harvestProvider?: StartOptions['harvestProvider'];
 }
 
-/** Harvest settings for tests: no delays, no spacing, short timeouts (spec §8: tests set delays to 0). */
+/** Harvest settings for tests: no delays, no spacing, short timeouts (folio-contract §8: tests set delays to 0). */
 export function testHarvest(overrides: Partial<HarvestConfig> = {}): HarvestConfig {
   return {
     ...loadHarvestConfig({}),

@@ -6,7 +6,7 @@ import { call } from './service.ts';
 export const INVALID_UUID =
   'Invalid UUID format of id, should be xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx where M is 1-5 and N is 8, 9, a, b, A or B and x is 0-9, a-f or A-F.';
 
-/** H7 output format. */
+/** folio-contract H7 output format. */
 export const H7 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00$/;
 
 /** Starts the service in standalone mode with the given tenants enabled. */

@@ -1,5 +1,5 @@
 /**
- * Pure fire-time arithmetic (§6.6; checklist §9.2 53–59), setting parsing (§6.9) and the /impl rendering.
+ * Pure fire-time arithmetic (folio-contract §6.6; checklist §9.2 53–59), setting parsing (§6.9) and the /impl rendering.
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
@@ -106,7 +106,7 @@ describe('periodic schedule math', () => {
   });
 });
 
-describe('integer settings (§6.9)', () => {
+describe('integer settings (folio-contract §6.9)', () => {
   it('accepts integers and signed digit strings in the 32-bit range', () => {
     for (const [v, n] of [
       [5, 5],

@@ -76,7 +76,7 @@ const EXPECTED = [
 ];
 
 describe('/impl listing', () => {
-  it('is exactly the body of spec §2.3 (12)', () => {
+  it('is exactly the body of folio-contract §2.3 (12)', () => {
     assert.deepEqual(listImplementations({}), EXPECTED);
     assert.equal(JSON.stringify(listImplementations({})), JSON.stringify(EXPECTED));
   });

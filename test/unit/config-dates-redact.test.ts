@@ -49,7 +49,7 @@ describe('configuration', () => {
   });
 });
 
-describe('date-times (H7 out, H8 in)', () => {
+describe('date-times (folio-contract H7 out, H8 in)', () => {
   it('formats UTC with milliseconds and +00:00', () => {
     assert.equal(formatDateTime(Date.UTC(2022, 8, 14, 10, 14, 36, 843)), '2022-09-14T10:14:36.843+00:00');
   });

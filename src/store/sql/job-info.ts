@@ -1,6 +1,6 @@
 /**
  * The tenant table `job_info(id, jsonb, seq)`: one row per job. The JSON is always FOLIO's JobInfo
- * (compat spec §3.1); `seq` is the insertion order, kept when a row is rewritten.
+ * (folio-contract §3.1); `seq` is the insertion order, kept when a row is rewritten.
  */
 import { cqlToSql } from '../../cql/index.ts';
 import type { Queryable } from '../db.ts';
@@ -21,7 +21,7 @@ export interface JobInfo {
   errorMessage?: string;
 }
 
-/** Field order of the schema; undefined fields are left out (H6). */
+/** Field order of the schema; undefined fields are left out (folio-contract H6). */
 const FIELDS: (keyof JobInfo)[] = [
   'id',
   'type',
@@ -109,7 +109,7 @@ export async function purgeFinished(db: Queryable, tenant: string, timestamp?: n
 export const STALE_JOB_MESSAGE = 'Stale job';
 
 /**
- * Marks stale jobs as failed (§2.6, §6.8): unfinished, not periodic, created at or before `createdBefore`,
+ * Marks stale jobs as failed (folio-contract §2.6, §6.8): unfinished, not periodic, created at or before `createdBefore`,
  * and not backed by a live queue entry (queued, or running with a heartbeat at or after `aliveSince`).
  */
 export async function markStale(

@@ -1,5 +1,5 @@
 /**
- * The tenant table `periodic_config`: the tenant's one PeriodicConfig (compat spec §2.8, §3.3), under
+ * The tenant table `periodic_config`: the tenant's one PeriodicConfig (folio-contract §2.8, §3.3), under
  * the fixed id.
  */
 import type { Queryable } from '../db.ts';
@@ -11,7 +11,7 @@ export const PERIODIC_INTERVALS: readonly PeriodicInterval[] = ['daily', 'weekly
 
 export const PERIODIC_CONFIG_ID = '8bf5fe33-5ec8-420c-a86d-6320c55ba554';
 
-/** Stored and returned as is: dates in the H7 format, extra properties kept. */
+/** Stored and returned as is: dates in the folio-contract H7 format, extra properties kept. */
 export interface PeriodicConfig extends Record<string, unknown> {
   id: string;
   startAt: string;

@@ -1,5 +1,5 @@
 /**
- * COUNTER 4 XML elements → FOLIO's stored R4 JSON (spec §7.6): the Jackson serialisation of the NISO
+ * COUNTER 4 XML elements → FOLIO's stored R4 JSON (folio-contract §7.6): the Jackson serialisation of the NISO
  * SUSHI/COUNTER 4.1 JAXB classes. Keys are the JAXB property names (camelCase; `ID` → `id`,
  * `E-mail` → `email`), enum values are the upper-case constant names (`Online_ISSN` → `ONLINE_ISSN`,
  * `ft_pdf` → `FT_PDF`), null fields are omitted and list properties are always present (JAXB getters

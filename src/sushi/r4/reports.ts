@@ -1,4 +1,4 @@
-/** The COUNTER 4 report names FOLIO lists for cs41 and NSS (spec §2.3). */
+/** The COUNTER 4 report names FOLIO lists for cs41 and NSS (folio-contract §2.3). */
 export const R4_SUPPORTED_REPORTS: readonly string[] = [
   'BR1',
   'BR2',

@@ -1,4 +1,4 @@
-/** The SUSHI 4.1 `ReportRequest` SOAP 1.1 envelope (spec §7.10.3); every value XML-escaped. */
+/** The SUSHI 4.1 `ReportRequest` SOAP 1.1 envelope (folio-contract §7.10.3); every value XML-escaped. */
 
 export interface R4Request {
   requestorId: string;

@@ -1,6 +1,6 @@
 /**
  * Streaming reader of a SUSHI `ReportResponse` (with or without SOAP envelope) into month buckets
- * (spec §7.6 R4 row, §7.10.3, §8.4): exceptions, a SOAP fault, and the first COUNTER report, whose
+ * (folio-contract §7.6 R4 row, §7.10.3, §8.4): exceptions, a SOAP fault, and the first COUNTER report, whose
  * `ReportItems` are converted one at a time and routed to the months of their exact-month periods.
  *
  * Split rule (Java's Counter4Utils.split): the months are the distinct months of every

@@ -1,4 +1,4 @@
-/** A 2xx COUNTER 4 response → FetchResult (shared by cs41 and NSS; spec §7.10.3, §7.9). */
+/** A 2xx COUNTER 4 response → FetchResult (shared by cs41 and NSS; folio-contract §7.10.3, §7.9). */
 import type { YearMonth } from '../../counter/year-month.ts';
 import { fromTransportFailure, makeFailure, retryAfterFacts, type FailureFacts } from '../failure.ts';
 import { BodyError, type HttpResponse } from '../transport.ts';
