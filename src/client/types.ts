@@ -207,6 +207,10 @@ export interface CounterReport {
   failedReason?: string;
   reportEditedManually?: boolean;
   editReason?: string;
+  /** Harvester addition: top-level items with usage in the month (0: stored without usage). */
+  itemCount?: number;
+  /** Harvester addition: the sum of the counts per Metric_Type. */
+  usageTotals?: Record<string, number>;
   metadata?: Metadata;
   [extra: string]: unknown;
 }

@@ -4,7 +4,7 @@
  * an uncounted failure keeps the existing count (1 for a new record). Idempotent: storing the same
  * outcome twice leaves one record.
  */
-import type { MonthStream, YearMonth } from '../counter/index.ts';
+import type { Diagnostic, MonthFacts, MonthStream, TopItem, YearMonth } from '../counter/index.ts';
 import type { CounterReport } from '../model/records.ts';
 import type { ErmStore, StreamedReport } from '../erm/port.ts';
 import type { MonthSource } from '../sushi/types.ts';
@@ -18,6 +18,31 @@ export interface MonthKey {
   yearMonth: string;
 }
 
+/**
+ * Fields a stored month carries next to FOLIO's, so that readers can tell a month with usage from an
+ * empty one and show numbers without reading the report (counter-report records allow additional
+ * properties). Written for every month whose report was split by the COUNTER 5 splitter.
+ */
+export interface UsageFields {
+  /** Top-level `Report_Items` with usage in this month (0: stored with no usage). */
+  itemCount: number;
+  /** Sum of the counts per Metric_Type. */
+  usageTotals: Record<string, number>;
+  /** Per Metric_Type the most used items, highest first. */
+  topItems: Record<string, TopItem[]>;
+  /** Schema and Code of Practice warnings; they never block storing. */
+  diagnostics: Diagnostic[];
+}
+
+export function usageFieldsOf(month: MonthFacts): UsageFields {
+  return {
+    itemCount: month.itemCount,
+    usageTotals: month.totals,
+    topItems: month.topItems,
+    diagnostics: month.diagnostics,
+  };
+}
+
 export type MonthOutcome =
   | {
       kind: 'success';
@@ -25,6 +50,8 @@ export type MonthOutcome =
       /** A large month: its data as header plus item texts; `report` is then ignored. */
       streamed?: StreamedReport;
       state?: HarvestState;
+      /** What the split learnt about the month; stored on the record (see UsageFields). */
+      usage?: UsageFields;
     }
   | {
       kind: 'failure';
@@ -63,6 +90,7 @@ export function buildRecord(
 ): CounterReport {
   const base: CounterReport = { ...key, downloadTime };
   if (outcome.kind === 'success') {
+    if (outcome.usage) Object.assign(base, outcome.usage);
     if (outcome.streamed) return { ...base, ...(outcome.state ? { harvestState: outcome.state } : {}) };
     return { ...base, report: outcome.report, ...(outcome.state ? { harvestState: outcome.state } : {}) };
   }
@@ -164,6 +192,9 @@ export async function* monthsToStore(
         ? { header: month.header, items: () => month.items() }
         : undefined;
     const report = streamed ? undefined : await monthReport(month);
-    yield { yearMonth: month.yearMonth, outcome: { kind: 'success', report, streamed, state } };
+    yield {
+      yearMonth: month.yearMonth,
+      outcome: { kind: 'success', report, streamed, state, usage: usageFieldsOf(month) },
+    };
   }
 }

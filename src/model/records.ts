@@ -52,4 +52,8 @@ export interface CounterReport extends JsonRecord {
   report?: unknown;
   failedAttempts?: number;
   failedReason?: string;
+  /** Harvester additions (see harvest/upload.ts UsageFields): items with usage in the month. */
+  itemCount?: number;
+  /** Sum of the counts per Metric_Type. */
+  usageTotals?: Record<string, number>;
 }

@@ -141,6 +141,18 @@ export const CounterReportSchema = Type.Object(
     metadata: Type.Optional(MetadataSchema),
     reportEditedManually: Type.Optional(Type.Boolean()),
     editReason: Type.Optional(Type.String()),
+    itemCount: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Harvester addition: items with usage in the month' }),
+    ),
+    usageTotals: Type.Optional(
+      Type.Object(
+        {},
+        {
+          additionalProperties: Type.Number(),
+          description: 'Harvester addition: the sum of the counts per Metric_Type',
+        },
+      ),
+    ),
   },
   { ...open, title: 'CounterReport' },
 );

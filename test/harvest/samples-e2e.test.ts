@@ -76,6 +76,14 @@ describe('harvest of the 32 official samples through the mock', () => {
             Object.fromEntries(want),
             `${r.yearMonth}`,
           );
+          // The record says what it holds without reading the report: totals per metric, item count.
+          assert.deepEqual(r.usageTotals ?? {}, Object.fromEntries(want), `${r.yearMonth}: usageTotals`);
+          assert.equal(
+            r.itemCount === 0,
+            want.size === 0,
+            `${r.yearMonth}: itemCount ${String(r.itemCount)}`,
+          );
+          assert.ok(Array.isArray(r.diagnostics), `${r.yearMonth}: diagnostics kept`);
         }
       });
     }

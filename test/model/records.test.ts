@@ -134,7 +134,16 @@ function assertMatches(type: ts.Type, schema: Schema, path: string): void {
     );
     assertMatches(propertyType(type, name)!, propertySchema, `${path}.${name}`);
   }
-  const open = checker.getIndexInfosOfType(type).some((info) => info.keyType.flags & ts.TypeFlags.String);
+  const index = checker
+    .getIndexInfosOfType(type)
+    .find((info) => info.keyType.flags & ts.TypeFlags.String);
+  // A map (additionalProperties is a schema): the index signature's values match that schema.
+  if (typeof schema.additionalProperties === 'object') {
+    assert.ok(index, `${path}: a map in both`);
+    assertMatches(index.type, schema.additionalProperties as Schema, `${path}[key]`);
+    return;
+  }
+  const open = index !== undefined;
   assert.equal(
     open,
     schema.additionalProperties === true,
