@@ -13,6 +13,8 @@ export interface Config {
   /** PostgreSQL connection string; when set, the embedded database is not used. */
   databaseUrl?: string;
   databasePoolSize: number;
+  /** `shared_buffers` of the embedded database (PGLITE_SHARED_BUFFERS, e.g. 32MB). */
+  pgliteSharedBuffers: string;
   /** When set, every request must present it (X-Okapi-Token or Authorization: Bearer). */
   token?: string;
   /** FOLIO mode: providers and reports live in FOLIO, reached through Okapi. */
@@ -118,6 +120,15 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** A PostgreSQL memory size such as `32MB` (units kB, MB, GB; a bare number is in 8 kB pages). */
+function memorySize(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[1-9][0-9]{0,6}(kB|MB|GB)?$/.test(raw))
+    throw new ConfigError(`${name} must be a size such as 32MB (units kB, MB, GB), got "${raw}"`);
+  return raw;
+}
+
 function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
@@ -173,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     memory: bool(env, 'HARVESTER_MEMORY_DB', false),
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1),
+    pgliteSharedBuffers: memorySize(env, 'PGLITE_SHARED_BUFFERS', '32MB'),
     token: env.HARVESTER_TOKEN || undefined,
     okapiUrl,
     okapiToken: env.OKAPI_TOKEN || undefined,

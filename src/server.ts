@@ -62,6 +62,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       dataDir: config.dataDir,
       memory: config.memory,
       poolSize: config.databasePoolSize,
+      pgliteSharedBuffers: config.pgliteSharedBuffers,
     }));
   try {
     await migrateSystem(db, CQL_SUPPORT_SQL);

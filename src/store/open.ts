@@ -9,9 +9,13 @@ export interface DatabaseOptions {
   dataDir?: string;
   memory?: boolean;
   poolSize?: number;
+  /** The embedded database's `shared_buffers` (PGLITE_SHARED_BUFFERS). */
+  pgliteSharedBuffers?: string;
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Db> {
   if (opts.databaseUrl) return PostgresDb.open(opts.databaseUrl, opts.poolSize);
-  return PgliteDb.open(opts.memory ? undefined : (opts.dataDir ?? './data'));
+  return PgliteDb.open(opts.memory ? undefined : (opts.dataDir ?? './data'), {
+    sharedBuffers: opts.pgliteSharedBuffers,
+  });
 }

@@ -1,15 +1,19 @@
+import { execFile } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { checkHealth, type Db, type DbHealth, type QueryResult, type Queryable } from './db.ts';
 
@@ -98,6 +102,50 @@ function wrap(q: { query: PGlite['query'] }): Queryable {
   };
 }
 
+export interface PgliteOptions {
+  /**
+   * PostgreSQL's `shared_buffers` inside the WASM heap (default 32MB; PGlite's own default is 128MB).
+   * The operating system caches the database files anyway; a small buffer pool keeps the process small.
+   */
+  sharedBuffers?: string;
+}
+
+export const DEFAULT_PGLITE_SHARED_BUFFERS = '32MB';
+
+const INITDB_SCRIPT = fileURLToPath(new URL('./pglite-initdb.ts', import.meta.url));
+
+/**
+ * Creates the database directory `pgdata` of a data directory in a child process (see
+ * pglite-initdb.ts for why), under a temporary name that is renamed when complete: a start that is
+ * killed half-way leaves no half-made database behind, only a temporary directory removed next time.
+ */
+async function initialiseInChild(dataDir: string): Promise<void> {
+  for (const name of readdirSync(dataDir))
+    if (name.startsWith('pgdata.init-')) rmSync(join(dataDir, name), { recursive: true, force: true });
+  const target = join(dataDir, 'pgdata');
+  if (existsSync(target)) {
+    if (readdirSync(target).length > 0)
+      throw new Error(
+        `${target} holds files but no database (PG_VERSION is missing); move it away to start afresh`,
+      );
+    rmSync(target, { recursive: true });
+  }
+  const temp = join(dataDir, `pgdata.init-${process.pid}`);
+  await new Promise<void>((done, fail) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', INITDB_SCRIPT, temp],
+      { maxBuffer: 4 * 1024 * 1024 },
+      (err, _stdout, stderr) => {
+        if (!err) return done();
+        const detail = stderr.trim().split('\n').slice(-5).join('\n');
+        fail(new Error(`Could not create the embedded database in ${temp}: ${detail || err.message}`));
+      },
+    );
+  });
+  renameSync(temp, target);
+}
+
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   private readonly q: Queryable;
@@ -113,14 +161,21 @@ export class PgliteDb implements Db {
   }
 
   /** Opens (creating on first use) a file-backed database in `dataDir`, or an in-memory one for `undefined`. */
-  static async open(dataDir: string | undefined): Promise<PgliteDb> {
+  static async open(dataDir: string | undefined, options: PgliteOptions = {}): Promise<PgliteDb> {
+    const startParams = [
+      ...PGlite.defaultStartParams,
+      '-c',
+      `shared_buffers=${options.sharedBuffers ?? DEFAULT_PGLITE_SHARED_BUFFERS}`,
+    ];
     if (dataDir === undefined) {
-      const pg = await PGlite.create();
+      const pg = await PGlite.create({ startParams });
       return new PgliteDb(pg, () => {});
     }
     const release = lockDataDir(dataDir);
     try {
-      const pg = await PGlite.create(join(resolve(dataDir), 'pgdata'));
+      const dir = resolve(dataDir);
+      if (!existsSync(join(dir, 'pgdata', 'PG_VERSION'))) await initialiseInChild(dir);
+      const pg = await PGlite.create(join(dir, 'pgdata'), { startParams });
       // A new database is unpacked from PGlite's template with the template's modes (chmod, so the
       // umask does not apply): tighten them once it is there.
       ownerOnly(resolve(dataDir));
