@@ -15,6 +15,7 @@ import type { FetchResult } from '../sushi/types.ts';
 import type { DecisionActions } from './actions.ts';
 import type { ProviderBinding } from './binding.ts';
 import type { HarvestParts } from './context.ts';
+import type { PaceAfterAnswer } from './pace.ts';
 import { itemDates } from './planner.ts';
 import { decide } from './policy.ts';
 import type { ProviderRuns } from './provider-run.ts';
@@ -170,10 +171,14 @@ export class ItemWorkers {
       'report response',
     );
     let endpointWait = 0;
+    let pace: PaceAfterAnswer | undefined;
     try {
-      endpointWait = await this.actions.act({ item, binding, log }, result, decision);
+      pace = await this.parts.paces.record(item.endpoint, result, decision, this.now());
+      // Before the item goes back to the queue: no request to the endpoint sooner than its rest.
+      if (pace.restMs > 0) await releaseEndpoint(ctx.db, item.endpoint, this.now(), pace.restMs);
+      endpointWait = await this.actions.act({ item, binding, log, pace }, result, decision);
     } finally {
-      await releaseEndpoint(ctx.db, item.endpoint, this.now(), endpointWait);
+      await releaseEndpoint(ctx.db, item.endpoint, this.now(), Math.max(endpointWait, pace?.restMs ?? 0));
       if (run?.rateLimited)
         await spaceRequests(ctx.db, item.jobId, this.now() + ctx.config.harvest.rateLimitedSpacingMs);
       if (result.kind === 'data') await result.data.dispose().catch(() => {});
