@@ -47,7 +47,7 @@ export function providerCheckRoutes(ctx: ServiceContext, erm: ErmStore): RoutePl
         },
       },
       async (req, reply) => {
-        const { id } = req.params as { id: string };
+        const { id } = req.params;
         try {
           const check = await checkProvider(ctx, erm, req.tenant, id);
           return reply.code(200).type('application/json').send(JSON.stringify(check));

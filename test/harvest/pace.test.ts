@@ -15,7 +15,7 @@ import { endpointKeyOf } from '../../src/sushi/url.ts';
 import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 import type { RecordedRequest } from '../../mock/scenarios.ts';
 import { startOn, testHarvest } from '../helpers/service.ts';
-import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
+import { harvestMockProviders, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 
 const RULES: PaceRules = { paceStepMs: 1000, paceMaxMs: 8000, paceRecoveryPercent: 50 };
 
@@ -125,17 +125,7 @@ describe('rate-limiting providers harvested through the mock', () => {
         }),
       },
     });
-    for (const [key, [reports, start, end]] of Object.entries(PROVIDERS))
-      ids[key] = await addProvider(svc, {
-        label: key,
-        serviceUrl: `${mock.url}/${key}`,
-        release: '5.1',
-        reports,
-        start,
-        end,
-      });
-    await svc.jobs.startTenantJob('diku');
-    await waitForJobs(svc, 120_000);
+    Object.assign(ids, await harvestMockProviders(svc, mock.url, PROVIDERS));
   });
   after(async () => {
     await svc?.close();

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
 import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 import { call, startOn, testHarvest } from '../helpers/service.ts';
-import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
+import { addProvider, harvestMockProviders, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 
 type Rec = Record<string, any>;
 
@@ -62,17 +62,7 @@ describe('exception policy end to end (mock scenarios)', () => {
         }),
       },
     });
-    for (const [key, [reports, start, end]] of Object.entries(SCENARIOS))
-      ids[key] = await addProvider(svc, {
-        label: key,
-        serviceUrl: `${mock.url}/${key}`,
-        release: '5.1',
-        reports,
-        start,
-        end,
-      });
-    await svc.jobs.startTenantJob('diku');
-    await waitForJobs(svc, 120_000);
+    Object.assign(ids, await harvestMockProviders(svc, mock.url, SCENARIOS));
   });
   after(async () => {
     await svc?.close();
