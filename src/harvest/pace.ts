@@ -9,6 +9,7 @@
  *   of itself, and is dropped once below a quarter of `paceStepMs`.
  * - While an endpoint answers anything but rate limits it is not starved; only when it has answered
  *   nothing but rate limits for the deferral budget are its requests given up (policy.ts `rateLimitWait`).
+ *   A rate limit more than the budget after the previous one (a later run) starts a new period.
  */
 import type { HarvestConfig } from '../config.ts';
 import type { Db } from '../store/db.ts';
@@ -16,7 +17,10 @@ import { changePace, type EndpointPace } from '../store/sql/endpoint-pace.ts';
 import type { FetchResult } from '../sushi/types.ts';
 import { paceSignal, rateLimitWait, type PaceSignal, type PolicyDecision } from './policy.ts';
 
-export type PaceRules = Pick<HarvestConfig, 'paceStepMs' | 'paceMaxMs' | 'paceRecoveryPercent'>;
+export type PaceRules = Pick<
+  HarvestConfig,
+  'paceStepMs' | 'paceMaxMs' | 'paceRecoveryPercent' | 'deferBudgetMs'
+>;
 
 /** The pace after an answer of the given kind. */
 export function nextPace(
@@ -26,13 +30,17 @@ export function nextPace(
   rules: PaceRules,
 ): EndpointPace {
   switch (signal) {
-    case 'slower':
+    case 'slower': {
+      // A rate limit long after the last one (a later run) starts a new period of nothing but rate limits.
+      const continues = current.lastLimitAt !== undefined && now - current.lastLimitAt <= rules.deferBudgetMs;
       return {
         ...current,
         intervalMs: Math.min(rules.paceMaxMs, Math.max(rules.paceStepMs, current.intervalMs * 2)),
-        limitedSince: current.limitedSince ?? now,
+        limitedSince: (continues ? current.limitedSince : undefined) ?? now,
+        lastLimitAt: now,
         rateLimits: current.rateLimits + 1,
       };
+    }
     case 'faster': {
       const kept = Math.floor((current.intervalMs * rules.paceRecoveryPercent) / 100);
       return {

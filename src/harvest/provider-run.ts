@@ -11,10 +11,8 @@ import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
 import { configureEndpoint, type EndpointPoliteness } from '../store/sql/endpoints.ts';
 import { closeRun, getRun, openRun } from '../store/sql/harvest-runs.ts';
-import { addJobNote } from '../store/sql/job-info.ts';
 import type { WorkItem } from '../store/sql/work-items.ts';
 import type { HarvestParts } from './context.ts';
-import { withoutUnofferedReports } from './offers.ts';
 import { itemMonths, planWorkItems } from './planner.ts';
 
 /** Provider-level politeness overrides: `harvestingConfig.politeness: { maxInFlight, minIntervalMs }`. */
@@ -64,10 +62,7 @@ export class ProviderRuns {
         now: this.now(),
         singleMonthReports: cfg.singleMonthReports,
       });
-      const offered = await withoutUnofferedReports(binding, planned, job.log, (text) =>
-        addJobNote(ctx.db, tenant, job.jobId, text),
-      );
-      const items = subtractCovered(offered, pending);
+      const items = subtractCovered(planned, pending);
       if (items.length === 0 && pending.length === 0) {
         job.log.info(
           { event: 'no-reports' },

@@ -1,6 +1,6 @@
 /**
  * What the provider offers (README "How a harvest treats what providers answer", "Check a provider"):
- * before planning, the provider's /reports decides which configured reports are requested (the others
+ * before a run's first request, the provider's /reports decides which configured reports are requested (the others
  * are noted on the job, never requested); without a list the run is planned as before. The provider
  * check (API, typed client, CLI) answers reachable, credentials accepted, reports offered and release
  * detected, with messages that never contain the credentials. All through the mock COUNTER server.
@@ -75,6 +75,7 @@ describe('what the provider offers', () => {
       'Not requested, the provider does not offer them (its /reports list): TR',
     ]);
     assert.ok(mock.requestsFor('offers:PR:dr-a').some((r) => r.path === '/r51/reports'));
+    assert.equal(mock.maxInFlight('offers:PR:dr-a'), 1, 'the list is one of the endpoint requests');
   });
 
   it('without a report list (404) the run is planned as before', async () => {

@@ -17,12 +17,17 @@ import type { RecordedRequest } from '../../mock/scenarios.ts';
 import { startOn, testHarvest } from '../helpers/service.ts';
 import { harvestMockProviders, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 
-const RULES: PaceRules = { paceStepMs: 1000, paceMaxMs: 8000, paceRecoveryPercent: 50 };
+const RULES: PaceRules = {
+  paceStepMs: 1000,
+  paceMaxMs: 8000,
+  paceRecoveryPercent: 50,
+  deferBudgetMs: 60_000,
+};
 
 describe('pace rules', () => {
   it('a rate limit doubles the added spacing (from the step, up to the maximum); data halves it', () => {
     let pace = nextPace({ intervalMs: 0, rateLimits: 0 }, 'slower', 10, RULES);
-    assert.deepEqual(pace, { intervalMs: 1000, limitedSince: 10, rateLimits: 1 });
+    assert.deepEqual(pace, { intervalMs: 1000, limitedSince: 10, lastLimitAt: 10, rateLimits: 1 });
     pace = nextPace(pace, 'slower', 20, RULES);
     assert.equal(pace.intervalMs, 2000);
     assert.equal(pace.limitedSince, 10, 'the first rate limit of the run is kept');
@@ -42,6 +47,16 @@ describe('pace rules', () => {
     let pace = { intervalMs: 0, rateLimits: 0 };
     for (let i = 0; i < 50; i++) pace = nextPace(nextPace(pace, 'slower', i, RULES), 'faster', i, RULES);
     assert.ok(pace.intervalMs <= RULES.paceStepMs, String(pace.intervalMs));
+  });
+
+  it('a rate limit more than the budget after the last one starts a new period of rate limits', () => {
+    const old = { intervalMs: 8000, limitedSince: 0, lastLimitAt: 1000, rateLimits: 9 };
+    assert.equal(
+      nextPace(old, 'slower', 61_000, RULES).limitedSince,
+      0,
+      'within the budget: the same period',
+    );
+    assert.equal(nextPace(old, 'slower', 61_001, RULES).limitedSince, 61_001);
   });
 
   it('other answers show the endpoint answers; no answer changes nothing', () => {
@@ -105,7 +120,7 @@ describe('rate-limiting providers harvested through the mock', () => {
   const PROVIDERS: Record<string, [string[], string, string]> = {
     'alternate:1-a': [['PR'], '2022-01', '2022-04'],
     'alternate:1:date-a': [['PR'], '2022-01', '2022-03'],
-    'bucket:2:3-a': [['TR', 'PR'], '2022-01', '2022-04'],
+    'bucket:2:4-a': [['TR', 'PR'], '2022-01', '2022-03'],
     'bucket:1:2:1020-a': [['PR'], '2022-01', '2022-04'],
     'only429:1-a': [['PR'], '2022-01', '2022-03'],
   };
@@ -156,11 +171,11 @@ describe('rate-limiting providers harvested through the mock', () => {
   });
 
   it('N requests per window (token bucket, 429 beyond it): every month harvested, none failed, no request early', async () => {
-    await harvestedCompletely('bucket:2:3-a', 8);
-    const requests = reportRequests('bucket:2:3-a');
+    await harvestedCompletely('bucket:2:4-a', 6);
+    const requests = reportRequests('bucket:2:4-a');
     const limited = assertRetryAfterHonoured(requests);
     assert.ok(limited >= 1, 'the bucket ran dry at least once');
-    assert.ok(requests.length <= 8 + limited);
+    assert.ok(requests.length <= 6 + limited);
   });
 
   it('N requests per window answered with 1020 in a 200 body (no Retry-After): every month harvested, none failed', async () => {

@@ -16,6 +16,7 @@ export const ENDPOINT_PACE_DDL = [
      key text PRIMARY KEY,
      interval_ms integer NOT NULL DEFAULT 0,
      limited_since timestamptz,
+     last_limit_at timestamptz,
      last_answer_at timestamptz,
      rate_limits integer NOT NULL DEFAULT 0,
      updated_at timestamptz NOT NULL
@@ -27,6 +28,8 @@ export interface EndpointPace {
   intervalMs: number;
   /** First rate limit since the endpoint last answered anything else; undefined while it answers. */
   limitedSince?: number;
+  /** Last rate limit. */
+  lastLimitAt?: number;
   /** Last answer that was not a rate limit. */
   lastAnswerAt?: number;
   /** Rate limits seen in all. */
@@ -36,6 +39,7 @@ export interface EndpointPace {
 interface PaceRow {
   interval_ms: number;
   limited_since: Date | string | null;
+  last_limit_at: Date | string | null;
   last_answer_at: Date | string | null;
   rate_limits: number;
 }
@@ -48,6 +52,7 @@ function toPace(row: PaceRow): EndpointPace {
   return {
     intervalMs: row.interval_ms,
     limitedSince: time(row.limited_since),
+    lastLimitAt: time(row.last_limit_at),
     lastAnswerAt: time(row.last_answer_at),
     rateLimits: row.rate_limits,
   };
@@ -57,7 +62,7 @@ export const NO_PACE: EndpointPace = { intervalMs: 0, rateLimits: 0 };
 
 export async function getPace(db: Queryable, key: string): Promise<EndpointPace> {
   const res = await db.query<PaceRow>(
-    `SELECT interval_ms, limited_since, last_answer_at, rate_limits FROM ${ENDPOINT_PACE} WHERE key = $1`,
+    `SELECT interval_ms, limited_since, last_limit_at, last_answer_at, rate_limits FROM ${ENDPOINT_PACE} WHERE key = $1`,
     [key],
   );
   return res.rows[0] ? toPace(res.rows[0]) : NO_PACE;
@@ -82,7 +87,7 @@ export async function changePace(
         [key, new Date(now)],
       );
     const res = await tx.query<PaceRow>(
-      `SELECT interval_ms, limited_since, last_answer_at, rate_limits FROM ${ENDPOINT_PACE}
+      `SELECT interval_ms, limited_since, last_limit_at, last_answer_at, rate_limits FROM ${ENDPOINT_PACE}
        WHERE key = $1 FOR UPDATE`,
       [key],
     );
@@ -90,12 +95,14 @@ export async function changePace(
     const next = change(toPace(res.rows[0]));
     await tx.query(
       `UPDATE ${ENDPOINT_PACE}
-       SET interval_ms = $2, limited_since = $3, last_answer_at = $4, rate_limits = $5, updated_at = $6
+       SET interval_ms = $2, limited_since = $3, last_limit_at = $4, last_answer_at = $5, rate_limits = $6,
+           updated_at = $7
        WHERE key = $1`,
       [
         key,
         Math.round(next.intervalMs),
         date(next.limitedSince),
+        date(next.lastLimitAt),
         date(next.lastAnswerAt),
         next.rateLimits,
         new Date(now),
