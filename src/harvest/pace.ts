@@ -13,7 +13,7 @@
  */
 import type { HarvestConfig } from '../config.ts';
 import type { Db } from '../store/db.ts';
-import { changePace, type EndpointPace } from '../store/sql/endpoint-pace.ts';
+import { changePace, getPace, type EndpointPace } from '../store/sql/endpoint-pace.ts';
 import type { FetchResult } from '../sushi/types.ts';
 import { paceSignal, rateLimitWait, type PaceSignal, type PolicyDecision } from './policy.ts';
 
@@ -77,6 +77,11 @@ export class EndpointPaces {
     now: number,
   ): Promise<PaceAfterAnswer> {
     const signal = paceSignal(result, decision);
+    if (signal !== 'slower') {
+      // The common case, an endpoint that is not slowed down: one read, nothing to change.
+      const current = await getPace(this.db, endpoint);
+      if (current.intervalMs === 0 && current.limitedSince === undefined) return { ...current, restMs: 0 };
+    }
     const pace = await changePace(
       this.db,
       endpoint,
