@@ -72,6 +72,9 @@
  * |                           | string in `Echo_Json`. SOAP/NSS: Exception 2010 whose Data quotes the |                               |
  * |                           | requestor and customer ids (XML-escaped on the wire)                  |                               |
  *
+ * Rate-limiting providers (`alternate`, `bucket`, `only429`) are described in mock/pace.ts, providers whose
+ * report list or status say something (`offers`, `nolist`) in mock/offers.ts.
+ *
  * On SOAP and NSS paths only `ok`, `r4error`, `r4fault` (SOAP), `nssfail` (NSS), `echo`, `redirect` and the
  * transport scenarios (`html` … `null` except `huge`) differ from `ok`; other scenarios answer as `ok`.
  * An unknown scenario name → 400 + exception 1030 on every path.

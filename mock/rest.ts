@@ -21,6 +21,8 @@ import {
   toReportId,
   type MockReportId,
 } from './samples.ts';
+import { isOffered, offersAnswer } from './offers.ts';
+import { paceAnswer } from './pace.ts';
 import { nextAttempt, numberParam, type Ctx } from './scenarios.ts';
 
 export interface ReportRequest {
@@ -125,6 +127,7 @@ export async function handleReport(ctx: Ctx, release: MockRelease, rawId: string
   const range = readRange(ctx, release);
   if (!range) return;
   if (replacedBody(ctx)) return;
+  if (offersAnswer(ctx, release, id) || paceAnswer(ctx, release)) return;
   const handler = REPORT_HANDLERS[ctx.endpoint.name] ?? serveOk;
   await handler(ctx, { release, id, ...range });
 }
@@ -296,6 +299,7 @@ const REPORT_HANDLERS: Record<string, ReportHandler> = {
 
 /** `/status` (R5.0) and `/r51/status`; `unavailable` reports `Service_Active: false` while it fails. */
 export function handleStatus(ctx: Ctx, release: MockRelease): void {
+  if (offersAnswer(ctx, release)) return;
   const failing =
     ctx.endpoint.name === 'unavailable' &&
     (ctx.state.counters.get(`${ctx.endpoint.key}|unavailable|endpoint`) ?? 0) <
@@ -337,8 +341,8 @@ export function handleMembers(ctx: Ctx, release: MockRelease): void {
 
 export function handleReportList(ctx: Ctx, release: MockRelease): void {
   if (!ctx.query.customer_id) return sendException(ctx, release, 1030, 'Missing parameter(s): customer_id');
-  if (credentialFailure(ctx, release)) return;
-  const list = MOCK_REPORT_IDS.map((id) => {
+  if (credentialFailure(ctx, release) || offersAnswer(ctx, release)) return;
+  const list = MOCK_REPORT_IDS.filter((id) => isOffered(ctx, id)).map((id) => {
     const header = loadSample(release, id).Report_Header;
     const entry: Record<string, unknown> = {
       Report_Name: header.Report_Name,

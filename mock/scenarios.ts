@@ -30,10 +30,18 @@ export const TRANSPORT_SCENARIOS = ['html', 'text', 'truncated', 'reset', 'slow'
 
 export const XML_SCENARIOS = ['r4error', 'r4fault', 'nssfail'] as const;
 
+/** Rate-limiting providers (mock/pace.ts). */
+export const PACE_SCENARIOS = ['alternate', 'bucket', 'only429'] as const;
+
+/** Providers whose report list and status say something (mock/offers.ts). */
+export const OFFER_SCENARIOS = ['offers', 'nolist'] as const;
+
 export const ALL_SCENARIOS: readonly string[] = [
   ...REST_SCENARIOS,
   ...TRANSPORT_SCENARIOS,
   ...XML_SCENARIOS,
+  ...PACE_SCENARIOS,
+  ...OFFER_SCENARIOS,
   'redirect',
 ];
 
@@ -95,6 +103,8 @@ export interface RecordedRequest {
   status: number;
   /** True when the response did not finish (socket reset or client gone). */
   aborted: boolean;
+  /** A rate-limited answer (mock/pace.ts): the earliest time its Retry-After allows the next request. */
+  notBefore?: number;
 }
 
 export interface MockOptions {

@@ -88,10 +88,15 @@ export interface HarvestConfig {
   maxDeferrals: number;
   /** No new deferral later than this after the first one, ms. */
   deferBudgetMs: number;
-  /** Retries of a rate-limited request (Java: 2). */
-  rateLimitRetries: number;
-  /** Waits before rate-limit retries when the server sends no Retry-After, ms. */
-  rateLimitDelaysMs: number[];
+  /**
+   * Adaptive pace per endpoint (src/harvest/pace.ts): the spacing a first rate limit (429, 1020) adds to
+   * the endpoint, ms; each further one doubles it, up to `paceMaxMs`.
+   */
+  paceStepMs: number;
+  /** Largest spacing rate limits add to an endpoint, ms. */
+  paceMaxMs: number;
+  /** Per answer with data, the added spacing keeps this percentage (speeds up again gradually). */
+  paceRecoveryPercent: number;
   /** Cap on a server's Retry-After, ms. */
   maxRetryAfterMs: number;
   /** Spacing between requests of a provider job after it was rate limited, ms. */
@@ -147,12 +152,10 @@ function list(env: NodeJS.ProcessEnv, name: string, dflt: string[]): string[] {
     .filter((v) => v !== '');
 }
 
-function intList(env: NodeJS.ProcessEnv, name: string, dflt: number[]): number[] {
-  const values = list(env, name, dflt.map(String));
-  for (const v of values)
-    if (!/^\d+$/.test(v))
-      throw new ConfigError(`${name} must be a comma-separated list of integers, got "${env[name]}"`);
-  return values.map(Number);
+function percent(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const v = int(env, name, dflt);
+  if (v > 100) throw new ConfigError(`${name} must be at most 100, got ${v}`);
+  return v;
 }
 
 function hostPolicy(env: NodeJS.ProcessEnv): HostPolicy {
@@ -246,8 +249,9 @@ export function loadHarvestConfig(env: NodeJS.ProcessEnv = process.env): Harvest
     deferBusyMs: int(env, 'DEFER_BUSY_MS', 5 * 60_000),
     maxDeferrals: int(env, 'MAX_DEFERRALS', 3),
     deferBudgetMs: int(env, 'DEFER_BUDGET_MS', 60 * 60_000),
-    rateLimitRetries: int(env, 'RATE_LIMIT_RETRIES', 2),
-    rateLimitDelaysMs: intList(env, 'RATE_LIMIT_DELAYS_MS', [5000, 15000, 45000]),
+    paceStepMs: int(env, 'PACE_STEP_MS', 5000),
+    paceMaxMs: int(env, 'PACE_MAX_MS', 10 * 60_000),
+    paceRecoveryPercent: percent(env, 'PACE_RECOVERY_PERCENT', 50),
     maxRetryAfterMs: int(env, 'MAX_RETRY_AFTER_MS', 10 * 60_000),
     rateLimitedSpacingMs: int(env, 'RATE_LIMITED_SPACING_MS', 3000),
     uploadFailureLimit: int(env, 'UPLOAD_FAILURE_LIMIT', 5, 1),

@@ -7,6 +7,7 @@ import { confirmDialog, dateTime, h, listen, notice, replace, setFlash, showFlas
 import { jobState } from './jobs.js';
 import { monthMatrix, openMonthDialog } from './matrix.js';
 import { EXCEPTION_NAMES, STATES, itemCountOf, monthState } from './months.js';
+import { providerCheck } from './provider-check.js';
 import { statusBadge } from './providers.js';
 
 const POLL_MS = 2000;
@@ -58,6 +59,7 @@ export function providerPage(id) {
     text: 'Refresh',
     onclick: () => void loadAll(),
   });
+  const check = providerCheck(id);
   const editLink = h('a', { class: 'btn', href: `#/providers/${encodeURIComponent(id)}/edit`, text: 'Edit' });
   const toggleButton = h('button', { type: 'button', class: 'btn', text: 'Deactivate' });
   listen(toggleButton, 'click', async () => {
@@ -120,7 +122,16 @@ export function providerPage(id) {
         h('p', { class: 'crumbs' }, h('a', { href: '#/providers', text: '← Providers' })),
         h('h1', { id: 'provider-title' }, provider.label ?? '(no label)', ' ', statusBadge(provider)),
       ),
-      h('div', { class: 'actions' }, refreshButton, editLink, toggleButton, deleteButton, harvestButton),
+      h(
+        'div',
+        { class: 'actions' },
+        refreshButton,
+        check.button,
+        editLink,
+        toggleButton,
+        deleteButton,
+        harvestButton,
+      ),
     );
     replace(details, providerDetails(provider));
     return true;
@@ -271,6 +282,7 @@ export function providerPage(id) {
     { class: 'page', 'aria-labelledby': 'provider-title' },
     head,
     status.el,
+    check.el,
     details,
     lastJob,
     h(

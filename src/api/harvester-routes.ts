@@ -12,6 +12,7 @@ import type { JobService } from '../jobs/service.ts';
 import { listImplementations } from '../sushi/registry.ts';
 import { docsOnly, type App, type RoutePlugin, type Routes } from './app.ts';
 import { periodicRoutes } from './harvester-periodic.ts';
+import { providerCheckRoutes } from './provider-check.ts';
 import { intParam, param, timestampParam, type QueryValues } from './harvester-params.ts';
 import { HttpError } from './http-errors.ts';
 
@@ -31,6 +32,9 @@ export const JobInfoSchema = Type.Object(
     nextStart: Type.Optional(Type.String({ format: 'date-time' })),
     result: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
     errorMessage: Type.Optional(Type.String()),
+    notes: Type.Optional(
+      Type.Array(Type.String(), { description: 'What the harvest noted (not FOLIO): reports skipped, ...' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -248,6 +252,7 @@ export function harvesterRoutes(ctx: ServiceContext, jobs: JobService): Routes {
       await app.register(implRoutes(ctx));
       await app.register(jobsRoutes(ctx, jobs));
       await app.register(periodicRoutes(ctx, jobs));
+      await app.register(providerCheckRoutes(ctx, jobs.erm));
     },
   };
 }

@@ -19,6 +19,7 @@ import {
   type Transport,
 } from './transport.ts';
 import type {
+  ProviderCheck,
   AggregatorSetting,
   AggregatorSettings,
   CounterReport,
@@ -153,6 +154,14 @@ export class HarvesterClient {
   /** `GET /erm-usage-harvester/start/{id}`: schedules a harvest of one provider. */
   async startProvider(providerId: string): Promise<StartResponse> {
     return this.json('GET', `${HARVESTER}/start/${encodeURIComponent(providerId)}`);
+  }
+
+  /**
+   * `GET /erm-usage-harvester/providers/{id}/check`: asks the provider's `/status` and `/reports` now —
+   * reachable, credentials accepted, reports offered, release detected.
+   */
+  async checkProvider(providerId: string): Promise<ProviderCheck> {
+    return this.json('GET', `${HARVESTER}/providers/${encodeURIComponent(providerId)}/check`);
   }
 
   /** `POST /erm-usage-harvester/jobs/cleanup`: purge stale jobs, then finished jobs past retention. */

@@ -25,6 +25,33 @@ export interface JobInfo {
   result?: JobResult;
   /** Present only when `result` is `failure`. */
   errorMessage?: string;
+  /** What the harvest noted about the job (not FOLIO's): reports the provider does not offer, ... */
+  notes?: string[];
+}
+
+/** Answer of `GET /erm-usage-harvester/providers/{id}/check` (not FOLIO's); messages hold no secrets. */
+export interface ProviderCheck {
+  providerId: string;
+  label?: string;
+  serviceType?: string;
+  releaseConfigured?: string;
+  /** false: the implementation cannot be checked (COUNTER 4, NSS) or the provider cannot be bound. */
+  checked: boolean;
+  /** Some answer came from the provider. */
+  reachable: boolean;
+  /** false: rejected (401, 403, 2000–2030); true: the report list came; absent: unknown. */
+  credentialsAccepted?: boolean;
+  /** `Service_Active` of the provider's `/status`. */
+  serviceActive?: boolean;
+  /** Report ids the provider's `/reports` lists, upper case. */
+  reportsOffered?: string[];
+  /** The provider's `requestedReports`, upper case. */
+  reportsRequested: string[];
+  /** Requested reports its list does not name (a harvest skips them). */
+  reportsNotOffered?: string[];
+  /** The release its report list names (`5.1` or `5`). */
+  releaseDetected?: string;
+  messages: string[];
 }
 
 /** folio-contract §3.2 */

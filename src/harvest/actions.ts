@@ -4,6 +4,7 @@
  * single months. What to do, how long to wait and how a month counts are the policy's (policy.ts).
  */
 import type { FetchResult } from '../sushi/types.ts';
+import { NO_PACE } from '../store/sql/endpoint-pace.ts';
 import { failRun, markRateLimited } from '../store/sql/harvest-runs.ts';
 import { scrub } from './binding.ts';
 import type { HarvestParts, ItemContext } from './context.ts';
@@ -12,7 +13,7 @@ import { expandItem, itemMonths } from './planner.ts';
 import {
   deferral,
   monthFailure,
-  rateLimitRetry,
+  rateLimitWait,
   stopJobError,
   storedState,
   type PolicyDecision,
@@ -84,23 +85,36 @@ export class DecisionActions {
     return next.endpointRestMs;
   }
 
+  /**
+   * A rate limit: the request waits (Retry-After, the endpoint's pace) and is not counted; it is given
+   * up only when the endpoint has answered nothing but rate limits for the deferral budget, and then the
+   * months of every request of the job still waiting for it are recorded as deferred (policy.ts).
+   */
   private async rateLimit(c: ItemContext, decision: PolicyDecision, reason: string): Promise<number> {
     const { item, log } = c;
     const cfg = this.parts.ctx.config.harvest;
     const now = this.now();
-    const retry = rateLimitRetry(decision, item, cfg);
+    const wait = rateLimitWait(decision, c.pace ?? NO_PACE, now, cfg);
     await markRateLimited(this.parts.ctx.db, item.jobId, now + cfg.rateLimitedSpacingMs);
-    if (retry.exhausted) {
-      log.warn({ event: 'rate-limit-exhausted' }, 'too many requests: retries exhausted');
-      await this.months.failItem(c, `TooManyRequestsException: ${reason}`, monthFailure(decision));
-      return retry.waitMs;
+    if (wait.exhausted) {
+      const failure = monthFailure(decision);
+      const text = `TooManyRequestsException: ${reason}`;
+      await this.months.failItem(c, text, failure);
+      const waiting = await this.parts.queue.takeQueued(item.jobId);
+      for (const other of waiting)
+        await this.months.failMonths({ ...c, item: other }, itemMonths(other), text, failure);
+      log.warn(
+        { event: 'rate-limit-starved', deferredRequests: waiting.length + 1 },
+        'the endpoint answered nothing but rate limits for the deferral budget; months deferred (not counted)',
+      );
+      return wait.waitMs;
     }
     log.info(
-      { event: 'rate-limited', retry: retry.retries, waitMs: retry.waitMs },
+      { event: 'rate-limited', retry: item.rateLimitRetries + 1, waitMs: wait.waitMs },
       'too many requests: retry later',
     );
-    await this.parts.queue.requeue(item, now + retry.waitMs, { rateLimitRetries: retry.retries });
-    return retry.waitMs;
+    await this.parts.queue.requeue(item, now + wait.waitMs, { rateLimitRetries: item.rateLimitRetries + 1 });
+    return wait.waitMs;
   }
 
   /** Credentials or configuration rejected, or a report not supported: no request storm. */

@@ -4,6 +4,7 @@ import type { ErmStore } from '../erm/port.ts';
 import type { Logger } from '../log.ts';
 import type { ClaimedItem, WorkItemQueue } from '../store/sql/work-items.ts';
 import type { Bindings, ProviderBinding } from './binding.ts';
+import type { EndpointPaces, PaceAfterAnswer } from './pace.ts';
 
 /** Built once by the HarvestEngine. */
 export interface HarvestParts {
@@ -12,6 +13,8 @@ export interface HarvestParts {
   erm: ErmStore;
   queue: WorkItemQueue;
   bindings: Bindings;
+  /** The adaptive pace of each endpoint (rate limits). */
+  paces: EndpointPaces;
 }
 
 /** One claimed request on its way: the item, its provider's binding, and a logger naming both. */
@@ -19,4 +22,6 @@ export interface ItemContext {
   readonly item: ClaimedItem;
   readonly binding: ProviderBinding;
   readonly log: Logger;
+  /** The endpoint's pace after this item's answer. */
+  readonly pace?: PaceAfterAnswer;
 }

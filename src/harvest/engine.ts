@@ -18,6 +18,7 @@ import { Bindings } from './binding.ts';
 import type { HarvestParts } from './context.ts';
 import { ItemWorkers } from './item-workers.ts';
 import { MonthStore } from './months.ts';
+import { EndpointPaces } from './pace.ts';
 import { ProviderRuns } from './provider-run.ts';
 
 export class HarvestEngine {
@@ -38,6 +39,7 @@ export class HarvestEngine {
         cfg.harvest.providerRequestConcurrency,
       ),
       bindings: new Bindings(ctx, erm),
+      paces: new EndpointPaces(ctx.db, cfg.harvest),
     };
     const runs = new ProviderRuns(parts, completeJob);
     this.workers = new ItemWorkers(parts, new DecisionActions(parts, new MonthStore(parts)), runs);

@@ -15,6 +15,8 @@ import type { FetchResult } from '../sushi/types.ts';
 import type { DecisionActions } from './actions.ts';
 import type { ProviderBinding } from './binding.ts';
 import type { HarvestParts } from './context.ts';
+import type { PaceAfterAnswer } from './pace.ts';
+import { ReportOffers } from './offers.ts';
 import { itemDates } from './planner.ts';
 import { decide } from './policy.ts';
 import type { ProviderRuns } from './provider-run.ts';
@@ -24,6 +26,7 @@ export class ItemWorkers {
   private readonly loops: Loop[] = [];
   private readonly workers: Loop;
   private readonly abort = new AbortController();
+  private readonly offers: ReportOffers;
   private stopping = false;
 
   constructor(
@@ -32,6 +35,7 @@ export class ItemWorkers {
     private readonly runs: ProviderRuns,
   ) {
     const { ctx } = parts;
+    this.offers = new ReportOffers(parts);
     // Every request in flight links this one stop signal (a listener each): no warning at high concurrency.
     setMaxListeners(0, this.abort.signal);
     this.workers = new Loop('harvest:items', ctx.config.queuePollMs, () => this.fill(), ctx.log);
@@ -149,6 +153,11 @@ export class ItemWorkers {
       return;
     }
     const log = this.logFor(item, binding);
+    if ((await this.offers.beforeRequest({ item, binding, log }, this.abort.signal)) === 'asked') {
+      // The provider's report list was the request: the endpoint's spacing follows it.
+      await releaseEndpoint(ctx.db, item.endpoint, this.now());
+      return;
+    }
     let result: FetchResult;
     try {
       result = await binding.endpoint.fetchReport(
@@ -170,10 +179,14 @@ export class ItemWorkers {
       'report response',
     );
     let endpointWait = 0;
+    let pace: PaceAfterAnswer | undefined;
     try {
-      endpointWait = await this.actions.act({ item, binding, log }, result, decision);
+      pace = await this.parts.paces.record(item.endpoint, result, decision, this.now());
+      // Before the item goes back to the queue: no request to the endpoint sooner than its rest.
+      if (pace.restMs > 0) await releaseEndpoint(ctx.db, item.endpoint, this.now(), pace.restMs);
+      endpointWait = await this.actions.act({ item, binding, log, pace }, result, decision);
     } finally {
-      await releaseEndpoint(ctx.db, item.endpoint, this.now(), endpointWait);
+      await releaseEndpoint(ctx.db, item.endpoint, this.now(), Math.max(endpointWait, pace?.restMs ?? 0));
       if (run?.rateLimited)
         await spaceRequests(ctx.db, item.jobId, this.now() + ctx.config.harvest.rateLimitedSpacingMs);
       if (result.kind === 'data') await result.data.dispose().catch(() => {});

@@ -192,7 +192,8 @@ export function monthFailure(decision: PolicyDecision): MonthFailure {
     case 'defer':
       return { counting: 'uncounted', state: () => ({ state: 'deferred_timeout', code }) };
     case 'rate-limit':
-      return { counting: 'counted', state: () => ({ state: 'failed', code: 1020 }) };
+      // Only an endpoint that answered nothing but rate limits for the deferral budget gets here.
+      return { counting: 'uncounted', state: () => ({ state: 'deferred_timeout', code: 1020 }) };
     default:
       return { counting: 'counted', state: () => ({ state: 'failed', code }) };
   }
@@ -212,13 +213,7 @@ export function leftOutMonths(
 /** The limits of retries, from the harvest configuration. */
 export type RetryLimits = Pick<
   HarvestConfig,
-  | 'deferQueuedMs'
-  | 'deferBusyMs'
-  | 'maxDeferrals'
-  | 'deferBudgetMs'
-  | 'maxRetryAfterMs'
-  | 'rateLimitRetries'
-  | 'rateLimitDelaysMs'
+  'deferQueuedMs' | 'deferBusyMs' | 'maxDeferrals' | 'deferBudgetMs' | 'maxRetryAfterMs'
 >;
 
 /** A deferred request: given up (its months recorded with `monthFailure`), or retried later. */
@@ -260,22 +255,36 @@ export function deferral(
 }
 
 /**
- * The next retry of a rate-limited request: after the server's (capped) Retry-After, else after the
- * configured delay for this retry; exhausted after `rateLimitRetries`. The wait applies to the endpoint
- * too, also when the retries are exhausted.
+ * How an answer changes its endpoint's pace (src/harvest/pace.ts): a rate limit slows it down; data (or
+ * an empty report) speeds it up again; any other answer only shows that the endpoint still answers; no
+ * answer at all (transport failure, a request refused before it was sent) changes nothing.
  */
-export function rateLimitRetry(
+export type PaceSignal = 'slower' | 'faster' | 'answered' | 'none';
+
+export function paceSignal(result: FetchResult, decision: PolicyDecision): PaceSignal {
+  if (decision.action === 'rate-limit') return 'slower';
+  if (result.kind === 'data' || decision.action.startsWith('store')) return 'faster';
+  if (result.cause === 'transport' || result.cause === 'unsupported' || result.cause === 'host-denied')
+    return 'none';
+  return 'answered';
+}
+
+/**
+ * A rate-limited request (429, 1020) waits for the server's (capped) Retry-After and at least the
+ * endpoint's paced spacing, and is not counted: it is given up only when its endpoint has answered
+ * nothing but rate limits for the whole deferral budget (`limitedSince`), and then its months are
+ * recorded as deferred, not failed (`monthFailure`). The endpoint rests as long as the request waits.
+ */
+export function rateLimitWait(
   decision: PolicyDecision,
-  item: { rateLimitRetries: number },
+  pace: { intervalMs: number; limitedSince?: number },
+  now: number,
   limits: RetryLimits,
-): { retries: number; waitMs: number; exhausted: boolean } {
-  const retries = item.rateLimitRetries + 1;
-  const delays = limits.rateLimitDelaysMs;
-  const waitMs =
-    decision.retryAfterMs !== undefined
-      ? Math.min(decision.retryAfterMs, limits.maxRetryAfterMs)
-      : (delays[Math.min(retries - 1, delays.length - 1)] ?? 0);
-  return { retries, waitMs, exhausted: retries > limits.rateLimitRetries };
+): { waitMs: number; exhausted: boolean } {
+  const retryAfter = Math.min(decision.retryAfterMs ?? 0, limits.maxRetryAfterMs);
+  const waitMs = Math.max(retryAfter, pace.intervalMs);
+  const starvedMs = now - (pace.limitedSince ?? now);
+  return { waitMs, exhausted: starvedMs >= limits.deferBudgetMs && starvedMs > 0 };
 }
 
 /** COUNTER codes and HTTP statuses that say the credentials were rejected. */

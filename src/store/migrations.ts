@@ -7,6 +7,7 @@
 import type { Db, Queryable } from './db.ts';
 import { quoteIdent } from './db.ts';
 import { lockMigrations } from './sql/locks.ts';
+import { ENDPOINT_PACE_DDL } from './sql/endpoint-pace.ts';
 import { appliedVersion, forgetScope, recordVersion } from './sql/migrations.ts';
 
 export interface Migration {
@@ -127,6 +128,11 @@ export const systemMigrations: Migration[] = [
          created_at timestamptz NOT NULL
        )`,
     ],
+  },
+  {
+    version: 4,
+    name: 'adaptive pace per endpoint (rate limits)',
+    sql: ENDPOINT_PACE_DDL,
   },
 ];
 

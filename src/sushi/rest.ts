@@ -25,6 +25,7 @@ import {
   retryAfterFacts,
   type FailureFacts,
 } from './failure.ts';
+import { probeProvider, type ProviderOffer } from './probe.ts';
 import { httpRequest, isTransportFailure, type HttpResponse } from './transport.ts';
 import {
   EndpointInitError,
@@ -139,6 +140,16 @@ class RestEndpoint implements ServiceEndpoint {
   requestUrl(report: ReportId, item: FetchItem): string {
     const query = queryString(reportQuery(this.flavour.release, report, item, this.credentials));
     return withQuery(`${this.base}/reports/${report.toLowerCase()}`, query);
+  }
+
+  probe(opts: { status: boolean } & FetchContext): Promise<ProviderOffer> {
+    const query = reportQuery(
+      this.flavour.release,
+      'TR',
+      { reportName: 'TR', beginDate: '', endDate: '' },
+      this.credentials,
+    ).filter(([name]) => ['customer_id', 'platform', 'api_key', 'requestor_id'].includes(name));
+    return probeProvider({ base: this.base, query, secrets: this.secrets, transport: this.transport }, opts);
   }
 
   async fetchReport(item: FetchItem, ctx: FetchContext = {}): Promise<FetchResult> {

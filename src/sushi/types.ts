@@ -7,6 +7,7 @@
 import type { SushiException, YearMonth } from '../counter/index.ts';
 import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
 import type { HostPolicy } from './host-policy.ts';
+import type { ProviderOffer } from './probe.ts';
 
 /** What `/erm-usage-harvester/impl` lists for an implementation (folio-contract §2.3, §3.4). */
 export interface ServiceImplementationInfo {
@@ -107,6 +108,8 @@ export interface ServiceEndpoint {
   /** Report names this endpoint can fetch, upper-case (views included when enabled). */
   supports(reportName: string): boolean;
   fetchReport(item: FetchItem, ctx?: FetchContext): Promise<FetchResult>;
+  /** COUNTER 5: what the provider's `/reports` (and with `status`, `/status`) say (probe.ts). */
+  probe?(opts: { status: boolean } & FetchContext): Promise<ProviderOffer>;
 }
 
 /** Construction failed (folio-contract §7.1 step 2): `Invalid Service URL: <url>`, a missing customerId, ... */

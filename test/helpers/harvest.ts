@@ -82,3 +82,27 @@ export async function reportsOf(
   });
   return page.records;
 }
+
+/**
+ * Adds one COUNTER 5.1 provider per mock endpoint key (`key → [reports, start, end]`, labelled with the
+ * key), harvests the tenant once and waits for the jobs; returns the provider ids by key.
+ */
+export async function harvestMockProviders(
+  svc: RunningService,
+  mockUrl: string,
+  table: Record<string, [string[], string, string]>,
+): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  for (const [key, [reports, start, end]] of Object.entries(table))
+    ids[key] = await addProvider(svc, {
+      label: key,
+      serviceUrl: `${mockUrl}/${key}`,
+      release: '5.1',
+      reports,
+      start,
+      end,
+    });
+  await svc.jobs.startTenantJob('diku');
+  await waitForJobs(svc, 120_000);
+  return ids;
+}

@@ -41,7 +41,7 @@ export function testHarvest(overrides: Partial<HarvestConfig> = {}): HarvestConf
     endpointMinIntervalMs: 0,
     deferQueuedMs: 0,
     deferBusyMs: 0,
-    rateLimitDelaysMs: [0, 0, 0],
+    paceStepMs: 0,
     rateLimitedSpacingMs: 0,
     maxRetryAfterMs: 0,
     connectTimeoutMs: 5000,

@@ -19,6 +19,8 @@ export interface JobInfo {
   nextStart?: string;
   result?: 'success' | 'failure';
   errorMessage?: string;
+  /** What the harvest wants people to know about the job (not FOLIO's; added, never replacing a field). */
+  notes?: string[];
 }
 
 /** Field order of the schema; undefined fields are left out (folio-contract H6). */
@@ -32,6 +34,7 @@ const FIELDS: (keyof JobInfo)[] = [
   'nextStart',
   'result',
   'errorMessage',
+  'notes',
 ];
 
 /** The JobInfo as stored and sent: schema fields only, in schema order, no undefined values. */
@@ -57,12 +60,26 @@ function table(tenant: string): string {
   return tenantTable(tenant, 'job_info');
 }
 
-/** Inserts or replaces the whole JobInfo of `info.id`; a replaced row keeps its insertion position. */
+/**
+ * Inserts or replaces the whole JobInfo of `info.id`; a replaced row keeps its insertion position and
+ * the notes the harvest added while the job ran.
+ */
 export async function saveJobInfo(db: Queryable, tenant: string, info: JobInfo): Promise<void> {
   await db.query(
-    `INSERT INTO ${table(tenant)} (id, jsonb) VALUES ($1, $2::jsonb)
-     ON CONFLICT (id) DO UPDATE SET jsonb = EXCLUDED.jsonb`,
+    `INSERT INTO ${table(tenant)} AS t (id, jsonb) VALUES ($1, $2::jsonb)
+     ON CONFLICT (id) DO UPDATE SET jsonb = CASE WHEN t.jsonb ? 'notes' AND NOT EXCLUDED.jsonb ? 'notes'
+       THEN EXCLUDED.jsonb || jsonb_build_object('notes', t.jsonb->'notes') ELSE EXCLUDED.jsonb END`,
     [info.id, JSON.stringify(cleanJobInfo(info))],
+  );
+}
+
+/** Adds a note to the job's JobInfo (`notes`, in the order added). */
+export async function addJobNote(db: Queryable, tenant: string, jobId: string, note: string): Promise<void> {
+  await db.query(
+    `UPDATE ${table(tenant)}
+     SET jsonb = jsonb_set(jsonb, '{notes}', COALESCE(jsonb->'notes', '[]'::jsonb) || to_jsonb($2::text))
+     WHERE id = $1`,
+    [jobId, note],
   );
 }
 
