@@ -124,6 +124,13 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+/** Errors before routing (a path that does not decode: `%`, `%ED%A0%80`): text, like every 400. */
+function badUrl(err: FastifyError, reply: FastifyReply): FastifyReply {
+  const status = typeof err.statusCode === 'number' ? err.statusCode : 400;
+  const hint = err.code === 'FST_ERR_BAD_URL' ? '; each % must start a UTF-8 sequence such as %C3%A9' : '';
+  return sendText(reply, status, `Invalid URL: ${err.message}${hint}`);
+}
+
 function noRoute(req: FastifyRequest, reply: FastifyReply): void {
   sendError(reply, 404, `No route for ${req.method} ${req.url.split('?')[0]}`);
 }
@@ -187,6 +194,8 @@ export async function buildApp(
     // Routes that take large bodies (counter reports) raise it for themselves (docs/hardening.md, "Client input").
     bodyLimit: ctx.config.server.bodyLimitBytes,
     forceCloseConnections: true,
+    // A path that does not decode (`%`, `%ED%A0%80`) is answered before routing: as text, like all 400s.
+    frameworkErrors: (err, _req, reply) => void badUrl(err, reply as unknown as FastifyReply),
     ...serverTimeoutOptions(ctx.config.server),
   }).withTypeProvider<TypeBoxTypeProvider>();
   capConnections(app.server, ctx.config.server);
