@@ -40,6 +40,6 @@ function isDatabaseError(err: unknown): err is Error & { code: string } {
  */
 export function publicMessage(err: unknown, fallback = 'Internal server error'): string {
   if (isDatabaseError(err)) return `Database error (SQLSTATE ${err.code}); the service log has the details`;
-  const message = err instanceof Error ? err.message : String(err ?? '');
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
   return message || fallback;
 }

@@ -2,8 +2,8 @@
  * Property-based: a generated corpus of hostile client input (odd strings with NUL, lone surrogates and
  * CQL syntax, huge and tiny numbers, deep JSON, broken JSON, odd paths, parameters and tenant names) is
  * sent to every endpoint — the harvester API, the standalone store and the tenant API — on PGlite and
- * PostgreSQL. No answer may be a 5xx (except the two 500 texts FOLIO prescribes for /start, folio-contract
- * §2.1/§2.2), a 400 is text/plain and a 422 is RMB's `errors` JSON (folio-contract H9), and the database
+ * PostgreSQL. No answer may be a 5xx (except the two 500 texts that folio-contract §2.1 and §2.2 prescribe
+ * for /start), a 400 is text/plain and a 422 is RMB's `errors` JSON (folio-contract H9), and the database
  * connection must work afterwards (docs/hardening.md, "Client input").
  *
  * FUZZ_RUNS sets the number of generated requests per database (default 250, about a minute each on
