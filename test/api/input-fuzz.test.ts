@@ -513,7 +513,12 @@ for (const backend of backends()) {
           await send(r);
           if (++count % 50 === 0) await assertUsable();
         }),
-        { numRuns: RUNS, includeErrorInReport: true, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: false },
+        {
+          numRuns: RUNS,
+          includeErrorInReport: true,
+          ...(SEED === undefined ? {} : { seed: SEED }),
+          endOnFailure: false,
+        },
       );
       await assertUsable();
     });
