@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { publicMessage } from '../../src/api/http-errors.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends, call } from '../helpers/service.ts';
@@ -293,6 +294,16 @@ for (const backend of backends()) {
         /PUT \/counter-reports\/:id takes at most 65536 bytes \(64 KiB\); the limit is set by SERVER_REPORT_BODY_LIMIT_BYTES/,
       );
       assert.equal(await providerCount(), before);
+    });
+
+    it('names a database error by its SQLSTATE only, never by its text', async () => {
+      const err = await svc.ctx.db.query('SELECT * FROM no_such_table_x').then(
+        () => assert.fail('the query should fail'),
+        (e: unknown) => e,
+      );
+      assert.match((err as Error).message, /no_such_table_x/);
+      assert.equal(publicMessage(err), 'Database error (SQLSTATE 42P01); the service log has the details');
+      assert.equal(publicMessage(new Error('Scheduling refused')), 'Scheduling refused');
     });
 
     it('keeps the database usable after all of it', async () => {
