@@ -6,8 +6,8 @@
  * for /start), a 400 is text/plain and a 422 is RMB's `errors` JSON (folio-contract H9), and the database
  * connection must work afterwards (docs/hardening.md, "Client input").
  *
- * FUZZ_RUNS sets the number of generated requests per database (default 250, about a minute each on
- * a loaded machine); FUZZ_SEED replays a failing run.
+ * FUZZ_RUNS sets the number of generated requests per database (default 250: the file takes about a
+ * minute, most of it starting the two databases); FUZZ_SEED replays a failing run.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
