@@ -68,6 +68,10 @@ export interface ServerLimits {
   keepAliveTimeoutMs: number;
   /** Open connections at most; more are closed as soon as they are accepted. 0: no cap. */
   maxConnections: number;
+  /** Largest request body of every route but the counter-report writes, bytes (docs/hardening.md, "Client input"). */
+  bodyLimitBytes: number;
+  /** Largest body of `POST /counter-reports` and `PUT /counter-reports/{id}`, bytes. */
+  reportBodyLimitBytes: number;
 }
 
 /** How the harvesting engine talks to COUNTER endpoints (politeness, retries, timeouts, limits). */
@@ -231,6 +235,8 @@ export function loadServerLimits(env: NodeJS.ProcessEnv = process.env): ServerLi
     idleTimeoutMs: int(env, 'SERVER_IDLE_TIMEOUT_MS', 120_000),
     keepAliveTimeoutMs: int(env, 'SERVER_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1),
     maxConnections: int(env, 'SERVER_MAX_CONNECTIONS', 1000),
+    bodyLimitBytes: int(env, 'SERVER_BODY_LIMIT_BYTES', 256 * 1024, 1),
+    reportBodyLimitBytes: int(env, 'SERVER_REPORT_BODY_LIMIT_BYTES', 64 * 1024 * 1024, 1),
   };
   if (limits.requestTimeoutMs > 0 && limits.headersTimeoutMs > limits.requestTimeoutMs)
     throw new ConfigError(

@@ -11,8 +11,11 @@ export async function enableTenant(ctx: ServiceContext, tenant: string, moduleTo
   for (const hook of ctx.hooks.enabled) await hook(tenant);
 }
 
-/** Runs the `purged` hooks, then deletes every row and the schema of the tenant. */
+/**
+ * Runs the `purged` hooks (for an enabled tenant: they read its tables), then deletes every row and the
+ * schema of the tenant; purging a tenant that was never enabled deletes what is there and succeeds.
+ */
 export async function purgeTenant(ctx: ServiceContext, tenant: string): Promise<void> {
-  for (const hook of ctx.hooks.purged) await hook(tenant);
+  if (await ctx.tenants.exists(tenant)) for (const hook of ctx.hooks.purged) await hook(tenant);
   await ctx.tenants.purge(tenant);
 }

@@ -25,7 +25,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ServiceContext } from '../context.ts';
 import { secrets } from '../log.ts';
-import { HttpError } from './http-errors.ts';
+import { validateTenantId } from '../store/tenants.ts';
+import { HttpError, publicMessage } from './http-errors.ts';
+import { guardInput } from './input-guard.ts';
 import { capConnections, serverTimeoutOptions } from './server-limits.ts';
 
 export type App = FastifyInstance<
@@ -39,10 +41,11 @@ export type App = FastifyInstance<
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * In the tenant scope: `initialised` (default) wants an existing tenant, `required` only the header
-     * (the tenant API itself, the cleanup timer).
+     * In the tenant scope: `initialised` (default) wants an existing tenant, `required` a valid tenant id
+     * that need not exist yet (the tenant API itself), `present` any non-empty header (the cleanup timer,
+     * which answers 204 whatever happens).
      */
-    tenant?: 'required' | 'initialised';
+    tenant?: 'present' | 'required' | 'initialised';
   }
   interface FastifyRequest {
     tenant: string;
@@ -102,6 +105,32 @@ function sendText(reply: FastifyReply, status: number, text: string): FastifyRep
   return reply.code(status).type('text/plain; charset=utf-8').send(text);
 }
 
+/** The 413 text: the route's limit and the setting that raises it. */
+function tooLarge(req: FastifyRequest, ctx: ServiceContext): string {
+  const limit = req.routeOptions.bodyLimit ?? ctx.config.server.bodyLimitBytes;
+  const setting =
+    limit === ctx.config.server.reportBodyLimitBytes && limit !== ctx.config.server.bodyLimitBytes
+      ? 'SERVER_REPORT_BODY_LIMIT_BYTES'
+      : 'SERVER_BODY_LIMIT_BYTES';
+  return (
+    `Request body too large: ${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]} takes at most ` +
+    `${limit} bytes (${formatBytes(limit)}); the limit is set by ${setting}`
+  );
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+/** Errors before routing (a path that does not decode: `%`, `%ED%A0%80`): text, like every 400. */
+function badUrl(err: FastifyError, reply: FastifyReply): FastifyReply {
+  const status = typeof err.statusCode === 'number' ? err.statusCode : 400;
+  const hint = err.code === 'FST_ERR_BAD_URL' ? '; each % must start a UTF-8 sequence such as %C3%A9' : '';
+  return sendText(reply, status, `Invalid URL: ${err.message}${hint}`);
+}
+
 function noRoute(req: FastifyRequest, reply: FastifyReply): void {
   sendError(reply, 404, `No route for ${req.method} ${req.url.split('?')[0]}`);
 }
@@ -126,6 +155,12 @@ function requireTenant(ctx: ServiceContext) {
     if (!tenant) return sendText(reply, 400, TENANT_MISSING);
     req.tenant = tenant;
     const rule = req.routeOptions.config?.tenant ?? 'initialised';
+    if (rule === 'present') return;
+    try {
+      validateTenantId(tenant);
+    } catch (err) {
+      return sendText(reply, 400, (err as Error).message);
+    }
     if (rule === 'initialised' && !(await ctx.tenants.exists(tenant)))
       return sendText(
         reply,
@@ -156,8 +191,11 @@ export async function buildApp(
     // Request lines are not logged (URLs may carry CQL with personal data); errors are.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { querystringParser: parseQuery, ignoreTrailingSlash: true },
-    bodyLimit: 64 * 1024 * 1024,
+    // Routes that take large bodies (counter reports) raise it for themselves (docs/hardening.md, "Client input").
+    bodyLimit: ctx.config.server.bodyLimitBytes,
     forceCloseConnections: true,
+    // A path that does not decode (`%`, `%ED%A0%80`) is answered before routing: as text, like all 400s.
+    frameworkErrors: (err, _req, reply) => void badUrl(err, reply as unknown as FastifyReply),
     ...serverTimeoutOptions(ctx.config.server),
   }).withTypeProvider<TypeBoxTypeProvider>();
   capConnections(app.server, ctx.config.server);
@@ -177,6 +215,7 @@ export async function buildApp(
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.decorateRequest('tenant', '');
+  guardInput(app);
   const expectedToken = ctx.config.token ? digest(ctx.config.token) : undefined;
   secrets.add(ctx.config.token);
 
@@ -198,12 +237,13 @@ export async function buildApp(
     if (err instanceof HttpError) return sendError(reply, err.statusCode, err.message, err.body);
     const status: number = typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (err.validation) return sendError(reply, 400, `Invalid request: ${err.message}`);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, tooLarge(req, ctx));
     if (status >= 400 && status < 500) return sendError(reply, status, err.message);
     req.log.error(
       { err: { message: secrets.redact(String(err.message)), stack: err.stack } },
       'request failed',
     );
-    return sendError(reply, 500, err.message || 'Internal server error');
+    return sendError(reply, 500, publicMessage(err));
   });
   app.setNotFoundHandler(noRoute);
 

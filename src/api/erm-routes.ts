@@ -163,9 +163,11 @@ function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send();
 }
 
-function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): void {
+/** `bodyLimit`: of this resource's POST and PUT, when above the app's (counter reports). */
+function registerResource(app: App, store: LocalRecords, r: ResourceRoutes, bodyLimit?: number): void {
   const item = '/:id';
   const tags = [r.tag];
+  const limit = bodyLimit === undefined ? {} : { bodyLimit };
 
   app.get(
     '',
@@ -199,6 +201,7 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): voi
     '',
     {
       ...docsOnly,
+      ...limit,
       schema: {
         tags,
         summary: 'Create a record',
@@ -232,6 +235,7 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): voi
     item,
     {
       ...docsOnly,
+      ...limit,
       schema: {
         tags,
         summary: 'Replace a record (stored under the path id)',
@@ -311,12 +315,13 @@ function registerCounterReportFacts(app: App, store: LocalRecords): void {
 }
 
 /** The store's routes, one prefix per resource; registered only in standalone mode (server.ts). */
-export function ermRoutes(_ctx: ServiceContext, store: LocalRecords): Routes[] {
+export function ermRoutes(ctx: ServiceContext, store: LocalRecords): Routes[] {
   return RESOURCES.map((r) => ({
     access: 'tenant',
     prefix: `/${r.resource}`,
     register: async (app: App) => {
-      registerResource(app, store, r);
+      const large = r.resource === 'counter-reports' ? ctx.config.server.reportBodyLimitBytes : undefined;
+      registerResource(app, store, r, large);
       if (r.resource === 'counter-reports') registerCounterReportFacts(app, store);
     },
   }));

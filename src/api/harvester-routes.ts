@@ -14,7 +14,7 @@ import { docsOnly, type App, type RoutePlugin, type Routes } from './app.ts';
 import { periodicRoutes } from './harvester-periodic.ts';
 import { providerCheckRoutes } from './provider-check.ts';
 import { intParam, param, timestampParam, type QueryValues } from './harvester-params.ts';
-import { HttpError } from './http-errors.ts';
+import { HttpError, publicMessage } from './http-errors.ts';
 
 const Message = Type.Object({ message: Type.String() });
 const TextError = Type.String({ description: 'text/plain error message' });
@@ -73,7 +73,7 @@ async function scheduling(start: () => Promise<unknown>): Promise<void> {
   try {
     await start();
   } catch (err) {
-    throw new HttpError(500, (err as Error).message || 'Scheduling failed');
+    throw new HttpError(500, publicMessage(err, 'Scheduling failed'));
   }
 }
 
@@ -224,7 +224,7 @@ function jobsRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
       {
         ...docsOnly,
         // The timer endpoint answers 204 whatever happens, also for a tenant that is not initialised.
-        config: { tenant: 'required' },
+        config: { tenant: 'present' },
         schema: {
           tags: ['jobs'],
           summary: 'Timer: purgestale, then purgefinished older than days_to_keep_logs (always 204)',

@@ -26,3 +26,20 @@ export function unprocessable(errors: RmbError[]): HttpError {
     total_records: list.length,
   });
 }
+
+/** PostgreSQL's errors (node-postgres and PGlite alike) carry a five-character SQLSTATE and a severity. */
+function isDatabaseError(err: unknown): err is Error & { code: string } {
+  if (!(err instanceof Error)) return false;
+  const { code, severity } = err as Error & { code?: unknown; severity?: unknown };
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof severity === 'string';
+}
+
+/**
+ * The text an error may show to a client: a database error is named by its SQLSTATE only, since its
+ * message can quote SQL, table and schema names or stored values (the log keeps the whole message).
+ */
+export function publicMessage(err: unknown, fallback = 'Internal server error'): string {
+  if (isDatabaseError(err)) return `Database error (SQLSTATE ${err.code}); the service log has the details`;
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
+  return message || fallback;
+}

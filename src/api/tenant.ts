@@ -6,10 +6,10 @@ import {
   loadTenantOperation,
   saveTenantOperation,
 } from '../store/sql/tenant-operations.ts';
-import { validateTenantId } from '../store/tenants.ts';
+import { InvalidTenantError, validateTenantId } from '../store/tenants.ts';
 import { enableTenant, purgeTenant } from '../tenant-lifecycle.ts';
 import type { App, RoutePlugin, Routes } from './app.ts';
-import { HttpError } from './http-errors.ts';
+import { HttpError, publicMessage } from './http-errors.ts';
 
 interface TenantOperation {
   id: string;
@@ -75,7 +75,10 @@ function operationRoutes(ctx: ServiceContext): RoutePlugin {
             return reply.code(204).send();
           }
         } catch (err) {
-          throw new HttpError(400, (err as Error).message);
+          // A database failure is no client error, and its text never leaves the service.
+          if (err instanceof InvalidTenantError) throw new HttpError(400, err.message);
+          ctx.log.error({ tenant, err: (err as Error).message }, 'tenant disable or purge failed');
+          throw new HttpError(500, publicMessage(err));
         }
         const op: TenantOperation = { id: randomUUID(), tenant, tenantAttributes: attrs, complete: false };
         await store(op);
@@ -86,7 +89,7 @@ function operationRoutes(ctx: ServiceContext): RoutePlugin {
             op.complete = true;
           } catch (err) {
             op.complete = true;
-            op.error = (err as Error).message;
+            op.error = publicMessage(err);
             ctx.log.error({ tenant, err: (err as Error).message }, 'tenant enable failed');
           }
           await store(op).catch((e: unknown) =>

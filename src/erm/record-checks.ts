@@ -8,6 +8,7 @@ import { Compile } from 'typebox/compile';
 import type { TLocalizedValidationError } from 'typebox/error';
 import { normalizeDateTime } from '../dates.ts';
 import { redactSecrets } from '../redact.ts';
+import { isCalendarDay, isYearMonth } from '../model/input-checks.ts';
 import type { JsonRecord } from '../model/records.ts';
 import {
   AggregatorSettingSchema,
@@ -59,6 +60,10 @@ function describe(error: TLocalizedValidationError): string {
       return 'must be a date-time string or a number of epoch milliseconds';
     case 'pattern':
       return 'must be a UUID';
+    case 'minimum':
+      return `must be at least ${String(error.params.limit)}`;
+    case 'maximum':
+      return `must be at most ${String(error.params.limit)}`;
     default:
       return error.message;
   }
@@ -189,6 +194,26 @@ function httpUrlAt(path: string[]): (record: JsonRecord) => FieldError[] {
 const providerServiceUrl = httpUrlAt(['harvestingConfig', 'sushiConfig', 'serviceUrl']);
 
 /**
+ * A month field: `yyyy-MM` (years 0001–9999); with `days`, also a day `yyyy-MM-dd` (the harvester takes
+ * the month of it). With `optional`, an empty string means "not set".
+ */
+function monthAt(path: string[], opts: { days?: boolean; optional?: boolean } = {}) {
+  return (record: JsonRecord): FieldError[] => {
+    const value = valueAt(record, path);
+    if (value === undefined || (opts.optional && value === '')) return [];
+    if (isYearMonth(value) || (opts.days && isCalendarDay(value))) return [];
+    const field = path.join('.');
+    const form = opts.days
+      ? 'a month yyyy-MM such as 2024-01 (or a day yyyy-MM-dd)'
+      : 'a month yyyy-MM such as 2024-01';
+    return [{ field, value: valueText(value), message: `${field} must be ${form}`, code: 'month' }];
+  };
+}
+
+const harvestingStart = monthAt(['harvestingConfig', 'harvestingStart'], { days: true, optional: true });
+const harvestingEnd = monthAt(['harvestingConfig', 'harvestingEnd'], { days: true, optional: true });
+
+/**
  * Each check returns a normalised copy of a written record: nulls removed, date-times in folio-contract H7, metadata and
  * (for providers) derived fields removed, schema defaults applied. It throws RecordValidationError.
  */
@@ -197,7 +222,12 @@ export const checkProvider = makeChecker({
   dateFields: [['harvestingDate']],
   ignored: ['metadata', ...DERIVED_PROVIDER_FIELDS],
   defaults: { status: 'active' },
-  rules: (record) => [...providerConsistency(record), ...providerServiceUrl(record)],
+  rules: (record) => [
+    ...providerConsistency(record),
+    ...providerServiceUrl(record),
+    ...harvestingStart(record),
+    ...harvestingEnd(record),
+  ],
 });
 
 export const checkAggregator = makeChecker({
@@ -211,6 +241,7 @@ export const checkCounterReport = makeChecker({
   schema: CounterReportSchema,
   dateFields: [['downloadTime']],
   ignored: ['metadata'],
+  rules: monthAt(['yearMonth']),
 });
 
 /** Merges field errors that share a message (the consistency rule names two fields in one error). */

@@ -131,7 +131,7 @@ export const CounterReportSchema = Type.Object(
   {
     id: Type.Optional(Uuid),
     downloadTime: DateTime,
-    failedAttempts: Type.Optional(Type.Integer()),
+    failedAttempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
     failedReason: Type.Optional(Type.String()),
     release: Type.String(),
     reportName: Type.String(),

@@ -15,11 +15,30 @@ export class InvalidTenantError extends Error {
   override name = 'InvalidTenantError';
 }
 
+/**
+ * Names PostgreSQL or this service use for their own schemas: a tenant named so could be mistaken for
+ * them, and PostgreSQL refuses every schema name starting with `pg_`.
+ */
+const RESERVED_TENANTS = new Set(['public', 'information_schema', 'harvester']);
+
+function displayed(tenant: string): string {
+  return JSON.stringify(tenant).slice(1, -1).slice(0, 100);
+}
+
 export function validateTenantId(tenant: string): void {
   if (!TENANT_RE.test(tenant))
     throw new InvalidTenantError(
-      `Invalid tenant id '${tenant}': use a lower-case letter followed by up to 38 lower-case letters, digits or '_'`,
+      `Invalid tenant id '${displayed(tenant)}': use a lower-case letter followed by up to 38 lower-case letters, digits or '_'`,
     );
+  if (RESERVED_TENANTS.has(tenant) || tenant.startsWith('pg_'))
+    throw new InvalidTenantError(
+      `Invalid tenant id '${tenant}': the name is reserved for the database's own schemas (public, information_schema, harvester and every name starting with pg_)`,
+    );
+}
+
+/** A valid tenant id that is not reserved (validateTenantId without the exception). */
+export function isValidTenantId(tenant: string): boolean {
+  return TENANT_RE.test(tenant) && !RESERVED_TENANTS.has(tenant) && !tenant.startsWith('pg_');
 }
 
 /** The tenant's schema, FOLIO's naming: `<tenant>_mod_erm_usage_harvester`. */
@@ -47,7 +66,7 @@ export class TenantRegistry {
 
   async exists(tenant: string): Promise<boolean> {
     if (this.known.has(tenant)) return true;
-    if (!TENANT_RE.test(tenant)) return false;
+    if (!isValidTenantId(tenant)) return false;
     const exists = await tenantExists(this.db, tenant);
     if (exists) this.known.add(tenant);
     return exists;

@@ -140,6 +140,8 @@ describe('server limit settings', () => {
       idleTimeoutMs: 120_000,
       keepAliveTimeoutMs: 65_000,
       maxConnections: 1000,
+      bodyLimitBytes: 262_144,
+      reportBodyLimitBytes: 67_108_864,
     });
     const server = loadConfig({
       SERVER_HEADERS_TIMEOUT_MS: '5000',
@@ -147,6 +149,8 @@ describe('server limit settings', () => {
       SERVER_IDLE_TIMEOUT_MS: '30000',
       SERVER_KEEP_ALIVE_TIMEOUT_MS: '10000',
       SERVER_MAX_CONNECTIONS: '50',
+      SERVER_BODY_LIMIT_BYTES: '1024',
+      SERVER_REPORT_BODY_LIMIT_BYTES: '2048',
     }).server;
     assert.deepEqual(server, {
       headersTimeoutMs: 5000,
@@ -154,6 +158,8 @@ describe('server limit settings', () => {
       idleTimeoutMs: 30_000,
       keepAliveTimeoutMs: 10_000,
       maxConnections: 50,
+      bodyLimitBytes: 1024,
+      reportBodyLimitBytes: 2048,
     });
   });
 
