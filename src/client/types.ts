@@ -25,6 +25,17 @@ export interface JobInfo {
   result?: JobResult;
   /** Present only when `result` is `failure`. */
   errorMessage?: string;
+  /** Added beside FOLIO's fields on provider jobs that harvested: what the harvest did with the months. */
+  report?: JobReport;
+}
+
+/** A provider job's report: months by outcome, failures by COUNTER exception code or HTTP status. */
+export interface JobReport {
+  stored: number;
+  empty: number;
+  failed: { [code: string]: number };
+  skipped: number;
+  deferred: number;
 }
 
 /** folio-contract §3.2 */

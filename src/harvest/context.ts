@@ -4,6 +4,7 @@ import type { ErmStore } from '../erm/port.ts';
 import type { Logger } from '../log.ts';
 import type { ClaimedItem, WorkItemQueue } from '../store/sql/work-items.ts';
 import type { Bindings, ProviderBinding } from './binding.ts';
+import type { HarvestTally } from './tally.ts';
 
 /** Built once by the HarvestEngine. */
 export interface HarvestParts {
@@ -12,6 +13,8 @@ export interface HarvestParts {
   erm: ErmStore;
   queue: WorkItemQueue;
   bindings: Bindings;
+  /** The job report and the metrics of months and requests. */
+  tally: HarvestTally;
 }
 
 /** One claimed request on its way: the item, its provider's binding, and a logger naming both. */

@@ -19,6 +19,7 @@ import type { HarvestParts } from './context.ts';
 import { ItemWorkers } from './item-workers.ts';
 import { MonthStore } from './months.ts';
 import { ProviderRuns } from './provider-run.ts';
+import { HarvestTally } from './tally.ts';
 
 export class HarvestEngine {
   private readonly workers: ItemWorkers;
@@ -38,6 +39,7 @@ export class HarvestEngine {
         cfg.harvest.providerRequestConcurrency,
       ),
       bindings: new Bindings(ctx, erm),
+      tally: new HarvestTally(ctx),
     };
     const runs = new ProviderRuns(parts, completeJob);
     this.workers = new ItemWorkers(parts, new DecisionActions(parts, new MonthStore(parts)), runs);

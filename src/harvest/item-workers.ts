@@ -150,6 +150,7 @@ export class ItemWorkers {
     }
     const log = this.logFor(item, binding);
     let result: FetchResult;
+    const started = performance.now();
     try {
       result = await binding.endpoint.fetchReport(
         { reportName: item.reportName, ...itemDates(item) },
@@ -165,6 +166,13 @@ export class ItemWorkers {
       return;
     }
     const decision = decide(result);
+    const outcome = result.kind === 'data' ? 'data' : result.cause;
+    ctx.metrics.sushiDuration.observe({ outcome }, (performance.now() - started) / 1000);
+    ctx.metrics.sushiRequests.inc({
+      outcome,
+      action: decision.action,
+      code: String(decision.code ?? 'none'),
+    });
     log.info(
       { event: 'response', rule: decision.rule, action: decision.action, code: decision.code },
       'report response',
