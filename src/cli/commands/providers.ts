@@ -13,6 +13,7 @@ import {
   type ProviderFlags,
 } from '../provider-record.ts';
 import { formatTable, type Column } from '../table.ts';
+import { registerProviderManagement } from './provider-manage.ts';
 
 export function registerProviders(program: Command): void {
   const providers = program
@@ -22,6 +23,7 @@ export function registerProviders(program: Command): void {
   registerList(providers);
   registerImport(providers);
   registerDelete(providers);
+  registerProviderManagement(providers);
 }
 
 function registerAdd(providers: Command): void {
