@@ -220,7 +220,7 @@ function jobsRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
         },
       },
       async (req, reply) => {
-        const { id } = req.params as { id: string };
+        const { id } = req.params;
         const info = UUID.test(id) ? await getJobInfo(ctx.db, req.tenant, id) : undefined;
         if (!info) throw new HttpError(404, `JobInfo not found: ${id}`);
         return sendJson(reply, info);
