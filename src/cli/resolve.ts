@@ -32,6 +32,11 @@ export async function resolveProvider(client: HarvesterClient, ref: string): Pro
   return found[0];
 }
 
+/** A provider id as given, or the id of the provider an exact label names (jobs of deleted providers stay reachable). */
+export async function providerIdOf(client: HarvesterClient, ref: string): Promise<string> {
+  return UUID.test(ref) ? ref : ((await resolveProvider(client, ref)).id ?? '');
+}
+
 /** Labels of the given provider ids (ids of deleted providers map to themselves). */
 export async function providerLabels(
   client: HarvesterClient,

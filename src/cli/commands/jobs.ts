@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { cqlString, jobState, type JobInfo, type JobReport } from '../../client/index.ts';
 import { addGlobalOptions, print, withClient } from '../global.ts';
 import { UsageError } from '../provider-record.ts';
-import { providerLabels, resolveProvider } from '../resolve.ts';
+import { providerIdOf, providerLabels } from '../resolve.ts';
 import { formatTable, shortDate, type Column } from '../table.ts';
 
 interface JobsOptions {
@@ -48,7 +48,7 @@ Examples:
       const limit = parseLimit(opts.limit);
       const query = jobsQuery(opts);
       await withClient(cmd, async (client) => {
-        const providerId = opts.provider ? (await resolveProvider(client, opts.provider)).id : undefined;
+        const providerId = opts.provider ? await providerIdOf(client, opts.provider) : undefined;
         const page = await client.getJobs({ query, providerId, limit });
         if (opts.json) return print(JSON.stringify(page, null, 2));
         if (page.jobInfos.length === 0) return print('no jobs');
