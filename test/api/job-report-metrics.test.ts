@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HarvesterClient } from '../../src/index.ts';
 import type { RunningService } from '../../src/server.ts';
 import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
 import { backends, call, testHarvest } from '../helpers/service.ts';
@@ -184,6 +185,14 @@ for (const backend of backends()) {
       );
       assert.equal(missing.status, 404);
       assert.equal(missing.text, 'JobInfo not found: 8bf5fe33-5ec8-420c-a86d-000000000000');
+      // The typed client reads the same.
+      const client = new HarvesterClient({ baseUrl: svc.url, tenant: 'diku' });
+      try {
+        assert.deepEqual(await client.getJob(listed.id), listed);
+        assert.equal(await client.getJob('8bf5fe33-5ec8-420c-a86d-000000000000'), undefined);
+      } finally {
+        await client.close();
+      }
       const bad = await call(svc, 'GET', '/erm-usage-harvester/jobs/not-a-uuid');
       assert.equal(bad.status, 404);
       const otherTenant = await call(svc, 'GET', `/erm-usage-harvester/jobs/${listed.id}`, {
