@@ -1,8 +1,23 @@
 /**
- * Prometheus metrics of one process, served at `/metrics`: HTTP traffic, harvest requests by policy
- * action, stored months by outcome, finished jobs by result, plus Node's process metrics.
+ * Prometheus metrics of one process, served at `/metrics` (README "Metrics" lists each one): HTTP
+ * traffic, requests to COUNTER endpoints (by outcome, policy action and exception code), their
+ * durations and bytes, stored months by state, finished jobs, the time of each provider's last
+ * successful harvest, and gauges read from the database at each scrape (jobs, work items, endpoints in
+ * back-off, failed months per tenant), plus Node's process metrics.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What the scrape-time gauges read from the database (see `src/live-gauges.ts`). */
+export interface GaugeReadings {
+  /** Jobs in the queue by state (`queued`, `running`, `waiting`). */
+  jobs: { state: string; n: number }[];
+  /** Work items (one request each) by state (`queued`, `running`). */
+  workItems: { state: string; n: number }[];
+  /** Endpoints whose next request must wait beyond now (spacing, busy service or rate limit). */
+  endpointsInBackoff: number;
+  /** Per tenant: months whose last harvest failed (`failedAttempts` > 0). */
+  failedMonths: { tenant: string; n: number }[];
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -14,20 +29,26 @@ export class Metrics {
   });
   readonly sushiRequests = new Counter({
     name: 'harvester_sushi_requests_total',
-    help: 'Requests to COUNTER endpoints, by the action the exception policy chose',
-    labelNames: ['action'] as const,
+    help: 'Requests to COUNTER endpoints, by outcome (data or the failure cause), the action the exception policy chose and the exception code (or HTTP status; none)',
+    labelNames: ['outcome', 'action', 'code'] as const,
     registers: [this.registry],
   });
   readonly sushiDuration = new Histogram({
     name: 'harvester_sushi_request_seconds',
-    help: 'Duration of requests to COUNTER endpoints including reading the body',
+    help: 'Duration of requests to COUNTER endpoints including reading and splitting the body, by outcome',
+    labelNames: ['outcome'] as const,
     buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+    registers: [this.registry],
+  });
+  readonly sushiBytes = new Counter({
+    name: 'harvester_sushi_bytes_received_total',
+    help: 'Body bytes received from COUNTER endpoints (after decompression)',
     registers: [this.registry],
   });
   readonly monthsStored = new Counter({
     name: 'harvester_months_stored_total',
-    help: 'Counter-report months written, by outcome (success, failure)',
-    labelNames: ['outcome'] as const,
+    help: 'Counter-report months written, by state (harvested, partial, empty, not_ready, deferred_timeout, unavailable, failed)',
+    labelNames: ['state'] as const,
     registers: [this.registry],
   });
   readonly jobsFinished = new Counter({
@@ -36,8 +57,68 @@ export class Metrics {
     labelNames: ['type', 'result'] as const,
     registers: [this.registry],
   });
+  readonly lastSuccess = new Gauge({
+    name: 'harvester_provider_last_success_timestamp_seconds',
+    help: 'When the last successful provider job of a provider ended (Unix time; jobs ended by this process)',
+    labelNames: ['tenant', 'provider'] as const,
+    registers: [this.registry],
+  });
+  readonly jobs = new Gauge({
+    name: 'harvester_jobs',
+    help: 'Jobs in the queue, by state (queued, running, waiting: a provider job whose requests are work items)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly workItems = new Gauge({
+    name: 'harvester_work_items',
+    help: 'Requests to COUNTER endpoints waiting or in flight, by state (queued, running)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly endpointsInBackoff = new Gauge({
+    name: 'harvester_endpoints_in_backoff',
+    help: 'COUNTER endpoints that may not be asked again yet (spacing, busy service, rate limit)',
+    registers: [this.registry],
+  });
+  readonly failedMonths = new Gauge({
+    name: 'harvester_failed_months',
+    help: 'Stored months whose last harvest failed, per tenant',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  private reader: (() => Promise<GaugeReadings>) | undefined;
 
   constructor(withDefaults = true) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Sets where the database gauges are read from at each scrape (the composition root does). */
+  readGaugesFrom(reader: () => Promise<GaugeReadings>): void {
+    this.reader = reader;
+  }
+
+  /** The text exposition, the database gauges read first (a failed read leaves their last values). */
+  async scrape(): Promise<string> {
+    if (this.reader) {
+      try {
+        this.apply(await this.reader());
+      } catch {
+        // The scrape still answers; the gauges keep what they last read.
+      }
+    }
+    return this.registry.metrics();
+  }
+
+  private apply(r: GaugeReadings): void {
+    this.jobs.reset();
+    for (const state of ['queued', 'running', 'waiting']) this.jobs.set({ state }, 0);
+    for (const { state, n } of r.jobs) this.jobs.set({ state }, n);
+    this.workItems.reset();
+    for (const state of ['queued', 'running']) this.workItems.set({ state }, 0);
+    for (const { state, n } of r.workItems) this.workItems.set({ state }, n);
+    this.endpointsInBackoff.set(r.endpointsInBackoff);
+    this.failedMonths.reset();
+    for (const { tenant, n } of r.failedMonths) this.failedMonths.set({ tenant }, n);
   }
 }

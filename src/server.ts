@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import type { ServiceContext } from './context.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
+import { gaugeReader } from './live-gauges.ts';
 import { buildApp, type App } from './api/app.ts';
 import { healthRoutes } from './api/health.ts';
 import { uiRoutes } from './api/ui.ts';
@@ -88,6 +89,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
           })
         : undefined;
     const erm: ErmStore = opts.erm ?? okapi ?? store;
+    ctx.metrics.readGaugesFrom(gaugeReader(ctx, erm));
     // The job service runs the engine's harvest of each provider job; the engine ends a provider job
     // through the job service after its last item (jobs/provider-hook.ts). That call comes only once
     // the workers run, long after both exist.

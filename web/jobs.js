@@ -264,7 +264,17 @@ export function jobsPage(params = new URLSearchParams()) {
  * @param {Set<string>} gone ids of deleted providers
  */
 function jobTable(jobs, labels, gone) {
-  const headers = ['Type', 'Provider', 'State', 'Started', 'Finished', 'Duration', 'Result', 'Error'];
+  const headers = [
+    'Type',
+    'Provider',
+    'State',
+    'Started',
+    'Finished',
+    'Duration',
+    'Result',
+    'Months',
+    'Error',
+  ];
   return dataTable(
     { id: 'jobs-table', caption: 'Harvesting jobs, newest first' },
     headers,
@@ -297,8 +307,47 @@ function jobTable(jobs, labels, gone) {
               })
             : '',
         ),
+        h('td', { class: 'job-report' }, reportParts(j.report)),
         h('td', { class: 'error-text', text: j.errorMessage ?? '' }),
       );
     }),
   );
+}
+
+/** What each count of a job report means (shown as the part's title). */
+const REPORT_TITLES = {
+  stored: 'months stored with usage',
+  empty: 'months stored with no usage (3030 or an empty report)',
+  failed: 'months that failed, by COUNTER exception code or HTTP status',
+  skipped: 'months not requested because the run or the report was stopped',
+  deferred: 'times a request was put back for later (queued, busy, rate limited)',
+};
+
+/**
+ * A provider job's report as short parts, zeros left out: `12 stored`, `2 failed (3031: 2)`, …
+ * @param {{ stored: number, empty: number, failed: Record<string, number>, skipped: number, deferred: number } | undefined} report
+ * @returns {HTMLElement[]}
+ */
+export function reportParts(report) {
+  if (!report) return [];
+  const failed = Object.entries(report.failed ?? {});
+  const failedTotal = failed.reduce((n, [, v]) => n + v, 0);
+  /** @type {[keyof typeof REPORT_TITLES, number, string][]} */
+  const parts = [
+    ['stored', report.stored, `${report.stored} stored`],
+    ['empty', report.empty, `${report.empty} empty`],
+    ['failed', failedTotal, `${failedTotal} failed (${failed.map(([c, n]) => `${c}: ${n}`).join(', ')})`],
+    ['skipped', report.skipped, `${report.skipped} skipped`],
+    ['deferred', report.deferred, `${report.deferred} deferred`],
+  ];
+  return parts
+    .filter(([key, n]) => n > 0 || key === 'stored')
+    .map(([key, , text]) =>
+      h('span', {
+        class: `report-part report-${key}`,
+        dataset: { part: key },
+        title: REPORT_TITLES[key],
+        text,
+      }),
+    );
 }

@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import type { FastifyReply } from 'fastify';
 import type { ServiceContext } from '../context.ts';
 import { CqlError } from '../cql/index.ts';
-import { listJobInfos } from '../store/sql/job-info.ts';
+import { getJobInfo, listJobInfos } from '../store/sql/job-info.ts';
 import type { JobService } from '../jobs/service.ts';
 import { listImplementations } from '../sushi/registry.ts';
 import { docsOnly, type App, type RoutePlugin, type Routes } from './app.ts';
@@ -35,9 +35,32 @@ export const JobInfoSchema = Type.Object(
     notes: Type.Optional(
       Type.Array(Type.String(), { description: 'What the harvest noted (not FOLIO): reports skipped, ...' }),
     ),
+    report: Type.Optional(
+      Type.Object(
+        {
+          stored: Type.Integer({ description: 'Months stored with usage' }),
+          empty: Type.Integer({ description: 'Months stored with no usage (3030, empty report)' }),
+          failed: Type.Object(
+            {},
+            {
+              additionalProperties: Type.Integer(),
+              description: 'Months failed, by COUNTER exception code or HTTP status (`none`: neither)',
+            },
+          ),
+          skipped: Type.Integer({ description: 'Months not requested because the run or report stopped' }),
+          deferred: Type.Integer({ description: 'Times a request was put back for later' }),
+        },
+        {
+          additionalProperties: false,
+          description: 'Added beside FOLIO fields: what a provider job harvest did with the months',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const ImplementationSchema = Type.Object(
   {
@@ -186,6 +209,25 @@ function jobsRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin {
           if (err instanceof CqlError) throw new HttpError(400, err.message);
           throw err;
         }
+      },
+    );
+
+    app.get(
+      '/jobs/:id',
+      {
+        ...docsOnly,
+        schema: {
+          tags: ['jobs'],
+          summary: 'One JobInfo, with the report of a provider job (an addition to FOLIO)',
+          params: Type.Object({ id: Type.String() }),
+          response: { 200: JobInfoSchema, 404: TextError },
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params;
+        const info = UUID.test(id) ? await getJobInfo(ctx.db, req.tenant, id) : undefined;
+        if (!info) throw new HttpError(404, `JobInfo not found: ${id}`);
+        return sendJson(reply, info);
       },
     );
 

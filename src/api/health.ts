@@ -11,7 +11,7 @@ export function healthRoutes(ctx: ServiceContext): Routes[] {
           '/metrics',
           { schema: { tags: ['admin'], summary: 'Prometheus metrics of this process' } },
           async (_req, reply) =>
-            reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
+            reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.scrape()),
         );
       },
     },

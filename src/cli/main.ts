@@ -1,7 +1,9 @@
 import { Command } from 'commander';
+import { registerAggregators } from './commands/aggregators.ts';
 import { registerHarvest } from './commands/harvest.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerProviders } from './commands/providers.ts';
+import { registerSchedule } from './commands/schedule.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTenants } from './commands/tenants.ts';
 import { addGlobalOptions, cliVersion, describeError } from './global.ts';
@@ -26,7 +28,10 @@ Examples:
   $ erm-usage-harvester providers add --label "Example Press" --url https://sushi.example.org/r51 \\
       --customer-id 12345 --api-key s3cret --start 2024-01
   $ erm-usage-harvester harvest --wait
-  $ erm-usage-harvester jobs`,
+  $ erm-usage-harvester jobs
+  $ erm-usage-harvester jobs --result failure --since 2025-01-01
+  $ erm-usage-harvester providers disable "Example Press"
+  $ erm-usage-harvester schedule set --start 2025-01-01T02:00:00Z --interval daily`,
 );
 
 registerServe(program);
@@ -34,6 +39,8 @@ registerTenants(program);
 registerProviders(program);
 registerHarvest(program);
 registerJobs(program);
+registerAggregators(program);
+registerSchedule(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -53,7 +53,7 @@ export function providerFromFlags(f: ProviderFlags): UsageDataProvider {
   };
 }
 
-function reportList(reports: string | undefined, type: DirectServiceType): string[] {
+export function reportList(reports: string | undefined, type: DirectServiceType): string[] {
   if (reports === undefined) {
     if (type === 'cs41')
       throw new UsageError('--reports is required for cs41 (COUNTER 4), e.g. --reports JR1,BR2,DB1,PR1');
@@ -67,7 +67,7 @@ function reportList(reports: string | undefined, type: DirectServiceType): strin
   return list;
 }
 
-function checkMonth(flag: string, value: string | undefined): string {
+export function checkMonth(flag: string, value: string | undefined): string {
   if (value === undefined)
     throw new UsageError(`${flag} is required: the first month to harvest, e.g. ${flag} 2024-01`);
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value))
@@ -75,7 +75,7 @@ function checkMonth(flag: string, value: string | undefined): string {
   return value;
 }
 
-function checkUrl(url: string): string {
+export function checkUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.protocol === 'http:' || u.protocol === 'https:') return url;

@@ -136,6 +136,13 @@ export class HarvesterClient {
     return this.json('GET', `${HARVESTER}/jobs`, { query: { ...opts } });
   }
 
+  /** `GET /erm-usage-harvester/jobs/{id}`: one JobInfo (with its `report`), `undefined` when there is none. */
+  async getJob(id: string): Promise<JobInfo | undefined> {
+    const path = `${HARVESTER}/jobs/${encodeURIComponent(id)}`;
+    const res = await this.send('GET', path, { expect: [200, 404] });
+    return res.status === 404 ? undefined : parseJson<JobInfo>(res, 'GET', path);
+  }
+
   /** Every JobInfo matching `opts`, page by page; `timestamp` keeps paging stable (see its doc). */
   async *iterateJobs(opts: IterateJobsOptions = {}): AsyncGenerator<JobInfo> {
     const timestamp = opts.timestamp === undefined ? Date.now() : opts.timestamp;

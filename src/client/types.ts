@@ -27,6 +27,8 @@ export interface JobInfo {
   errorMessage?: string;
   /** What the harvest noted about the job (not FOLIO's): reports the provider does not offer, ... */
   notes?: string[];
+  /** Added beside FOLIO's fields on provider jobs that harvested: what the harvest did with the months. */
+  report?: JobReport;
 }
 
 /** Answer of `GET /erm-usage-harvester/providers/{id}/check` (not FOLIO's); messages hold no secrets. */
@@ -52,6 +54,15 @@ export interface ProviderCheck {
   /** The release its report list names (`5.1` or `5`). */
   releaseDetected?: string;
   messages: string[];
+}
+
+/** A provider job's report: months by outcome, failures by COUNTER exception code or HTTP status. */
+export interface JobReport {
+  stored: number;
+  empty: number;
+  failed: { [code: string]: number };
+  skipped: number;
+  deferred: number;
 }
 
 /** folio-contract §3.2 */

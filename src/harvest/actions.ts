@@ -82,6 +82,7 @@ export class DecisionActions {
     const { deferrals, delayMs } = next;
     log.info({ event: 'deferred', deferrals, delayMs, code: decision.code }, 'request deferred');
     await this.parts.queue.requeue(item, now + delayMs, { deferrals, firstDeferredAt: next.firstDeferredAt });
+    await this.parts.tally.deferred(item, log);
     return next.endpointRestMs;
   }
 
@@ -114,6 +115,7 @@ export class DecisionActions {
       'too many requests: retry later',
     );
     await this.parts.queue.requeue(item, now + wait.waitMs, { rateLimitRetries: item.rateLimitRetries + 1 });
+    await this.parts.tally.deferred(item, log);
     return wait.waitMs;
   }
 
@@ -125,7 +127,7 @@ export class DecisionActions {
     await this.months.failItem(c, reason, failure);
     const skipped = await this.parts.queue.takeQueued(item.jobId, scopeReport);
     for (const other of skipped)
-      await this.months.failMonths({ ...c, item: other }, itemMonths(other), reason, failure);
+      await this.months.failMonths({ ...c, item: other }, itemMonths(other), reason, failure, true);
     log.warn(
       {
         event: 'stopped',

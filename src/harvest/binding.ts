@@ -60,6 +60,7 @@ export class Bindings {
       maxResponseBytes: c.maxResponseBytes,
       userAgent: c.userAgent,
       hostPolicy: c.providerHosts,
+      onBytes: (n) => this.ctx.metrics.sushiBytes.inc(n),
     };
   }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import type { ClaimedItem, WorkItemQueue } from '../store/sql/work-items.ts';
 import type { Bindings, ProviderBinding } from './binding.ts';
 import type { EndpointPaces, PaceAfterAnswer } from './pace.ts';
+import type { HarvestTally } from './tally.ts';
 
 /** Built once by the HarvestEngine. */
 export interface HarvestParts {
@@ -15,6 +16,8 @@ export interface HarvestParts {
   bindings: Bindings;
   /** The adaptive pace of each endpoint (rate limits). */
   paces: EndpointPaces;
+  /** The job report and the metrics of months and requests. */
+  tally: HarvestTally;
 }
 
 /** One claimed request on its way: the item, its provider's binding, and a logger naming both. */

@@ -20,6 +20,7 @@ import { ItemWorkers } from './item-workers.ts';
 import { MonthStore } from './months.ts';
 import { EndpointPaces } from './pace.ts';
 import { ProviderRuns } from './provider-run.ts';
+import { HarvestTally } from './tally.ts';
 
 export class HarvestEngine {
   private readonly workers: ItemWorkers;
@@ -40,6 +41,7 @@ export class HarvestEngine {
       ),
       bindings: new Bindings(ctx, erm),
       paces: new EndpointPaces(ctx.db, cfg.harvest),
+      tally: new HarvestTally(ctx),
     };
     const runs = new ProviderRuns(parts, completeJob);
     this.workers = new ItemWorkers(parts, new DecisionActions(parts, new MonthStore(parts)), runs);

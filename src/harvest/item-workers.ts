@@ -159,6 +159,7 @@ export class ItemWorkers {
       return;
     }
     let result: FetchResult;
+    const started = performance.now();
     try {
       result = await binding.endpoint.fetchReport(
         { reportName: item.reportName, ...itemDates(item) },
@@ -174,6 +175,13 @@ export class ItemWorkers {
       return;
     }
     const decision = decide(result);
+    const outcome = result.kind === 'data' ? 'data' : result.cause;
+    ctx.metrics.sushiDuration.observe({ outcome }, (performance.now() - started) / 1000);
+    ctx.metrics.sushiRequests.inc({
+      outcome,
+      action: decision.action,
+      code: String(decision.code ?? 'none'),
+    });
     log.info(
       { event: 'response', rule: decision.rule, action: decision.action, code: decision.code },
       'report response',

@@ -39,8 +39,9 @@ export class MonthStore {
     outcome: MonthOutcome,
     downloadTime: string,
     existing?: CounterReport | null,
+    skipped = false,
   ): Promise<boolean> {
-    const { ctx, erm, queue } = this.parts;
+    const { ctx, erm, queue, tally } = this.parts;
     const { item, binding, log } = c;
     const limit = ctx.config.harvest.uploadFailureLimit;
     try {
@@ -54,6 +55,7 @@ export class MonthStore {
         existing,
       );
       await recordUpload(ctx.db, item.jobId, true);
+      await tally.month(item, outcome, log, skipped);
       return true;
     } catch (err) {
       const inRow = await recordUpload(ctx.db, item.jobId, false);
@@ -67,7 +69,8 @@ export class MonthStore {
           item.jobId,
           JSON.stringify({ name: 'UploadError', message: `Stopping after ${limit} failed uploads in a row` }),
         );
-        await queue.takeQueued(item.jobId);
+        const taken = await queue.takeQueued(item.jobId);
+        await tally.skipped(item, taken.flatMap(itemMonths), log);
         return false;
       }
       return true;
@@ -128,12 +131,16 @@ export class MonthStore {
     await this.parts.queue.remove(c.item.id);
   }
 
-  /** Records `months` of the item as failed, counted and in the state as `failure` says. */
+  /**
+   * Records `months` of the item as failed, counted and in the state as `failure` says; `skipped` when
+   * they were not requested because the run or report stopped (the job report counts them so).
+   */
   async failMonths(
     c: ItemContext,
     months: YearMonth[],
     reason: string,
     failure: MonthFailure,
+    skipped = false,
   ): Promise<void> {
     const downloadTime = formatDateTime(this.now());
     const failedReason = reason || 'Error';
@@ -150,7 +157,7 @@ export class MonthStore {
         counting: failure.counting,
         state: failure.state(existing, this.now()),
       };
-      if (!(await this.upload(c, yearMonth, outcome, downloadTime, existing ?? null))) return;
+      if (!(await this.upload(c, yearMonth, outcome, downloadTime, existing ?? null, skipped))) return;
     }
   }
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
 import { configureEndpoint, type EndpointPoliteness } from '../store/sql/endpoints.ts';
 import { closeRun, getRun, openRun } from '../store/sql/harvest-runs.ts';
+import { addToJobReport } from '../store/sql/job-info.ts';
 import type { WorkItem } from '../store/sql/work-items.ts';
 import type { HarvestParts } from './context.ts';
 import { itemMonths, planWorkItems } from './planner.ts';
@@ -86,6 +87,7 @@ export class ProviderRuns {
         );
         // The job now lives in its work items: its worker slot is free, and it ends with the last item.
         await job.detach(tx);
+        await addToJobReport(tx, tenant, job.jobId, {});
       });
       job.log.info(
         { event: 'planned', items: items.length },

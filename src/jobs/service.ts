@@ -180,7 +180,7 @@ export class JobService {
     };
     try {
       await this.queue.finish(job, info);
-      this.ctx.metrics.jobsFinished.inc({ type: job.kind, result: info.result });
+      this.countFinished(job, info.result ?? 'failure');
       log.info({ result: info.result, errorMessage }, `${job.kind} job finished`);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'could not record the end of a job');
@@ -205,12 +205,22 @@ export class JobService {
     return runProviderJob(this.erm, job.tenant, job.providerId ?? '', this.harvest, context);
   }
 
+  /** The finished-jobs metric, and a provider's last successful harvest. */
+  private countFinished(job: QueuedJob, result: 'success' | 'failure'): void {
+    this.ctx.metrics.jobsFinished.inc({ type: job.kind, result });
+    if (job.kind === 'provider' && job.providerId && result === 'success')
+      this.ctx.metrics.lastSuccess.set(
+        { tenant: job.tenant, provider: job.providerId },
+        this.ctx.clock.now() / 1000,
+      );
+  }
+
   /** Ends a detached provider job, once: the `CompleteProviderJob` of provider-hook.ts. */
   async completeDetached(jobId: string, errorMessage?: string): Promise<boolean> {
     const job = await this.queue.completeWaiting(jobId, this.ctx.clock.now(), errorMessage);
     if (!job) return false;
     const result = errorMessage === undefined ? 'success' : 'failure';
-    this.ctx.metrics.jobsFinished.inc({ type: job.kind, result });
+    this.countFinished(job, result);
     this.ctx.log.info(
       { tenant: job.tenant, jobId, providerId: job.providerId, result, errorMessage },
       'provider job finished',

@@ -342,6 +342,7 @@ class StreamingBody implements ResponseBody {
     try {
       for await (const chunk of decompress(this.raw, this.encodings)) {
         total += chunk.byteLength;
+        this.control.options.onBytes?.(chunk.byteLength);
         if (total > max) throw new BodyError(tooLargeFailure(max));
         this.keep(chunk);
         yield chunk;

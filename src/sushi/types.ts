@@ -148,4 +148,6 @@ export interface TransportOptions {
   userAgent: string;
   /** Which addresses may be called (src/sushi/host-policy.ts); default: the built-in denials only. */
   hostPolicy?: HostPolicy;
+  /** Told the size of each body chunk received (after decompression), e.g. for a bytes metric. */
+  onBytes?: (bytes: number) => void;
 }

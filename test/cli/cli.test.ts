@@ -316,8 +316,10 @@ describe('cli: harvest and jobs', () => {
     const res = await cli('jobs', '--limit', '50');
     assert.equal(res.code, 0, res.stderr);
     const lines = res.stdout.trim().split('\n');
-    assert.match(lines[0], /^ID\s+TYPE\s+PROVIDER\s+STATE\s+STARTED\s+FINISHED\s+RESULT\s+ERROR$/);
-    assert.ok(lines.some((l) => /provider\s+\S+\s+finished\s+.*failure\s+\S/.test(l)));
+    assert.match(lines[0], /^ID\s+TYPE\s+PROVIDER\s+STATE\s+STARTED\s+FINISHED\s+RESULT\s+MONTHS\s+ERROR$/);
+    assert.ok(lines.some((l) => /provider\s+.+\s+finished\s+.*failure\s+\S/.test(l)));
+    // Providers are shown by their label, harvested provider jobs with their months report.
+    assert.ok(lines.some((l) => /provider\s+Mocked Press\s+finished\s+.*success\s+\d+ stored/.test(l)));
   });
 
   it('jobs --provider --json gives the JobInfos of one provider', async () => {

@@ -14,6 +14,7 @@ import {
 } from '../provider-record.ts';
 import { formatTable, type Column } from '../table.ts';
 import { registerCheck } from './provider-check.ts';
+import { registerProviderManagement } from './provider-manage.ts';
 
 export function registerProviders(program: Command): void {
   const providers = program
@@ -24,6 +25,7 @@ export function registerProviders(program: Command): void {
   registerImport(providers);
   registerDelete(providers);
   registerCheck(providers);
+  registerProviderManagement(providers);
 }
 
 function registerAdd(providers: Command): void {

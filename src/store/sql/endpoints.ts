@@ -35,3 +35,12 @@ export async function releaseEndpoint(
     [key, new Date(now), extraWaitMs],
   );
 }
+
+/** Endpoints that may not be asked before a time after `now`, for the metrics. */
+export async function countEndpointsInBackoff(db: Queryable, now: number): Promise<number> {
+  const res = await db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ${ENDPOINTS} WHERE next_allowed_at > $1`,
+    [new Date(now)],
+  );
+  return Number(res.rows[0]?.n ?? 0);
+}

@@ -21,6 +21,28 @@ export interface JobInfo {
   errorMessage?: string;
   /** What the harvest wants people to know about the job (not FOLIO's; added, never replacing a field). */
   notes?: string[];
+  /** Added beside FOLIO's fields: what a provider job's harvest did with the months (harvest runs only). */
+  report?: JobReport;
+}
+
+/**
+ * The structured report of a provider job: months stored with usage, stored as empty (no usage),
+ * failed (by COUNTER exception code or HTTP status; `none` when there was neither), skipped because the
+ * run or the report was stopped, and how often a request was deferred (queued, busy, rate limited).
+ */
+export interface JobReport {
+  stored: number;
+  empty: number;
+  failed: Record<string, number>;
+  skipped: number;
+  deferred: number;
+}
+
+/** A change to a job's report: counts to add (failed ones under their code). */
+export type JobReportDelta = Partial<Omit<JobReport, 'failed'>> & { failed?: Record<string, number> };
+
+export function emptyJobReport(): JobReport {
+  return { stored: 0, empty: 0, failed: {}, skipped: 0, deferred: 0 };
 }
 
 /** Field order of the schema; undefined fields are left out (folio-contract H6). */
@@ -35,6 +57,7 @@ const FIELDS: (keyof JobInfo)[] = [
   'result',
   'errorMessage',
   'notes',
+  'report',
 ];
 
 /** The JobInfo as stored and sent: schema fields only, in schema order, no undefined values. */
@@ -62,13 +85,17 @@ function table(tenant: string): string {
 
 /**
  * Inserts or replaces the whole JobInfo of `info.id`; a replaced row keeps its insertion position and
- * the notes the harvest added while the job ran.
+ * the notes and the `report` the harvest added while the job ran (the job's end rewrites the rest).
  */
 export async function saveJobInfo(db: Queryable, tenant: string, info: JobInfo): Promise<void> {
+  const t = table(tenant);
   await db.query(
-    `INSERT INTO ${table(tenant)} AS t (id, jsonb) VALUES ($1, $2::jsonb)
-     ON CONFLICT (id) DO UPDATE SET jsonb = CASE WHEN t.jsonb ? 'notes' AND NOT EXCLUDED.jsonb ? 'notes'
-       THEN EXCLUDED.jsonb || jsonb_build_object('notes', t.jsonb->'notes') ELSE EXCLUDED.jsonb END`,
+    `INSERT INTO ${t} AS j (id, jsonb) VALUES ($1, $2::jsonb)
+     ON CONFLICT (id) DO UPDATE SET jsonb = EXCLUDED.jsonb
+       || CASE WHEN j.jsonb ? 'notes' AND NOT EXCLUDED.jsonb ? 'notes'
+            THEN jsonb_build_object('notes', j.jsonb->'notes') ELSE '{}'::jsonb END
+       || CASE WHEN j.jsonb ? 'report' AND NOT EXCLUDED.jsonb ? 'report'
+            THEN jsonb_build_object('report', j.jsonb->'report') ELSE '{}'::jsonb END`,
     [info.id, JSON.stringify(cleanJobInfo(info))],
   );
 }
@@ -80,6 +107,48 @@ export async function addJobNote(db: Queryable, tenant: string, jobId: string, n
      SET jsonb = jsonb_set(jsonb, '{notes}', COALESCE(jsonb->'notes', '[]'::jsonb) || to_jsonb($2::text))
      WHERE id = $1`,
     [jobId, note],
+  );
+}
+
+/** One JobInfo by id, or undefined. */
+export async function getJobInfo(db: Queryable, tenant: string, id: string): Promise<JobInfo | undefined> {
+  const res = await db.query<{ jsonb: JobInfo }>(`SELECT jsonb FROM ${table(tenant)} WHERE id = $1`, [id]);
+  return res.rows[0] ? cleanJobInfo(res.rows[0].jsonb) : undefined;
+}
+
+/**
+ * Adds `delta` to the job's report (created with zeros when absent), in one statement: the row lock
+ * orders the increments of workers in several processes. No row (a purged job): nothing happens.
+ */
+export async function addToJobReport(
+  db: Queryable,
+  tenant: string,
+  jobId: string,
+  delta: JobReportDelta,
+): Promise<void> {
+  const t = table(tenant);
+  const zero = JSON.stringify(emptyJobReport());
+  await db.query(
+    `UPDATE ${t} SET jsonb = jsonb_set(jsonb, '{report}', (
+       SELECT r || jsonb_build_object(
+         'stored', (r->>'stored')::int + $2::int,
+         'empty', (r->>'empty')::int + $3::int,
+         'skipped', (r->>'skipped')::int + $4::int,
+         'deferred', (r->>'deferred')::int + $5::int,
+         'failed', (r->'failed') || COALESCE((
+           SELECT jsonb_object_agg(d.key, COALESCE((r->'failed'->>d.key)::int, 0) + d.value::int)
+           FROM jsonb_each_text($6::jsonb) AS d), '{}'::jsonb))
+       FROM (SELECT $7::jsonb || COALESCE(jsonb->'report', '{}'::jsonb) AS r) AS cur))
+     WHERE id = $1`,
+    [
+      jobId,
+      delta.stored ?? 0,
+      delta.empty ?? 0,
+      delta.skipped ?? 0,
+      delta.deferred ?? 0,
+      JSON.stringify(delta.failed ?? {}),
+      zero,
+    ],
   );
 }
 

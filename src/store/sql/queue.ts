@@ -125,3 +125,11 @@ export async function waitingJobsWithoutItems(db: Queryable): Promise<string[]> 
   );
   return res.rows.map((r) => r.id);
 }
+
+/** Jobs in the queue by state, for the metrics. */
+export async function countJobsByState(db: Queryable): Promise<{ state: string; n: number }[]> {
+  const res = await db.query<{ state: string; n: string }>(
+    `SELECT state, count(*)::text AS n FROM ${QUEUE} GROUP BY state`,
+  );
+  return res.rows.map((r) => ({ state: r.state, n: Number(r.n) }));
+}

@@ -240,3 +240,11 @@ export class WorkItemQueue {
 export async function deleteTenantWorkItems(db: Queryable, tenant: string): Promise<void> {
   await db.query(`DELETE FROM ${WORK_ITEMS} WHERE tenant = $1`, [tenant]);
 }
+
+/** Work items by state, for the metrics. */
+export async function countWorkItemsByState(db: Queryable): Promise<{ state: string; n: number }[]> {
+  const res = await db.query<{ state: string; n: string }>(
+    `SELECT state, count(*)::text AS n FROM ${WORK_ITEMS} GROUP BY state`,
+  );
+  return res.rows.map((r) => ({ state: r.state, n: Number(r.n) }));
+}

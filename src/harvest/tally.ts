@@ -1,0 +1,49 @@
+/**
+ * What the harvest counts as it goes: each stored month and each deferred or skipped request goes into
+ * the provider job's report (kept on its JobInfo as `report`, beside FOLIO's fields) and into the
+ * metrics. Counting never fails a harvest: a failed count is logged.
+ */
+import type { YearMonth } from '../counter/index.ts';
+import { addToJobReport, type JobReportDelta } from '../store/sql/job-info.ts';
+import type { ServiceContext } from '../context.ts';
+import type { Logger } from '../log.ts';
+import type { MonthOutcome } from './upload.ts';
+
+/** The item a count belongs to. */
+interface Counted {
+  tenant: string;
+  jobId: string;
+}
+
+export class HarvestTally {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  /** A month written with `outcome`; `skipped` when it failed only because its run or report stopped. */
+  async month(item: Counted, outcome: MonthOutcome, log: Logger, skipped = false): Promise<void> {
+    const state = outcome.state?.state ?? (outcome.kind === 'success' ? 'harvested' : 'failed');
+    this.ctx.metrics.monthsStored.inc({ state });
+    let delta: JobReportDelta;
+    if (outcome.kind === 'success') delta = state === 'empty' ? { empty: 1 } : { stored: 1 };
+    else if (skipped) delta = { skipped: 1 };
+    else delta = { failed: { [String(outcome.state?.code ?? 'none')]: 1 } };
+    await this.add(item, delta, log);
+  }
+
+  /** A request put back for later (queued, busy, rate limited). */
+  async deferred(item: Counted, log: Logger): Promise<void> {
+    await this.add(item, { deferred: 1 }, log);
+  }
+
+  /** Months not requested because the run stopped before them (upload stop rule). */
+  async skipped(item: Counted, months: readonly YearMonth[], log: Logger): Promise<void> {
+    if (months.length > 0) await this.add(item, { skipped: months.length }, log);
+  }
+
+  private async add(item: Counted, delta: JobReportDelta, log: Logger): Promise<void> {
+    try {
+      await addToJobReport(this.ctx.db, item.tenant, item.jobId, delta);
+    } catch (err) {
+      log.warn({ event: 'job-report', err: (err as Error).message }, 'cannot update the job report');
+    }
+  }
+}
