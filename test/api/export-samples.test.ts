@@ -1,5 +1,5 @@
 /**
- * The truth test of the exports (issue 6 §1): the 32 official COUNTER JSON samples are harvested through
+ * The truth test of the exports (issue 6, part 1): the 32 official COUNTER JSON samples are harvested through
  * the mock COUNTER server, then the sample window is exported over HTTP
  * (`/counter-reports/export/provider/…`) and compared with the official TSV twin row for row: the header
  * rows (Created and Created_By apart), the column headings and every data row, as tsv, csv (RFC 4180)

@@ -2,7 +2,7 @@
  * A JSON text that does not depend on the order of object members, for identities (item, parent,
  * attributes): a month stored as `jsonb` comes back with its members reordered (shorter keys first),
  * while a month stored as item chunks keeps the provider's order, and the same title must be one row
- * (docs/counter-tabular.md §5). The order chosen is jsonb's (key length, then code units), so months read
+ * (docs/counter-tabular.md, section 5). The order chosen is jsonb's (key length, then code units), so months read
  * from `jsonb` are already in it and only need checking, not copying.
  */
 

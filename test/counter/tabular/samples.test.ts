@@ -125,7 +125,7 @@ void describe('tabular export of the 32 official COUNTER samples (split → merg
         assert.deepEqual(merged.Report_Header, sample.json.Report_Header);
         if (sample.name === 'r50/Sample-IR.json') {
           // Items in the order of their first month with usage (see REORDERED); otherwise equal.
-          // Members may come in another order (identities ignore it; docs/counter-tabular.md §5).
+          // Members may come in another order (identities ignore it; docs/counter-tabular.md, section 5).
           const sorted = (items: unknown): unknown[] =>
             [...(items as Array<{ Item: string }>)].sort((a, b) => (a.Item < b.Item ? -1 : 1));
           assert.deepEqual(sorted(merged.Report_Items), sorted(sample.json.Report_Items));
