@@ -110,8 +110,14 @@ async function* monthsOf(
   tiny: JsonRecord[],
 ): AsyncGenerator<StoredMonth> {
   for (const t of tiny) {
-    const record = await store.read(tenant, 'counter-reports', String(t.id), { lazyChunks: true });
-    if (hasReport(record)) yield await storedMonthOf(store, tenant, record);
+    // A month deleted since the list was read is left out, as if it had not been there.
+    const record = await store
+      .read(tenant, 'counter-reports', String(t.id), { lazyChunks: true })
+      .catch((err: unknown) => {
+        if (err instanceof StoreError && err.status === 404) return undefined;
+        throw err;
+      });
+    if (record && hasReport(record)) yield await storedMonthOf(store, tenant, record);
   }
 }
 
@@ -137,7 +143,9 @@ async function monthRecords(
 
 function sendExport(reply: FastifyReply, exp: PreparedExport): FastifyReply {
   const body = Readable.from(exp.body(), { objectMode: false });
-  body.on('close', () => void exp.dispose());
+  body.on('close', () => {
+    exp.dispose().catch(() => undefined);
+  });
   return reply
     .code(200)
     .header('content-type', exp.contentType)
