@@ -229,6 +229,32 @@ describe('client: exports', () => {
     );
   });
 
+  it('through a caller-supplied fetch: the same file, streamed; errors as HarvesterApiError', async () => {
+    const viaFetch = new HarvesterClient({ baseUrl: svc.url, tenant: 'diku', fetch: globalThis.fetch });
+    try {
+      const file = await viaFetch.exportCounterReportRange({
+        providerId,
+        report: 'TR_J1',
+        release: '5.1',
+        from: '2022-01',
+        to: '2022-12',
+        format: 'csv',
+      });
+      assert.equal(file.fileName, `${providerId}_TR_J1_5.1_2022-01_2022-12.csv`);
+      const rows = parseCsv((await file.buffer()).toString('utf8'));
+      assert.deepEqual(rows.slice(headerRowCount(trj1) + 1), officialData(trj1));
+      await assert.rejects(
+        viaFetch.exportCounterReport(ids.get('2022-04')!, { format: 'pdf' as never }),
+        (err: unknown) =>
+          err instanceof HarvesterApiError &&
+          err.status === 400 &&
+          /"pdf" is not supported/.test(err.message),
+      );
+    } finally {
+      await viaFetch.close();
+    }
+  });
+
   it('listCounterReportsSorted groups by year and report', async () => {
     const sorted = await client.listCounterReportsSorted(providerId);
     assert.equal(sorted.counterReportsPerYear.length, 1);
