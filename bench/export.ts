@@ -7,6 +7,7 @@
  *   baseline: every month as one JSON text, JSON.parse, the table built in memory, written as TSV.
  *
  *   node --import tsx bench/export.ts --size 100 --months 12 --runs 3 [--format tsv] [--ours-flags=...]
+ *     [--budget MiB] (the merge's memory budget of `ours`; default that of prepareExport, 128 MiB)
  *
  * `--size` is the size of the report as the provider delivers it (MB); the stored months are larger
  * (every month repeats the item descriptions). The month directory is kept in the temporary
@@ -108,6 +109,7 @@ async function parent(): Promise<void> {
       format: { type: 'string', default: 'tsv' },
       modes: { type: 'string', default: 'ours,baseline' },
       'ours-flags': { type: 'string', default: '' },
+      budget: { type: 'string' },
       regenerate: { type: 'boolean', default: false },
     },
   });
@@ -136,7 +138,10 @@ async function parent(): Promise<void> {
     for (const mode of order) {
       const format = mode === 'baseline' ? 'tsv' : values.format;
       const result = await runChild(
-        ['--mode', mode, '--dir', dir, '--begin', BEGIN, '--end', end, '--format', format],
+        [
+          ...['--mode', mode, '--dir', dir, '--begin', BEGIN, '--end', end, '--format', format],
+          ...(mode === 'ours' && values.budget !== undefined ? ['--budget', values.budget] : []),
+        ],
         mode === 'ours' ? oursFlags : [],
       );
       results.push(result);

@@ -16,6 +16,7 @@ import { uiRoutes } from './api/ui.ts';
 import { tenantRoutes } from './api/tenant.ts';
 import { enableTenant } from './tenant-lifecycle.ts';
 import { ermRoutes } from './api/erm-routes.ts';
+import { exportRoutes } from './api/export-routes.ts';
 import { harvesterRoutes } from './api/harvester-routes.ts';
 import { LocalErmStore } from './erm/local-store.ts';
 import type { ErmStore } from './erm/port.ts';
@@ -102,7 +103,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       uiRoutes(ctx),
       tenantRoutes(ctx),
       harvesterRoutes(ctx, jobs),
-      ...(config.mode === 'standalone' ? [ermRoutes(ctx, store)] : []),
+      ...(config.mode === 'standalone' ? [ermRoutes(ctx, store), exportRoutes(ctx, store)] : []),
     ]);
     if (
       config.mode === 'standalone' &&

@@ -4,6 +4,7 @@ import { registerHarvest } from './commands/harvest.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerProviders } from './commands/providers.ts';
 import { registerSchedule } from './commands/schedule.ts';
+import { registerReports } from './commands/reports.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTenants } from './commands/tenants.ts';
 import { addGlobalOptions, cliVersion, describeError } from './global.ts';
@@ -41,6 +42,7 @@ registerHarvest(program);
 registerJobs(program);
 registerAggregators(program);
 registerSchedule(program);
+registerReports(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -16,6 +16,7 @@ import {
   undiciTransport,
   type FetchLike,
   type HttpResponse,
+  type HttpStreamResponse,
   type Transport,
 } from './transport.ts';
 import type {
@@ -24,6 +25,10 @@ import type {
   AggregatorSettings,
   CounterReport,
   CounterReports,
+  CounterReportsSorted,
+  Download,
+  ExportFormat,
+  ExportRangeOptions,
   GetJobsOptions,
   IterateCounterReportsOptions,
   IterateJobsOptions,
@@ -301,6 +306,32 @@ export class HarvesterClient {
   async deleteCounterReport(id: string): Promise<void> {
     await this.deleteRecord(COUNTER_REPORTS, id);
   }
+  /** `POST /counter-reports/reports/delete`: deletes the given months (unknown ids are skipped). */
+  async deleteCounterReports(ids: string[]): Promise<void> {
+    await this.send('POST', `${COUNTER_REPORTS.path}/reports/delete`, { body: ids, expect: [204] });
+  }
+
+  // ---- Store: exports and downloads (docs/counter-tabular.md) ----------------------------------------
+
+  /** `GET /counter-reports/export/{id}`: one stored month as a COUNTER file (default csv). */
+  async exportCounterReport(id: string, opts: { format?: ExportFormat } = {}): Promise<Download> {
+    return this.download(exportCounterReportPath(id, opts.format));
+  }
+  /** The months `from..to` of one report or standard view merged into one COUNTER file (default csv). */
+  async exportCounterReportRange(opts: ExportRangeOptions): Promise<Download> {
+    return this.download(exportCounterReportRangePath(opts));
+  }
+  /** `GET /counter-reports/{id}/download`: the stored month in its original format (COUNTER JSON). */
+  async downloadCounterReport(id: string): Promise<Download> {
+    return this.download(`${itemPath(COUNTER_REPORTS, id)}/download`);
+  }
+  /** `GET /counter-reports/sorted/{udpId}`: a provider's months by year and report, without report data. */
+  async listCounterReportsSorted(providerId: string): Promise<CounterReportsSorted> {
+    return this.json<CounterReportsSorted>(
+      'GET',
+      `${COUNTER_REPORTS.path}/sorted/${encodeURIComponent(providerId)}`,
+    );
+  }
 
   // ---- internals ------------------------------------------------------------------------------------
 
@@ -370,6 +401,33 @@ export class HarvesterClient {
     }
   }
 
+  /** GET of a file: its bytes streamed; a non-2xx answer is read in full and thrown. */
+  private async download(path: string): Promise<Download> {
+    let res: HttpStreamResponse;
+    try {
+      res = await this.transport.stream({
+        method: 'GET',
+        url: this.baseUrl + path,
+        headers: { ...this.headers, accept: '*/*' },
+        timeoutMs: this.timeoutMs,
+      });
+    } catch (err) {
+      throw new HarvesterConnectionError(this.baseUrl, err);
+    }
+    if (res.status < 200 || res.status >= 300) {
+      const text = (await readAll(res.body)).toString('utf8');
+      throw new HarvesterApiError(res.status, text, 'GET', path, res.statusText);
+    }
+    const body = res.body;
+    const fileName = fileNameOf(res.headers.get('content-disposition'));
+    return {
+      ...(fileName !== undefined && { fileName }),
+      contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+      body,
+      buffer: () => readAll(body),
+    };
+  }
+
   private async json<T>(method: string, path: string, opts: SendOptions = {}): Promise<T> {
     return parseJson<T>(await this.send(method, path, opts), method, path);
   }
@@ -410,6 +468,35 @@ export function queryString(query: Query | undefined): string {
   }
   const s = params.toString();
   return s ? `?${s}` : '';
+}
+
+/** The path of a one-month export (`/counter-reports/export/{id}?format=…`), e.g. for a download link. */
+export function exportCounterReportPath(id: string, format?: ExportFormat): string {
+  return `${COUNTER_REPORTS.path}/export/${encodeURIComponent(id)}${queryString({ format })}`;
+}
+
+/** The path of a range export, as mod-erm-usage spells it, e.g. for a download link. */
+export function exportCounterReportRangePath(opts: ExportRangeOptions): string {
+  const part = encodeURIComponent;
+  return (
+    `${COUNTER_REPORTS.path}/export/provider/${part(opts.providerId)}/report/${part(opts.report)}` +
+    `/version/${part(opts.release)}/from/${part(opts.from)}/to/${part(opts.to)}${queryString({ format: opts.format })}`
+  );
+}
+
+/** The file name of a `Content-Disposition` value (`filename*` preferred). */
+export function fileNameOf(disposition: string | null): string | undefined {
+  if (!disposition) return undefined;
+  const extended = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  if (extended) return decodeURIComponent(extended[1]);
+  return /filename="([^"]*)"/i.exec(disposition)?.[1] ?? /filename=([^;]+)/i.exec(disposition)?.[1]?.trim();
+}
+
+async function readAll(body: AsyncIterable<unknown>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body)
+    parts.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(parts);
 }
 
 function itemPath<C>(res: Resource<C>, id: string): string {

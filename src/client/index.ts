@@ -2,6 +2,9 @@ export {
   HarvesterClient,
   DEFAULT_MODULE_ID,
   queryString,
+  exportCounterReportPath,
+  exportCounterReportRangePath,
+  fileNameOf,
   type HarvesterClientOptions,
   type EnableTenantOptions,
 } from './harvester-client.ts';

@@ -3,6 +3,8 @@
  * or through a caller-supplied `fetch` (tests, other runtimes).
  */
 import { STATUS_CODES } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Agent, request } from 'undici';
 
 export interface HttpRequest {
@@ -20,6 +22,11 @@ export interface HttpResponse {
   text: string;
 }
 
+/** An answer whose body is read as a stream (downloads); `timeoutMs` bounds the wait for the headers. */
+export interface HttpStreamResponse extends Omit<HttpResponse, 'text'> {
+  body: Readable;
+}
+
 /** The part of the WHATWG `fetch` the client uses; the global `fetch` and undici's both fit. */
 export type FetchLike = (
   url: string,
@@ -29,10 +36,13 @@ export type FetchLike = (
   statusText: string;
   headers: { get(name: string): string | null };
   text(): Promise<string>;
+  /** Streamed downloads read this when present (the global `fetch` has it), `text()` otherwise. */
+  body?: unknown;
 }>;
 
 export interface Transport {
   send(req: HttpRequest): Promise<HttpResponse>;
+  stream(req: HttpRequest): Promise<HttpStreamResponse>;
   close(): Promise<void>;
 }
 
@@ -57,6 +67,30 @@ export function undiciTransport(): Transport {
         text,
       };
     },
+    async stream(req) {
+      const abort = new AbortController();
+      const timer = setTimeout(
+        () => abort.abort(new Error(`no answer in ${req.timeoutMs} ms`)),
+        req.timeoutMs,
+      );
+      try {
+        const res = await request(req.url, {
+          method: req.method as 'GET',
+          headers: req.headers,
+          body: req.body,
+          dispatcher: agent,
+          signal: abort.signal,
+        });
+        return {
+          status: res.statusCode,
+          statusText: STATUS_CODES[res.statusCode] ?? '',
+          headers: { get: (name) => headerValue(res.headers[name.toLowerCase()]) },
+          body: res.body,
+        };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     close: () => (closed ??= agent.close()),
   };
 }
@@ -71,6 +105,28 @@ export function fetchTransport(fetchFn: FetchLike): Transport {
         signal: AbortSignal.timeout(req.timeoutMs),
       });
       return { status: res.status, statusText: res.statusText, headers: res.headers, text: await res.text() };
+    },
+    async stream(req) {
+      const abort = new AbortController();
+      const timer = setTimeout(
+        () => abort.abort(new Error(`no answer in ${req.timeoutMs} ms`)),
+        req.timeoutMs,
+      );
+      try {
+        const res = await fetchFn(req.url, {
+          method: req.method,
+          headers: req.headers,
+          body: req.body,
+          signal: abort.signal,
+        });
+        const body =
+          res.body !== undefined && res.body !== null
+            ? Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)
+            : Readable.from([Buffer.from(await res.text(), 'utf8')]);
+        return { status: res.status, statusText: res.statusText, headers: res.headers, body };
+      } finally {
+        clearTimeout(timer);
+      }
     },
     close: async () => {},
   };

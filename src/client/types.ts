@@ -4,6 +4,7 @@
  * ISO-8601 offset on input. Records of the store allow extra properties (*addl: true*), so their
  * interfaces carry an index signature; the harvester's own records (JobInfo, ServiceImplementation) do not.
  */
+import type { Readable } from 'node:stream';
 
 // ---- Harvester API (folio-contract §2, §3.1–§3.4) --------------------------------------------------------------
 
@@ -319,3 +320,41 @@ export interface IterateJobsOptions extends Omit<GetJobsOptions, 'offset' | 'tim
 }
 export type IterateOptions = Omit<ListOptions, 'offset'>;
 export type IterateCounterReportsOptions = Omit<ListCounterReportsOptions, 'offset'>;
+
+// ---- Exports (issue 6; docs/counter-tabular.md) -----------------------------------------------------------
+
+/** `tsv`, `csv`, `xlsx`: the COUNTER tabular report of the release; `json`: the COUNTER JSON report. */
+export type ExportFormat = 'tsv' | 'csv' | 'xlsx' | 'json';
+
+/** A range export: the months `from..to` of one report or standard view of a provider, merged. */
+export interface ExportRangeOptions {
+  providerId: string;
+  /** Master report or standard view (`TR`, `TR_J1`, …), or a COUNTER 4 report name (`JR1`). */
+  report: string;
+  /** `5.1`, `5` or `4`. */
+  release: string;
+  /** First and last month, `yyyy-MM`. */
+  from: string;
+  to: string;
+  /** Default `csv`, as mod-erm-usage. */
+  format?: ExportFormat;
+}
+
+/** A downloaded file: its name and type from the answer's headers, and its bytes as a stream. */
+export interface Download {
+  /** From `Content-Disposition`, when the server named the file. */
+  fileName?: string;
+  contentType: string;
+  /** The bytes; read once (or call `buffer()`). */
+  body: Readable;
+  /** Reads the whole body into memory. */
+  buffer(): Promise<Buffer>;
+}
+
+/** `GET /counter-reports/sorted/{udpId}`: a provider's months by year, then report (without report data). */
+export interface CounterReportsSorted {
+  counterReportsPerYear: {
+    year: number;
+    reportsPerType: { reportType: string; counterReports: CounterReport[] }[];
+  }[];
+}

@@ -7,7 +7,9 @@ import {
   type PreparedExport,
   type StoredMonth,
 } from '../../src/counter/index.ts';
-import { chunked, type Sample } from './counter.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, chunked, type Sample } from './counter.ts';
 
 export interface StoredSampleMonth extends StoredMonth {
   texts: string[];
@@ -148,4 +150,59 @@ export function trimRow<T>(row: readonly T[], empty: (c: T) => boolean): T[] {
   let end = row.length;
   while (end > 0 && empty(row[end - 1])) end -= 1;
   return row.slice(0, end);
+}
+
+export function officialTsv(sample: Sample): Buffer {
+  return readFileSync(join(FIXTURES, sample.name.replace(/\.json$/, '.tsv')));
+}
+
+/** Number of header rows before the blank row. */
+export function headerRowCount(sample: Sample): number {
+  return sample.release === '5.1' ? 13 : 12;
+}
+
+/**
+ * Samples whose official row order is not the merge's order (same rows otherwise):
+ * - R5.1 IR and IR_A1: the official TSV lists the items by item, while the JSON (which the harvester
+ *   stores) must group them under their parents; a merged range keeps the JSON's parent groups.
+ * - R5.0 IR: Item 100026 has no usage in the first month; a merged range lists items in the order
+ *   of their first month with usage, so it follows the items of January.
+ */
+export const REORDERED: Partial<Record<string, (official: string[][], sample: Sample) => string[][]>> = {
+  'r51/IR_sample_r51.json': byParentGroup,
+  'r51/IRA1_sample_r51.json': byParentGroup,
+  'r50/Sample-IR.json': byFirstMonthWithUsage,
+};
+
+/** Official data rows, stably sorted by the position of their parent group in the JSON. */
+function byParentGroup(rows: string[][], sample: Sample): string[][] {
+  const groups = (sample.json.Report_Items as Array<{ Title?: string }>).map((g) => g.Title ?? '');
+  const parentColumn = rows[0].indexOf('Parent_Title');
+  const [headings, ...data] = rows;
+  const rank = (row: string[]): number => groups.indexOf(row[parentColumn]);
+  return [
+    headings,
+    ...data
+      .map((row, i) => ({ row, i }))
+      .sort((a, b) => rank(a.row) - rank(b.row) || a.i - b.i)
+      .map((x) => x.row),
+  ];
+}
+
+/** Official data rows, stably sorted by the first month in which their item has usage. */
+function byFirstMonthWithUsage(rows: string[][]): string[][] {
+  const [headings, ...data] = rows;
+  const total = headings.indexOf('Reporting_Period_Total');
+  const firstMonth = new Map<string, number>();
+  for (const row of data) {
+    const month = row.slice(total + 1).findIndex((n) => n !== '0');
+    firstMonth.set(row[0], Math.min(firstMonth.get(row[0]) ?? Infinity, month));
+  }
+  return [
+    headings,
+    ...data
+      .map((row, i) => ({ row, i }))
+      .sort((a, b) => (firstMonth.get(a.row[0]) ?? 0) - (firstMonth.get(b.row[0]) ?? 0) || a.i - b.i)
+      .map((x) => x.row),
+  ];
 }

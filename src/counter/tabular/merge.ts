@@ -8,6 +8,7 @@
  * `SpillingGroupBy` (bounded memory, spill files on disk) and come out in first-appearance order:
  * by the month and position where the item (and, for R5.1 IR, its parent) was first seen.
  */
+import { canonicalJson } from './canonical.ts';
 import { createHash } from 'node:crypto';
 import { isJsonObject, getLoose, type JsonObject } from '../json.ts';
 import { parseRelease, parseReportId, type CounterRelease, type ReportId } from '../reports.ts';
@@ -198,12 +199,12 @@ const ITEM_CODEC: GroupCodec<ItemAgg> = {
 
 function toAgg(leaves: readonly UsageLeaf[]): ItemAgg {
   return leaves.map((leaf) => {
-    const agg: LeafAgg = { a: JSON.stringify(leaf.attrs), c: leaf.counts };
+    const agg: LeafAgg = { a: canonicalJson(leaf.attrs), c: leaf.counts };
     if (leaf.components.length > 0) {
       const components: ComponentAgg[] = [];
       for (const component of leaf.components) {
-        const m = JSON.stringify(component.meta);
-        const a = JSON.stringify(component.attrs);
+        const m = canonicalJson(component.meta);
+        const a = canonicalJson(component.attrs);
         const same = components.find((c) => c.m === m && c.a === a);
         if (same) addCounts(same.c, component.counts);
         else components.push({ m, a, c: component.counts });
@@ -329,10 +330,10 @@ export async function mergeRange(input: MonthInput, request: MergeRequest): Prom
             ? entries[child]
             : project(entries[child], request.projection, notes, dimensions);
           if (!entry) continue;
-          const parentJson = entry.parent ? JSON.stringify(entry.parent) : '';
+          const parentJson = entry.parent ? canonicalJson(entry.parent) : '';
           const parentKey = parentJson === '' ? '' : digest(parentJson);
           if (!parentFirst.has(parentKey)) parentFirst.set(parentKey, [monthIndex, seq]);
-          const key = `${parentJson}${KEY_SEPARATOR}${JSON.stringify(entry.item)}`;
+          const key = `${parentJson}${KEY_SEPARATOR}${canonicalJson(entry.item)}`;
           await groups.add(key, [monthIndex, seq, child], toAgg(entry.leaves));
         }
         seq += 1;

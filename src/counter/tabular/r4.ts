@@ -4,6 +4,7 @@
  * description (everything but `itemPerformance`); their `itemPerformance` entries are concatenated in
  * month order. There is no tabular COUNTER 4 layout here (see docs/counter-tabular.md).
  */
+import { canonicalJson } from './canonical.ts';
 import { isJsonObject, type JsonObject } from '../json.ts';
 import { monthsBetween, parseYearMonth, type YearMonth } from '../year-month.ts';
 import { ExportError } from './errors.ts';
@@ -78,7 +79,7 @@ export async function mergeR4Range(
           ? item.itemPerformance.filter(isJsonObject)
           : [];
         await groups.add(
-          JSON.stringify(without(item, 'itemPerformance')),
+          canonicalJson(without(item, 'itemPerformance')),
           [i, seq++],
           performance.map((p): [number, JsonObject] => [i, p]),
         );

@@ -4,13 +4,14 @@
  * back and written; the result must be the official tabular file.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { monthsBetween, prepareExport, type PreparedExport } from '../../../src/counter/index.ts';
-import { FIXTURES, loadSamples, type Sample } from '../../helpers/counter.ts';
+import { loadSamples, type Sample } from '../../helpers/counter.ts';
 import {
+  REORDERED,
   bodyBytes,
+  headerRowCount,
+  officialTsv,
   bodyText,
   parseCsv,
   parseTsv,
@@ -23,15 +24,6 @@ import {
 } from '../../helpers/tabular.ts';
 
 const samples = loadSamples();
-
-function officialTsv(sample: Sample): Buffer {
-  return readFileSync(join(FIXTURES, sample.name.replace(/\.json$/, '.tsv')));
-}
-
-/** Number of header rows before the blank row. */
-function headerRowCount(sample: Sample): number {
-  return sample.release === '5.1' ? 13 : 12;
-}
 
 async function exportSample(
   sample: Sample,
@@ -53,52 +45,6 @@ async function exportSample(
     createdBy: String(header.Created_By),
     ...(memoryBudgetBytes !== undefined && { spill: { memoryBudgetBytes } }),
   });
-}
-
-/**
- * Samples whose official row order is not the merge's order (same rows otherwise):
- * - R5.1 IR and IR_A1: the official TSV lists the items by item, while the JSON (which the harvester
- *   stores) must group them under their parents; a merged range keeps the JSON's parent groups.
- * - R5.0 IR: Item 100026 has no usage in the first month; a merged range lists items in the order
- *   of their first month with usage, so it follows the items of January.
- */
-const REORDERED: Partial<Record<string, (official: string[][], sample: Sample) => string[][]>> = {
-  'r51/IR_sample_r51.json': byParentGroup,
-  'r51/IRA1_sample_r51.json': byParentGroup,
-  'r50/Sample-IR.json': byFirstMonthWithUsage,
-};
-
-/** Official data rows, stably sorted by the position of their parent group in the JSON. */
-function byParentGroup(rows: string[][], sample: Sample): string[][] {
-  const groups = (sample.json.Report_Items as Array<{ Title?: string }>).map((g) => g.Title ?? '');
-  const parentColumn = rows[0].indexOf('Parent_Title');
-  const [headings, ...data] = rows;
-  const rank = (row: string[]): number => groups.indexOf(row[parentColumn]);
-  return [
-    headings,
-    ...data
-      .map((row, i) => ({ row, i }))
-      .sort((a, b) => rank(a.row) - rank(b.row) || a.i - b.i)
-      .map((x) => x.row),
-  ];
-}
-
-/** Official data rows, stably sorted by the first month in which their item has usage. */
-function byFirstMonthWithUsage(rows: string[][]): string[][] {
-  const [headings, ...data] = rows;
-  const total = headings.indexOf('Reporting_Period_Total');
-  const firstMonth = new Map<string, number>();
-  for (const row of data) {
-    const month = row.slice(total + 1).findIndex((n) => n !== '0');
-    firstMonth.set(row[0], Math.min(firstMonth.get(row[0]) ?? Infinity, month));
-  }
-  return [
-    headings,
-    ...data
-      .map((row, i) => ({ row, i }))
-      .sort((a, b) => (firstMonth.get(a.row[0]) ?? 0) - (firstMonth.get(b.row[0]) ?? 0) || a.i - b.i)
-      .map((x) => x.row),
-  ];
 }
 
 void describe('tabular export of the 32 official COUNTER samples (split → merge → write)', () => {
@@ -177,10 +123,11 @@ void describe('tabular export of the 32 official COUNTER samples (split → merg
           unknown
         >;
         assert.deepEqual(merged.Report_Header, sample.json.Report_Header);
-        if (reorder === byFirstMonthWithUsage) {
+        if (sample.name === 'r50/Sample-IR.json') {
           // Items in the order of their first month with usage (see REORDERED); otherwise equal.
-          const sorted = (items: unknown): string[] =>
-            (items as unknown[]).map((i) => JSON.stringify(i)).sort();
+          // Members may come in another order (identities ignore it; docs/counter-tabular.md, section 5).
+          const sorted = (items: unknown): unknown[] =>
+            [...(items as Array<{ Item: string }>)].sort((a, b) => (a.Item < b.Item ? -1 : 1));
           assert.deepEqual(sorted(merged.Report_Items), sorted(sample.json.Report_Items));
           assert.deepEqual(
             (merged.Report_Items as Array<{ Item: string }>).map((i) => i.Item),
