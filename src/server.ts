@@ -15,6 +15,8 @@ import { uiRoutes } from './api/ui.ts';
 import { tenantRoutes } from './api/tenant.ts';
 import { enableTenant } from './tenant-lifecycle.ts';
 import { ermRoutes } from './api/erm-routes.ts';
+import { uploadRoutes } from './api/upload-routes.ts';
+import { usageRoutes } from './api/usage-routes.ts';
 import { harvesterRoutes } from './api/harvester-routes.ts';
 import { LocalErmStore } from './erm/local-store.ts';
 import type { ErmStore } from './erm/port.ts';
@@ -100,6 +102,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       tenantRoutes(ctx),
       harvesterRoutes(ctx, jobs),
       ...(config.mode === 'standalone' ? [ermRoutes(ctx, store)] : []),
+      ...(config.mode === 'standalone' ? [uploadRoutes(ctx, store), usageRoutes(ctx)] : []),
     ]);
     if (
       config.mode === 'standalone' &&

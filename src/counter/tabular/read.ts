@@ -206,7 +206,11 @@ function readColumns(headings: string[], row: number, reportId: ReportId): Colum
   for (let i = total + 1; i < clean.length; i += 1) {
     const month = monthOfHeading(clean[i]);
     if (!month)
-      throw new TabularReadError(`'${clean[i]}' is not a month heading (Mmm-yyyy)`, row, clean[i] || `#${i + 1}`);
+      throw new TabularReadError(
+        `'${clean[i]}' is not a month heading (Mmm-yyyy)`,
+        row,
+        clean[i] || `#${i + 1}`,
+      );
     months.push([i, month]);
   }
   if (months.length === 0)
@@ -217,9 +221,10 @@ function readColumns(headings: string[], row: number, reportId: ReportId): Colum
   const expectedName = ({ PR: 'Platform', DR: 'Database', TR: 'Title', IR: 'Item' } as const)[
     reportId.slice(0, 2) as 'PR' | 'DR' | 'TR' | 'IR'
   ];
-  if (!clean.slice(0, metric).includes(expectedName))
+  const first = clean.slice(0, metric).find((h) => h !== 'Institution_Name' && h !== 'Customer_ID');
+  if (first !== expectedName)
     throw new TabularReadError(
-      `no ${expectedName} column, which a ${reportId} report has: the header names another report than the columns`,
+      `the first column is ${first ?? 'missing'}, but a ${reportId} report starts with ${expectedName}: the header names another report than the columns`,
       row,
     );
   const description: number[] = [];
@@ -271,7 +276,9 @@ export async function tabularToJson(
   };
   const flushParent = async () => {
     if (!parent) return;
-    await write(`${written === 0 ? '' : ','}${JSON.stringify({ ...parent, Items: [] }).slice(0, -2)}${children.join(',')}]}`);
+    await write(
+      `${written === 0 ? '' : ','}${JSON.stringify({ ...parent, Items: [] }).slice(0, -2)}${children.join(',')}]}`,
+    );
     written += 1;
     parent = undefined;
     children = [];
@@ -365,7 +372,8 @@ interface RowUsage {
 function count(text: string, row: number, field: string): number {
   const t = text.trim().replace(/^"|"$/g, '');
   if (t === '') return 0;
-  if (!/^\d+$/.test(t)) throw new TabularReadError(`'${t.slice(0, 40)}' is not a count (a whole number ≥ 0)`, row, field);
+  if (!/^\d+$/.test(t))
+    throw new TabularReadError(`'${t.slice(0, 40)}' is not a count (a whole number ≥ 0)`, row, field);
   const n = Number(t);
   if (!Number.isSafeInteger(n)) throw new TabularReadError(`'${t.slice(0, 40)}' is too large`, row, field);
   return n;
@@ -374,7 +382,8 @@ function count(text: string, row: number, field: string): number {
 function readRow(cells: string[], columns: Columns, row: number): RowUsage {
   const width = columns.headings.length;
   const extra = cells.slice(width).findIndex((c) => c.trim() !== '');
-  if (extra >= 0) throw new TabularReadError(`a value beyond the last column heading (cell ${width + extra + 1})`, row);
+  if (extra >= 0)
+    throw new TabularReadError(`a value beyond the last column heading (cell ${width + extra + 1})`, row);
   const last = columns.months[columns.months.length - 1][0];
   if (cells.length <= last)
     throw new TabularReadError(
@@ -418,7 +427,10 @@ function describe(cells: string[], columns: Columns, release: CounterRelease): J
     else if (heading === 'Publisher_ID') item.Publisher_ID = identifierList(release, namespaced(value));
     else if (heading in ITEM_ID_COLUMNS) ids.push([ITEM_ID_COLUMNS[heading], value]);
     else if (heading === 'Authors') {
-      const names = value.split(';').map((n) => n.trim()).filter((n) => n !== '');
+      const names = value
+        .split(';')
+        .map((n) => n.trim())
+        .filter((n) => n !== '');
       if (release === '5.1') item.Authors = names.map((Name) => ({ Name }));
       else item.Item_Contributors = names.map((Name) => ({ Type: 'Author', Name }));
     } else if (heading === 'Publication_Date') {
@@ -462,8 +474,7 @@ function parentJson(cells: Record<string, string>, release: CounterRelease): Jso
     }
   }
   if (ids.length > 0)
-    out.Item_ID =
-      release === '5' ? ids.map(([Type, Value]) => ({ Type, Value })) : Object.fromEntries(ids);
+    out.Item_ID = release === '5' ? ids.map(([Type, Value]) => ({ Type, Value })) : Object.fromEntries(ids);
   return out;
 }
 
