@@ -2,8 +2,10 @@ import { Command } from 'commander';
 import { registerHarvest } from './commands/harvest.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerProviders } from './commands/providers.ts';
+import { registerReports } from './commands/reports.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTenants } from './commands/tenants.ts';
+import { registerUsage } from './commands/usage.ts';
 import { addGlobalOptions, cliVersion, describeError } from './global.ts';
 
 const program = new Command();
@@ -34,6 +36,8 @@ registerTenants(program);
 registerProviders(program);
 registerHarvest(program);
 registerJobs(program);
+registerReports(program);
+registerUsage(program);
 
 try {
   await program.parseAsync(process.argv);
