@@ -76,7 +76,7 @@ async function receiveFile(
 }
 
 async function providerOf(store: LocalRecords, tenant: string, id: string): Promise<JsonRecord> {
-  if (!isFolioUuid(id)) throw new UploadError('OTHER', `'${id}' is not a usage data provider id (UUID)`);
+  if (!isFolioUuid(id)) throw new UploadError('OTHER', 'The provider id in the path is not a UUID');
   try {
     return await store.read(tenant, 'usage-data-providers', id);
   } catch (err) {
@@ -89,7 +89,8 @@ async function providerOf(store: LocalRecords, tenant: string, id: string): Prom
 function configuredRelease(provider: JsonRecord): string | undefined {
   const config = provider.harvestingConfig as { reportRelease?: unknown } | undefined;
   const release = config?.reportRelease;
-  return release === undefined || release === null || release === '' ? undefined : String(release);
+  if (typeof release === 'number') return String(release);
+  return typeof release === 'string' && release !== '' ? release : undefined;
 }
 
 export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
@@ -113,7 +114,7 @@ export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
           },
         },
         async (req, reply) => {
-          const providerId = (req.params as { id: string }).id;
+          const providerId = req.params.id;
           const overwrite = overwriteParam(req);
           if (!req.isMultipart())
             return sendUploadError(

@@ -22,7 +22,7 @@ function params(req: FastifyRequest): Record<string, string | undefined> {
 function providerParam(q: Record<string, string | undefined>): string | undefined {
   const id = q.providerId?.trim();
   if (!id) return undefined;
-  if (!isFolioUuid(id)) throw new HttpError(400, `Invalid providerId '${id}': must be a UUID`);
+  if (!isFolioUuid(id)) throw new HttpError(400, 'Invalid providerId: must be a UUID');
   return id.toLowerCase();
 }
 

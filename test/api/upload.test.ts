@@ -1,5 +1,5 @@
 /**
- * POST /counter-reports/multipartupload/provider/{id} (mod-erm-usage's upload, docs/counter-tabular.md §10):
+ * POST /counter-reports/multipartupload/provider/{id} (mod-erm-usage's upload, docs/counter-tabular.md section 10):
  * official samples uploaded as JSON and as TSV store the months a harvest of the same sample stores
  * (same usage totals, item counts for the flat reports, harvestState saying upload); bad files are
  * refused with a 400 naming what and where, and leave nothing behind; existing months are kept
@@ -315,7 +315,8 @@ for (const backend of backends()) {
         body: form,
       });
       assert.equal(res.status, 400);
-      assert.equal(((await res.json()) as any).code, 'MULTIPLE_FILES_NOT_SUPPORTED');
+      const body: any = await res.json();
+      assert.equal(body.code, 'MULTIPLE_FILES_NOT_SUPPORTED');
       const bad = await call(
         svc,
         'POST',

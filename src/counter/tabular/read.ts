@@ -2,7 +2,7 @@
  * COUNTER tabular reports (R5.0 and R5.1, as tsv, csv or xlsx rows) read back into COUNTER JSON, so that
  * an uploaded file goes through the same month splitter as a harvested response. The rows are read one
  * at a time and the JSON is written out item by item: memory holds one item, never the file. The
- * layout read is the one written by export (docs/counter-tabular.md §2–§5); §10 there lists what this
+ * layout read is the one written by export (docs/counter-tabular.md, sections 2 to 5); its section 10 lists what this
  * reader accepts and rejects.
  */
 import { parseReportId, reportName, type CounterRelease, type ReportId } from '../reports.ts';
