@@ -13,7 +13,7 @@ import { startMockCounterServer, type MockCounterServer } from '../../mock/count
 import type { RunningService } from '../../src/server.ts';
 import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 import { backends, call } from '../helpers/service.ts';
-import { create, startStore, udp } from '../helpers/store.ts';
+import { create, udp } from '../helpers/store.ts';
 import { FIXTURES } from '../helpers/sushi.ts';
 
 const R51_TR = join(FIXTURES, 'r51', 'TR_sample_r51');
@@ -69,7 +69,8 @@ for (const backend of backends()) {
     let harvested50: Record<string, any>[];
     before(async () => {
       mock = await startMockCounterServer();
-      svc = await startStore(backend);
+      // A small upload limit, so that a too large file is cheap to send.
+      svc = await backend.start({ config: { mode: 'standalone', uploadLimitBytes: 200_000 } });
       const tr = await addProvider(svc, {
         serviceUrl: `${mock.url}/ok-51tr`,
         release: '5.1',
@@ -265,6 +266,23 @@ for (const backend of backends()) {
         assert.match(res.json.details, details);
         assert.equal(await countRows(svc, pid), 0);
       });
+
+    it('refuses a file above HARVESTER_UPLOAD_LIMIT_BYTES, storing nothing', async () => {
+      const pid = await provider('5.1', 'too large');
+      const json = readFileSync(`${R51_TR}.json`, 'utf8');
+      const large = json.replace(
+        '"Report_Items": [',
+        `"Padding": "${' '.repeat(200_000)}", "Report_Items": [`,
+      );
+      const res = await upload(svc, pid, 'TR.json', large);
+      assert.equal(res.status, 400, res.text);
+      assert.deepEqual(res.json, {
+        code: 'MAXIMUM_FILESIZE_EXCEEDED',
+        message: 'The file size exceeds the maximum allowed size.',
+        details: 'The maximum file size is 200000 bytes.',
+      });
+      assert.equal(await countRows(svc, pid), 0);
+    });
 
     it('refuses a file of another release than the provider harvests', async () => {
       const pid = await provider('5', 'wrong release');
