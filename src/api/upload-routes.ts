@@ -128,7 +128,6 @@ export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
             const prepared = await prepareUpload(file.path, file.fileName, {
               providerRelease: configuredRelease(provider),
               tmpDir: dir,
-              maxBytes: limit,
             });
             try {
               const downloadTime = formatDateTime(ctx.clock.now());

@@ -97,7 +97,6 @@ export interface PrepareOptions {
   /** The provider's configured release (`harvestingConfig.reportRelease`): a file in another is refused. */
   providerRelease?: string;
   tmpDir?: string;
-  maxBytes: number;
 }
 
 function place(d: Diagnostic): string {

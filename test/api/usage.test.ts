@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HarvesterClient, HarvesterApiError } from '../../src/client/index.ts';
 import type { RunningService } from '../../src/server.ts';
+import { tenantMigrations } from '../../src/store/migrations.ts';
 import { reportsOf } from '../helpers/harvest.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { backends, call } from '../helpers/service.ts';
@@ -131,6 +132,23 @@ for (const backend of backends()) {
         to: '2022-02',
       });
       assert.deepEqual(changed.months, [{ yearMonth: '2022-02', totals: { Total_Item_Requests: 7 } }]);
+    });
+
+    it('tenant migration 4 fills the usage tables from months stored before it', async () => {
+      const before = await client.usageTotals({ report: 'TR' });
+      const topBefore = await client.usageTop({ report: 'TR', metric: 'Total_Item_Requests', limit: 5 });
+      const schema = '"diku_mod_erm_usage_harvester"';
+      await svc.ctx.db.query(`DELETE FROM ${schema}.usage_totals`);
+      await svc.ctx.db.query(`DELETE FROM ${schema}.usage_top`);
+      assert.deepEqual((await client.usageTotals({ report: 'TR' })).months, []);
+      const v4 = tenantMigrations.find((m) => m.version === 4)!;
+      for (const stmt of v4.sql.filter((q) => q.trim().startsWith('INSERT')))
+        await svc.ctx.db.query(stmt.replaceAll('{schema}', schema));
+      assert.deepEqual(await client.usageTotals({ report: 'TR' }), before);
+      assert.deepEqual(
+        await client.usageTop({ report: 'TR', metric: 'Total_Item_Requests', limit: 5 }),
+        topBefore,
+      );
     });
 
     it('usage (CLI) prints a table of totals per month with a total row', async () => {
