@@ -9,7 +9,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
+import {
+  MOCK_REPORT_IDS,
+  okExpectedSums,
+  startMockCounterServer,
+  type MockCounterServer,
+} from '../../mock/counter-server.ts';
 import type { RunningService } from '../../src/server.ts';
 import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 import { backends, call } from '../helpers/service.ts';
@@ -144,6 +149,38 @@ for (const backend of backends()) {
         );
       });
     }
+
+    // All 32 official samples (PGlite only: the store path is the same): the TSV and the JSON of each
+    // store the per-month totals a harvest of the sample through the mock stores (okExpectedSums, the
+    // oracle test/harvest/samples-e2e.test.ts checks harvests against).
+    if (backend.name === 'pglite')
+      it('every official sample uploaded as TSV and as JSON stores the totals a harvest stores', async () => {
+        const windows = { '5.1': ['2022-01', '2022-12'], '5': ['2016-01', '2016-03'] } as const;
+        for (const release of ['5.1', '5'] as const)
+          for (const id of MOCK_REPORT_IDS) {
+            const base =
+              release === '5.1'
+                ? join(FIXTURES, 'r51', `${id.replace('_', '').toUpperCase()}_sample_r51`)
+                : join(FIXTURES, 'r50', `Sample-${id.toUpperCase()}`);
+            const expected = okExpectedSums(release, id, windows[release][0], windows[release][1]);
+            for (const ext of ['tsv', 'json']) {
+              const pid = await provider(release, `all ${release} ${id} ${ext}`);
+              const res = await upload(svc, pid, `${id}.${ext}`, readFileSync(`${base}.${ext}`));
+              assert.equal(res.status, 200, `${release} ${id} ${ext}: ${res.text}`);
+              const stored = await reportsOf(svc, pid);
+              const got = Object.fromEntries(
+                stored
+                  .filter((r) => Object.keys(r.usageTotals).length > 0)
+                  .map((r) => [r.yearMonth, r.usageTotals]),
+              );
+              const want = Object.fromEntries(
+                [...expected].map(([month, sums]) => [month, Object.fromEntries(sums)]),
+              );
+              assert.deepEqual(got, want, `${release} ${id} ${ext}`);
+              assert.ok(stored.every((r) => r.reportName === id.toUpperCase() && r.release === release));
+            }
+          }
+      });
 
     it('csv and xlsx of the same report store the same totals as its tsv', async () => {
       const tsv = readFileSync(`${R51_TR}.tsv`, 'utf8');
