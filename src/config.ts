@@ -49,6 +49,8 @@ export interface Config {
   harvest: HarvestConfig;
   /** Limits of the service's own HTTP server against slow and idle clients. */
   server: ServerLimits;
+  /** Largest file `POST /counter-reports/multipartupload/...` takes (HARVESTER_UPLOAD_LIMIT_BYTES). */
+  uploadLimitBytes: number;
 }
 
 /**
@@ -219,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     instanceId: env.HARVESTER_INSTANCE_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     harvest: loadHarvestConfig(env),
     server: loadServerLimits(env),
+    uploadLimitBytes: int(env, 'HARVESTER_UPLOAD_LIMIT_BYTES', 2 * 1024 * 1024 * 1024, 1),
     ...overrides,
   };
   if (cfg.port < 0 || cfg.port > 65535)

@@ -17,6 +17,8 @@ import { tenantRoutes } from './api/tenant.ts';
 import { enableTenant } from './tenant-lifecycle.ts';
 import { ermRoutes } from './api/erm-routes.ts';
 import { exportRoutes } from './api/export-routes.ts';
+import { uploadRoutes } from './api/upload-routes.ts';
+import { usageRoutes } from './api/usage-routes.ts';
 import { harvesterRoutes } from './api/harvester-routes.ts';
 import { LocalErmStore } from './erm/local-store.ts';
 import type { ErmStore } from './erm/port.ts';
@@ -103,7 +105,9 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       uiRoutes(ctx),
       tenantRoutes(ctx),
       harvesterRoutes(ctx, jobs),
-      ...(config.mode === 'standalone' ? [ermRoutes(ctx, store), exportRoutes(ctx, store)] : []),
+      ...(config.mode === 'standalone'
+        ? [ermRoutes(ctx, store), exportRoutes(ctx, store), uploadRoutes(ctx, store), usageRoutes(ctx)]
+        : []),
     ]);
     if (
       config.mode === 'standalone' &&

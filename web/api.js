@@ -158,3 +158,66 @@ export function qs(params) {
   for (const [k, v] of Object.entries(params)) if (v !== undefined) out.set(k, String(v));
   return out.toString();
 }
+
+/** The request headers of the session (tenant, token). */
+function sessionHeaders() {
+  /** @type {Record<string, string>} */
+  const headers = { 'X-Okapi-Tenant': getTenant() };
+  const token = getToken();
+  if (token) headers['X-Okapi-Token'] = token;
+  return headers;
+}
+
+/**
+ * Sends a file as multipart/form-data (field `file`), e.g. to the counter report upload.
+ * @param {string} path
+ * @param {File} file
+ * @returns {Promise<ApiResponse>}
+ */
+export async function apiUpload(path, file) {
+  const form = new FormData();
+  form.append('file', file, file.name);
+  let res;
+  try {
+    res = await fetch(BASE + path, { method: 'POST', headers: sessionHeaders(), body: form });
+  } catch (err) {
+    return { status: 0, ok: false, json: undefined, text: `Network error: ${String(err)}` };
+  }
+  const text = await res.text();
+  let json;
+  try {
+    json = /json/i.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, ok: res.ok, json, text };
+}
+
+/**
+ * Downloads an API resource to a file: fetched with the session's headers (a plain link cannot send
+ * them), saved under the name of its Content-Disposition or `fallbackName`.
+ * @param {string} path
+ * @param {string} fallbackName
+ * @returns {Promise<{ ok: boolean, message: string }>}
+ */
+export async function apiDownload(path, fallbackName) {
+  let res;
+  try {
+    res = await fetch(BASE + path, { headers: sessionHeaders(), cache: 'no-store' });
+  } catch (err) {
+    return { ok: false, message: `Network error: ${String(err)}` };
+  }
+  if (!res.ok) return { ok: false, message: (await res.text()) || `HTTP ${res.status}` };
+  const disposition = res.headers.get('content-disposition') ?? '';
+  const name = /filename="?([^";]+)"?/i.exec(disposition)?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return { ok: true, message: `Downloaded ${name}` };
+}

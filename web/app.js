@@ -7,6 +7,7 @@ import { providerEditPage } from './provider-form.js';
 import { aggregatorsPage, aggregatorEditPage } from './aggregators.js';
 import { jobsPage } from './jobs.js';
 import { schedulePage } from './schedule.js';
+import { usagePage } from './usage.js';
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
 const tenantInput = /** @type {HTMLInputElement} */ (document.getElementById('tenant'));
@@ -42,6 +43,7 @@ function route() {
   else if (section === 'aggregators') page = aggregatorsPage();
   else if (section === 'jobs') page = jobsPage(params);
   else if (section === 'schedule') page = schedulePage();
+  else if (section === 'usage') page = usagePage(id, params);
   else page = providersPage(params);
   for (const link of document.querySelectorAll('[data-nav]')) {
     const current = /** @type {HTMLElement} */ (link).dataset.nav === (section || 'providers');

@@ -3,7 +3,7 @@
  * month a button opening its details: state, reason, attempts, download time, report header, number of
  * items, with "Download JSON", "Harvest again" and "Delete".
  */
-import { api, errorText } from './api.js';
+import { api, apiDownload, errorText } from './api.js';
 import { confirmDialog, dateTime, h, listen, openDialog, replace } from './dom.js';
 import {
   EXCEPTION_NAMES,
@@ -408,6 +408,8 @@ export function openMonthDialog(opts) {
       if (record.harvestState?.nextCheckAfter)
         rows.push(['Next check after', dateTime(record.harvestState.nextCheckAfter)]);
       if (record.reportEditedManually) rows.push(['Edited manually', record.editReason ?? 'yes']);
+      if (record.harvestState?.source === 'upload')
+        rows.push(['Source', `uploaded file ${record.harvestState.fileName ?? ''}`.trim()]);
       const download = h('button', { type: 'button', class: 'btn', text: 'Download JSON' });
       download.addEventListener('click', () => downloadJson(res.text, fileName(provider, record)));
       const again = h('button', { type: 'button', class: 'btn', text: 'Harvest again' });
@@ -438,9 +440,39 @@ export function openMonthDialog(opts) {
           opts.onChanged(`${record.reportName} ${record.yearMonth} (release ${record.release}) deleted.`);
         else opts.onChanged(errorText(out), 'error');
       });
+      const exportResult = h('p', { class: 'muted', 'aria-live': 'polite' });
+      const exports =
+        state === 'failed'
+          ? []
+          : ['tsv', 'csv', 'xlsx', 'json'].map((format) => {
+              const href = `/counter-reports/export/${encodeURIComponent(record.id)}?format=${format}`;
+              const b = h('button', {
+                type: 'button',
+                class: 'btn',
+                text: format.toUpperCase(),
+                dataset: { format, href },
+              });
+              listen(b, 'click', async () => {
+                const out = await apiDownload(
+                  href,
+                  `${fileName(provider, record).replace(/\.json$/, '')}.${format}`,
+                );
+                replace(exportResult, out.message);
+              });
+              return b;
+            });
       replace(
         section,
         opts.records.length > 1 && h('h3', { text: `Release ${record.release}` }),
+        usageTotalsTable(record),
+        exports.length > 0 &&
+          h(
+            'div',
+            { class: 'form-actions', role: 'group', 'aria-label': 'Download as' },
+            h('span', { text: 'Download as ' }),
+            exports,
+          ),
+        exportResult,
         h(
           'dl',
           { class: 'details month-details' },
@@ -466,6 +498,44 @@ export function openMonthDialog(opts) {
     return section;
   }
   return dialog;
+}
+
+/**
+ * The month's usage per metric as the record carries it (`usageTotals`), or nothing.
+ * @param {any} record
+ */
+function usageTotalsTable(record) {
+  const totals = record.usageTotals;
+  if (!totals || typeof totals !== 'object') return null;
+  const metrics = Object.keys(totals).sort();
+  if (metrics.length === 0) return h('p', { class: 'month-usage muted', text: 'No usage in this month.' });
+  return h(
+    'table',
+    { class: 'data month-usage', id: 'month-usage' },
+    h('caption', { text: 'Usage in this month' }),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col', text: 'Metric' }),
+        h('th', { scope: 'col', class: 'num', text: 'Total' }),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      metrics.map((m) =>
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'row', text: m }),
+          h('td', { class: 'num', text: Number(totals[m]).toLocaleString('en') }),
+        ),
+      ),
+    ),
+  );
 }
 
 /**

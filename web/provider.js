@@ -289,6 +289,15 @@ export function providerPage(id) {
       'section',
       { class: 'card', 'aria-labelledby': 'matrix-title' },
       h('h2', { id: 'matrix-title', text: 'Harvested months' }),
+      h(
+        'p',
+        {},
+        h('a', {
+          href: `#/usage/${encodeURIComponent(id)}`,
+          id: 'usage-link',
+          text: 'Usage: chart, top items, downloads and file upload',
+        }),
+      ),
       legend(),
       matrixHolder,
       countNote,

@@ -7,6 +7,7 @@ import { registerSchedule } from './commands/schedule.ts';
 import { registerReports } from './commands/reports.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTenants } from './commands/tenants.ts';
+import { registerUsage } from './commands/usage.ts';
 import { addGlobalOptions, cliVersion, describeError } from './global.ts';
 
 const program = new Command();
@@ -43,6 +44,7 @@ registerJobs(program);
 registerAggregators(program);
 registerSchedule(program);
 registerReports(program);
+registerUsage(program);
 
 try {
   await program.parseAsync(process.argv);

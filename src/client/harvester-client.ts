@@ -45,6 +45,7 @@ import type {
   UsageDataProvider,
   UsageDataProviders,
 } from './types.ts';
+import type { UploadResult, UsageQueryOptions, UsageReports, UsageTop, UsageTotals } from './usage-types.ts';
 import { waitForJobs, type JobSelector, type WaitForJobsOptions } from './wait.ts';
 
 export interface HarvesterClientOptions {
@@ -334,6 +335,56 @@ export class HarvesterClient {
   }
 
   // ---- internals ------------------------------------------------------------------------------------
+
+  // ---- Usage and uploads (standalone store) ---------------------------------------------------------
+
+  /** `GET /usage/totals`: totals per month and metric of one report (one provider or the tenant). */
+  async usageTotals(opts: UsageQueryOptions): Promise<UsageTotals> {
+    return this.json('GET', '/usage/totals', { query: { ...opts } });
+  }
+
+  /** `GET /usage/top`: the items with the highest sum of `metric` over the months. */
+  async usageTop(opts: UsageQueryOptions & { metric: string; limit?: number }): Promise<UsageTop> {
+    return this.json('GET', '/usage/top', { query: { ...opts } });
+  }
+
+  /** `GET /usage/reports`: the reports with usage, their release, span and metrics. */
+  async usageReports(providerId?: string): Promise<UsageReports> {
+    return this.json('GET', '/usage/reports', { query: { providerId } });
+  }
+
+  /**
+   * `POST /counter-reports/multipartupload/provider/{id}`: uploads one COUNTER file (R5 JSON, tsv, csv
+   * or xlsx; the format is taken from `fileName`). `file` is sent as it is read (a Blob from
+   * `fs.openAsBlob` streams from disk). A refused file throws HarvesterApiError with status 400 whose
+   * body is a ReportUploadError.
+   */
+  async uploadCounterReport(
+    providerId: string,
+    file: Blob,
+    fileName: string,
+    opts: { overwrite?: boolean; timeoutMs?: number } = {},
+  ): Promise<UploadResult> {
+    const path = `/counter-reports/multipartupload/provider/${encodeURIComponent(providerId)}`;
+    const url = this.baseUrl + path + queryString({ overwrite: opts.overwrite === true ? 'true' : 'false' });
+    const form = new FormData();
+    form.append('file', file, fileName);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { ...this.headers },
+        body: form,
+        signal: AbortSignal.timeout(opts.timeoutMs ?? Math.max(this.timeoutMs, 30 * 60_000)),
+      });
+    } catch (err) {
+      throw new HarvesterConnectionError(this.baseUrl, err);
+    }
+    const text = await res.text();
+    if (res.status !== 200) throw new HarvesterApiError(res.status, text, 'POST', path, res.statusText);
+    const ids = text.replace(/^Saved report with ids:\s*/, '').trim();
+    return { ids: ids === '' ? [] : ids.split(',') };
+  }
 
   private async awaitTenantOperation(id: string, first: TenantOperation, timeoutMs: number): Promise<void> {
     const path = `/_/tenant/${encodeURIComponent(id)}`;

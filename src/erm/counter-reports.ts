@@ -11,6 +11,7 @@ import { ERROR_CODE_PATTERN, refreshProviderStats, sortedStrings } from './deriv
 import { checkCounterReport } from './record-checks.ts';
 import { stringField, type RecordTable } from './record-table.ts';
 import { StoreError } from './store-error.ts';
+import { refreshUsage } from './usage.ts';
 
 const MONTH_KEYS = ['providerId', 'release', 'reportName', 'yearMonth'];
 
@@ -30,6 +31,7 @@ export const COUNTER_REPORTS: RecordTable = {
   hasSecrets: false,
   providersOf: (record) => [stringField(record, 'providerId')],
   async afterWrite(tx, tenant, stored, previous) {
+    await refreshUsage(tx, tenant, stored);
     const providers = new Set([stringField(stored, 'providerId'), stringField(previous, 'providerId')]);
     for (const pid of providers) if (pid !== undefined) await refreshProviderStats(tx, tenant, pid);
   },
@@ -39,6 +41,29 @@ export const COUNTER_REPORTS: RecordTable = {
   },
   conflict: duplicateMonth,
 };
+
+/** An upload would replace stored months and was not asked to (mod-erm-usage's REPORTS_ALREADY_PRESENT). */
+export class MonthsExistError extends Error {
+  override name = 'MonthsExistError';
+  constructor(readonly months: string[]) {
+    super(`Report already existing for months: ${months.join(', ')}`);
+  }
+}
+
+/** The stored months (yearMonth → id) of one provider, release and report among `yearMonths`. */
+export async function existingMonths(
+  tx: Queryable,
+  tenant: string,
+  key: { providerId: string; release: string; reportName: string; yearMonths: string[] },
+): Promise<Map<string, { id: string }>> {
+  const res = await tx.query<{ id: string; ym: string }>(
+    `SELECT id, jsonb->>'yearMonth' AS ym FROM ${tenantTable(tenant, 'counter_reports')}
+     WHERE jsonb->>'providerId' = $1 AND jsonb->>'release' = $2 AND lower(jsonb->>'reportName') = lower($3)
+       AND jsonb->>'yearMonth' = ANY($4::text[])`,
+    [key.providerId, key.release, key.reportName, key.yearMonths],
+  );
+  return new Map(res.rows.map((r) => [r.ym, { id: r.id }]));
+}
 
 /** The providers of the given counter reports (null for reports without one). */
 export async function providersOfReports(

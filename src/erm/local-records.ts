@@ -17,6 +17,8 @@ import { AGGREGATORS } from './aggregators.ts';
 import {
   COUNTER_REPORTS,
   deleteReports,
+  existingMonths,
+  MonthsExistError,
   providersOfReports,
   tenantDistinct,
   tenantErrorCodes,
@@ -146,21 +148,34 @@ export class LocalRecords {
     if (spec.hasSecrets) secrets.addFromRecord(record);
     return this.write(spec, record, async (tx) => {
       await lockProviders(tx, tenant, spec.providersOf(record));
-      const stored = await this.prepare(tx, tenant, spec, record);
-      stored.metadata = this.metadata(opts);
-      const column = reportColumnOf(spec, stored, streamed);
-      if (!(await insertRow(tx, tenant, spec, stored, column)))
-        throw new StoreError(422, `id value already exists in table ${spec.table}: ${id}`, [
-          {
-            message: `id value already exists in table ${spec.table}: ${id}`,
-            code: '-1',
-            parameters: [{ key: 'id', value: id }],
-          },
-        ]);
-      await writeChunks(tx, tenant, id, column);
-      await spec.afterWrite?.(tx, tenant, stored, undefined);
-      return stored;
+      return this.insertIn(tx, tenant, spec, record, opts, streamed);
     });
+  }
+
+  /** The insert of `create` inside a caller's transaction (providers already locked). */
+  private async insertIn(
+    tx: Queryable,
+    tenant: string,
+    spec: RecordTable,
+    record: JsonRecord,
+    opts: WriteOptions,
+    streamed?: StreamedReport,
+  ): Promise<JsonRecord> {
+    const id = String(record.id);
+    const stored = await this.prepare(tx, tenant, spec, record);
+    stored.metadata = this.metadata(opts);
+    const column = reportColumnOf(spec, stored, streamed);
+    if (!(await insertRow(tx, tenant, spec, stored, column)))
+      throw new StoreError(422, `id value already exists in table ${spec.table}: ${id}`, [
+        {
+          message: `id value already exists in table ${spec.table}: ${id}`,
+          code: '-1',
+          parameters: [{ key: 'id', value: id }],
+        },
+      ]);
+    await writeChunks(tx, tenant, id, column);
+    await spec.afterWrite?.(tx, tenant, stored, undefined);
+    return stored;
   }
 
   /** PUT: replaces the record stored under `id` (the body's id is overwritten). */
@@ -182,16 +197,65 @@ export class LocalRecords {
       const previous = await selectJson(tx, tenant, spec, id, true);
       if (!previous) throw new StoreError(404, 'Not found');
       await this.lockIfMoved(tx, tenant, spec, before, previous);
-      const stored = await this.prepare(tx, tenant, spec, record);
-      stored.metadata = this.metadata(opts, previous.metadata);
-      const column = reportColumnOf(spec, stored, streamed);
-      await updateRow(tx, tenant, spec, stored, column);
-      if (spec.separateReport) {
-        await deleteChunks(tx, tenant, String(stored.id));
-        await writeChunks(tx, tenant, String(stored.id), column);
+      return this.updateIn(tx, tenant, spec, record, previous, opts, streamed);
+    });
+  }
+
+  /** The update of `replace` inside a caller's transaction (providers locked, `previous` read). */
+  private async updateIn(
+    tx: Queryable,
+    tenant: string,
+    spec: RecordTable,
+    record: JsonRecord,
+    previous: JsonRecord,
+    opts: WriteOptions,
+    streamed?: StreamedReport,
+  ): Promise<JsonRecord> {
+    const stored = await this.prepare(tx, tenant, spec, record);
+    stored.metadata = this.metadata(opts, previous.metadata);
+    const column = reportColumnOf(spec, stored, streamed);
+    await updateRow(tx, tenant, spec, stored, column);
+    if (spec.separateReport) {
+      await deleteChunks(tx, tenant, String(stored.id));
+      await writeChunks(tx, tenant, String(stored.id), column);
+    }
+    await spec.afterWrite?.(tx, tenant, stored, previous);
+    return stored;
+  }
+
+  /**
+   * Stores the months of one upload of one provider, release and report in ONE transaction: all or
+   * none. Months already stored are replaced when `overwrite`, else nothing is written and the
+   * answer is a `MonthsExistError` naming them. `months` is read after the check, one month at a time.
+   */
+  async storeMonthsAtomically(
+    tenant: string,
+    key: { providerId: string; release: string; reportName: string; yearMonths: string[] },
+    months: AsyncIterable<{ record: JsonRecord; streamed?: StreamedReport }>,
+    overwrite: boolean,
+    opts: WriteOptions = {},
+  ): Promise<string[]> {
+    const spec = COUNTER_REPORTS;
+    return this.ctx.db.transaction(async (tx) => {
+      await lockProviders(tx, tenant, [key.providerId]);
+      const existing = await existingMonths(tx, tenant, key);
+      if (existing.size > 0 && !overwrite) throw new MonthsExistError([...existing.keys()].sort());
+      const ids: string[] = [];
+      for await (const { record, streamed } of months) {
+        const found = existing.get(String(record.yearMonth));
+        if (found) {
+          const body = validate(spec, withStubReport({ ...record, id: found.id }, streamed));
+          const previous = await selectJson(tx, tenant, spec, found.id, true);
+          if (!previous) throw new StoreError(404, 'Not found');
+          await this.updateIn(tx, tenant, spec, body, previous, opts, streamed);
+          ids.push(found.id);
+        } else {
+          const body = validate(spec, withStubReport({ ...record, id: randomUUID() }, streamed));
+          const stored = await this.insertIn(tx, tenant, spec, body, opts, streamed);
+          ids.push(String(stored.id));
+        }
       }
-      await spec.afterWrite?.(tx, tenant, stored, previous);
-      return stored;
+      return ids;
     });
   }
 

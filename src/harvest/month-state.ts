@@ -30,6 +30,10 @@ export interface HarvestState {
   checks?: number;
   /** Do not request before this time (folio-contract H7 date-time). */
   nextCheckAfter?: string;
+  /** How the month came in: harvested from the provider or uploaded as a file. */
+  source?: 'harvest' | 'upload';
+  /** The uploaded file's name (source `upload`). */
+  fileName?: string;
 }
 
 /** 3031 re-check schedule in days after each not-ready answer (counter-notes §2.5: about six weeks). */

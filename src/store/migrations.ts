@@ -200,6 +200,64 @@ export const tenantMigrations: Migration[] = [
        END $$`,
     ],
   },
+  {
+    version: 4,
+    name: 'usage totals and top items per stored month (the usage API reads these, never the reports)',
+    sql: [
+      // One row per stored month and metric: the month's usageTotals, kept in step by every write
+      // of a counter report (erm/usage.ts) and removed with it.
+      `CREATE TABLE IF NOT EXISTS {schema}.usage_totals (
+         report_id uuid NOT NULL REFERENCES {schema}.counter_reports (id) ON DELETE CASCADE,
+         provider_id text NOT NULL,
+         release text NOT NULL,
+         report_name text NOT NULL,
+         year_month text NOT NULL,
+         metric text NOT NULL,
+         total bigint NOT NULL,
+         PRIMARY KEY (report_id, metric)
+       )`,
+      `CREATE INDEX IF NOT EXISTS usage_totals_report ON {schema}.usage_totals (report_name, year_month)`,
+      `CREATE INDEX IF NOT EXISTS usage_totals_provider ON {schema}.usage_totals (provider_id, report_name, year_month)`,
+      // The first items of each month's topItems per metric.
+      `CREATE TABLE IF NOT EXISTS {schema}.usage_top (
+         report_id uuid NOT NULL REFERENCES {schema}.counter_reports (id) ON DELETE CASCADE,
+         provider_id text NOT NULL,
+         report_name text NOT NULL,
+         year_month text NOT NULL,
+         metric text NOT NULL,
+         rank integer NOT NULL,
+         name text,
+         platform text,
+         identifiers jsonb NOT NULL,
+         count bigint NOT NULL,
+         PRIMARY KEY (report_id, metric, rank)
+       )`,
+      `CREATE INDEX IF NOT EXISTS usage_top_report ON {schema}.usage_top (report_name, metric, year_month)`,
+      `CREATE INDEX IF NOT EXISTS usage_top_provider ON {schema}.usage_top (provider_id, report_name, metric, year_month)`,
+      `INSERT INTO {schema}.usage_totals
+         SELECT c.id, c.jsonb->>'providerId', c.jsonb->>'release', upper(c.jsonb->>'reportName'),
+                c.jsonb->>'yearMonth', t.key, t.value::numeric::bigint
+         FROM {schema}.counter_reports c, jsonb_each_text(c.jsonb->'usageTotals') t
+         WHERE jsonb_typeof(c.jsonb->'usageTotals') = 'object' AND NOT c.jsonb ? 'failedReason'
+           AND c.jsonb->>'providerId' IS NOT NULL AND c.jsonb->>'release' IS NOT NULL
+           AND c.jsonb->>'reportName' IS NOT NULL AND c.jsonb->>'yearMonth' IS NOT NULL
+           AND t.value ~ '^-?[0-9]{1,18}$'
+       ON CONFLICT DO NOTHING`,
+      `INSERT INTO {schema}.usage_top
+         SELECT c.id, c.jsonb->>'providerId', upper(c.jsonb->>'reportName'), c.jsonb->>'yearMonth',
+                m.key, i.rank, i.item->>'name', i.item->>'platform',
+                coalesce(i.item->'identifiers', '{}'::jsonb), (i.item->>'count')::numeric::bigint
+         FROM {schema}.counter_reports c,
+              jsonb_each(c.jsonb->'topItems') m,
+              jsonb_array_elements(CASE WHEN jsonb_typeof(m.value) = 'array' THEN m.value ELSE '[]'::jsonb END)
+                WITH ORDINALITY AS i(item, rank)
+         WHERE jsonb_typeof(c.jsonb->'topItems') = 'object' AND NOT c.jsonb ? 'failedReason'
+           AND c.jsonb->>'providerId' IS NOT NULL AND c.jsonb->>'reportName' IS NOT NULL
+           AND c.jsonb->>'yearMonth' IS NOT NULL AND i.rank <= 25
+           AND i.item->>'count' ~ '^-?[0-9]{1,18}$'
+       ON CONFLICT DO NOTHING`,
+    ],
+  },
 ];
 
 async function applyMigrations(

@@ -1,6 +1,6 @@
 /**
  * `reports`: the stored months (counter reports) of the standalone store: list them, export a range
- * of one report or standard view as a COUNTER file, delete months. Other command files add their own
+ * of one report or standard view as a COUNTER file, delete months, upload a file (reports-upload.ts). Other command files add their own
  * subcommands to the same `reports` command through `reportsCommand(program)`.
  */
 import { createWriteStream } from 'node:fs';
@@ -12,6 +12,7 @@ import { cqlString, type CounterReport, type ExportFormat } from '../../client/i
 import { addGlobalOptions, print, withClient } from '../global.ts';
 import { UsageError } from '../provider-record.ts';
 import { formatTable, type Column } from '../table.ts';
+import { addReportsUpload } from './reports-upload.ts';
 
 const FORMATS: readonly ExportFormat[] = ['tsv', 'csv', 'xlsx', 'json'];
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
@@ -209,4 +210,5 @@ export function registerReports(program: Command): void {
   registerList(reports);
   registerExport(reports);
   registerDelete(reports);
+  addReportsUpload(reports);
 }

@@ -1,0 +1,109 @@
+/**
+ * Rows of an uploaded tabular file, one at a time: tab-separated (lines split at tabs), comma-separated
+ * (RFC 4180 quotes, also across chunk borders) and xlsx (the first worksheet, read by exceljs's
+ * streaming reader). Cells are strings; an xlsx number becomes its decimal text.
+ */
+import { createReadStream } from 'node:fs';
+import ExcelJS from 'exceljs';
+
+/** Lines of a text stream (LF or CRLF), without their line ends. */
+async function* lines(path: string): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
+    const text = rest + (chunk as string);
+    const parts = text.split('\n');
+    rest = parts.pop() ?? '';
+    for (const line of parts) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+  }
+  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+}
+
+export async function* tsvRows(path: string): AsyncGenerator<string[]> {
+  for await (const line of lines(path)) yield line.split('\t');
+}
+
+/** RFC 4180: fields in double quotes may hold commas, quotes (doubled) and line breaks. */
+export async function* csvRows(path: string): AsyncGenerator<string[]> {
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let afterQuote = false;
+  let pendingCr = false;
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
+    const text = chunk as string;
+    for (let i = 0; i < text.length; i += 1) {
+      const c = text[i];
+      if (quoted) {
+        if (c === '"') {
+          quoted = false;
+          afterQuote = true;
+        } else field += c;
+        continue;
+      }
+      if (c === '"') {
+        if (afterQuote) field += '"';
+        quoted = true;
+        afterQuote = false;
+        continue;
+      }
+      afterQuote = false;
+      if (c === ',') {
+        row.push(field);
+        field = '';
+      } else if (c === '\n') {
+        row.push(field);
+        yield row;
+        row = [];
+        field = '';
+        pendingCr = false;
+      } else if (c === '\r') pendingCr = true;
+      else {
+        if (pendingCr) field += '\r';
+        pendingCr = false;
+        field += c;
+      }
+    }
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    yield row;
+  }
+}
+
+function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  if (typeof value === 'object') {
+    const v = value as { richText?: { text: string }[]; text?: unknown; result?: unknown };
+    if (Array.isArray(v.richText)) return v.richText.map((r) => r.text).join('');
+    if (v.text !== undefined) return cellText(v.text);
+    if (v.result !== undefined) return cellText(v.result);
+  }
+  return '';
+}
+
+/** The rows of the first worksheet, streamed (shared strings are kept, the cells are not). */
+export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
+    worksheets: 'emit',
+    sharedStrings: 'cache',
+    hyperlinks: 'ignore',
+    styles: 'ignore',
+    entries: 'ignore',
+  });
+  for await (const sheet of reader) {
+    let next = 1;
+    for await (const row of sheet as AsyncIterable<ExcelJS.Row>) {
+      // Rows left out of the sheet (empty rows) still count.
+      for (; next < row.number; next += 1) yield [];
+      next = row.number + 1;
+      const values = row.values as unknown[];
+      const cells: string[] = [];
+      for (let i = 1; i < values.length; i += 1) cells.push(cellText(values[i]));
+      yield cells;
+    }
+    return;
+  }
+}

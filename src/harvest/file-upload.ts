@@ -1,0 +1,233 @@
+/**
+ * An uploaded COUNTER file → the months to store, exactly as a harvested response would be stored
+ * (upload.ts: same records and usage fields, `harvestState.source: 'upload'`). The whole file is read
+ * and split before anything is stored: a tabular file (tsv, csv, xlsx) is first written out as COUNTER
+ * JSON to a temporary file, then the JSON goes through the month splitter, whose buckets spill to disk,
+ * so memory stays bounded. Every fault is an `UploadError` with mod-erm-usage's codes
+ * (`POST /counter-reports/multipartupload/provider/{id}`), naming the place where it can.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import {
+  splitReportStream,
+  type CounterRelease,
+  type Diagnostic,
+  type SplitReport,
+  type YearMonth,
+} from '../counter/index.ts';
+import { tabularToJson, TabularReadError } from '../counter/tabular/read.ts';
+import { csvRows, tsvRows, xlsxRows } from '../counter/tabular/rows.ts';
+import type { CounterReport } from '../model/records.ts';
+import type { StreamedReport } from '../erm/port.ts';
+import type { HarvestState } from './month-state.ts';
+import { buildRecord, monthsToStore } from './upload.ts';
+
+/** mod-erm-usage's ReportUploadErrorCode values. */
+export type UploadErrorCode =
+  | 'INVALID_REPORT_CONTENT'
+  | 'MAXIMUM_FILESIZE_EXCEEDED'
+  | 'MULTIPLE_FILES_NOT_SUPPORTED'
+  | 'OTHER'
+  | 'REPORTS_ALREADY_PRESENT'
+  | 'UNSUPPORTED_FILE_FORMAT'
+  | 'UNSUPPORTED_REPORT_RELEASE'
+  | 'UNSUPPORTED_REPORT_TYPE';
+
+const MESSAGES: Record<UploadErrorCode, string> = {
+  INVALID_REPORT_CONTENT: 'The report content is invalid.',
+  MAXIMUM_FILESIZE_EXCEEDED: 'The file size exceeds the maximum allowed size.',
+  MULTIPLE_FILES_NOT_SUPPORTED: 'Upload of multiple files is not supported.',
+  OTHER: 'The report could not be processed.',
+  REPORTS_ALREADY_PRESENT: 'One or more reports already exist for the time period.',
+  UNSUPPORTED_FILE_FORMAT: 'The file format is not supported.',
+  UNSUPPORTED_REPORT_RELEASE: 'The COUNTER Release version is not supported.',
+  UNSUPPORTED_REPORT_TYPE: 'The report type is not supported.',
+};
+
+/** A refused upload: answered 400 with `{code, message, details}` (mod-erm-usage's reportUploadError). */
+export class UploadError extends Error {
+  override name = 'UploadError';
+  constructor(
+    readonly code: UploadErrorCode,
+    readonly details?: string,
+  ) {
+    super(details ? `${MESSAGES[code]} ${details}` : MESSAGES[code]);
+  }
+
+  get body(): { code: UploadErrorCode; message: string; details?: string } {
+    return {
+      code: this.code,
+      message: MESSAGES[this.code],
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+export type UploadFormat = 'json' | 'tsv' | 'csv' | 'xlsx';
+
+/** The format by the file name's extension (as mod-erm-usage decides it). */
+export function uploadFormatOf(fileName: string): UploadFormat | undefined {
+  const ext = /\.([A-Za-z]+)$/.exec(fileName)?.[1]?.toLowerCase();
+  return ext === 'json' || ext === 'tsv' || ext === 'csv' || ext === 'xlsx' ? ext : undefined;
+}
+
+/** Diagnostics that make a file unfit to store (a harvest stores them as warnings; an upload is refused). */
+const BLOCKING = new Set(['count_invalid', 'negative_count', 'non_object_item', 'invalid_month_key']);
+
+export interface PreparedUpload {
+  release: CounterRelease;
+  reportName: string;
+  yearMonths: YearMonth[];
+  /** The months as records to store, in month order, with the report streamed for large months. */
+  records(
+    providerId: string,
+    downloadTime: string,
+  ): AsyncGenerator<{
+    record: CounterReport;
+    streamed?: StreamedReport;
+  }>;
+  /** Removes the temporary files; call when done (also after a failure). */
+  dispose(): Promise<void>;
+}
+
+export interface PrepareOptions {
+  /** The provider's configured release (`harvestingConfig.reportRelease`): a file in another is refused. */
+  providerRelease?: string;
+  tmpDir?: string;
+}
+
+function place(d: Diagnostic): string {
+  const where = [d.item !== undefined ? `Report_Items[${d.item}]` : '', d.path ? d.path : ''].filter(
+    (p) => p !== '',
+  );
+  return where.length > 0 ? `${where.join(' ')}: ${d.message}` : d.message;
+}
+
+async function writeTabularAsJson(format: 'tsv' | 'csv' | 'xlsx', path: string, out: string): Promise<void> {
+  const stream = createWriteStream(out, { encoding: 'utf8' });
+  try {
+    const rows = format === 'tsv' ? tsvRows(path) : format === 'csv' ? csvRows(path) : xlsxRows(path);
+    await tabularToJson(rows, async (text) => {
+      if (!stream.write(text)) await once(stream, 'drain');
+    });
+  } catch (error) {
+    if (error instanceof TabularReadError) throw new UploadError('INVALID_REPORT_CONTENT', error.message);
+    if (format === 'xlsx')
+      throw new UploadError(
+        'INVALID_REPORT_CONTENT',
+        `not a readable xlsx workbook (${(error as Error).message})`,
+      );
+    throw error;
+  } finally {
+    stream.end();
+    await once(stream, 'close');
+  }
+}
+
+function checkSplit(split: SplitReport, providerRelease: string | undefined): void {
+  if (!split.reportId)
+    throw new UploadError(
+      'UNSUPPORTED_REPORT_TYPE',
+      `Report_Header.Report_ID ${JSON.stringify(split.header.Report_ID ?? split.header.report_id ?? null)} is not a COUNTER 5 report id`,
+    );
+  const release = split.detectedRelease;
+  if (providerRelease && providerRelease !== release)
+    throw new UploadError(
+      'UNSUPPORTED_REPORT_RELEASE',
+      `The file is a COUNTER release ${release} report; the provider harvests release ${providerRelease}`,
+    );
+  for (const problem of split.findings)
+    if (BLOCKING.has(problem.code))
+      throw new UploadError('INVALID_REPORT_CONTENT', `${problem.code}: ${problem.example ?? ''}`.trim());
+  for (const month of split.yearMonths) {
+    const facts = split.monthFacts(month);
+    const bad = facts?.diagnostics.find((d) => BLOCKING.has(d.code));
+    if (bad) throw new UploadError('INVALID_REPORT_CONTENT', `${month}: ${place(bad)}`);
+  }
+  if (split.yearMonths.length === 0)
+    throw new UploadError(
+      'INVALID_REPORT_CONTENT',
+      'The report names no month (no Begin_Date/End_Date, no usage)',
+    );
+}
+
+/**
+ * Reads and splits the uploaded file at `path`. Throws UploadError for a file that cannot be stored;
+ * nothing is stored here.
+ */
+export async function prepareUpload(
+  path: string,
+  fileName: string,
+  options: PrepareOptions,
+): Promise<PreparedUpload> {
+  const format = uploadFormatOf(fileName);
+  if (!format)
+    throw new UploadError(
+      'UNSUPPORTED_FILE_FORMAT',
+      `'${fileName}': upload a .json (COUNTER 5.0/5.1), .tsv, .csv or .xlsx (COUNTER 5 tabular) file`,
+    );
+  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'upload-'));
+  let split: SplitReport | undefined;
+  const dispose = async () => {
+    await split?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    let jsonPath = path;
+    if (format !== 'json') {
+      jsonPath = join(dir, 'report.json');
+      await writeTabularAsJson(format, path, jsonPath);
+    }
+    const release: CounterRelease = options.providerRelease === '5' ? '5' : '5.1';
+    const result = await splitReportStream(createReadStream(jsonPath), release, {
+      tmpDir: dir,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+    });
+    if (result.kind === 'invalid') throw new UploadError('INVALID_REPORT_CONTENT', result.message);
+    if (result.kind === 'exception')
+      throw new UploadError(
+        'INVALID_REPORT_CONTENT',
+        `The file holds COUNTER exceptions only, no report: ${result.exceptions.map((e) => `${e.code} ${e.message}`).join('; ')}`,
+      );
+    split = result;
+    if (options.providerRelease === '4')
+      throw new UploadError(
+        'UNSUPPORTED_REPORT_RELEASE',
+        `The file is a COUNTER release ${result.detectedRelease} report; the provider harvests release 4`,
+      );
+    checkSplit(
+      result,
+      options.providerRelease === '5' || options.providerRelease === '5.1'
+        ? options.providerRelease
+        : undefined,
+    );
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  const report = split;
+  const reportName = String(report.reportId);
+  const releaseOf = report.detectedRelease;
+  return {
+    release: releaseOf,
+    reportName,
+    yearMonths: [...report.yearMonths],
+    dispose,
+    async *records(providerId, downloadTime) {
+      for await (const month of monthsToStore(report, undefined)) {
+        const usage = month.outcome.usage;
+        const state: HarvestState = {
+          state: usage && usage.itemCount === 0 ? 'empty' : 'harvested',
+          source: 'upload',
+          fileName,
+        };
+        const key = { providerId, release: releaseOf, reportName, yearMonth: month.yearMonth };
+        const record = buildRecord(key, { ...month.outcome, state }, downloadTime, undefined, 0);
+        yield { record, streamed: month.outcome.streamed };
+      }
+    },
+  };
+}
