@@ -7,6 +7,7 @@ import { Type, type TSchema } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.ts';
 import { Readable } from 'node:stream';
+import { CredentialDecryptError } from '../credentials/index.ts';
 import type { LocalRecords } from '../erm/local-records.ts';
 import type { Resource } from '../erm/record-table.ts';
 import { isChunked } from '../erm/report-chunks.ts';
@@ -67,8 +68,13 @@ const TEXT = Type.String();
 
 const IdParams = Type.Object({ id: Type.String({ description: 'Record id (UUID)' }) });
 
+const REVEAL = Type.Optional(
+  Type.Boolean({ description: 'Show credentials instead of the mask (needs the service token)' }),
+);
+
 function collectionQuerystring(tiny: boolean): TSchema {
   return Type.Object({
+    ...(tiny ? {} : { reveal: REVEAL }),
     query: Type.Optional(Type.String({ description: 'CQL query; sortby for sorting' })),
     offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
     limit: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT, default: 10 })),
@@ -163,9 +169,42 @@ function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send();
 }
 
-function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): void {
+/**
+ * How records go out: credentials masked, or with `?reveal=true` decrypted — which needs the service
+ * token (docs/credentials.md). Routes of the tenant scope are reached only with the token when one is
+ * configured, so without HARVESTER_TOKEN there is no token that could allow it.
+ */
+function outgoing(
+  ctx: ServiceContext,
+  store: LocalRecords,
+  r: ResourceRoutes,
+  req: FastifyRequest,
+): (record: JsonRecord) => JsonRecord {
+  const raw = queryParams(req).reveal;
+  const reveal = raw !== undefined && raw !== '' && raw.toLowerCase() !== 'false';
+  if (reveal && raw.toLowerCase() !== 'true')
+    throw new HttpError(400, `Invalid value '${raw}' for query parameter reveal: must be true or false`);
+  if (!reveal) return (record) => store.masked(r.resource, record);
+  if (!ctx.config.token)
+    throw new HttpError(
+      403,
+      'Revealing credentials needs the service token: start the service with HARVESTER_TOKEN set and ' +
+        'send the token as X-Okapi-Token or Authorization: Bearer',
+    );
+  return (record) => {
+    try {
+      return store.unseal(r.resource, record);
+    } catch (err) {
+      if (err instanceof CredentialDecryptError) throw new HttpError(409, err.message);
+      throw err;
+    }
+  };
+}
+
+function registerResource(ctx: ServiceContext, app: App, store: LocalRecords, r: ResourceRoutes): void {
   const item = '/:id';
   const tags = [r.tag];
+  const revealDocs: Record<string, TSchema> = r.tiny ? {} : { reveal: REVEAL };
 
   app.get(
     '',
@@ -183,9 +222,11 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): voi
       const offset = intParam(q.offset, 'offset', 0);
       const limit = intParam(q.limit, 'limit', 10);
       const tiny = r.tiny && (q.tiny ?? '').toLowerCase() === 'true';
+      const out = outgoing(ctx, store, r, req);
       const page = await answer(() =>
         store.list(req.tenant, r.resource, { cql: q.query, offset, limit, tiny, lazyChunks: true }),
       );
+      page.records = page.records.map(out);
       if (page.records.some(isChunked))
         return sendStream(
           reply,
@@ -209,7 +250,7 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): voi
     async (req, reply) => {
       const body = jsonObject(req.body);
       const record = await answer(() => store.create(req.tenant, r.resource, body, { userId: userId(req) }));
-      return sendJson(reply.header('Location', String(record.id)), 201, record);
+      return sendJson(reply.header('Location', String(record.id)), 201, store.masked(r.resource, record));
     },
   );
 
@@ -217,11 +258,18 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): voi
     item,
     {
       ...docsOnly,
-      schema: { tags, summary: 'One record', params: IdParams, response: { 200: r.item, 404: TEXT } },
+      schema: {
+        tags,
+        summary: 'One record',
+        params: IdParams,
+        querystring: Type.Object(revealDocs),
+        response: { 200: r.item, 404: TEXT },
+      },
     },
     async (req, reply) => {
-      const record = await answer(() =>
-        store.read(req.tenant, r.resource, idParam(req), { lazyChunks: true }),
+      const out = outgoing(ctx, store, r, req);
+      const record = out(
+        await answer(() => store.read(req.tenant, r.resource, idParam(req), { lazyChunks: true })),
       );
       if (isChunked(record)) return sendStream(reply, recordJson(store, req.tenant, record));
       return sendJson(reply, 200, record);
@@ -311,12 +359,12 @@ function registerCounterReportFacts(app: App, store: LocalRecords): void {
 }
 
 /** The store's routes, one prefix per resource; registered only in standalone mode (server.ts). */
-export function ermRoutes(_ctx: ServiceContext, store: LocalRecords): Routes[] {
+export function ermRoutes(ctx: ServiceContext, store: LocalRecords): Routes[] {
   return RESOURCES.map((r) => ({
     access: 'tenant',
     prefix: `/${r.resource}`,
     register: async (app: App) => {
-      registerResource(app, store, r);
+      registerResource(ctx, app, store, r);
       if (r.resource === 'counter-reports') registerCounterReportFacts(app, store);
     },
   }));

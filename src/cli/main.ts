@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerHarvest } from './commands/harvest.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerProviders } from './commands/providers.ts';
+import { registerSecrets } from './commands/secrets.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTenants } from './commands/tenants.ts';
 import { addGlobalOptions, cliVersion, describeError } from './global.ts';
@@ -34,6 +35,7 @@ registerTenants(program);
 registerProviders(program);
 registerHarvest(program);
 registerJobs(program);
+registerSecrets(program);
 
 try {
   await program.parseAsync(process.argv);

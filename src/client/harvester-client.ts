@@ -18,6 +18,7 @@ import {
   type HttpResponse,
   type Transport,
 } from './transport.ts';
+import type { CredentialRotation } from './onboarding-types.ts';
 import type {
   AggregatorSetting,
   AggregatorSettings,
@@ -116,6 +117,14 @@ export class HarvesterClient {
   /** Closes the client's connections. */
   async close(): Promise<void> {
     await this.transport.close();
+  }
+
+  /**
+   * `POST /admin/credentials/rotate`: re-encrypts every stored credential under the service's current
+   * key (docs/credentials.md).
+   */
+  async rotateCredentials(): Promise<CredentialRotation> {
+    return this.json<CredentialRotation>('POST', '/admin/credentials/rotate');
   }
 
   // ---- Harvester API ------------------------------------------------------------------------------
@@ -228,8 +237,9 @@ export class HarvesterClient {
   iterateProviders(opts: IterateOptions = {}): AsyncGenerator<UsageDataProvider> {
     return this.iterate(PROVIDERS, opts);
   }
-  async getProvider(id: string): Promise<UsageDataProvider> {
-    return this.getRecord(PROVIDERS, id);
+  /** One provider; its credentials masked unless `reveal` (which needs the service token). */
+  async getProvider(id: string, opts: { reveal?: boolean } = {}): Promise<UsageDataProvider> {
+    return this.json<UsageDataProvider>('GET', itemPath(PROVIDERS, id), { query: { ...opts } });
   }
   /** Creates the provider; returns it as stored (with its id and derived fields). */
   async createProvider(record: UsageDataProvider): Promise<UsageDataProvider> {

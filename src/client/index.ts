@@ -18,3 +18,4 @@ export { JobsWaitTimeoutError, type JobSelector, type WaitForJobsOptions } from 
 export { cqlQuote as cqlString } from '../cql/quote.ts';
 export type { FetchLike } from './transport.ts';
 export type * from './types.ts';
+export type * from './onboarding-types.ts';

@@ -27,7 +27,6 @@ export const COUNTER_REPORTS: RecordTable = {
   table: 'counter_reports',
   check: checkCounterReport,
   separateReport: true,
-  hasSecrets: false,
   providersOf: (record) => [stringField(record, 'providerId')],
   async afterWrite(tx, tenant, stored, previous) {
     const providers = new Set([stringField(stored, 'providerId'), stringField(previous, 'providerId')]);

@@ -67,7 +67,7 @@ function registerList(providers: Command): void {
     .description('list providers as a table (or JSON)')
     .option('--query <cql>', 'CQL filter, e.g. \'status=="active"\' (may end with sortby)')
     .option('--json', 'print the records as a JSON array')
-    .option('--show-secrets', 'with --json: do not mask apiKey and requestorId')
+    .option('--show-secrets', 'with --json: show apiKey and requestorId (needs the service token)')
     .addHelpText(
       'after',
       `
@@ -84,6 +84,7 @@ Examples:
         const all: UsageDataProvider[] = [];
         for await (const p of client.iterateProviders({
           query: opts.query ?? 'cql.allRecords=1 sortby label',
+          reveal: opts.showSecrets === true && opts.json === true,
         }))
           all.push(p);
         if (opts.json) return print(JSON.stringify(opts.showSecrets ? all : all.map(maskSecrets), null, 2));
