@@ -16,6 +16,7 @@ import { tenantRoutes } from './api/tenant.ts';
 import { enableTenant } from './tenant-lifecycle.ts';
 import { credentialRoutes } from './api/credentials-routes.ts';
 import { ermRoutes } from './api/erm-routes.ts';
+import { registryRoutes } from './api/registry-routes.ts';
 import { harvesterRoutes } from './api/harvester-routes.ts';
 import { loadServiceKeyring } from './erm/credential-store.ts';
 import { LocalErmStore } from './erm/local-store.ts';
@@ -107,7 +108,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       uiRoutes(ctx),
       tenantRoutes(ctx),
       harvesterRoutes(ctx, jobs),
-      ...(config.mode === 'standalone' ? [ermRoutes(ctx, store), credentialRoutes(ctx)] : []),
+      ...(config.mode === 'standalone' ? [ermRoutes(ctx, store), credentialRoutes(ctx), registryRoutes(ctx, store)] : []),
     ]);
     if (
       config.mode === 'standalone' &&

@@ -10,7 +10,9 @@ import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
 import { redactSecrets } from '../redact.ts';
 import type { ClaimedItem } from '../store/sql/work-items.ts';
+import { missingCredentials } from '../registry/index.ts';
 import { createEndpoint } from '../sushi/registry.ts';
+import { EndpointInitError } from '../sushi/types.ts';
 import type { ServiceEndpoint, TransportOptions } from '../sushi/types.ts';
 import { parseIntSetting } from '../tenant-settings.ts';
 
@@ -79,6 +81,14 @@ export class Bindings {
       }
       secrets.addFromRecord(aggregator);
     }
+    // A provider made from the COUNTER Registry is not asked for reports while it lacks a credential
+    // the registry lists as required: such requests could only end in exceptions 2000-2020.
+    const lacking = cfg.harvestVia === 'aggregator' ? [] : missingCredentials(provider);
+    if (lacking.length > 0)
+      throw new EndpointInitError(
+        `${lacking.join(', ')} ${lacking.length === 1 ? 'is' : 'are'} missing (the COUNTER Registry lists ` +
+          `${lacking.length === 1 ? 'it' : 'them'} as required for this service)`,
+      );
     const endpoint = createEndpoint(provider, aggregator, this.transport(), {
       enableStandardViews: this.ctx.config.harvest.enableStandardViews,
     });
