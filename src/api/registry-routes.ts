@@ -90,7 +90,8 @@ function text(body: JsonRecord, key: string): string | undefined {
 
 function object(value: unknown, name: string): JsonRecord {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, `${name} must be a JSON object`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new HttpError(400, `${name} must be a JSON object`);
   return value as JsonRecord;
 }
 
@@ -154,7 +155,10 @@ async function stored<T>(fn: () => Promise<T>): Promise<T> {
 function completed(existing: JsonRecord, draft: JsonRecord, credentials: ProviderCredentials): JsonRecord {
   const config = { ...(existing.harvestingConfig as JsonRecord | undefined) };
   const fresh = draft.harvestingConfig as JsonRecord;
-  config.sushiConfig = { ...(config.sushiConfig as JsonRecord | undefined), ...(fresh.sushiConfig as JsonRecord) };
+  config.sushiConfig = {
+    ...(config.sushiConfig as JsonRecord | undefined),
+    ...(fresh.sushiConfig as JsonRecord),
+  };
   config.harvestVia = 'sushi';
   config.reportRelease = fresh.reportRelease;
   config.registry = fresh.registry;
@@ -241,13 +245,17 @@ export function registryRoutes(ctx: ServiceContext, store: LocalRecords): Routes
         async (req, reply) => {
           const body = bodyOf(req);
           const wanted = text(body, 'platformId') ?? text(body, 'platform');
-          if (!wanted) throw new HttpError(400, 'Give platformId (or platform: a name) of a COUNTER Registry platform');
+          if (!wanted)
+            throw new HttpError(400, 'Give platformId (or platform: a name) of a COUNTER Registry platform');
           const credentials = credentialsOf(body);
           const providerId = text(body, 'providerId');
           if (providerId !== undefined && !isFolioUuid(providerId))
             throw new HttpError(400, `providerId must be a provider id (UUID), got "${providerId}"`);
           const reports = body.requestedReports;
-          if (reports !== undefined && (!Array.isArray(reports) || reports.some((r) => typeof r !== 'string')))
+          if (
+            reports !== undefined &&
+            (!Array.isArray(reports) || reports.some((r) => typeof r !== 'string'))
+          )
             throw new HttpError(400, 'requestedReports must be an array of report names');
           const draft = await fromRegistry(async () => {
             const platform = await resolvePlatform(client, wanted);
@@ -269,9 +277,15 @@ export function registryRoutes(ctx: ServiceContext, store: LocalRecords): Routes
             const created = await stored(() =>
               store.create(req.tenant, PROVIDERS, draft.provider as JsonRecord, {}),
             );
-            return reply.code(201).header('Location', String(created.id)).send(answer(created, draft.missing));
+            return reply
+              .code(201)
+              .header('Location', String(created.id))
+              .send(answer(created, draft.missing));
           }
-          const existing = store.unseal(PROVIDERS, await stored(() => store.read(req.tenant, PROVIDERS, providerId)));
+          const existing = store.unseal(
+            PROVIDERS,
+            await stored(() => store.read(req.tenant, PROVIDERS, providerId)),
+          );
           const record = completed(existing, draft.provider as JsonRecord, credentials);
           await stored(() => store.replace(req.tenant, PROVIDERS, providerId, record));
           const after = await stored(() => store.read(req.tenant, PROVIDERS, providerId));
@@ -296,7 +310,9 @@ export function registryRoutes(ctx: ServiceContext, store: LocalRecords): Routes
               now: new Date(ctx.clock.now()),
             });
             if (JSON.stringify(updated) === JSON.stringify(plain)) continue;
-            await stored(() => store.replace(req.tenant, PROVIDERS, report.providerId, updated as JsonRecord));
+            await stored(() =>
+              store.replace(req.tenant, PROVIDERS, report.providerId, updated as JsonRecord),
+            );
             applied.push(report.providerId);
           }
         }
