@@ -17,6 +17,7 @@ import { enableTenant } from './tenant-lifecycle.ts';
 import { credentialRoutes } from './api/credentials-routes.ts';
 import { ermRoutes } from './api/erm-routes.ts';
 import { registryRoutes } from './api/registry-routes.ts';
+import { memberRoutes } from './api/members-routes.ts';
 import { harvesterRoutes } from './api/harvester-routes.ts';
 import { loadServiceKeyring } from './erm/credential-store.ts';
 import { LocalErmStore } from './erm/local-store.ts';
@@ -108,7 +109,9 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       uiRoutes(ctx),
       tenantRoutes(ctx),
       harvesterRoutes(ctx, jobs),
-      ...(config.mode === 'standalone' ? [ermRoutes(ctx, store), credentialRoutes(ctx), registryRoutes(ctx, store)] : []),
+      ...(config.mode === 'standalone'
+        ? [ermRoutes(ctx, store), credentialRoutes(ctx), registryRoutes(ctx, store), memberRoutes(ctx, store)]
+        : []),
     ]);
     if (
       config.mode === 'standalone' &&

@@ -3,6 +3,7 @@
  * `max_failed_attempts`: what every request of its job needs. Bindings are kept per job, reloaded after
  * a while or by a process that did not plan the job.
  */
+import type { HarvestConfig } from '../config.ts';
 import type { ServiceContext } from '../context.ts';
 import type { ErmStore } from '../erm/port.ts';
 import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
@@ -40,6 +41,19 @@ export function scrub(binding: ProviderBinding, text: string): string {
   return redactSecrets(text, [...binding.endpoint.secrets, ...secrets]);
 }
 
+/** How requests to providers are made (timeouts, size limit, user agent, host policy). */
+export function transportOptions(c: HarvestConfig): TransportOptions {
+  return {
+    connectTimeoutMs: c.connectTimeoutMs,
+    headersTimeoutMs: c.headersTimeoutMs,
+    idleTimeoutMs: c.idleTimeoutMs,
+    totalTimeoutMs: c.totalTimeoutMs,
+    maxResponseBytes: c.maxResponseBytes,
+    userAgent: c.userAgent,
+    hostPolicy: c.providerHosts,
+  };
+}
+
 export class Bindings {
   private readonly byJob = new Map<string, ProviderBinding>();
 
@@ -53,16 +67,7 @@ export class Bindings {
   }
 
   private transport(): TransportOptions {
-    const c = this.ctx.config.harvest;
-    return {
-      connectTimeoutMs: c.connectTimeoutMs,
-      headersTimeoutMs: c.headersTimeoutMs,
-      idleTimeoutMs: c.idleTimeoutMs,
-      totalTimeoutMs: c.totalTimeoutMs,
-      maxResponseBytes: c.maxResponseBytes,
-      userAgent: c.userAgent,
-      hostPolicy: c.providerHosts,
-    };
+    return transportOptions(this.ctx.config.harvest);
   }
 
   /** Loads the aggregator when the provider harvests through one, picks the implementation, builds the endpoint. */
