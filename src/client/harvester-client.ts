@@ -18,7 +18,16 @@ import {
   type HttpResponse,
   type Transport,
 } from './transport.ts';
-import type { CredentialRotation } from './onboarding-types.ts';
+import type {
+  CredentialRotation,
+  FromRegistryRequest,
+  FromRegistryResult,
+  MembersSyncResult,
+  RegistryPlatformDetail,
+  RegistryPlatformSummary,
+  RegistrySyncOptions,
+  RegistrySyncResult,
+} from './onboarding-types.ts';
 import type {
   AggregatorSetting,
   AggregatorSettings,
@@ -125,6 +134,44 @@ export class HarvesterClient {
    */
   async rotateCredentials(): Promise<CredentialRotation> {
     return this.json<CredentialRotation>('POST', '/admin/credentials/rotate');
+  }
+
+  // ---- COUNTER Registry and consortia (docs/registry.md) ---------------------------------------------
+
+  /** `GET /registry/platforms?q=`: registry platforms matching the words of `q`, best first. */
+  async searchRegistry(q: string, opts: { limit?: number } = {}): Promise<RegistryPlatformSummary[]> {
+    const res = await this.json<{ platforms: RegistryPlatformSummary[] }>('GET', '/registry/platforms', {
+      query: { q, limit: opts.limit },
+    });
+    return res.platforms;
+  }
+
+  /** `GET /registry/platforms/{id}`: one platform with its COUNTER API services. */
+  async getRegistryPlatform(id: string): Promise<RegistryPlatformDetail> {
+    return this.json<RegistryPlatformDetail>('GET', `/registry/platforms/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /usage-data-providers/from-registry`: a provider created (or completed) from a platform. */
+  async createProviderFromRegistry(request: FromRegistryRequest): Promise<FromRegistryResult> {
+    return this.json<FromRegistryResult>('POST', '/usage-data-providers/from-registry', {
+      body: request,
+      expect: [200, 201],
+    });
+  }
+
+  /** `GET /registry/sync` (report only) or, with `apply`, `POST /registry/sync`. */
+  async syncRegistry(opts: RegistrySyncOptions = {}): Promise<RegistrySyncResult> {
+    if (!opts.apply) return this.json<RegistrySyncResult>('GET', '/registry/sync');
+    return this.json<RegistrySyncResult>('POST', '/registry/sync', { body: opts });
+  }
+
+  /** `POST /usage-data-providers/{id}/members/sync`: one provider per consortium member, kept in step. */
+  async syncMembers(providerId: string, opts: { apply?: boolean } = {}): Promise<MembersSyncResult> {
+    return this.json<MembersSyncResult>(
+      'POST',
+      `/usage-data-providers/${encodeURIComponent(providerId)}/members/sync`,
+      { body: { apply: opts.apply ?? true } },
+    );
   }
 
   // ---- Harvester API ------------------------------------------------------------------------------

@@ -13,6 +13,12 @@ import {
   type ProviderFlags,
 } from '../provider-record.ts';
 import { formatTable, type Column } from '../table.ts';
+import {
+  addFromRegistry,
+  registerSearchRegistry,
+  registerSyncMembers,
+  registerSyncRegistry,
+} from './onboarding.ts';
 
 export function registerProviders(program: Command): void {
   const providers = program
@@ -22,13 +28,20 @@ export function registerProviders(program: Command): void {
   registerList(providers);
   registerImport(providers);
   registerDelete(providers);
+  registerSearchRegistry(providers);
+  registerSyncRegistry(providers);
+  registerSyncMembers(providers);
 }
 
 function registerAdd(providers: Command): void {
   addGlobalOptions(providers.command('add'), ['url'])
     .description('add a provider harvested directly over COUNTER-SUSHI; prints its id')
-    .requiredOption('--label <name>', 'name shown for the provider')
-    .requiredOption('--url <url>', "the provider's SUSHI service base URL")
+    .option('--label <name>', 'name shown for the provider (required without --from-registry)')
+    .option('--url <url>', "the provider's SUSHI service base URL (required without --from-registry)")
+    .option(
+      '--from-registry <name or id>',
+      'take URL, release and credential rules from the COUNTER Registry',
+    )
     .addOption(new Option('--type <type>', 'service implementation').choices(SERVICE_TYPES).default('cs51'))
     .option('--release <release>', 'COUNTER release (default: 5.1 for cs51, 5 for cs50, 4 for cs41)')
     .option('--customer-id <id>', 'SUSHI customer id')
@@ -51,9 +64,15 @@ Examples:
       --start 2024-01
   $ erm-usage-harvester providers add --label "Old Vendor" --type cs41 \\
       --url https://vendor.example.com/SushiService --customer-id abc --requestor-id def \\
-      --reports JR1,DB1 --start 2018-01 --end 2018-12`,
+      --reports JR1,DB1 --start 2018-01 --end 2018-12
+  $ erm-usage-harvester providers add --from-registry "Example Journals Online" \
+      --customer-id 12345 --requestor-id r-1 --api-key s3cret --start 2024-01`,
     )
-    .action(async (opts: ProviderFlags, cmd: Command) => {
+    .action(async (opts: ProviderFlags & { fromRegistry?: string }, cmd: Command) => {
+      if (opts.fromRegistry !== undefined)
+        return addFromRegistry({ ...opts, fromRegistry: opts.fromRegistry }, cmd);
+      if (!opts.label) throw new UsageError('--label is required (or use --from-registry)');
+      if (!opts.url) throw new UsageError('--url is required (or use --from-registry)');
       const record = providerFromFlags(opts);
       await withClient(cmd, async (client) => {
         const created = await client.createProvider(record);
