@@ -60,8 +60,8 @@ export function memberRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
           },
         },
         async (req) => {
-          const { id } = req.params as { id: string };
-          if (!isFolioUuid(id)) throw new HttpError(404, `No provider ${id}`);
+          const { id } = req.params;
+          if (!isFolioUuid(id)) throw new HttpError(404, `No provider ${String(id)}`);
           const apply = applyOf(req.body);
           const parent = store.unseal(
             PROVIDERS,

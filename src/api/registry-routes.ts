@@ -209,7 +209,7 @@ export function registryRoutes(ctx: ServiceContext, store: LocalRecords): Routes
           },
         },
         async (req) => {
-          const { q, limit } = req.query as { q?: string; limit?: number };
+          const { q, limit } = req.query;
           const platforms = await fromRegistry(async () =>
             q && q.trim() !== ''
               ? client.searchPlatforms(q, limit ?? 25)
@@ -227,7 +227,19 @@ export function registryRoutes(ctx: ServiceContext, store: LocalRecords): Routes
           return fromRegistry(async () => {
             const platform = await client.getPlatform(id);
             const services = await client.servicesOf(platform);
-            return { ...platformSummary(platform), platform, services: services.map(serviceSummary) };
+            // The provider this platform makes (without credentials), for forms to start from.
+            let draft: JsonRecord | undefined;
+            try {
+              draft = providerFromRegistry(platform, services, { now: new Date(ctx.clock.now()) }).provider;
+            } catch (err) {
+              if (!(err instanceof RegistryError)) throw err;
+            }
+            return {
+              ...platformSummary(platform),
+              platform,
+              services: services.map(serviceSummary),
+              ...(draft ? { draft } : {}),
+            };
           });
         },
       );
@@ -250,7 +262,7 @@ export function registryRoutes(ctx: ServiceContext, store: LocalRecords): Routes
           const credentials = credentialsOf(body);
           const providerId = text(body, 'providerId');
           if (providerId !== undefined && !isFolioUuid(providerId))
-            throw new HttpError(400, `providerId must be a provider id (UUID), got "${providerId}"`);
+            throw new HttpError(400, `providerId must be a provider id (UUID), got "${String(providerId)}"`);
           const reports = body.requestedReports;
           if (
             reports !== undefined &&
@@ -286,7 +298,7 @@ export function registryRoutes(ctx: ServiceContext, store: LocalRecords): Routes
             PROVIDERS,
             await stored(() => store.read(req.tenant, PROVIDERS, providerId)),
           );
-          const record = completed(existing, draft.provider as JsonRecord, credentials);
+          const record = completed(existing, draft.provider, credentials);
           await stored(() => store.replace(req.tenant, PROVIDERS, providerId, record));
           const after = await stored(() => store.read(req.tenant, PROVIDERS, providerId));
           return reply.code(200).send(answer(after, missingCredentials(record as UsageDataProvider)));
@@ -303,7 +315,7 @@ export function registryRoutes(ctx: ServiceContext, store: LocalRecords): Routes
           for (const report of reports) {
             const current = byId.get(report.providerId);
             if (!current) continue;
-            const plain = store.unseal(PROVIDERS, current as JsonRecord) as UsageDataProvider;
+            const plain = store.unseal(PROVIDERS, current) as UsageDataProvider;
             const updated = applyRegistryChanges(plain, report, snapshot, {
               switchRelease: bool(options.switchRelease, 'switchRelease', false),
               overrideEditedUrl: bool(options.overrideEditedUrl, 'overrideEditedUrl', false),
