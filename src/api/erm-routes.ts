@@ -119,7 +119,7 @@ function jsonObject(body: unknown): JsonRecord {
 }
 
 /** Runs a store call, answering its StoreErrors as mod-erm-usage does (text, or RMB errors for 422). */
-async function answer<T>(fn: () => Promise<T>): Promise<T> {
+export async function answer<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

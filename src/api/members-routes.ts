@@ -8,25 +8,15 @@ import { Type } from 'typebox';
 import type { ServiceContext } from '../context.ts';
 import { fetchMembers, keepMembersInStep, MembersError } from '../consortia/index.ts';
 import type { LocalRecords } from '../erm/local-records.ts';
-import { StoreError } from '../erm/store-error.ts';
 import { transportOptions } from '../harvest/binding.ts';
 import type { JsonRecord, UsageDataProvider } from '../model/records.ts';
 import { isFolioUuid } from '../model/schemas.ts';
 import { cqlQuote } from '../cql/quote.ts';
 import type { App, Routes } from './app.ts';
-import { HttpError, unprocessable } from './http-errors.ts';
+import { answer } from './erm-routes.ts';
+import { HttpError } from './http-errors.ts';
 
 const PROVIDERS = 'usage-data-providers';
-
-async function stored<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!(err instanceof StoreError)) throw err;
-    if (err.status === 422) throw unprocessable(err.details);
-    throw new HttpError(err.status, err.message);
-  }
-}
 
 function applyOf(body: unknown): boolean {
   if (body === undefined || body === null || body === '') return true;
@@ -65,16 +55,16 @@ export function memberRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
           const apply = applyOf(req.body);
           const parent = store.unseal(
             PROVIDERS,
-            await stored(() => store.read(req.tenant, PROVIDERS, id)),
+            await answer(() => store.read(req.tenant, PROVIDERS, id)),
           ) as UsageDataProvider;
-          let answer;
+          let listed;
           try {
-            answer = await fetchMembers(parent, transportOptions(ctx.config.harvest));
+            listed = await fetchMembers(parent, transportOptions(ctx.config.harvest));
           } catch (err) {
             if (!(err instanceof MembersError)) throw err;
             throw new HttpError(err.code === 'MEMBERS_UNSUPPORTED' ? 422 : 502, err.message);
           }
-          const page = await stored(() =>
+          const page = await answer(() =>
             store.list(req.tenant, PROVIDERS, {
               cql: `harvestingConfig.consortium.parentId==${cqlQuote(id)}`,
               offset: 0,
@@ -82,24 +72,24 @@ export function memberRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
             }),
           );
           const current = page.records.map((r) => store.unseal(PROVIDERS, r) as UsageDataProvider);
-          const plan = keepMembersInStep(parent, answer.members, current);
+          const plan = keepMembersInStep(parent, listed.members, current);
           const created: JsonRecord[] = [];
           if (apply) {
             for (const p of plan.create)
-              created.push(await stored(() => store.create(req.tenant, PROVIDERS, p as JsonRecord)));
+              created.push(await answer(() => store.create(req.tenant, PROVIDERS, p as JsonRecord)));
             for (const u of [...plan.update, ...plan.deactivate])
-              await stored(() =>
+              await answer(() =>
                 store.replace(req.tenant, PROVIDERS, u.provider.id, u.provider as JsonRecord),
               );
           }
           return {
             applied: apply,
-            members: answer.members.length,
+            members: listed.members.length,
             created: apply ? created.map((p) => brief(p as UsageDataProvider)) : plan.create.map(brief),
             updated: plan.update.map((u) => ({ ...brief(u.provider), changes: u.changes })),
             deactivated: plan.deactivate.map((u) => brief(u.provider)),
             unchanged: plan.unchanged.length,
-            warnings: [...answer.warnings, ...plan.warnings],
+            warnings: [...listed.warnings, ...plan.warnings],
           };
         },
       );

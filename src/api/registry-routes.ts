@@ -13,7 +13,6 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { ServiceContext } from '../context.ts';
 import type { LocalRecords } from '../erm/local-records.ts';
-import { StoreError } from '../erm/store-error.ts';
 import type { JsonRecord, UsageDataProvider } from '../model/records.ts';
 import { isFolioUuid } from '../model/schemas.ts';
 import {
@@ -30,7 +29,8 @@ import {
   type RegistrySushiService,
 } from '../registry/index.ts';
 import type { App, Routes } from './app.ts';
-import { HttpError, unprocessable } from './http-errors.ts';
+import { answer } from './erm-routes.ts';
+import { HttpError } from './http-errors.ts';
 
 const PROVIDERS = 'usage-data-providers';
 
@@ -134,17 +134,6 @@ function releaseOf(body: JsonRecord): RegistryRelease | undefined {
   if (r === '5.1') return '5.1';
   if (r === '5' || r === '5.0') return '5';
   throw new HttpError(400, `release must be 5 or 5.1, got "${r}"`);
-}
-
-/** Store answers as the store routes give them. */
-async function stored<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!(err instanceof StoreError)) throw err;
-    if (err.status === 422) throw unprocessable(err.details);
-    throw new HttpError(err.status, err.message);
-  }
 }
 
 /**
@@ -280,28 +269,28 @@ export function registryRoutes(ctx: ServiceContext, store: LocalRecords): Routes
               now: new Date(ctx.clock.now()),
             });
           });
-          const answer = (provider: JsonRecord, missing: string[]) => ({
+          const result = (provider: JsonRecord, missing: string[]) => ({
             provider: store.masked(PROVIDERS, provider),
             missing,
             service: serviceSummary(draft.service),
           });
           if (providerId === undefined) {
-            const created = await stored(() =>
+            const created = await answer(() =>
               store.create(req.tenant, PROVIDERS, draft.provider as JsonRecord, {}),
             );
             return reply
               .code(201)
               .header('Location', String(created.id))
-              .send(answer(created, draft.missing));
+              .send(result(created, draft.missing));
           }
           const existing = store.unseal(
             PROVIDERS,
-            await stored(() => store.read(req.tenant, PROVIDERS, providerId)),
+            await answer(() => store.read(req.tenant, PROVIDERS, providerId)),
           );
           const record = completed(existing, draft.provider, credentials);
-          await stored(() => store.replace(req.tenant, PROVIDERS, providerId, record));
-          const after = await stored(() => store.read(req.tenant, PROVIDERS, providerId));
-          return reply.code(200).send(answer(after, missingCredentials(record as UsageDataProvider)));
+          await answer(() => store.replace(req.tenant, PROVIDERS, providerId, record));
+          const after = await answer(() => store.read(req.tenant, PROVIDERS, providerId));
+          return reply.code(200).send(result(after, missingCredentials(record as UsageDataProvider)));
         },
       );
 
@@ -322,7 +311,7 @@ export function registryRoutes(ctx: ServiceContext, store: LocalRecords): Routes
               now: new Date(ctx.clock.now()),
             });
             if (JSON.stringify(updated) === JSON.stringify(plain)) continue;
-            await stored(() =>
+            await answer(() =>
               store.replace(req.tenant, PROVIDERS, report.providerId, updated as JsonRecord),
             );
             applied.push(report.providerId);
