@@ -12,9 +12,12 @@ import {
   CredentialInputError,
   decryptSecrets,
   encryptSecrets,
+  looksEncrypted,
   maskSecrets,
   mergeSecrets,
   moveUrlSecrets,
+  storedSecretValues,
+  type SecretRecordKind,
 } from '../credentials/index.ts';
 import { formatDateTime } from '../dates.ts';
 import { secrets } from '../log.ts';
@@ -98,6 +101,11 @@ function reportColumnOf(spec: RecordTable, record: JsonRecord, streamed?: Stream
   return spec.separateReport ? reportColumn(record, streamed) : { report: null };
 }
 
+/** Teaches the log scrubbing every plain secret of a record (credentials and secret extra parameters). */
+function learnSecrets(kind: SecretRecordKind, record: JsonRecord): void {
+  for (const value of storedSecretValues(kind, record)) if (!looksEncrypted(value)) secrets.add(value);
+}
+
 export class LocalRecords {
   constructor(protected readonly ctx: ServiceContext) {}
 
@@ -140,7 +148,7 @@ export class LocalRecords {
     const kind = TABLES[resource].secretKind;
     if (!kind) return record;
     const plain = decryptSecrets(kind, record, this.ctx.keyring);
-    secrets.addFromRecord(plain);
+    learnSecrets(kind, plain);
     return plain;
   }
 
@@ -307,7 +315,7 @@ export class LocalRecords {
         { message: err.message, code: '-1', parameters: [{ key: err.field, value: '' }] },
       ]);
     }
-    secrets.addFromRecord(merged);
+    learnSecrets(kind, merged);
     return merged;
   }
 
