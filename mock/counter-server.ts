@@ -12,7 +12,8 @@
  * | `GET /r51/reports/{id}` (`/R51` too)   | 5.1     | the report, as the scenario says                          |
  * | `GET /reports/{id}`                    | 5       | the report, as the scenario says                          |
  * | `GET /r51/status`, `GET /status`       | 5.1 / 5 | `[{Description, Service_Active, Registry_Record / _URL}]` |
- * | `GET /r51/members`, `GET /members`     | 5.1 / 5 | one member: the requested `customer_id`                   |
+ * | `GET /r51/members`, `GET /members`     | 5.1 / 5 | `members.get(<endpoint key>)` when a test set it, else    |
+ * |                                        |         | one member: the requested `customer_id`                   |
  * | `GET /r51/reports`, `GET /reports`     | 5.1 / 5 | the 16 reports; R5.1 with `First_Month_Available`         |
  * |                                        |         | `2018-01` and `Last_Month_Available` = previous UTC month |
  * | `POST /sushi4`                         | 4       | SOAP 1.1 `ReportResponse` (COUNTER 4, `counter4Items`)    |
@@ -142,6 +143,11 @@ export interface MockCounterServer {
   maxInFlight(scenario?: string): number;
   /** The requests whose endpoint key is `scenario` or starts with `scenario-` or `scenario:`. */
   requestsFor(scenario: string): RecordedRequest[];
+  /**
+   * The members list `/members` answers for an endpoint key (the JSON array as given, e.g. the files of
+   * test/fixtures/members/); without an entry it answers one member, the requested customer id.
+   */
+  readonly members: Map<string, unknown[]>;
   /** Forgets the recorded requests and the `:N` attempt counters. */
   reset(): void;
   close(): Promise<void>;
@@ -240,6 +246,7 @@ function answerFailure(res: ServerResponse, error: unknown): void {
 
 class MockServer implements MockCounterServer {
   url = '';
+  readonly members = new Map<string, unknown[]>();
   readonly requests: RecordedRequest[] = [];
   private readonly intervals: Interval[] = [];
   private sequence = 0;
@@ -247,7 +254,7 @@ class MockServer implements MockCounterServer {
   private readonly server: Server;
 
   constructor(options: MockOptions) {
-    this.state = { options, counters: new Map() };
+    this.state = { options, counters: new Map(), members: this.members };
     this.server = createServer((req, res) => this.handle(req, res));
     this.server.on('clientError', (_error, socket) => {
       if (socket.writable)

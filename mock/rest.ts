@@ -323,6 +323,8 @@ function credentialFailure(ctx: Ctx, release: MockRelease): boolean {
 export function handleMembers(ctx: Ctx, release: MockRelease): void {
   if (!ctx.query.customer_id) return sendException(ctx, release, 1030, 'Missing parameter(s): customer_id');
   if (credentialFailure(ctx, release)) return;
+  const list = ctx.state.members.get(ctx.endpoint.key);
+  if (list) return sendJson(ctx.res, 200, list);
   const customerId = ctx.query.customer_id;
   const member =
     release === '5.1'

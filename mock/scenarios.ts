@@ -116,6 +116,8 @@ export interface MockOptions {
 /** State shared by all requests of one server. */
 export interface MockState {
   options: MockOptions;
+  /** Members lists served by `/members` per endpoint key (MockCounterServer.members). */
+  members: Map<string, unknown[]>;
   /** Attempt counters of the `:N` scenarios. */
   counters: Map<string, number>;
 }

@@ -51,6 +51,17 @@ export interface Config {
   server: ServerLimits;
   /** Largest file `POST /counter-reports/multipartupload/...` takes (HARVESTER_UPLOAD_LIMIT_BYTES). */
   uploadLimitBytes: number;
+  /**
+   * HARVESTER_SECRET_KEY: the key that encrypts stored credentials (docs/credentials.md); unset: the key
+   * file beside the embedded database. Required with PostgreSQL in standalone mode.
+   */
+  secretKey?: string;
+  /** HARVESTER_PREVIOUS_SECRET_KEY: the key of before a rotation, still read until the rotation ran. */
+  previousSecretKey?: string;
+  /** HARVESTER_REGISTRY_URL: the COUNTER Registry API root (docs/registry.md). */
+  registryUrl: string;
+  /** HARVESTER_REGISTRY_TIMEOUT_MS: time for one registry request. */
+  registryTimeoutMs: number;
 }
 
 /**
@@ -222,6 +233,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     harvest: loadHarvestConfig(env),
     server: loadServerLimits(env),
     uploadLimitBytes: int(env, 'HARVESTER_UPLOAD_LIMIT_BYTES', 2 * 1024 * 1024 * 1024, 1),
+    secretKey: env.HARVESTER_SECRET_KEY || undefined,
+    previousSecretKey: env.HARVESTER_PREVIOUS_SECRET_KEY || undefined,
+    registryUrl: env.HARVESTER_REGISTRY_URL?.trim() || 'https://registry.countermetrics.org/api/v1/',
+    registryTimeoutMs: int(env, 'HARVESTER_REGISTRY_TIMEOUT_MS', 20_000, 1),
     ...overrides,
   };
   if (cfg.port < 0 || cfg.port > 65535)

@@ -1,5 +1,6 @@
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import type { Keyring } from './credentials/index.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Db } from './store/db.ts';
@@ -21,4 +22,6 @@ export interface ServiceContext {
   tenants: TenantRegistry;
   hooks: TenantHooks;
   metrics: Metrics;
+  /** Encrypts and decrypts the standalone store's credentials (docs/credentials.md). */
+  keyring: Keyring;
 }

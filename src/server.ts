@@ -15,11 +15,15 @@ import { healthRoutes } from './api/health.ts';
 import { uiRoutes } from './api/ui.ts';
 import { tenantRoutes } from './api/tenant.ts';
 import { enableTenant } from './tenant-lifecycle.ts';
+import { credentialRoutes } from './api/credentials-routes.ts';
 import { ermRoutes } from './api/erm-routes.ts';
 import { exportRoutes } from './api/export-routes.ts';
 import { uploadRoutes } from './api/upload-routes.ts';
 import { usageRoutes } from './api/usage-routes.ts';
+import { registryRoutes } from './api/registry-routes.ts';
+import { memberRoutes } from './api/members-routes.ts';
 import { harvesterRoutes } from './api/harvester-routes.ts';
+import { loadServiceKeyring } from './erm/credential-store.ts';
 import { LocalErmStore } from './erm/local-store.ts';
 import type { ErmStore } from './erm/port.ts';
 import { OkapiErmStore } from './erm/okapi-store.ts';
@@ -70,14 +74,20 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     }));
   try {
     await migrateSystem(db, CQL_SUPPORT_SQL);
+    const tenants = new TenantRegistry(db, clock);
+    // A wrong or missing credential key stops the start here, before anything is written.
+    const loaded = await loadServiceKeyring(config, db, await tenants.list());
+    for (const warning of loaded.warnings) log.warn(warning);
+    log.info({ keyId: loaded.keyring.keyId, keySource: loaded.source }, 'credential key loaded');
     const ctx: ServiceContext = {
       config,
       db,
       clock,
       log,
-      tenants: new TenantRegistry(db, clock),
+      tenants,
       hooks: { enabled: [], disabled: [], purged: [] },
       metrics: new Metrics(),
+      keyring: loaded.keyring,
     };
     const store = new LocalErmStore(ctx);
     // FOLIO mode: providers, aggregators, reports and settings live in FOLIO, reached through Okapi.
@@ -106,7 +116,15 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       tenantRoutes(ctx),
       harvesterRoutes(ctx, jobs),
       ...(config.mode === 'standalone'
-        ? [ermRoutes(ctx, store), exportRoutes(ctx, store), uploadRoutes(ctx, store), usageRoutes(ctx)]
+        ? [
+            ermRoutes(ctx, store),
+            exportRoutes(ctx, store),
+            uploadRoutes(ctx, store),
+            usageRoutes(ctx),
+            credentialRoutes(ctx),
+            registryRoutes(ctx, store),
+            memberRoutes(ctx, store),
+          ]
         : []),
     ]);
     if (

@@ -7,6 +7,7 @@ import { api, apiAll, errorText } from './api.js';
 import { h, notice, replace, setFlash } from './dom.js';
 import { credentialField, field, input, saveOnSubmit, select } from './forms.js';
 import { toMonth } from './months.js';
+import { registrySearch } from './registry-search.js';
 
 /** Service types a provider can be harvested with directly, and the COUNTER release each one speaks. */
 export const SERVICE_TYPES = [
@@ -271,6 +272,31 @@ export function providerForm(opts) {
     }),
   }));
 
+  /** The COUNTER Registry link of a new provider started from the registry (docs/registry.md). */
+  let registryLink = /** @type {any} */ (undefined);
+  const registry =
+    !editing &&
+    registrySearch({
+      onChoose(draft) {
+        const dhc = draft.harvestingConfig ?? {};
+        label.value = draft.label ?? label.value;
+        description.value = draft.description ?? '';
+        viaSushi.checked = true;
+        viaAgg.checked = false;
+        typeSelect.value = dhc.sushiConfig?.serviceType ?? typeSelect.value;
+        url.value = dhc.sushiConfig?.serviceUrl ?? '';
+        viaChanged();
+        /** @type {string[]} */
+        const wanted = dhc.requestedReports ?? [];
+        for (const box of reportsBox.querySelectorAll('input'))
+          /** @type {HTMLInputElement} */ (box).checked = wanted.includes(
+            /** @type {HTMLInputElement} */ (box).value,
+          );
+        if (typeof draft.notes === 'string') notes.value = draft.notes;
+        registryLink = dhc.registry;
+      },
+    });
+
   const submit = h('button', {
     type: 'submit',
     class: 'btn btn-primary',
@@ -286,6 +312,7 @@ export function providerForm(opts) {
         ...(editing ? { 'aria-label': 'Provider settings' } : { 'aria-labelledby': `${prefix}-title` }),
       },
       !editing && h('h2', { id: `${prefix}-title`, text: 'Add provider' }),
+      registry && registry.el,
       h(
         'fieldset',
         { class: 'group' },
@@ -445,6 +472,7 @@ export function providerForm(opts) {
       cfg.harvestVia = 'sushi';
       delete cfg.aggregator;
       cfg.sushiConfig = { ...cfg.sushiConfig, serviceType: typeSelect.value, serviceUrl: url.value.trim() };
+      if (registryLink) cfg.registry = registryLink;
     }
     cfg.reportRelease = currentRelease();
     cfg.requestedReports = [...reportsBox.querySelectorAll('input:checked')].map(

@@ -477,7 +477,7 @@ function providerTable(providers, status) {
   return dataTable(
     { id: 'providers-table', caption: 'Usage data providers' },
     headers,
-    providers.map((p) => {
+    groupMembers(providers).map(({ p, parent, members }) => {
       const sushi = p.harvestingConfig?.sushiConfig ?? {};
       const aggregator = p.harvestingConfig?.aggregator;
       const via =
@@ -500,14 +500,30 @@ function providerTable(providers, status) {
         if (res.ok) status.show('success', res.json?.message ?? 'Harvesting scheduled');
         else status.show('error', errorText(res));
       });
+      const link = p.harvestingConfig?.consortium;
       return h(
         'tr',
-        { dataset: { id: p.id } },
+        {
+          dataset: { id: p.id, ...(link ? { parent: link.parentId } : {}) },
+          class: parent ? 'member-row' : null,
+        },
         h(
           'th',
           { scope: 'row' },
           h('a', { href: `#/providers/${encodeURIComponent(p.id)}`, text: p.label ?? '(no label)' }),
           p.description && h('div', { class: 'sub', text: p.description }),
+          members > 0 &&
+            h('div', {
+              class: 'sub consortium',
+              text: `Consortium: ${members} member${members === 1 ? '' : 's'}`,
+            }),
+          link &&
+            h(
+              'div',
+              { class: 'sub' },
+              parent ? `Member of ${parent.label ?? 'a consortium'}` : 'Consortium member',
+              link.gone ? ' · no longer listed' : '',
+            ),
         ),
         h('td', {}, statusBadge(p)),
         h('td', { title: sushi.serviceUrl ?? '', text: via }),
@@ -528,6 +544,34 @@ function providerTable(providers, status) {
       );
     }),
   );
+}
+
+/**
+ * The page's providers with each consortium's members right after it (members whose consortium is not
+ * on the page stay where they are): `parent` for a member shown under its consortium, `members` the
+ * number of members a consortium has on the page.
+ * @param {any[]} providers
+ * @returns {{ p: any, parent?: any, members: number }[]}
+ */
+export function groupMembers(providers) {
+  const byId = new Map(providers.map((p) => [p.id, p]));
+  /** @type {Map<string, any[]>} */
+  const membersOf = new Map();
+  for (const p of providers) {
+    const parentId = p.harvestingConfig?.consortium?.parentId;
+    if (typeof parentId === 'string' && byId.has(parentId) && parentId !== p.id)
+      membersOf.set(parentId, [...(membersOf.get(parentId) ?? []), p]);
+  }
+  const grouped = new Set([...membersOf.values()].flat());
+  /** @type {{ p: any, parent?: any, members: number }[]} */
+  const out = [];
+  for (const p of providers) {
+    if (grouped.has(p)) continue;
+    const members = membersOf.get(p.id) ?? [];
+    out.push({ p, members: members.length });
+    for (const m of members) out.push({ p: m, parent: p, members: 0 });
+  }
+  return out;
 }
 
 /** @param {any} p a provider */

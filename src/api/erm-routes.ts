@@ -7,6 +7,7 @@ import { Type, type TSchema } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.ts';
 import { Readable } from 'node:stream';
+import { CredentialDecryptError } from '../credentials/index.ts';
 import type { LocalRecords } from '../erm/local-records.ts';
 import type { Resource } from '../erm/record-table.ts';
 import { isChunked } from '../erm/report-chunks.ts';
@@ -67,8 +68,13 @@ const TEXT = Type.String();
 
 const IdParams = Type.Object({ id: Type.String({ description: 'Record id (UUID)' }) });
 
+const REVEAL = Type.Optional(
+  Type.Boolean({ description: 'Show credentials instead of the mask (needs the service token)' }),
+);
+
 function collectionQuerystring(tiny: boolean): TSchema {
   return Type.Object({
+    ...(tiny ? {} : { reveal: REVEAL }),
     query: Type.Optional(Type.String({ description: 'CQL query; sortby for sorting' })),
     offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
     limit: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT, default: 10 })),
@@ -113,7 +119,7 @@ function jsonObject(body: unknown): JsonRecord {
 }
 
 /** Runs a store call, answering its StoreErrors as mod-erm-usage does (text, or RMB errors for 422). */
-async function answer<T>(fn: () => Promise<T>): Promise<T> {
+export async function answer<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -163,11 +169,50 @@ function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send();
 }
 
+/**
+ * How records go out: credentials masked, or with `?reveal=true` decrypted — which needs the service
+ * token (docs/credentials.md). Routes of the tenant scope are reached only with the token when one is
+ * configured, so without HARVESTER_TOKEN there is no token that could allow it.
+ */
+function outgoing(
+  ctx: ServiceContext,
+  store: LocalRecords,
+  r: ResourceRoutes,
+  req: FastifyRequest,
+): (record: JsonRecord) => JsonRecord {
+  const raw = queryParams(req).reveal;
+  const reveal = raw !== undefined && raw !== '' && raw.toLowerCase() !== 'false';
+  if (reveal && raw.toLowerCase() !== 'true')
+    throw new HttpError(400, `Invalid value '${raw}' for query parameter reveal: must be true or false`);
+  if (!reveal) return (record) => store.masked(r.resource, record);
+  if (!ctx.config.token)
+    throw new HttpError(
+      403,
+      'Revealing credentials needs the service token: start the service with HARVESTER_TOKEN set and ' +
+        'send the token as X-Okapi-Token or Authorization: Bearer',
+    );
+  return (record) => {
+    try {
+      return store.unseal(r.resource, record);
+    } catch (err) {
+      if (err instanceof CredentialDecryptError) throw new HttpError(409, err.message);
+      throw err;
+    }
+  };
+}
+
 /** `bodyLimit`: of this resource's POST and PUT, when above the app's (counter reports). */
-function registerResource(app: App, store: LocalRecords, r: ResourceRoutes, bodyLimit?: number): void {
+function registerResource(
+  ctx: ServiceContext,
+  app: App,
+  store: LocalRecords,
+  r: ResourceRoutes,
+  bodyLimit?: number,
+): void {
   const item = '/:id';
   const tags = [r.tag];
   const limit = bodyLimit === undefined ? {} : { bodyLimit };
+  const revealDocs: Record<string, TSchema> = r.tiny ? {} : { reveal: REVEAL };
 
   app.get(
     '',
@@ -185,9 +230,11 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes, body
       const offset = intParam(q.offset, 'offset', 0);
       const limit = intParam(q.limit, 'limit', 10);
       const tiny = r.tiny && (q.tiny ?? '').toLowerCase() === 'true';
+      const out = outgoing(ctx, store, r, req);
       const page = await answer(() =>
         store.list(req.tenant, r.resource, { cql: q.query, offset, limit, tiny, lazyChunks: true }),
       );
+      page.records = page.records.map(out);
       if (page.records.some(isChunked))
         return sendStream(
           reply,
@@ -212,7 +259,7 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes, body
     async (req, reply) => {
       const body = jsonObject(req.body);
       const record = await answer(() => store.create(req.tenant, r.resource, body, { userId: userId(req) }));
-      return sendJson(reply.header('Location', String(record.id)), 201, record);
+      return sendJson(reply.header('Location', String(record.id)), 201, store.masked(r.resource, record));
     },
   );
 
@@ -220,11 +267,18 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes, body
     item,
     {
       ...docsOnly,
-      schema: { tags, summary: 'One record', params: IdParams, response: { 200: r.item, 404: TEXT } },
+      schema: {
+        tags,
+        summary: 'One record',
+        params: IdParams,
+        querystring: Type.Object(revealDocs),
+        response: { 200: r.item, 404: TEXT },
+      },
     },
     async (req, reply) => {
-      const record = await answer(() =>
-        store.read(req.tenant, r.resource, idParam(req), { lazyChunks: true }),
+      const out = outgoing(ctx, store, r, req);
+      const record = out(
+        await answer(() => store.read(req.tenant, r.resource, idParam(req), { lazyChunks: true })),
       );
       if (isChunked(record)) return sendStream(reply, recordJson(store, req.tenant, record));
       return sendJson(reply, 200, record);
@@ -321,7 +375,7 @@ export function ermRoutes(ctx: ServiceContext, store: LocalRecords): Routes[] {
     prefix: `/${r.resource}`,
     register: async (app: App) => {
       const large = r.resource === 'counter-reports' ? ctx.config.server.reportBodyLimitBytes : undefined;
-      registerResource(app, store, r, large);
+      registerResource(ctx, app, store, r, large);
       if (r.resource === 'counter-reports') registerCounterReportFacts(app, store);
     },
   }));

@@ -5,6 +5,7 @@ import { registerJobs } from './commands/jobs.ts';
 import { registerProviders } from './commands/providers.ts';
 import { registerSchedule } from './commands/schedule.ts';
 import { registerReports } from './commands/reports.ts';
+import { registerSecrets } from './commands/secrets.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTenants } from './commands/tenants.ts';
 import { registerUsage } from './commands/usage.ts';
@@ -45,6 +46,7 @@ registerAggregators(program);
 registerSchedule(program);
 registerReports(program);
 registerUsage(program);
+registerSecrets(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -20,6 +20,16 @@ import {
   type Transport,
 } from './transport.ts';
 import type {
+  CredentialRotation,
+  FromRegistryRequest,
+  FromRegistryResult,
+  MembersSyncResult,
+  RegistryPlatformDetail,
+  RegistryPlatformSummary,
+  RegistrySyncOptions,
+  RegistrySyncResult,
+} from './onboarding-types.ts';
+import type {
   ProviderCheck,
   AggregatorSetting,
   AggregatorSettings,
@@ -123,6 +133,52 @@ export class HarvesterClient {
   /** Closes the client's connections. */
   async close(): Promise<void> {
     await this.transport.close();
+  }
+
+  /**
+   * `POST /admin/credentials/rotate`: re-encrypts every stored credential under the service's current
+   * key (docs/credentials.md).
+   */
+  async rotateCredentials(): Promise<CredentialRotation> {
+    return this.json<CredentialRotation>('POST', '/admin/credentials/rotate');
+  }
+
+  // ---- COUNTER Registry and consortia (docs/registry.md) ---------------------------------------------
+
+  /** `GET /registry/platforms?q=`: registry platforms matching the words of `q`, best first. */
+  async searchRegistry(q: string, opts: { limit?: number } = {}): Promise<RegistryPlatformSummary[]> {
+    const res = await this.json<{ platforms: RegistryPlatformSummary[] }>('GET', '/registry/platforms', {
+      query: { q, limit: opts.limit },
+    });
+    return res.platforms;
+  }
+
+  /** `GET /registry/platforms/{id}`: one platform with its COUNTER API services. */
+  async getRegistryPlatform(id: string): Promise<RegistryPlatformDetail> {
+    return this.json<RegistryPlatformDetail>('GET', `/registry/platforms/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /usage-data-providers/from-registry`: a provider created (or completed) from a platform. */
+  async createProviderFromRegistry(request: FromRegistryRequest): Promise<FromRegistryResult> {
+    return this.json<FromRegistryResult>('POST', '/usage-data-providers/from-registry', {
+      body: request,
+      expect: [200, 201],
+    });
+  }
+
+  /** `GET /registry/sync` (report only) or, with `apply`, `POST /registry/sync`. */
+  async syncRegistry(opts: RegistrySyncOptions = {}): Promise<RegistrySyncResult> {
+    if (!opts.apply) return this.json<RegistrySyncResult>('GET', '/registry/sync');
+    return this.json<RegistrySyncResult>('POST', '/registry/sync', { body: opts });
+  }
+
+  /** `POST /usage-data-providers/{id}/members/sync`: one provider per consortium member, kept in step. */
+  async syncMembers(providerId: string, opts: { apply?: boolean } = {}): Promise<MembersSyncResult> {
+    return this.json<MembersSyncResult>(
+      'POST',
+      `/usage-data-providers/${encodeURIComponent(providerId)}/members/sync`,
+      { body: { apply: opts.apply ?? true } },
+    );
   }
 
   // ---- Harvester API ------------------------------------------------------------------------------
@@ -250,8 +306,9 @@ export class HarvesterClient {
   iterateProviders(opts: IterateOptions = {}): AsyncGenerator<UsageDataProvider> {
     return this.iterate(PROVIDERS, opts);
   }
-  async getProvider(id: string): Promise<UsageDataProvider> {
-    return this.getRecord(PROVIDERS, id);
+  /** One provider; its credentials masked unless `reveal` (which needs the service token). */
+  async getProvider(id: string, opts: { reveal?: boolean } = {}): Promise<UsageDataProvider> {
+    return this.json<UsageDataProvider>('GET', itemPath(PROVIDERS, id), { query: { ...opts } });
   }
   /** Creates the provider; returns it as stored (with its id and derived fields). */
   async createProvider(record: UsageDataProvider): Promise<UsageDataProvider> {

@@ -22,3 +22,4 @@ export { cqlQuote as cqlString } from '../cql/quote.ts';
 export type { FetchLike } from './transport.ts';
 export type * from './types.ts';
 export type * from './usage-types.ts';
+export type * from './onboarding-types.ts';

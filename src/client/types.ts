@@ -303,6 +303,8 @@ export interface GetJobsOptions extends PageOptions {
 export interface ListOptions extends PageOptions {
   /** CQL over the record JSON; may contain `sortby`. */
   query?: string;
+  /** Providers and aggregators: credentials in clear instead of the mask (needs the service token). */
+  reveal?: boolean;
 }
 
 export interface ListCounterReportsOptions extends ListOptions {

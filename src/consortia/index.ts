@@ -19,3 +19,4 @@ export {
   type MembersRequest,
   type ParseMembersOptions,
 } from './members.ts';
+export { fetchMembers } from './fetch-members.ts';

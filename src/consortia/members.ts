@@ -35,7 +35,8 @@ export interface MembersAnswer {
   warnings: string[];
 }
 
-export type MembersErrorCode = 'MEMBERS_EXCEPTION' | 'MEMBERS_INVALID' | 'MEMBERS_UNSUPPORTED';
+export type MembersErrorCode =
+  'MEMBERS_EXCEPTION' | 'MEMBERS_INVALID' | 'MEMBERS_UNSUPPORTED' | 'MEMBERS_UNREACHABLE';
 
 export class MembersError extends Error {
   override name = 'MembersError';

@@ -182,6 +182,11 @@ export class Keyring {
     return this.#byId.has(keyId);
   }
 
+  /** The keys besides the current one (those of before a rotation). */
+  previousKeys(): SecretKey[] {
+    return [...this.#byId.values()].filter((k) => k.id !== this.current.id);
+  }
+
   encrypt(plain: string): string {
     return encryptValue(this.current, plain);
   }

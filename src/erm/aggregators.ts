@@ -7,7 +7,7 @@ export const AGGREGATORS: RecordTable = {
   table: 'aggregator_settings',
   check: checkAggregator,
   separateReport: false,
-  hasSecrets: true,
+  secretKind: 'aggregator',
   providersOf: () => [],
   async afterWrite(tx, tenant, stored) {
     await renameAggregator(tx, tenant, String(stored.id), String(stored.label));

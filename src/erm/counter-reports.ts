@@ -28,7 +28,6 @@ export const COUNTER_REPORTS: RecordTable = {
   table: 'counter_reports',
   check: checkCounterReport,
   separateReport: true,
-  hasSecrets: false,
   providersOf: (record) => [stringField(record, 'providerId')],
   async afterWrite(tx, tenant, stored, previous) {
     await refreshUsage(tx, tenant, stored);

@@ -8,6 +8,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServiceContext } from '../context.ts';
+import {
+  CredentialInputError,
+  decryptSecrets,
+  encryptSecrets,
+  looksEncrypted,
+  maskSecrets,
+  mergeSecrets,
+  moveUrlSecrets,
+  storedSecretValues,
+  type SecretRecordKind,
+} from '../credentials/index.ts';
 import { formatDateTime } from '../dates.ts';
 import { secrets } from '../log.ts';
 import type { JsonRecord } from '../model/records.ts';
@@ -92,6 +103,11 @@ function reportColumnOf(spec: RecordTable, record: JsonRecord, streamed?: Stream
   return spec.separateReport ? reportColumn(record, streamed) : { report: null };
 }
 
+/** Teaches the log scrubbing every plain secret of a record (credentials and secret extra parameters). */
+function learnSecrets(kind: SecretRecordKind, record: JsonRecord): void {
+  for (const value of storedSecretValues(kind, record)) if (!looksEncrypted(value)) secrets.add(value);
+}
+
 export class LocalRecords {
   constructor(protected readonly ctx: ServiceContext) {}
 
@@ -104,11 +120,13 @@ export class LocalRecords {
     const page = await selectPage(this.ctx.db, tenant, spec, { ...query, withReport });
     const records = page.rows.map((row) => toRecord(row, withReport));
     if (!query.lazyChunks) for (const r of records) await assembleReport(this.ctx.db, tenant, r);
-    if (spec.hasSecrets) for (const r of records) secrets.addFromRecord(r);
     return { records, totalRecords: page.totalRecords };
   }
 
-  /** One record; StoreError 404 for a malformed or unknown id. */
+  /**
+   * One record; StoreError 404 for a malformed or unknown id. Records are returned as stored: the
+   * credentials of providers and aggregators encrypted (see `unseal` and `masked`).
+   */
   async read(
     tenant: string,
     resource: Resource,
@@ -121,8 +139,25 @@ export class LocalRecords {
     if (!row) throw new StoreError(404, 'Not found');
     const record = toRecord(row, true);
     if (!lazyChunks) await assembleReport(this.ctx.db, tenant, record);
-    if (spec.hasSecrets) secrets.addFromRecord(record);
     return record;
+  }
+
+  /**
+   * A stored record with its credentials decrypted, for the harvesting engine and for answers that
+   * reveal them; the values are learnt by the log scrubbing. Throws CredentialDecryptError.
+   */
+  unseal(resource: Resource, record: JsonRecord): JsonRecord {
+    const kind = TABLES[resource].secretKind;
+    if (!kind) return record;
+    const plain = decryptSecrets(kind, record, this.ctx.keyring);
+    learnSecrets(kind, plain);
+    return plain;
+  }
+
+  /** A record for an API answer: each credential that is set shows as the mask. */
+  masked(resource: Resource, record: JsonRecord): JsonRecord {
+    const kind = TABLES[resource].secretKind;
+    return kind ? maskSecrets(kind, record) : record;
   }
 
   /** The JSON text of a record's report in pieces; a chunked one is read chunk by chunk. */
@@ -141,11 +176,13 @@ export class LocalRecords {
     streamed?: StreamedReport,
   ): Promise<JsonRecord> {
     const spec = TABLES[resource];
-    const record = validate(spec, withStubReport(body, streamed));
+    const record = this.withSecrets(
+      spec,
+      validate(spec, withStubReport(this.urlSecretsMoved(spec, body), streamed)),
+    );
     if (record.id === undefined) record.id = randomUUID();
     const id = String(record.id).toLowerCase();
     record.id = id;
-    if (spec.hasSecrets) secrets.addFromRecord(record);
     return this.write(spec, record, async (tx) => {
       await lockProviders(tx, tenant, spec.providersOf(record));
       return this.insertIn(tx, tenant, spec, record, opts, streamed);
@@ -162,7 +199,7 @@ export class LocalRecords {
     streamed?: StreamedReport,
   ): Promise<JsonRecord> {
     const id = String(record.id);
-    const stored = await this.prepare(tx, tenant, spec, record);
+    const stored = this.sealed(spec, await this.prepare(tx, tenant, spec, record));
     stored.metadata = this.metadata(opts);
     const column = reportColumnOf(spec, stored, streamed);
     if (!(await insertRow(tx, tenant, spec, stored, column)))
@@ -189,8 +226,10 @@ export class LocalRecords {
   ): Promise<JsonRecord> {
     if (!isFolioUuid(id)) throw new StoreError(400, INVALID_UUID_MESSAGE);
     const spec = TABLES[resource];
-    const record = validate(spec, withStubReport({ ...body, id: id.toLowerCase() }, streamed));
-    if (spec.hasSecrets) secrets.addFromRecord(record);
+    const record = validate(
+      spec,
+      withStubReport(this.urlSecretsMoved(spec, { ...body, id: id.toLowerCase() }), streamed),
+    );
     return this.write(spec, record, async (tx) => {
       const before = await selectJson(tx, tenant, spec, id, false);
       await lockProviders(tx, tenant, [...spec.providersOf(record), ...spec.providersOf(before ?? {})]);
@@ -211,7 +250,8 @@ export class LocalRecords {
     opts: WriteOptions,
     streamed?: StreamedReport,
   ): Promise<JsonRecord> {
-    const stored = await this.prepare(tx, tenant, spec, record);
+    const merged = this.withSecrets(spec, record, previous);
+    const stored = this.sealed(spec, await this.prepare(tx, tenant, spec, merged));
     stored.metadata = this.metadata(opts, previous.metadata);
     const column = reportColumnOf(spec, stored, streamed);
     await updateRow(tx, tenant, spec, stored, column);
@@ -317,6 +357,36 @@ export class LocalRecords {
   }
 
   // ---- internals ----
+
+  /** A provider's service URL without secret query parameters (moved to their fields). */
+  private urlSecretsMoved(spec: RecordTable, body: JsonRecord): JsonRecord {
+    return spec.secretKind === 'provider' ? moveUrlSecrets(body).record : body;
+  }
+
+  /**
+   * The written body's credentials merged with the stored record's: the mask keeps the stored value,
+   * an envelope is refused (422). The plain values are learnt by the log scrubbing.
+   */
+  private withSecrets(spec: RecordTable, record: JsonRecord, previous?: JsonRecord): JsonRecord {
+    const kind = spec.secretKind;
+    if (!kind) return record;
+    let merged: JsonRecord;
+    try {
+      merged = mergeSecrets(kind, record, previous);
+    } catch (err) {
+      if (!(err instanceof CredentialInputError)) throw err;
+      throw new StoreError(422, err.message, [
+        { message: err.message, code: '-1', parameters: [{ key: err.field, value: '' }] },
+      ]);
+    }
+    learnSecrets(kind, merged);
+    return merged;
+  }
+
+  /** The record as stored: its credentials encrypted under the current key. */
+  private sealed(spec: RecordTable, record: JsonRecord): JsonRecord {
+    return spec.secretKind ? encryptSecrets(spec.secretKind, record, this.ctx.keyring) : record;
+  }
 
   private metadata(opts: WriteOptions, previous?: unknown): JsonRecord {
     const now = formatDateTime(this.ctx.clock.now());

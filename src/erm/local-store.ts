@@ -1,7 +1,8 @@
 /**
  * The standalone store as the harvester's ErmStore port: the records of LocalRecords (local-records.ts),
  * with its answers turned into ErmErrors as an HTTP client of mod-erm-usage would see them, so the engine
- * behaves the same with this store and with FOLIO's (okapi-store.ts).
+ * behaves the same with this store and with FOLIO's (okapi-store.ts). The engine gets providers and
+ * aggregators with their credentials decrypted (docs/credentials.md); what it writes back is encrypted.
  */
 import type { AggregatorSetting, CounterReport, UsageDataProvider } from '../model/records.ts';
 import { LocalRecords } from './local-records.ts';
@@ -22,7 +23,13 @@ async function asPort<T>(fn: () => Promise<T>): Promise<T> {
 
 export class LocalErmStore extends LocalRecords implements ErmStore {
   getProvider(tenant: string, id: string): Promise<UsageDataProvider> {
-    return asPort(async () => (await this.read(tenant, 'usage-data-providers', id)) as UsageDataProvider);
+    return asPort(
+      async () =>
+        this.unseal(
+          'usage-data-providers',
+          await this.read(tenant, 'usage-data-providers', id),
+        ) as UsageDataProvider,
+    );
   }
 
   putProvider(tenant: string, provider: UsageDataProvider): Promise<void> {
@@ -37,14 +44,23 @@ export class LocalErmStore extends LocalRecords implements ErmStore {
     offset: number,
     limit: number,
   ): Promise<Page<UsageDataProvider>> {
-    return asPort(
-      async () =>
-        (await this.list(tenant, 'usage-data-providers', { cql, offset, limit })) as Page<UsageDataProvider>,
-    );
+    return asPort(async () => {
+      const page = await this.list(tenant, 'usage-data-providers', { cql, offset, limit });
+      return {
+        records: page.records.map((r) => this.unseal('usage-data-providers', r)),
+        totalRecords: page.totalRecords,
+      } as Page<UsageDataProvider>;
+    });
   }
 
   getAggregator(tenant: string, id: string): Promise<AggregatorSetting> {
-    return asPort(async () => (await this.read(tenant, 'aggregator-settings', id)) as AggregatorSetting);
+    return asPort(
+      async () =>
+        this.unseal(
+          'aggregator-settings',
+          await this.read(tenant, 'aggregator-settings', id),
+        ) as AggregatorSetting,
+    );
   }
 
   findCounterReports(

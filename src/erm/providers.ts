@@ -11,7 +11,7 @@ export const PROVIDERS: RecordTable = {
   table: 'usage_data_providers',
   check: checkProvider,
   separateReport: false,
-  hasSecrets: true,
+  secretKind: 'provider',
   virtualIndexes: { keywords: ['label', 'description', 'harvestingConfig.aggregator.name'] },
   providersOf: (record) => [stringField(record, 'id')],
   async prepare(tx, tenant, record) {

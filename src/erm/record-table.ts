@@ -6,6 +6,7 @@
  * module (providers.ts, aggregators.ts, counter-reports.ts) gives its own.
  */
 import { CqlError, CqlLimitError, cqlToSql } from '../cql/index.ts';
+import type { SecretRecordKind } from '../credentials/index.ts';
 import type { JsonRecord } from '../model/records.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { tenantTable } from '../store/tenants.ts';
@@ -22,8 +23,11 @@ export interface RecordTable {
   check: (body: JsonRecord) => JsonRecord;
   /** Counter reports keep `report` in its own column. */
   separateReport: boolean;
-  /** Providers and aggregators carry credentials that must never reach a log. */
-  hasSecrets: boolean;
+  /**
+   * Providers and aggregators carry credentials: encrypted at rest, masked in answers, never in a log
+   * (docs/credentials.md). Undefined for tables without credentials.
+   */
+  secretKind?: SecretRecordKind;
   virtualIndexes?: Record<string, string[]>;
   /** The providers whose statistics a write of this record touches (they are locked first). */
   providersOf(record: JsonRecord): (string | undefined)[];

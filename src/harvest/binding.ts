@@ -3,6 +3,7 @@
  * `max_failed_attempts`: what every request of its job needs. Bindings are kept per job, reloaded after
  * a while or by a process that did not plan the job.
  */
+import type { HarvestConfig } from '../config.ts';
 import type { ServiceContext } from '../context.ts';
 import type { ErmStore } from '../erm/port.ts';
 import type { AggregatorSetting, UsageDataProvider } from '../model/records.ts';
@@ -10,7 +11,9 @@ import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
 import { redactSecrets } from '../redact.ts';
 import type { ClaimedItem } from '../store/sql/work-items.ts';
+import { missingCredentials } from '../registry/index.ts';
 import { createEndpoint } from '../sushi/registry.ts';
+import { EndpointInitError } from '../sushi/types.ts';
 import type { ServiceEndpoint, TransportOptions } from '../sushi/types.ts';
 import { parseIntSetting } from '../tenant-settings.ts';
 
@@ -38,6 +41,19 @@ export function scrub(binding: ProviderBinding, text: string): string {
   return redactSecrets(text, [...binding.endpoint.secrets, ...secrets]);
 }
 
+/** How requests to providers are made (timeouts, size limit, user agent, host policy). */
+export function transportOptions(c: HarvestConfig): TransportOptions {
+  return {
+    connectTimeoutMs: c.connectTimeoutMs,
+    headersTimeoutMs: c.headersTimeoutMs,
+    idleTimeoutMs: c.idleTimeoutMs,
+    totalTimeoutMs: c.totalTimeoutMs,
+    maxResponseBytes: c.maxResponseBytes,
+    userAgent: c.userAgent,
+    hostPolicy: c.providerHosts,
+  };
+}
+
 export class Bindings {
   private readonly byJob = new Map<string, ProviderBinding>();
 
@@ -51,16 +67,9 @@ export class Bindings {
   }
 
   private transport(): TransportOptions {
-    const c = this.ctx.config.harvest;
     return {
-      connectTimeoutMs: c.connectTimeoutMs,
-      headersTimeoutMs: c.headersTimeoutMs,
-      idleTimeoutMs: c.idleTimeoutMs,
-      totalTimeoutMs: c.totalTimeoutMs,
-      maxResponseBytes: c.maxResponseBytes,
-      userAgent: c.userAgent,
-      hostPolicy: c.providerHosts,
-      onBytes: (n) => this.ctx.metrics.sushiBytes.inc(n),
+      ...transportOptions(this.ctx.config.harvest),
+      onBytes: (n: number) => this.ctx.metrics.sushiBytes.inc(n),
     };
   }
 
@@ -80,6 +89,14 @@ export class Bindings {
       }
       secrets.addFromRecord(aggregator);
     }
+    // A provider made from the COUNTER Registry is not asked for reports while it lacks a credential
+    // the registry lists as required: such requests could only end in exceptions 2000-2020.
+    const lacking = cfg.harvestVia === 'aggregator' ? [] : missingCredentials(provider);
+    if (lacking.length > 0)
+      throw new EndpointInitError(
+        `${lacking.join(', ')} ${lacking.length === 1 ? 'is' : 'are'} missing (the COUNTER Registry lists ` +
+          `${lacking.length === 1 ? 'it' : 'them'} as required for this service)`,
+      );
     const endpoint = createEndpoint(provider, aggregator, this.transport(), {
       enableStandardViews: this.ctx.config.harvest.enableStandardViews,
     });

@@ -295,7 +295,9 @@ for (const backend of backends()) {
       );
       const list = await get(svc, '/aggregator-settings');
       assert.equal(list.totalRecords, 1);
-      assert.equal(list.aggregatorSettings[0].aggregatorConfig.apiKey, 'abc-secret');
+      // Credentials are encrypted at rest and masked in answers (docs/credentials.md).
+      assert.equal(list.aggregatorSettings[0].aggregatorConfig.apiKey, '********');
+      assert.equal(list.aggregatorSettings[0].aggregatorConfig.customerId, 'ghi');
       assert.equal((await call(svc, 'DELETE', `/aggregator-settings/${agg.id}`)).status, 204);
       assert.equal((await call(svc, 'GET', `/aggregator-settings/${agg.id}`)).status, 404);
     });

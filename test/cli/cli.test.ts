@@ -123,7 +123,15 @@ describe('cli: providers', () => {
         harvestingEnd: '2024-06',
       },
     );
+    // The API masks credentials; the engine's view of the store has them (docs/credentials.md).
     assert.deepEqual(udp.sushiCredentials, {
+      customerId: 'cust-1',
+      requestorId: '********',
+      apiKey: '********',
+      platform: 'ex',
+    });
+    const stored = await svc.store.getProvider('diku', activeId);
+    assert.deepEqual(stored.sushiCredentials, {
       customerId: 'cust-1',
       requestorId: 'req-secret',
       apiKey: 'key-secret',
@@ -175,7 +183,7 @@ describe('cli: providers', () => {
     assert.doesNotMatch(res.stdout, /secret/);
   });
 
-  it('masks apiKey and requestorId in --json unless --show-secrets', async () => {
+  it('masks apiKey and requestorId in --json; --show-secrets needs the service token', async () => {
     const masked = await cli('providers', 'list', '--json', '--query', 'label=="Example Press"');
     assert.equal(masked.code, 0, masked.stderr);
     const [udp] = JSON.parse(masked.stdout);
@@ -194,7 +202,10 @@ describe('cli: providers', () => {
       '--query',
       'label=="Example Press"',
     );
-    assert.equal(JSON.parse(shown.stdout)[0].sushiCredentials.apiKey, 'key-secret');
+    // Revealing needs the service token; this service has none (test/api/credentials-at-rest.test.ts
+    // reveals with one).
+    assert.equal(shown.code, 1);
+    assert.match(shown.stderr, /403: Revealing credentials needs the service token/);
   });
 
   it('reports invalid CQL with the server message', async () => {

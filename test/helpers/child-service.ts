@@ -8,6 +8,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './pg-server.ts';
+import { TEST_SECRET_KEY } from './service.ts';
 
 const cli = join(import.meta.dirname, '../../src/cli/main.ts');
 
@@ -25,6 +26,8 @@ export const FAST_ENV: Record<string, string> = {
   MAX_RETRY_AFTER_MS: '0',
   CLEANUP_INTERVAL_MINUTES: '0',
   LOG_LEVEL: 'info',
+  // The key of test/helpers/service.ts (TEST_SECRET_KEY): children and in-process services share databases.
+  HARVESTER_SECRET_KEY: TEST_SECRET_KEY,
 };
 
 export interface ChildService {

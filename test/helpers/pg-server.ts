@@ -25,6 +25,16 @@ function pgBinDir(): string {
   );
 }
 
+/** The plain-text `pg_dump` of a database of a test server (as a backup would hold it). */
+export function pgDump(url: string): string {
+  const res = spawnSync(join(pgBinDir(), 'pg_dump'), ['--no-owner', url], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (res.status !== 0) throw new Error(`pg_dump failed: ${res.stderr}`);
+  return res.stdout;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();

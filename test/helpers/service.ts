@@ -52,6 +52,12 @@ export function testHarvest(overrides: Partial<HarvestConfig> = {}): HarvestConf
   };
 }
 
+/**
+ * The credential key of test services (HARVESTER_SECRET_KEY): one fixed key, so that services sharing
+ * a PostgreSQL database and restarted services read each other's credentials.
+ */
+export const TEST_SECRET_KEY = '5f1d2c3b4a59687766554433221100ffeeddccbbaa99887766554433221100aa';
+
 /** Fast timings for tests: quick polling, no built-in cleanup timer, no default tenant. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return loadConfig(
@@ -67,6 +73,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       cleanupIntervalMinutes: 0,
       logLevel: 'info',
       harvest: testHarvest(),
+      secretKey: TEST_SECRET_KEY,
       ...overrides,
     },
   );

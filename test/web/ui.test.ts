@@ -231,7 +231,8 @@ describe('web UI in a browser', () => {
     assert.deepEqual(udp.harvestingConfig.requestedReports, ['TR']);
     assert.equal(udp.harvestingConfig.reportRelease, '5.1');
     assert.equal(udp.harvestingConfig.harvestingStart, '2022-01');
-    assert.equal(udp.sushiCredentials.apiKey, 'apikey-secret-1');
+    assert.equal(udp.sushiCredentials.apiKey, '********');
+    assert.equal((await svc.store.getProvider('diku', udp.id)).sushiCredentials?.apiKey, 'apikey-secret-1');
 
     // Search: prefix words over label/description/aggregator name.
     await page.getByLabel('Search providers').fill('spring');

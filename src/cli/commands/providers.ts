@@ -15,6 +15,12 @@ import {
 import { formatTable, type Column } from '../table.ts';
 import { registerCheck } from './provider-check.ts';
 import { registerProviderManagement } from './provider-manage.ts';
+import {
+  addFromRegistry,
+  registerSearchRegistry,
+  registerSyncMembers,
+  registerSyncRegistry,
+} from './onboarding.ts';
 
 export function registerProviders(program: Command): void {
   const providers = program
@@ -26,13 +32,20 @@ export function registerProviders(program: Command): void {
   registerDelete(providers);
   registerCheck(providers);
   registerProviderManagement(providers);
+  registerSearchRegistry(providers);
+  registerSyncRegistry(providers);
+  registerSyncMembers(providers);
 }
 
 function registerAdd(providers: Command): void {
   addGlobalOptions(providers.command('add'), ['url'])
     .description('add a provider harvested directly over COUNTER-SUSHI; prints its id')
-    .requiredOption('--label <name>', 'name shown for the provider')
-    .requiredOption('--url <url>', "the provider's SUSHI service base URL")
+    .option('--label <name>', 'name shown for the provider (required without --from-registry)')
+    .option('--url <url>', "the provider's SUSHI service base URL (required without --from-registry)")
+    .option(
+      '--from-registry <name or id>',
+      'take URL, release and credential rules from the COUNTER Registry',
+    )
     .addOption(new Option('--type <type>', 'service implementation').choices(SERVICE_TYPES).default('cs51'))
     .option('--release <release>', 'COUNTER release (default: 5.1 for cs51, 5 for cs50, 4 for cs41)')
     .option('--customer-id <id>', 'SUSHI customer id')
@@ -55,9 +68,15 @@ Examples:
       --start 2024-01
   $ erm-usage-harvester providers add --label "Old Vendor" --type cs41 \\
       --url https://vendor.example.com/SushiService --customer-id abc --requestor-id def \\
-      --reports JR1,DB1 --start 2018-01 --end 2018-12`,
+      --reports JR1,DB1 --start 2018-01 --end 2018-12
+  $ erm-usage-harvester providers add --from-registry "Example Journals Online" \
+      --customer-id 12345 --requestor-id r-1 --api-key s3cret --start 2024-01`,
     )
-    .action(async (opts: ProviderFlags, cmd: Command) => {
+    .action(async (opts: ProviderFlags & { fromRegistry?: string }, cmd: Command) => {
+      if (opts.fromRegistry !== undefined)
+        return addFromRegistry({ ...opts, fromRegistry: opts.fromRegistry }, cmd);
+      if (!opts.label) throw new UsageError('--label is required (or use --from-registry)');
+      if (!opts.url) throw new UsageError('--url is required (or use --from-registry)');
       const record = providerFromFlags(opts);
       await withClient(cmd, async (client) => {
         const created = await client.createProvider(record);
@@ -71,7 +90,7 @@ function registerList(providers: Command): void {
     .description('list providers as a table (or JSON)')
     .option('--query <cql>', 'CQL filter, e.g. \'status=="active"\' (may end with sortby)')
     .option('--json', 'print the records as a JSON array')
-    .option('--show-secrets', 'with --json: do not mask apiKey and requestorId')
+    .option('--show-secrets', 'with --json: show apiKey and requestorId (needs the service token)')
     .addHelpText(
       'after',
       `
@@ -88,6 +107,7 @@ Examples:
         const all: UsageDataProvider[] = [];
         for await (const p of client.iterateProviders({
           query: opts.query ?? 'cql.allRecords=1 sortby label',
+          reveal: opts.showSecrets === true && opts.json === true,
         }))
           all.push(p);
         if (opts.json) return print(JSON.stringify(opts.showSecrets ? all : all.map(maskSecrets), null, 2));
