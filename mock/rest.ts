@@ -22,6 +22,7 @@ import {
   type MockReportId,
 } from './samples.ts';
 import { nextAttempt, numberParam, type Ctx } from './scenarios.ts';
+import { TRUTH_HANDLERS } from './truth.ts';
 
 export interface ReportRequest {
   release: MockRelease;
@@ -292,6 +293,7 @@ const REPORT_HANDLERS: Record<string, ReportHandler> = {
   severitynum: oddPlacement,
   huge,
   echo,
+  ...TRUTH_HANDLERS,
 };
 
 /** `/status` (R5.0) and `/r51/status`; `unavailable` reports `Service_Active: false` while it fails. */

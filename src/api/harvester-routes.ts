@@ -31,6 +31,9 @@ export const JobInfoSchema = Type.Object(
     nextStart: Type.Optional(Type.String({ format: 'date-time' })),
     result: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
     errorMessage: Type.Optional(Type.String()),
+    message: Type.Optional(
+      Type.String({ description: 'Harvester addition: notes of the harvest (months not requested, ...)' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -25,6 +25,8 @@ export interface JobInfo {
   result?: JobResult;
   /** Present only when `result` is `failure`. */
   errorMessage?: string;
+  /** Harvester addition: notes of the harvest (e.g. months a provider sent that were not requested). */
+  message?: string;
 }
 
 /** folio-contract §3.2 */
@@ -211,6 +213,8 @@ export interface CounterReport {
   itemCount?: number;
   /** Harvester addition: the sum of the counts per Metric_Type. */
   usageTotals?: Record<string, number>;
+  /** Harvester addition: sha256 (hex) of the month's items as harvested (restatement check). */
+  contentHash?: string;
   metadata?: Metadata;
   [extra: string]: unknown;
 }

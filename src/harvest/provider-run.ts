@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { secrets } from '../log.ts';
 import { configureEndpoint, type EndpointPoliteness } from '../store/sql/endpoints.ts';
 import { closeRun, getRun, openRun } from '../store/sql/harvest-runs.ts';
+import { takeJobNotes } from '../store/sql/job-requests.ts';
 import type { WorkItem } from '../store/sql/work-items.ts';
 import type { HarvestParts } from './context.ts';
 import { itemMonths, planWorkItems } from './planner.ts';
@@ -121,7 +122,9 @@ export class ProviderRuns {
       const { name, message } = JSON.parse(run.failure) as { name: string; message: string };
       errorMessage = secrets.redact(`${name}: ${message}`);
     }
-    await this.completeJob(jobId, errorMessage);
+    const notes = run ? await takeJobNotes(ctx.db, run.tenant, jobId) : [];
+    const message = notes.length > 0 ? secrets.redact(notes.join('\n')) : undefined;
+    await this.completeJob(jobId, errorMessage, message);
     await closeRun(ctx.db, jobId);
     bindings.forget(jobId);
   }

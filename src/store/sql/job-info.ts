@@ -19,6 +19,8 @@ export interface JobInfo {
   nextStart?: string;
   result?: 'success' | 'failure';
   errorMessage?: string;
+  /** Harvester addition: what the harvest noticed (e.g. months sent that were not requested). */
+  message?: string;
 }
 
 /** Field order of the schema; undefined fields are left out (folio-contract H6). */
@@ -32,6 +34,7 @@ const FIELDS: (keyof JobInfo)[] = [
   'nextStart',
   'result',
   'errorMessage',
+  'message',
 ];
 
 /** The JobInfo as stored and sent: schema fields only, in schema order, no undefined values. */
