@@ -12,6 +12,7 @@ import type { JobService } from '../jobs/service.ts';
 import { listImplementations } from '../sushi/registry.ts';
 import { docsOnly, type App, type RoutePlugin, type Routes } from './app.ts';
 import { periodicRoutes } from './harvester-periodic.ts';
+import { truthRoutes } from './harvester-truth.ts';
 import { intParam, param, timestampParam, type QueryValues } from './harvester-params.ts';
 import { HttpError } from './http-errors.ts';
 
@@ -251,6 +252,7 @@ export function harvesterRoutes(ctx: ServiceContext, jobs: JobService): Routes {
       await app.register(implRoutes(ctx));
       await app.register(jobsRoutes(ctx, jobs));
       await app.register(periodicRoutes(ctx, jobs));
+      await app.register(truthRoutes(ctx, jobs));
     },
   };
 }

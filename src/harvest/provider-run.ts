@@ -58,10 +58,18 @@ export class ProviderRuns {
     bindings.remember(job.jobId, binding);
     try {
       const pending = await queue.pendingForJob(job.jobId);
+      const request = job.request;
+      const again =
+        request?.again && request.from
+          ? { from: request.from, to: request.to ?? request.from, reports: request.reports }
+          : undefined;
+      const reharvestMonths = request?.scheduled ? await bindings.reharvestMonths(tenant, job.log) : 0;
       const planned = await planWorkItems(erm, tenant, provider, {
         maxFailedAttempts: binding.maxFailedAttempts,
         now: this.now(),
         singleMonthReports: cfg.singleMonthReports,
+        again,
+        reharvestMonths,
       });
       const items = subtractCovered(planned, pending);
       if (items.length === 0 && pending.length === 0) {

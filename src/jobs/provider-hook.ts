@@ -11,6 +11,7 @@
 import type { UsageDataProvider } from '../model/records.ts';
 import type { Logger } from '../log.ts';
 import type { Queryable } from '../store/db.ts';
+import type { HarvestRequest } from '../store/sql/job-requests.ts';
 
 /** What a harvest gets besides the tenant and the loaded, active UDP. */
 export interface ProviderJobContext {
@@ -23,6 +24,8 @@ export interface ProviderJobContext {
    * resolve with `'detached'`. The job stays running (and live) until it is completed.
    */
   detach(tx: Queryable): Promise<void>;
+  /** What the job was asked for beyond the missing months ("harvest again", a scheduled run). */
+  request?: HarvestRequest;
 }
 
 /**
