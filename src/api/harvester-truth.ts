@@ -72,7 +72,7 @@ export function truthRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin 
         },
       },
       async (req, reply) => {
-        const { id } = req.params as { id: string };
+        const { id } = req.params;
         const query = req.query as QueryValues;
         const from = monthParam(query, 'from');
         if (!from) throw new HttpError(400, "'from' is required: the first month to harvest again, yyyy-mm");
@@ -144,8 +144,8 @@ export function truthRoutes(ctx: ServiceContext, jobs: JobService): RoutePlugin 
         },
       },
       async (req, reply) => {
-        const { id } = req.params as { id: string };
-        return sendJson(reply, await listChanges(req.tenant, req.query as QueryValues, id));
+        const { id } = req.params;
+        return sendJson(reply, await listChanges(req.tenant, req.query, id));
       },
     );
 

@@ -73,6 +73,68 @@ export interface StartResponse {
   message: string;
 }
 
+/** Months and reports of a "harvest again" (`POST /erm-usage-harvester/start/{id}/again`). */
+export interface HarvestAgainOptions {
+  /** First month, `yyyy-mm`. */
+  from: string;
+  /** Last month, `yyyy-mm`; default `from`. */
+  to?: string;
+  /** Report ids; default the provider's requested reports. */
+  reports?: string[];
+}
+
+export interface HarvestAgainResponse extends StartResponse {
+  jobId: string;
+}
+
+/** One restated month: a re-harvest found other items than stored and replaced the month. */
+export interface ReportChange {
+  id: string;
+  changedAt: string;
+  counterReportId: string;
+  providerId: string;
+  reportName: string;
+  release: string;
+  yearMonth: string;
+  previousHash?: string;
+  newHash: string;
+  totalsBefore?: Record<string, number>;
+  totalsAfter?: Record<string, number>;
+  jobId?: string;
+}
+
+export interface ReportChanges {
+  changes: ReportChange[];
+  totalRecords: number;
+}
+
+export interface ListReportChangesOptions {
+  providerId?: string;
+  /** The changes of one stored month. */
+  counterReportId?: string;
+  offset?: number;
+  limit?: number;
+}
+
+/** The diagnostics of one stored month (`GET /erm-usage-harvester/diagnostics`). */
+export interface MonthDiagnostics {
+  counterReportId?: string;
+  reportName: string;
+  release: string;
+  yearMonth: string;
+  itemCount?: number;
+  content: 'usage' | 'empty' | 'failed' | 'unknown';
+  diagnostics: Array<{ code: string; message: string; count: number }>;
+}
+
+export interface ProviderDiagnostics {
+  providerId: string;
+  months: number;
+  monthsWithDiagnostics: number;
+  codes: Record<string, { count: number; months: number }>;
+  records: MonthDiagnostics[];
+}
+
 // ---- Tenant API (folio-contract §2.9) ---------------------------------------------------------------------------
 
 export interface TenantAttributes {

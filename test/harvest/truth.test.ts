@@ -16,7 +16,6 @@ import { startMockCounterServer, type MockCounterServer } from '../../mock/count
 import { call, startOn, testHarvest } from '../helpers/service.ts';
 import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 
-type Rec = Record<string, any>;
 
 const CELUS = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'celus');
 
@@ -40,7 +39,7 @@ const USAGE_FILES = [
 async function splitFile(file: string): Promise<SplitReport> {
   const split = await splitReport(JSON.parse(readFileSync(join(CELUS, file), 'utf8')), '5');
   assert.equal(split.kind, 'report', file);
-  return split as SplitReport;
+  return split;
 }
 
 describe('harvest truth: release by layout, requested months only (mock/truth.ts)', () => {
