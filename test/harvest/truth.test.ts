@@ -16,7 +16,6 @@ import { startMockCounterServer, type MockCounterServer } from '../../mock/count
 import { call, startOn, testHarvest } from '../helpers/service.ts';
 import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 
-
 const CELUS = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'celus');
 
 /** The corpus files with usage (test/counter/celus-corpus.test.ts says which files are which). */

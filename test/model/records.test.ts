@@ -134,9 +134,7 @@ function assertMatches(type: ts.Type, schema: Schema, path: string): void {
     );
     assertMatches(propertyType(type, name)!, propertySchema, `${path}.${name}`);
   }
-  const index = checker
-    .getIndexInfosOfType(type)
-    .find((info) => info.keyType.flags & ts.TypeFlags.String);
+  const index = checker.getIndexInfosOfType(type).find((info) => info.keyType.flags & ts.TypeFlags.String);
   // A map (additionalProperties is a schema): the index signature's values match that schema.
   if (typeof schema.additionalProperties === 'object') {
     assert.ok(index, `${path}: a map in both`);
