@@ -6,7 +6,8 @@
  * | endpoint key            | answer                                                                        |
  * |-------------------------|-------------------------------------------------------------------------------|
  * | `file:<dir>:<name>`     | the file `test/fixtures/<dir>/<name>` as it is (`~` in the key stands for `-`) |
- * | `layout:<release>`      | the `ok` report in the layout of `<release>` (`5` or `5.1`), on any path      |
+ * | `layout:<release>[:camel]` | the `ok` report in the layout of `<release>` (`5`, `5.1`) on any path; `camel`: keys in camelCase |
+ * | `layout:none`           | a report whose items carry their counts in neither layout (`Usage` lists)      |
  * | `outside[:<b>[:<a>]]`   | the `ok` report for `<b>` months before begin to `<a>` months after end (1, 1) |
  * | `restate[:<n>]`         | `ok` for the first `<n>` requests of a range (1), then every count plus one    |
  */
@@ -47,9 +48,35 @@ function serveFile(ctx: Ctx): void {
   sendWhole(ctx.res, 200, JSON_TYPE, body);
 }
 
+/** `Report_Header` → `reportHeader`, at every depth (month keys of 5.1 `Performance` stay). */
+function camelKeys(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(camelKeys);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    const name = /^\d{4}-\d{2}$/.test(key)
+      ? key
+      : key.replace(/_(.)/g, (_m, c: string) => c.toUpperCase()).replace(/^./, (c) => c.toLowerCase());
+    out[name] = camelKeys(value);
+  }
+  return out;
+}
+
 function layout(ctx: Ctx, request: TruthRequest): void {
+  if (ctx.endpoint.params[0] === 'none') {
+    const report = okReport(request.release, request.id, request.begin, request.end) as {
+      Report_Header: unknown;
+      Report_Items: Array<Record<string, unknown>>;
+    };
+    const items = report.Report_Items.map(({ Performance, Attribute_Performance, ...rest }) => ({
+      ...rest,
+      Usage: [{ Month: request.begin, Requests: 12 }],
+    }));
+    return sendJson(ctx.res, 200, { ...report, Report_Items: items });
+  }
   const release: MockRelease = ctx.endpoint.params[0] === '5' ? '5' : '5.1';
-  sendJson(ctx.res, 200, okReport(release, request.id, request.begin, request.end));
+  const report = okReport(release, request.id, request.begin, request.end);
+  sendJson(ctx.res, 200, ctx.endpoint.params[1] === 'camel' ? camelKeys(report) : report);
 }
 
 function shift(month: Month, by: number): Month {

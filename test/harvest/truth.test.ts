@@ -71,7 +71,10 @@ describe('harvest truth: release by layout, requested months only (mock/truth.ts
     const layoutCases: Array<[string, string]> = [
       ['layout:5-a', '5.1'],
       ['layout:5.1-a', '5'],
+      ['layout:5:camel-a', '5.1'],
+      ['layout:5.1:camel-a', '5'],
       ['outside:1:2-a', '5.1'],
+      ['layout:none-a', '5.1'],
     ];
     for (const [key, release] of layoutCases)
       ids[key] = await addProvider(svc, {
@@ -117,20 +120,33 @@ describe('harvest truth: release by layout, requested months only (mock/truth.ts
     }
   });
 
-  it('5.0 layout from a provider configured 5.1, and 5.1 layout from one configured 5.0: stored as the data is', async () => {
+  it('5.0 layout from a provider configured 5.1, and 5.1 layout from one configured 5.0 (also camelCase keys): stored as the data is', async () => {
     for (const [key, configured, data] of [
       ['layout:5-a', '5.1', '5'],
       ['layout:5.1-a', '5', '5.1'],
+      ['layout:5:camel-a', '5.1', '5'],
+      ['layout:5.1:camel-a', '5', '5.1'],
     ]) {
       const records = await reportsOf(svc, ids[key]);
       assert.equal(records.length, 3, key);
       for (const r of records) {
         assert.equal(r.release, data, `${key}: release of the data`);
-        assert.equal(r.report.Report_Header.Release, data === '5' ? '5' : '5.1');
+        const header = r.report.Report_Header ?? r.report.reportHeader;
+        assert.equal(header.Release ?? header.release, data === '5' ? '5' : '5.1');
         assert.equal(r.harvestState.configuredRelease, configured);
         assert.ok(r.itemCount > 0, `${key} ${r.yearMonth}: usage stored`);
         assert.ok(Object.values(r.usageTotals as Record<string, number>).some((n) => n > 0));
       }
+    }
+  });
+
+  it('items in neither layout: the months fail with a reason naming the configured release and what the items hold', async () => {
+    const records = await reportsOf(svc, ids['layout:none-a']);
+    assert.equal(records.length, 3, 'a range split into months, each failed');
+    for (const r of records) {
+      assert.equal(r.failedAttempts, 1);
+      assert.match(r.failedReason, /configured release 5\.1.*neither layout.*Usage/);
+      assert.equal(r.itemCount, undefined, 'not stored as an empty month');
     }
   });
 
