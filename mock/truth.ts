@@ -68,7 +68,7 @@ function layout(ctx: Ctx, request: TruthRequest): void {
       Report_Header: unknown;
       Report_Items: Array<Record<string, unknown>>;
     };
-    const items = report.Report_Items.map(({ Performance, Attribute_Performance, ...rest }) => ({
+    const items = report.Report_Items.map(({ Performance: _p, Attribute_Performance: _a, ...rest }) => ({
       ...rest,
       Usage: [{ Month: request.begin, Requests: 12 }],
     }));
