@@ -24,6 +24,7 @@ import {
 import { isOffered, offersAnswer } from './offers.ts';
 import { paceAnswer } from './pace.ts';
 import { nextAttempt, numberParam, type Ctx } from './scenarios.ts';
+import { TRUTH_HANDLERS } from './truth.ts';
 
 export interface ReportRequest {
   release: MockRelease;
@@ -295,6 +296,7 @@ const REPORT_HANDLERS: Record<string, ReportHandler> = {
   severitynum: oddPlacement,
   huge,
   echo,
+  ...TRUTH_HANDLERS,
 };
 
 /** `/status` (R5.0) and `/r51/status`; `unavailable` reports `Service_Active: false` while it fails. */

@@ -23,6 +23,11 @@ export const REST_SCENARIOS = [
   'severitynum',
   'huge',
   'echo',
+  // mock/truth.ts
+  'file',
+  'layout',
+  'outside',
+  'restate',
 ] as const;
 
 /** Scenarios about how the body travels; they apply to every path (REST, SOAP, NSS). */

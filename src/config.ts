@@ -128,6 +128,11 @@ export interface HarvestConfig {
   userAgent: string;
   /** Reports requested one month at a time. */
   singleMonthReports: string[];
+  /**
+   * The re-harvest window: on each scheduled run the last N complete months are requested again even
+   * when stored (restatements, late reports); 0 turns it off. Tenant setting `reharvest_months` overrides.
+   */
+  reharvestMonths: number;
   /** Offer the standard views (TR_J1, ...) besides the master reports. */
   enableStandardViews: boolean;
   /**
@@ -286,6 +291,7 @@ export function loadHarvestConfig(env: NodeJS.ProcessEnv = process.env): Harvest
     maxResponseBytes: int(env, 'MAX_RESPONSE_BYTES', 2 * 1024 * 1024 * 1024, 1),
     userAgent: env.HARVESTER_USER_AGENT || 'erm-usage-harvester/0.1 (COUNTER harvester; +https://folio.org)',
     singleMonthReports: list(env, 'SINGLE_MONTH_REPORTS', ['TR']),
+    reharvestMonths: int(env, 'HARVESTER_REHARVEST_MONTHS', 3),
     enableStandardViews: bool(env, 'ENABLE_STANDARD_VIEWS', false),
     providerHosts: hostPolicy(env),
   };

@@ -9,6 +9,7 @@ import {
   EXCEPTION_NAMES,
   SHORT_MONTHS,
   STATES,
+  harvestAgain,
   itemCountOf,
   lastCompleteMonth,
   monthLabel,
@@ -19,19 +20,19 @@ import {
 const stateInfo = new Map(STATES.map((s) => [s.state, s]));
 
 /**
- * Harvests one stored month again. For now the month is deleted and the provider's job started (it
- * harvests every month of its window that is not stored); a dedicated re-harvest API will replace this.
+ * Harvests one stored month again without deleting it (`POST /erm-usage-harvester/start/{id}/again`): the
+ * month is requested even though it is stored; unchanged data leaves the record as it is, restated data
+ * replaces it (the change is recorded).
  * @param {string} providerId
  * @param {any} record the stored month
  * @returns {Promise<{ ok: boolean, message: string }>}
  */
 export async function harvestMonthAgain(providerId, record) {
-  const del = await api('DELETE', `/counter-reports/${encodeURIComponent(record.id)}`);
-  if (!del.ok && del.status !== 404) return { ok: false, message: errorText(del) };
-  const start = await api('GET', `/erm-usage-harvester/start/${encodeURIComponent(providerId)}`);
-  if (!start.ok)
-    return { ok: false, message: `Month deleted, but the harvest did not start: ${errorText(start)}` };
-  return { ok: true, message: `${record.reportName} ${record.yearMonth}: deleted and harvesting scheduled.` };
+  const month = String(record.yearMonth).slice(0, 7);
+  const result = await harvestAgain(providerId, month, month, [String(record.reportName)]);
+  return result.ok
+    ? { ok: true, message: `${record.reportName} ${month}: harvesting again scheduled.` }
+    : result;
 }
 
 /**
@@ -416,9 +417,8 @@ export function openMonthDialog(opts) {
       listen(again, 'click', async () => {
         const ok = await confirmDialog({
           title: 'Harvest this month again?',
-          message: `The stored ${record.reportName} report for ${monthLabel(month)} (release ${record.release}) is deleted and “${provider.label}” is harvested; the harvest stores the month again.`,
-          confirmLabel: 'Delete and harvest',
-          danger: true,
+          message: `The ${record.reportName} report for ${monthLabel(month)} is requested from “${provider.label}” again. The stored month stays until the answer comes; it is replaced only when the provider’s data changed.`,
+          confirmLabel: 'Harvest again',
         });
         if (!ok) return;
         const result = await harvestMonthAgain(provider.id, record);

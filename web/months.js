@@ -1,4 +1,5 @@
-/** Month arithmetic on `yyyy-MM` strings and the state of a stored month. */
+/** Month arithmetic on `yyyy-MM` strings, the state of a stored month, and harvesting months again. */
+import { api, errorText, qs } from './api.js';
 
 /**
  * `yyyy-MM` (a `yyyy-MM-dd` is cut to its month), or undefined.
@@ -159,3 +160,24 @@ export const EXCEPTION_NAMES = /** @type {Record<string, string>} */ ({
   3080: 'Limit Requested Greater than Maximum Server Limit',
   other: 'No COUNTER exception code in the reason',
 });
+
+/**
+ * Harvests months `from`..`to` of a provider again, also those already stored, without deleting them
+ * (`POST /erm-usage-harvester/start/{id}/again`): unchanged months stay as they are, restated months are
+ * replaced and the change is recorded.
+ * @param {string} providerId
+ * @param {string} from yyyy-MM
+ * @param {string} [to] yyyy-MM, default `from`
+ * @param {string[]} [reports] default the provider's requested reports
+ * @returns {Promise<{ ok: boolean, message: string }>}
+ */
+export async function harvestAgain(providerId, from, to, reports) {
+  const query = qs({ from, to: to || undefined, reports: reports?.length ? reports.join(',') : undefined });
+  const res = await api(
+    'POST',
+    `/erm-usage-harvester/start/${encodeURIComponent(providerId)}/again?${query}`,
+  );
+  return res.ok
+    ? { ok: true, message: res.json?.message ?? 'Harvesting again scheduled' }
+    : { ok: false, message: errorText(res) };
+}

@@ -8,6 +8,7 @@ import { jobState } from './jobs.js';
 import { monthMatrix, openMonthDialog } from './matrix.js';
 import { EXCEPTION_NAMES, STATES, itemCountOf, monthState } from './months.js';
 import { providerCheck } from './provider-check.js';
+import { diagnosticsCard, harvestAgainCard } from './provider-truth.js';
 import { statusBadge } from './providers.js';
 
 const POLL_MS = 2000;
@@ -28,6 +29,8 @@ export function providerPage(id) {
   const details = h('div', {}, h('p', { class: 'muted', text: 'Loading…' }));
   const lastJob = h('p', { class: 'last-job', 'aria-live': 'polite' });
   const matrixHolder = h('div', {});
+  const againHolder = h('div', {});
+  const diagnostics = diagnosticsCard(id);
   const countNote = h('p', { class: 'hint', 'aria-live': 'polite' });
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
@@ -134,6 +137,16 @@ export function providerPage(id) {
       ),
     );
     replace(details, providerDetails(provider));
+    replace(
+      againHolder,
+      harvestAgainCard(provider, (message, kind, harvesting) => {
+        status.show(kind, message);
+        if (harvesting) {
+          lastState = 'scheduled';
+          void pollJob();
+        }
+      }),
+    );
     return true;
   }
 
@@ -256,6 +269,7 @@ export function providerPage(id) {
             ' at ',
             dateTime(job.finishedAt),
             job.errorMessage && h('span', { class: 'error-text', text: ` — ${job.errorMessage}` }),
+            job.message && h('span', { class: 'muted', text: ` — ${job.message}` }),
           ]
         : ['started ', dateTime(job.startedAt ?? job.nextStart)],
       ' · ',
@@ -264,6 +278,7 @@ export function providerPage(id) {
     if (lastState && lastState !== 'finished' && state === 'finished') {
       await loadProvider();
       await loadMatrix();
+      void diagnostics.reload();
     }
     lastState = state;
     if (state !== 'finished') timer = setTimeout(() => void pollJob(), POLL_MS);
@@ -302,6 +317,8 @@ export function providerPage(id) {
       matrixHolder,
       countNote,
     ),
+    againHolder,
+    diagnostics.el,
   );
   return {
     el,

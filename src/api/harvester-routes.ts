@@ -13,6 +13,7 @@ import { listImplementations } from '../sushi/registry.ts';
 import { docsOnly, type App, type RoutePlugin, type Routes } from './app.ts';
 import { periodicRoutes } from './harvester-periodic.ts';
 import { providerCheckRoutes } from './provider-check.ts';
+import { truthRoutes } from './harvester-truth.ts';
 import { intParam, param, timestampParam, type QueryValues } from './harvester-params.ts';
 import { HttpError, publicMessage } from './http-errors.ts';
 
@@ -55,6 +56,9 @@ export const JobInfoSchema = Type.Object(
           description: 'Added beside FOLIO fields: what a provider job harvest did with the months',
         },
       ),
+    ),
+    message: Type.Optional(
+      Type.String({ description: 'Harvester addition: notes of the harvest (months not requested, ...)' }),
     ),
   },
   { additionalProperties: false },
@@ -295,6 +299,7 @@ export function harvesterRoutes(ctx: ServiceContext, jobs: JobService): Routes {
       await app.register(jobsRoutes(ctx, jobs));
       await app.register(periodicRoutes(ctx, jobs));
       await app.register(providerCheckRoutes(ctx, jobs.erm));
+      await app.register(truthRoutes(ctx, jobs));
     },
   };
 }

@@ -54,6 +54,11 @@ import type {
   TenantOperation,
   UsageDataProvider,
   UsageDataProviders,
+  HarvestAgainOptions,
+  HarvestAgainResponse,
+  ListReportChangesOptions,
+  ProviderDiagnostics,
+  ReportChanges,
 } from './types.ts';
 import type { UploadResult, UsageQueryOptions, UsageReports, UsageTop, UsageTotals } from './usage-types.ts';
 import { waitForJobs, type JobSelector, type WaitForJobsOptions } from './wait.ts';
@@ -231,6 +236,37 @@ export class HarvesterClient {
    */
   async checkProvider(providerId: string): Promise<ProviderCheck> {
     return this.json('GET', `${HARVESTER}/providers/${encodeURIComponent(providerId)}/check`);
+  }
+
+  /**
+   * `POST /erm-usage-harvester/start/{id}/again`: harvests months `from`..`to` (yyyy-mm; `to` defaults
+   * to `from`) of one provider again, also those already stored; `reports` limits the reports. A month
+   * whose items did not change is left as it is; a restated month is replaced and the change recorded.
+   */
+  async harvestAgain(providerId: string, opts: HarvestAgainOptions): Promise<HarvestAgainResponse> {
+    const query = { from: opts.from, to: opts.to, reports: opts.reports?.join(',') };
+    return this.json('POST', `${HARVESTER}/start/${encodeURIComponent(providerId)}/again`, { query });
+  }
+
+  /**
+   * `GET /erm-usage-harvester/counter-reports/changes` (or `/counter-reports/{id}/changes` with
+   * `counterReportId`): restatements found by re-harvests, newest first.
+   */
+  async listReportChanges(opts: ListReportChangesOptions = {}): Promise<ReportChanges> {
+    const path =
+      opts.counterReportId !== undefined
+        ? `${HARVESTER}/counter-reports/${encodeURIComponent(opts.counterReportId)}/changes`
+        : `${HARVESTER}/counter-reports/changes`;
+    return this.json('GET', path, {
+      query: { providerId: opts.providerId, offset: opts.offset, limit: opts.limit },
+    });
+  }
+
+  /** `GET /erm-usage-harvester/diagnostics`: the diagnostics kept on a provider's months, counted. */
+  async getDiagnostics(providerId: string, opts: { reportName?: string } = {}): Promise<ProviderDiagnostics> {
+    return this.json('GET', `${HARVESTER}/diagnostics`, {
+      query: { providerId, reportName: opts.reportName },
+    });
   }
 
   /** `POST /erm-usage-harvester/jobs/cleanup`: purge stale jobs, then finished jobs past retention. */

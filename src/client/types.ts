@@ -28,6 +28,8 @@ export interface JobInfo {
   errorMessage?: string;
   /** What the harvest noted about the job (not FOLIO's): reports the provider does not offer, ... */
   notes?: string[];
+  /** Harvester addition: notes of the harvest (e.g. months a provider sent that were not requested). */
+  message?: string;
   /** Added beside FOLIO's fields on provider jobs that harvested: what the harvest did with the months. */
   report?: JobReport;
 }
@@ -108,6 +110,68 @@ export interface ServiceImplementations {
 /** Answer of `GET /erm-usage-harvester/start[/{id}]`. */
 export interface StartResponse {
   message: string;
+}
+
+/** Months and reports of a "harvest again" (`POST /erm-usage-harvester/start/{id}/again`). */
+export interface HarvestAgainOptions {
+  /** First month, `yyyy-mm`. */
+  from: string;
+  /** Last month, `yyyy-mm`; default `from`. */
+  to?: string;
+  /** Report ids; default the provider's requested reports. */
+  reports?: string[];
+}
+
+export interface HarvestAgainResponse extends StartResponse {
+  jobId: string;
+}
+
+/** One restated month: a re-harvest found other items than stored and replaced the month. */
+export interface ReportChange {
+  id: string;
+  changedAt: string;
+  counterReportId: string;
+  providerId: string;
+  reportName: string;
+  release: string;
+  yearMonth: string;
+  previousHash?: string;
+  newHash: string;
+  totalsBefore?: Record<string, number>;
+  totalsAfter?: Record<string, number>;
+  jobId?: string;
+}
+
+export interface ReportChanges {
+  changes: ReportChange[];
+  totalRecords: number;
+}
+
+export interface ListReportChangesOptions {
+  providerId?: string;
+  /** The changes of one stored month. */
+  counterReportId?: string;
+  offset?: number;
+  limit?: number;
+}
+
+/** The diagnostics of one stored month (`GET /erm-usage-harvester/diagnostics`). */
+export interface MonthDiagnostics {
+  counterReportId?: string;
+  reportName: string;
+  release: string;
+  yearMonth: string;
+  itemCount?: number;
+  content: 'usage' | 'empty' | 'failed' | 'unknown';
+  diagnostics: Array<{ code: string; message: string; count: number }>;
+}
+
+export interface ProviderDiagnostics {
+  providerId: string;
+  months: number;
+  monthsWithDiagnostics: number;
+  codes: Record<string, { count: number; months: number }>;
+  records: MonthDiagnostics[];
 }
 
 // ---- Tenant API (folio-contract §2.9) ---------------------------------------------------------------------------
@@ -250,6 +314,8 @@ export interface CounterReport {
   itemCount?: number;
   /** Harvester addition: the sum of the counts per Metric_Type. */
   usageTotals?: Record<string, number>;
+  /** Harvester addition: sha256 (hex) of the month's items as harvested (restatement check). */
+  contentHash?: string;
   metadata?: Metadata;
   [extra: string]: unknown;
 }

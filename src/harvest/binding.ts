@@ -112,23 +112,30 @@ export class Bindings {
   }
 
   /** The tenant setting `max_failed_attempts`; the configured default when it is missing or unusable. */
-  async maxFailedAttempts(tenant: string, log: Logger): Promise<number> {
+  maxFailedAttempts(tenant: string, log: Logger): Promise<number> {
+    return this.intSetting(tenant, 'max_failed_attempts', this.ctx.config.maxFailedAttempts, log);
+  }
+
+  /** The tenant setting `reharvest_months` (the re-harvest window); HARVESTER_REHARVEST_MONTHS else. */
+  async reharvestMonths(tenant: string, log: Logger): Promise<number> {
+    const n = await this.intSetting(tenant, 'reharvest_months', this.ctx.config.harvest.reharvestMonths, log);
+    return Math.max(0, n);
+  }
+
+  private async intSetting(tenant: string, key: string, dflt: number, log: Logger): Promise<number> {
     try {
-      const value = await this.erm.getSetting(tenant, 'max_failed_attempts');
-      if (value === undefined || value === null) return this.ctx.config.maxFailedAttempts;
+      const value = await this.erm.getSetting(tenant, key);
+      if (value === undefined || value === null) return dflt;
       const parsed = parseIntSetting(value);
       if (parsed === undefined) {
-        log.warn({ value }, 'max_failed_attempts is not an integer; using the default');
-        return this.ctx.config.maxFailedAttempts;
+        log.warn({ value }, `${key} is not an integer; using the default`);
+        return dflt;
       }
-      log.info({ event: 'config' }, `Using config value max_failed_attempts=${parsed}`);
+      log.info({ event: 'config' }, `Using config value ${key}=${parsed}`);
       return parsed;
     } catch (err) {
-      log.warn(
-        { err: (err as Error).message },
-        'Failed getting settings value max_failed_attempts; using the default',
-      );
-      return this.ctx.config.maxFailedAttempts;
+      log.warn({ err: (err as Error).message }, `Failed getting settings value ${key}; using the default`);
+      return dflt;
     }
   }
 

@@ -4,9 +4,23 @@
  */
 import { cqlQuote } from '../cql/index.ts';
 
-/** The records of one provider, release and report. */
+/**
+ * The releases a month of `release` may be stored under: COUNTER 5.0 and 5.1 data of one provider are
+ * the same months (a provider migrating between releases answers in either layout, and the record
+ * carries the release the data is in), so a lookup for either finds both.
+ */
+export function siblingReleases(release: string): string[] {
+  return release === '5' || release === '5.1' ? ['5', '5.1'] : [release];
+}
+
+function releaseTerm(release: string): string {
+  const terms = siblingReleases(release).map((r) => `release==${cqlQuote(r)}`);
+  return terms.length === 1 ? terms[0] : `(${terms.join(' OR ')})`;
+}
+
+/** The records of one provider, release (with its sibling) and report. */
 function reportCql(providerId: string, release: string, reportName: string): string {
-  return `providerId==${cqlQuote(providerId)} AND release==${cqlQuote(release)} AND reportName==${cqlQuote(reportName)}`;
+  return `providerId==${cqlQuote(providerId)} AND ${releaseTerm(release)} AND reportName==${cqlQuote(reportName)}`;
 }
 
 /** Every record of one report in a window (the planner also reads uncounted-failure states). */
@@ -23,7 +37,7 @@ export function monthsCql(
   );
 }
 
-/** The upsert lookup: the one record of (provider, release, report, month). */
+/** The upsert lookup: the record of (provider, release or its sibling, report, month). */
 export function upsertLookupCql(
   providerId: string,
   release: string,

@@ -34,6 +34,15 @@ export interface HarvestState {
   source?: 'harvest' | 'upload';
   /** The uploaded file's name (source `upload`). */
   fileName?: string;
+  /**
+   * The provider's configured release when the data came in another layout (the record's `release`
+   * is the data's); `note` says so in words.
+   */
+  configuredRelease?: string;
+  /** Months the same response covered outside the request (not stored). */
+  monthsOutsideRequest?: string[];
+  /** What a reader should know about how the month was read. */
+  note?: string;
 }
 
 /** 3031 re-check schedule in days after each not-ready answer (counter-notes §2.5: about six weeks). */

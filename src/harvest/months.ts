@@ -1,19 +1,33 @@
 /**
  * Storing the months of one request with FOLIO's upsert rule (upload.ts): the months of a data answer,
  * each month of a "no usage" answer, or every month of a failed request with the state the policy chose.
+ * A month already stored is replaced only as `replacement` (policy.ts) says: same items → left alone,
+ * other items → replaced and the change recorded (counter_report_changes); a failure never replaces
+ * a stored month. The record's release is the release the data is in (COUNTER 5.0 or 5.1 layout), the
+ * configured one noted when it differs; months outside the request are not stored but noted.
  * Uploads that keep failing stop the run (`uploadFailureLimit` in a row).
  */
+import { createHash } from 'node:crypto';
 import { formatDateTime } from '../dates.ts';
 import type { SushiException, YearMonth } from '../counter/index.ts';
 import type { CounterReport } from '../model/records.ts';
 import { failRun, recordUpload } from '../store/sql/harvest-runs.ts';
+import { addJobNote } from '../store/sql/job-requests.ts';
+import { insertReportChange } from '../store/sql/report-changes.ts';
 import type { MonthSource } from '../sushi/types.ts';
 import { scrub } from './binding.ts';
 import type { HarvestParts, ItemContext } from './context.ts';
 import type { HarvestState } from './month-state.ts';
 import { itemDates, itemMonths } from './planner.ts';
-import { leftOutMonths, type MonthFailure } from './policy.ts';
+import { failureReplaces, leftOutMonths, replacement, type MonthFailure } from './policy.ts';
 import { findMonth, monthsToStore, upsertMonth, type MonthKey, type MonthOutcome } from './upload.ts';
+
+/** The hash of a month without items (a 3030 or an empty report). */
+const EMPTY_HASH = createHash('sha256').digest('hex');
+
+function releaseName(release: string): string {
+  return release === '5' ? '5.0' : release;
+}
 
 export class MonthStore {
   constructor(private readonly parts: HarvestParts) {}
@@ -22,8 +36,8 @@ export class MonthStore {
     return this.parts.ctx.clock.now();
   }
 
-  private keyFor({ item, binding }: ItemContext, yearMonth: YearMonth): MonthKey {
-    const release = binding.endpoint.release;
+  private keyFor({ item, binding }: ItemContext, yearMonth: YearMonth, dataRelease?: string): MonthKey {
+    const release = dataRelease ?? binding.endpoint.release;
     return {
       providerId: item.providerId,
       release,
@@ -32,23 +46,32 @@ export class MonthStore {
     };
   }
 
-  /** Uploads one month; false when the upload stop rule ended the run. */
+  /** The stored record of a month, or undefined (also when the lookup fails: the upsert looks again). */
+  private async existing(c: ItemContext, key: MonthKey): Promise<CounterReport | null | undefined> {
+    try {
+      return (await findMonth(this.parts.erm, c.item.tenant, key)) ?? null;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Uploads one month; `stop` when the upload stop rule ended the run. */
   private async upload(
     c: ItemContext,
-    yearMonth: YearMonth,
+    key: MonthKey,
     outcome: MonthOutcome,
     downloadTime: string,
     existing?: CounterReport | null,
     skipped = false,
-  ): Promise<boolean> {
+  ): Promise<{ stop: boolean; id?: string }> {
     const { ctx, erm, queue, tally } = this.parts;
     const { item, binding, log } = c;
     const limit = ctx.config.harvest.uploadFailureLimit;
     try {
-      await upsertMonth(
+      const id = await upsertMonth(
         erm,
         item.tenant,
-        this.keyFor(c, yearMonth),
+        key,
         outcome,
         downloadTime,
         binding.maxFailedAttempts,
@@ -56,12 +79,12 @@ export class MonthStore {
       );
       await recordUpload(ctx.db, item.jobId, true);
       await tally.month(item, outcome, log, skipped);
-      return true;
+      return { stop: false, id };
     } catch (err) {
       const inRow = await recordUpload(ctx.db, item.jobId, false);
       log.error(
-        { event: 'upload-failed', yearMonth },
-        `Upload of ${item.reportName} ${yearMonth} ${scrub(binding, (err as Error).message)}`,
+        { event: 'upload-failed', yearMonth: key.yearMonth },
+        `Upload of ${item.reportName} ${key.yearMonth} ${scrub(binding, (err as Error).message)}`,
       );
       if (inRow >= limit) {
         await failRun(
@@ -71,19 +94,98 @@ export class MonthStore {
         );
         const taken = await queue.takeQueued(item.jobId);
         await tally.skipped(item, taken.flatMap(itemMonths), log);
-        return false;
+        return { stop: true };
       }
+      return { stop: false };
+    }
+  }
+
+  /**
+   * Stores one successful month unless the stored record says otherwise (`replacement`); records a
+   * restatement. False when the run was stopped.
+   */
+  private async storeMonth(
+    c: ItemContext,
+    key: MonthKey,
+    outcome: MonthOutcome & { kind: 'success' },
+    downloadTime: string,
+  ): Promise<boolean> {
+    const existing = await this.existing(c, key);
+    const verdict = replacement(existing ?? undefined, {
+      contentHash: outcome.contentHash,
+      itemCount: outcome.usage?.itemCount,
+    });
+    if (verdict === 'unchanged' || verdict === 'keep') {
+      c.log.info(
+        { event: verdict === 'keep' ? 'usage-kept' : 'month-unchanged', yearMonth: key.yearMonth },
+        verdict === 'keep'
+          ? `${key.reportName} ${key.yearMonth}: answer without usage; the stored usage is kept`
+          : `${key.reportName} ${key.yearMonth}: unchanged`,
+      );
       return true;
     }
+    const { stop, id } = await this.upload(c, key, outcome, downloadTime, existing);
+    if (verdict === 'restated' && id && existing && outcome.contentHash) {
+      await insertReportChange(this.parts.ctx.db, c.item.tenant, {
+        changedAt: new Date(this.now()).toISOString(),
+        counterReportId: id,
+        providerId: key.providerId,
+        reportName: key.reportName,
+        release: key.release,
+        yearMonth: key.yearMonth,
+        previousHash: existing.contentHash,
+        newHash: outcome.contentHash,
+        totalsBefore: existing.usageTotals,
+        totalsAfter: outcome.usage?.usageTotals,
+        jobId: c.item.jobId,
+      });
+      c.log.info(
+        { event: 'restated', yearMonth: key.yearMonth },
+        `${key.reportName} ${key.yearMonth}: restated by the provider; replaced and recorded`,
+      );
+    }
+    return !stop;
+  }
+
+  /** The state the months of a data answer carry: the policy's, plus the release and range notes. */
+  private async dataState(
+    c: ItemContext,
+    data: MonthSource,
+    state: HarvestState | undefined,
+  ): Promise<{ state: HarvestState | undefined; release: string }> {
+    const configured = c.binding.endpoint.release;
+    const release = data.detectedRelease ?? configured;
+    let result = state;
+    if (release !== configured) {
+      result = {
+        ...(result ?? { state: 'harvested' }),
+        configuredRelease: configured,
+        note:
+          `the data is in the COUNTER ${releaseName(release)} layout; the provider is configured ` +
+          `for ${releaseName(configured)}`,
+      };
+    }
+    const outside = data.monthsOutsideRequest ?? [];
+    if (outside.length > 0) {
+      result = { ...(result ?? { state: 'harvested' }), monthsOutsideRequest: [...outside] };
+      const note =
+        `${c.item.reportName} ${c.item.begin}..${c.item.end}: the provider also sent ` +
+        `${outside.join(', ')}, not requested and not stored`;
+      c.log.warn({ event: 'months-outside-request', months: outside }, note);
+      await addJobNote(this.parts.ctx.db, c.item.tenant, c.item.jobId, note);
+    }
+    return { state: result, release };
   }
 
   /** The months of a data answer; requested months it names not ready (3031) wait for their re-check. */
   async storeData(c: ItemContext, data: MonthSource, state: HarvestState | undefined): Promise<void> {
     const downloadTime = formatDateTime(this.now());
     const stored = new Set<YearMonth>();
-    for await (const month of monthsToStore(data, state)) {
+    const { state: monthState, release } = await this.dataState(c, data, state);
+    for await (const month of monthsToStore(data, monthState)) {
       stored.add(month.yearMonth);
-      if (!(await this.upload(c, month.yearMonth, month.outcome, downloadTime))) return;
+      const key = this.keyFor(c, month.yearMonth, release);
+      if (!(await this.storeMonth(c, key, month.outcome, downloadTime))) return;
     }
     if (data.exceptions.length > 0)
       c.log.warn(
@@ -115,13 +217,14 @@ export class MonthStore {
         },
         Report_Items: [],
       };
-      const ok = await this.upload(
-        c,
-        yearMonth,
-        { kind: 'success', report, state: { state: 'empty', code: 3030 } },
-        downloadTime,
-      );
-      if (!ok) return;
+      const outcome: MonthOutcome & { kind: 'success' } = {
+        kind: 'success',
+        report,
+        state: { state: 'empty', code: 3030 },
+        usage: { itemCount: 0, usageTotals: {} },
+        contentHash: EMPTY_HASH,
+      };
+      if (!(await this.storeMonth(c, this.keyFor(c, yearMonth), outcome, downloadTime))) return;
     }
   }
 
@@ -133,7 +236,8 @@ export class MonthStore {
 
   /**
    * Records `months` of the item as failed, counted and in the state as `failure` says; `skipped` when
-   * they were not requested because the run or report stopped (the job report counts them so).
+   * they were not requested because the run or report stopped (the job report counts them so). A month
+   * that is stored (a re-harvest) keeps its data.
    */
   async failMonths(
     c: ItemContext,
@@ -145,19 +249,22 @@ export class MonthStore {
     const downloadTime = formatDateTime(this.now());
     const failedReason = reason || 'Error';
     for (const yearMonth of months) {
-      let existing: CounterReport | undefined;
-      try {
-        existing = await findMonth(this.parts.erm, c.item.tenant, this.keyFor(c, yearMonth));
-      } catch {
-        existing = undefined;
+      const key = this.keyFor(c, yearMonth);
+      const existing = await this.existing(c, key);
+      if (!failureReplaces(existing ?? undefined)) {
+        c.log.warn(
+          { event: 'failure-not-stored', yearMonth },
+          `${key.reportName} ${yearMonth}: request failed; the stored month is kept`,
+        );
+        continue;
       }
       const outcome: MonthOutcome = {
         kind: 'failure',
         failedReason,
         counting: failure.counting,
-        state: failure.state(existing, this.now()),
+        state: failure.state(existing ?? undefined, this.now()),
       };
-      if (!(await this.upload(c, yearMonth, outcome, downloadTime, existing ?? null, skipped))) return;
+      if ((await this.upload(c, key, outcome, downloadTime, existing, skipped)).stop) return;
     }
   }
 }

@@ -17,6 +17,7 @@ import type { ErmStore } from '../erm/port.ts';
 import type { WorkItem } from '../store/sql/work-items.ts';
 import { monthsCql } from './cql-terms.ts';
 import { recheckDue } from './month-state.ts';
+import { isStoredSuccess } from './policy.ts';
 
 export class PlanError extends Error {
   override name = 'PlanError';
@@ -77,6 +78,42 @@ export interface PlanOptions {
   maxRangeMonths?: number;
   /** Records read per store request. */
   pageSize?: number;
+  /** "Harvest again": these months (inclusive) and reports, requested even when stored. */
+  again?: { from: YearMonth; to: YearMonth; reports?: string[] };
+  /** The re-harvest window of a scheduled run: the last N complete months, requested again when stored. */
+  reharvestMonths?: number;
+}
+
+/** The months of a "harvest again" (never the current month or later). */
+function againWindow(again: { from: YearMonth; to: YearMonth }, now: number): YearMonth[] {
+  const limit = lastCompleteMonth(now);
+  const end = again.to < limit ? again.to : limit;
+  return again.from > end ? [] : monthsBetween(again.from, end);
+}
+
+/**
+ * Whether a stored month is requested again although done: every month of a "harvest again"; in the
+ * re-harvest window, months stored with data or empty (a failure follows its own schedule).
+ */
+function requestedAgain(record: CounterReport, opts: PlanOptions, recent: Set<YearMonth>): boolean {
+  if (opts.again) return true;
+  return recent.has(record.yearMonth) && isStoredSuccess(record);
+}
+
+function previousMonth(month: YearMonth): YearMonth {
+  const [y, m] = month.split('-').map(Number);
+  return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
+}
+
+/** The last `n` complete months. */
+function recentMonths(n: number | undefined, now: number): Set<YearMonth> {
+  const months = new Set<YearMonth>();
+  let month = lastCompleteMonth(now);
+  for (let i = 0; i < (n ?? 0); i++) {
+    months.add(month);
+    month = previousMonth(month);
+  }
+  return months;
 }
 
 /** Whether a stored record means the month needs no request now. */
@@ -112,8 +149,9 @@ export async function missingMonths(
   provider: UsageDataProvider,
   opts: PlanOptions,
 ): Promise<{ reportName: string; month: YearMonth }[]> {
-  const window = harvestWindow(provider, opts.now);
-  const reports = requestedReports(provider);
+  const window = opts.again ? againWindow(opts.again, opts.now) : harvestWindow(provider, opts.now);
+  const reports = opts.again?.reports?.length ? opts.again.reports : requestedReports(provider);
+  const recent = recentMonths(opts.reharvestMonths, opts.now);
   if (window.length === 0 || reports.length === 0) return [];
   const release = String(provider.harvestingConfig?.reportRelease ?? '');
   const missing: { reportName: string; month: YearMonth }[] = [];
@@ -128,7 +166,9 @@ export async function missingMonths(
       opts.pageSize ?? 1000,
     );
     const done = new Set(
-      records.filter((r) => isMonthDone(r, opts.maxFailedAttempts, opts.now)).map((r) => r.yearMonth),
+      records
+        .filter((r) => isMonthDone(r, opts.maxFailedAttempts, opts.now) && !requestedAgain(r, opts, recent))
+        .map((r) => r.yearMonth),
     );
     for (const month of window) if (!done.has(month)) missing.push({ reportName, month });
   }

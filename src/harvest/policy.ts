@@ -210,6 +210,51 @@ export function leftOutMonths(
   return exception && { exception, failure: monthFailure({ action: 'not-ready', rule: 'left out' }) };
 }
 
+// -------------------------------------------------------------------------------------------------
+// What an answer does to a month that is already stored (re-harvest window, "harvest again")
+
+/** A record that holds a harvested month (data or a confirmed empty month), not a failure. */
+export function isStoredSuccess(record: CounterReport | undefined): boolean {
+  return (
+    record !== undefined &&
+    (record.failedAttempts === undefined || record.failedAttempts === null) &&
+    (record.failedReason === undefined || record.failedReason === null)
+  );
+}
+
+export type Replacement =
+  /** Nothing stored yet, or a failure stored: write. */
+  | 'write'
+  /** The same items as stored: leave the record as it is. */
+  | 'unchanged'
+  /** Other items than stored (a restatement): write and record the change. */
+  | 'restated'
+  /** Stored without a hash (before hashes were kept): write, nothing to compare. */
+  | 'rewrite'
+  /** Stored usage is kept: an answer with no usage never empties a month that has usage. */
+  | 'keep';
+
+/**
+ * What a successful answer for a month does to the stored record. A failure never replaces a stored
+ * month (see `failureReplaces`).
+ */
+export function replacement(
+  existing: CounterReport | undefined,
+  incoming: { contentHash?: string; itemCount?: number },
+): Replacement {
+  if (!isStoredSuccess(existing)) return 'write';
+  const storedItems = Number(existing?.itemCount);
+  if (incoming.itemCount === 0 && storedItems > 0) return 'keep';
+  const previous = existing?.contentHash;
+  if (typeof previous !== 'string' || incoming.contentHash === undefined) return 'rewrite';
+  return previous === incoming.contentHash ? 'unchanged' : 'restated';
+}
+
+/** A failed request of a stored month (re-harvest) leaves the month as it was. */
+export function failureReplaces(existing: CounterReport | undefined): boolean {
+  return !isStoredSuccess(existing);
+}
+
 /** The limits of retries, from the harvest configuration. */
 export type RetryLimits = Pick<
   HarvestConfig,

@@ -12,6 +12,7 @@ import { secrets } from '../log.ts';
 import { configureEndpoint, type EndpointPoliteness } from '../store/sql/endpoints.ts';
 import { closeRun, getRun, openRun } from '../store/sql/harvest-runs.ts';
 import { addToJobReport } from '../store/sql/job-info.ts';
+import { takeJobNotes } from '../store/sql/job-requests.ts';
 import type { WorkItem } from '../store/sql/work-items.ts';
 import type { HarvestParts } from './context.ts';
 import { itemMonths, planWorkItems } from './planner.ts';
@@ -58,10 +59,18 @@ export class ProviderRuns {
     bindings.remember(job.jobId, binding);
     try {
       const pending = await queue.pendingForJob(job.jobId);
+      const request = job.request;
+      const again =
+        request?.again && request.from
+          ? { from: request.from, to: request.to ?? request.from, reports: request.reports }
+          : undefined;
+      const reharvestMonths = request?.scheduled ? await bindings.reharvestMonths(tenant, job.log) : 0;
       const planned = await planWorkItems(erm, tenant, provider, {
         maxFailedAttempts: binding.maxFailedAttempts,
         now: this.now(),
         singleMonthReports: cfg.singleMonthReports,
+        again,
+        reharvestMonths,
       });
       const items = subtractCovered(planned, pending);
       if (items.length === 0 && pending.length === 0) {
@@ -123,7 +132,9 @@ export class ProviderRuns {
       const { name, message } = JSON.parse(run.failure) as { name: string; message: string };
       errorMessage = secrets.redact(`${name}: ${message}`);
     }
-    await this.completeJob(jobId, errorMessage);
+    const notes = run ? await takeJobNotes(ctx.db, run.tenant, jobId) : [];
+    const message = notes.length > 0 ? secrets.redact(notes.join('\n')) : undefined;
+    await this.completeJob(jobId, errorMessage, message);
     await closeRun(ctx.db, jobId);
     bindings.forget(jobId);
   }

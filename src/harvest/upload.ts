@@ -4,6 +4,7 @@
  * an uncounted failure keeps the existing count (1 for a new record). Idempotent: storing the same
  * outcome twice leaves one record.
  */
+import { createHash } from 'node:crypto';
 import type { Diagnostic, MonthFacts, MonthStream, TopItem, YearMonth } from '../counter/index.ts';
 import type { CounterReport } from '../model/records.ts';
 import type { ErmStore, StreamedReport } from '../erm/port.ts';
@@ -50,8 +51,13 @@ export type MonthOutcome =
       /** A large month: its data as header plus item texts; `report` is then ignored. */
       streamed?: StreamedReport;
       state?: HarvestState;
-      /** What the split learnt about the month; stored on the record (see UsageFields). */
-      usage?: UsageFields;
+      /**
+       * What the split learnt about the month; stored on the record (see UsageFields). COUNTER 4 months
+       * carry only `itemCount`; a month without it has an unknown item count.
+       */
+      usage?: Partial<UsageFields>;
+      /** sha256 (hex) of the month's items, computed while they were read (restatement check). */
+      contentHash?: string;
     }
   | {
       kind: 'failure';
@@ -61,6 +67,10 @@ export type MonthOutcome =
       state?: HarvestState;
     };
 
+/**
+ * The stored record of a month: under the key's release, or else under its sibling release (5.0 and
+ * 5.1 are the same months, see cql-terms.ts), so a provider that changes layout does not double them.
+ */
 export async function findMonth(
   erm: ErmStore,
   tenant: string,
@@ -70,10 +80,10 @@ export async function findMonth(
     tenant,
     upsertLookupCql(key.providerId, key.release, key.reportName, key.yearMonth),
     0,
-    1,
+    2,
     true,
   );
-  return page.records[0];
+  return page.records.find((r) => r.release === key.release) ?? page.records[0];
 }
 
 function failedAttemptsOf(existing: CounterReport | undefined): number {
@@ -91,6 +101,7 @@ export function buildRecord(
   const base: CounterReport = { ...key, downloadTime };
   if (outcome.kind === 'success') {
     if (outcome.usage) Object.assign(base, outcome.usage);
+    if (outcome.contentHash !== undefined) base.contentHash = outcome.contentHash;
     if (outcome.streamed) return { ...base, ...(outcome.state ? { harvestState: outcome.state } : {}) };
     return { ...base, report: outcome.report, ...(outcome.state ? { harvestState: outcome.state } : {}) };
   }
@@ -166,35 +177,57 @@ function hasMonthStreams(data: MonthSource): data is StreamingMonthSource {
   return typeof (data as Partial<StreamingMonthSource>).monthStreams === 'function';
 }
 
-async function monthReport(month: MonthStream): Promise<unknown> {
+/** The month's report object, and the hash of its item texts taken while they are joined. */
+async function monthReport(month: MonthStream): Promise<{ report: unknown; contentHash: string }> {
   const items: string[] = [];
-  for await (const text of month.items()) items.push(text);
-  return JSON.parse(`{"Report_Header":${JSON.stringify(month.header)},"Report_Items":[${items.join(',')}]}`);
+  const hash = createHash('sha256');
+  for await (const text of month.items()) {
+    hash.update(text).update('\n');
+    items.push(text);
+  }
+  const report = JSON.parse(
+    `{"Report_Header":${JSON.stringify(month.header)},"Report_Items":[${items.join(',')}]}`,
+  ) as unknown;
+  return { report, contentHash: hash.digest('hex') };
+}
+
+/** The hash of a large month's item texts: one extra pass over its (spilled) items. */
+async function streamedHash(month: MonthStream): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const text of month.items()) hash.update(text).update('\n');
+  return hash.digest('hex');
 }
 
 /**
  * The months of a response as outcomes to store, in order: small months as report objects, large ones
- * (when the source can stream them) as header plus item stream. Each month is valid until the next
- * one is requested.
+ * (when the source can stream them) as header plus item stream, each with the hash of its items. Each
+ * month is valid until the next one is requested. Months outside the requested range are not yielded.
  */
 export async function* monthsToStore(
   data: MonthSource,
   state: HarvestState | undefined,
 ): AsyncGenerator<MonthToStore> {
   if (!hasMonthStreams(data)) {
-    for await (const month of data.months())
-      yield { yearMonth: month.yearMonth, outcome: { kind: 'success', report: month.report, state } };
+    for await (const month of data.months()) {
+      const usage = month.itemCount !== undefined ? { itemCount: month.itemCount } : undefined;
+      const outcome = { kind: 'success' as const, report: month.report, state, usage };
+      yield { yearMonth: month.yearMonth, outcome: { ...outcome, contentHash: month.contentHash } };
+    }
     return;
   }
   for await (const month of data.monthStreams()) {
-    const streamed =
-      month.itemBytes > STREAMED_MONTH_BYTES
-        ? { header: month.header, items: () => month.items() }
-        : undefined;
-    const report = streamed ? undefined : await monthReport(month);
-    yield {
-      yearMonth: month.yearMonth,
-      outcome: { kind: 'success', report, streamed, state, usage: usageFieldsOf(month) },
-    };
+    if (month.outsideRequest) continue;
+    const usage = usageFieldsOf(month);
+    if (month.itemBytes > STREAMED_MONTH_BYTES) {
+      const streamed = { header: month.header, items: () => month.items() };
+      const contentHash = await streamedHash(month);
+      yield {
+        yearMonth: month.yearMonth,
+        outcome: { kind: 'success', report: undefined, streamed, state, usage, contentHash },
+      };
+      continue;
+    }
+    const { report, contentHash } = await monthReport(month);
+    yield { yearMonth: month.yearMonth, outcome: { kind: 'success', report, state, usage, contentHash } };
   }
 }

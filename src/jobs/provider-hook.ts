@@ -11,6 +11,7 @@
 import type { UsageDataProvider } from '../model/records.ts';
 import type { Logger } from '../log.ts';
 import type { Queryable } from '../store/db.ts';
+import type { HarvestRequest } from '../store/sql/job-requests.ts';
 
 /** What a harvest gets besides the tenant and the loaded, active UDP. */
 export interface ProviderJobContext {
@@ -23,6 +24,8 @@ export interface ProviderJobContext {
    * resolve with `'detached'`. The job stays running (and live) until it is completed.
    */
   detach(tx: Queryable): Promise<void>;
+  /** What the job was asked for beyond the missing months ("harvest again", a scheduled run). */
+  request?: HarvestRequest;
 }
 
 /**
@@ -39,6 +42,11 @@ export type HarvestProvider = (
 
 /**
  * Ends a detached provider job, once: any process may call it when the job's last item is done;
- * `errorMessage` makes it a failure. False when it had already been completed.
+ * `errorMessage` makes it a failure; `message` (notes of the harvest) goes into the JobInfo's
+ * `message`. False when it had already been completed.
  */
-export type CompleteProviderJob = (jobId: string, errorMessage?: string) => Promise<boolean>;
+export type CompleteProviderJob = (
+  jobId: string,
+  errorMessage?: string,
+  message?: string,
+) => Promise<boolean>;

@@ -13,6 +13,7 @@
  * per-tenant advisory lock, so two concurrent /start calls cannot both succeed. Workers claim rows with
  * `FOR UPDATE SKIP LOCKED`, so each job executes once.
  */
+import { saveJobRequest, takeJobNotes, type HarvestRequest } from '../store/sql/job-requests.ts';
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../store/db.ts';
 import { formatDateTime } from '../dates.ts';
@@ -94,7 +95,13 @@ export class JobQueue {
    * Accepts a one-shot job: checks the uniqueness rule, writes the scheduled JobInfo and the queue row in one
    * transaction. Throws JobConflictError when refused. Returns the job id.
    */
-  async enqueue(tenant: string, kind: QueueKind, now: number, providerId?: string): Promise<string> {
+  async enqueue(
+    tenant: string,
+    kind: QueueKind,
+    now: number,
+    providerId?: string,
+    request?: HarvestRequest,
+  ): Promise<string> {
     const id = randomUUID();
     const alive = this.aliveSince(now);
     await this.db.transaction(async (tx) => {
@@ -108,6 +115,7 @@ export class JobQueue {
         nextStart: formatDateTime(now),
       });
       await insertJob(tx, { id, tenant, kind, providerId }, now);
+      if (request) await saveJobRequest(tx, tenant, id, request);
     });
     return id;
   }
@@ -136,6 +144,7 @@ export class JobQueue {
     await this.db.transaction(async (tx) => {
       await saveJobInfo(tx, job.tenant, info);
       await deleteJob(tx, job.id);
+      await takeJobNotes(tx, job.tenant, job.id);
     });
   }
 
@@ -152,7 +161,12 @@ export class JobQueue {
    * Ends a waiting job: writes its finished JobInfo and removes the row, once — undefined when another
    * process already did.
    */
-  async completeWaiting(jobId: string, now: number, errorMessage?: string): Promise<QueuedJob | undefined> {
+  async completeWaiting(
+    jobId: string,
+    now: number,
+    errorMessage?: string,
+    message?: string,
+  ): Promise<QueuedJob | undefined> {
     return this.db.transaction(async (tx) => {
       const row = await deleteWaiting(tx, jobId);
       if (!row) return undefined;
@@ -163,6 +177,7 @@ export class JobQueue {
         finishedAt: formatDateTime(Math.max(now, job.startedAt)),
         result: errorMessage === undefined ? 'success' : 'failure',
         errorMessage,
+        message,
       });
       return job;
     });

@@ -4,6 +4,7 @@
  * in their own small lane), sends heartbeats for the jobs it runs, ticks the periodic scheduler, and runs
  * the cleanup (purgestale + purgefinished) for every tenant every `cleanupIntervalMinutes`.
  */
+import { getJobRequest, type HarvestRequest } from '../store/sql/job-requests.ts';
 import type { ServiceContext } from '../context.ts';
 import { formatDateTime } from '../dates.ts';
 import type { ErmStore } from '../erm/port.ts';
@@ -71,7 +72,7 @@ export class JobService {
       staleHeartbeatMs: ctx.config.staleHeartbeatMinutes * 60_000,
     });
     this.cleanup = new JobCleanup(ctx, erm, this.queue);
-    this.scheduler = new PeriodicScheduler(ctx, (tenant) => this.startTenantJob(tenant));
+    this.scheduler = new PeriodicScheduler(ctx, (tenant) => this.startTenantJob(tenant, { scheduled: true }));
     this.lanes = [
       new Lane('tenant', ['tenant'], TENANT_JOB_CONCURRENCY, this),
       new Lane('provider', ['provider'], ctx.config.providerJobConcurrency, this),
@@ -81,16 +82,22 @@ export class JobService {
     ctx.hooks.purged.push((tenant) => this.scheduler.remove(tenant));
   }
 
-  /** `GET /start`: accepts a tenant job or throws JobConflictError. Returns the job id. */
-  async startTenantJob(tenant: string): Promise<string> {
-    const id = await this.queue.enqueue(tenant, 'tenant', this.ctx.clock.now());
+  /**
+   * `GET /start`: accepts a tenant job or throws JobConflictError. Returns the job id. A scheduled run
+   * (`request.scheduled`) hands its request on to its provider jobs (the re-harvest window).
+   */
+  async startTenantJob(tenant: string, request?: HarvestRequest): Promise<string> {
+    const id = await this.queue.enqueue(tenant, 'tenant', this.ctx.clock.now(), undefined, request);
     this.wake();
     return id;
   }
 
-  /** `GET /start/{id}` and tenant jobs: accepts a provider job or throws JobConflictError. */
-  async startProviderJob(tenant: string, providerId: string): Promise<string> {
-    const id = await this.queue.enqueue(tenant, 'provider', this.ctx.clock.now(), providerId);
+  /**
+   * `GET /start/{id}`, `POST /start/{id}/again` and tenant jobs: accepts a provider job or throws
+   * JobConflictError. `request` says what beyond the missing months it harvests (job-requests.ts).
+   */
+  async startProviderJob(tenant: string, providerId: string, request?: HarvestRequest): Promise<string> {
+    const id = await this.queue.enqueue(tenant, 'provider', this.ctx.clock.now(), providerId, request);
     this.wake();
     return id;
   }
@@ -188,19 +195,23 @@ export class JobService {
   }
 
   private async runTenant(job: QueuedJob, log: ServiceContext['log']): Promise<void> {
+    const request = await getJobRequest(this.ctx.db, job.tenant, job.id);
     await runTenantJob(
       this.erm,
       job.tenant,
-      (providerId) => this.startProviderJob(job.tenant, providerId),
+      (providerId) =>
+        this.startProviderJob(job.tenant, providerId, request?.scheduled ? { scheduled: true } : undefined),
       log,
     );
   }
 
   private async runProvider(job: QueuedJob, log: ServiceContext['log']): Promise<void | 'detached'> {
+    const request = await getJobRequest(this.ctx.db, job.tenant, job.id);
     const context: ProviderJobContext = {
       jobId: job.id,
       log,
       detach: (tx) => this.queue.detach(tx, job.id),
+      ...(request && { request }),
     };
     return runProviderJob(this.erm, job.tenant, job.providerId ?? '', this.harvest, context);
   }
@@ -216,8 +227,8 @@ export class JobService {
   }
 
   /** Ends a detached provider job, once: the `CompleteProviderJob` of provider-hook.ts. */
-  async completeDetached(jobId: string, errorMessage?: string): Promise<boolean> {
-    const job = await this.queue.completeWaiting(jobId, this.ctx.clock.now(), errorMessage);
+  async completeDetached(jobId: string, errorMessage?: string, message?: string): Promise<boolean> {
+    const job = await this.queue.completeWaiting(jobId, this.ctx.clock.now(), errorMessage, message);
     if (!job) return false;
     const result = errorMessage === undefined ? 'success' : 'failure';
     this.countFinished(job, result);

@@ -56,4 +56,6 @@ export interface CounterReport extends JsonRecord {
   itemCount?: number;
   /** Sum of the counts per Metric_Type. */
   usageTotals?: Record<string, number>;
+  /** sha256 (hex) of the month's items as harvested: a re-harvest replaces the month only when it changed. */
+  contentHash?: string;
 }

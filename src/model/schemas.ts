@@ -153,6 +153,9 @@ export const CounterReportSchema = Type.Object(
         },
       ),
     ),
+    contentHash: Type.Optional(
+      Type.String({ description: "Harvester addition: sha256 (hex) of the month's items as harvested" }),
+    ),
   },
   { ...open, title: 'CounterReport' },
 );

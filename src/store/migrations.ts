@@ -258,6 +258,39 @@ export const tenantMigrations: Migration[] = [
        ON CONFLICT DO NOTHING`,
     ],
   },
+  {
+    version: 5,
+    name: 'restatements (counter_report_changes), job requests and notes',
+    sql: [
+      `CREATE TABLE IF NOT EXISTS {schema}.counter_report_changes (
+         id uuid PRIMARY KEY,
+         changed_at timestamptz NOT NULL,
+         counter_report_id text NOT NULL,
+         provider_id text NOT NULL,
+         report_name text NOT NULL,
+         release text NOT NULL,
+         year_month text NOT NULL,
+         previous_hash text,
+         new_hash text NOT NULL,
+         totals_before jsonb,
+         totals_after jsonb,
+         job_id uuid,
+         seq bigserial NOT NULL
+       )`,
+      `CREATE INDEX IF NOT EXISTS counter_report_changes_provider ON {schema}.counter_report_changes (provider_id, seq)`,
+      `CREATE INDEX IF NOT EXISTS counter_report_changes_report ON {schema}.counter_report_changes (counter_report_id)`,
+      `CREATE TABLE IF NOT EXISTS {schema}.job_requests (
+         job_id uuid PRIMARY KEY,
+         request jsonb NOT NULL
+       )`,
+      `CREATE TABLE IF NOT EXISTS {schema}.job_notes (
+         job_id uuid NOT NULL,
+         seq bigserial NOT NULL,
+         note text NOT NULL,
+         PRIMARY KEY (job_id, seq)
+       )`,
+    ],
+  },
 ];
 
 async function applyMigrations(

@@ -32,6 +32,10 @@ export interface FetchItem {
 export interface MonthData {
   yearMonth: YearMonth;
   report: unknown;
+  /** Items of the month, when the source counts them (COUNTER 4: the report items in the month). */
+  itemCount?: number;
+  /** sha256 (hex) of the month's items as read, when the source computes it while splitting. */
+  contentHash?: string;
 }
 
 /**
@@ -45,6 +49,13 @@ export interface MonthSource {
   readonly exceptions: SushiException[];
   /** Number of report items in the whole response (0: an empty report). */
   readonly itemCount: number;
+  /**
+   * COUNTER 5: the release the data is in, read from its layout (`'5'` or `'5.1'`); absent when the
+   * source does not detect it (the configured release is the data's).
+   */
+  readonly detectedRelease?: string;
+  /** Months the response covers outside the requested range (not stored), sorted. */
+  readonly monthsOutsideRequest?: readonly YearMonth[];
   months(): AsyncGenerator<MonthData>;
   dispose(): Promise<void>;
 }

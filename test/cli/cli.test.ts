@@ -288,6 +288,39 @@ describe('cli: harvest and jobs', () => {
     assert.match(list.stdout, new RegExp(`${id}\\s+Mocked Press\\s+active\\s+cs51\\s+2022-03\\s+no`));
   });
 
+  it('harvest --from/--to/--report asks stored months again; providers diagnostics and changes list what was kept', async () => {
+    const [provider] = (await client.listProviders({ query: 'label=="Mocked Press"' })).usageDataProviders;
+    const id = provider.id!;
+    const before = mock.requestsFor('ok-51tr').filter((r) => r.reportId).length;
+    const res = await cli(
+      ...['harvest', id, '--from', '2022-01', '--to', '2022-02', '--report', 'TR'],
+      ...['--wait', '--poll-ms', '100', '--timeout', '120'],
+    );
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(
+      res.stdout,
+      /Harvesting again scheduled for tenant: diku, providerId: .*, 2022-01\.\.2022-02 TR/,
+    );
+    assert.match(res.stdout, /harvest finished: 1 succeeded, 0 failed/);
+    assert.equal(
+      mock.requestsFor('ok-51tr').filter((r) => r.reportId).length,
+      before + 2,
+      'TR month by month',
+    );
+    const diagnostics = await cli('providers', 'diagnostics', id);
+    assert.equal(diagnostics.code, 0, diagnostics.stderr);
+    assert.match(diagnostics.stdout, /^\d+ of 3 stored months have diagnostics/);
+    const json = JSON.parse((await cli('providers', 'diagnostics', id, '--json')).stdout);
+    assert.equal(json.providerId, id);
+    assert.equal(json.months, 3);
+    const changes = await cli('providers', 'changes', id);
+    assert.equal(changes.code, 0, changes.stderr);
+    assert.match(changes.stdout, /no restatements recorded/, 'the same data again is no change');
+    const bad = await cli('harvest', id, '--to', '2022-02');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--to and --report need --from/);
+  });
+
   it('harvest --wait of an inactive provider: the job fails, exit 1, the error printed', async () => {
     const created = await client.createProvider({
       label: 'Dormant',

@@ -41,6 +41,35 @@ describe('HarvesterClient: requests', () => {
     assert.equal(req.headers['user-agent'], 'my-tool/1.0');
   });
 
+  it('harvest again, restatements and diagnostics: method, path and query', async () => {
+    stub.handle((req) =>
+      req.path.endsWith('/again')
+        ? { body: { message: 'Harvesting again scheduled', jobId: 'j-1' } }
+        : req.path.endsWith('/diagnostics')
+          ? { body: { providerId: 'p 1', months: 0, monthsWithDiagnostics: 0, codes: {}, records: [] } }
+          : { body: { changes: [], totalRecords: 0 } },
+    );
+    newClient();
+    const started = await client.harvestAgain('p 1', {
+      from: '2024-01',
+      to: '2024-03',
+      reports: ['TR', 'DR'],
+    });
+    assert.equal(started.jobId, 'j-1');
+    await client.listReportChanges({ providerId: 'p 1', limit: 5 });
+    await client.listReportChanges({ counterReportId: 'r/1' });
+    assert.equal((await client.getDiagnostics('p 1', { reportName: 'TR' })).providerId, 'p 1');
+    assert.deepEqual(
+      stub.requests.map((r) => `${r.method} ${r.url}`),
+      [
+        'POST /erm-usage-harvester/start/p%201/again?from=2024-01&to=2024-03&reports=TR%2CDR',
+        'GET /erm-usage-harvester/counter-reports/changes?providerId=p+1&limit=5',
+        'GET /erm-usage-harvester/counter-reports/r%2F1/changes',
+        'GET /erm-usage-harvester/diagnostics?providerId=p+1&reportName=TR',
+      ],
+    );
+  });
+
   it('sends no token header without a token', async () => {
     stub.handle(() => ({ body: 'OK' }));
     assert.equal(await newClient().health(), 'OK');

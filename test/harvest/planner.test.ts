@@ -118,7 +118,7 @@ describe('CQL of the harvester', () => {
     assert.equal(cqlQuote('a"b*c?d\\e^f'), '"a\\"b\\*c\\?d\\\\e\\^f"');
     assert.equal(
       upsertLookupCql('P', '5.1', 'TR', '2018-04'),
-      'providerId=="P" AND release=="5.1" AND reportName=="TR" AND yearMonth=="2018-04"',
+      'providerId=="P" AND (release=="5" OR release=="5.1") AND reportName=="TR" AND yearMonth=="2018-04"',
     );
   });
 });

@@ -10,6 +10,9 @@ import { jobProgress } from '../progress.ts';
 import { UsageError } from '../provider-record.ts';
 
 interface HarvestOptions {
+  from?: string;
+  to?: string;
+  report?: string[];
   wait?: boolean;
   timeout: string;
   pollMs: string;
@@ -18,6 +21,13 @@ interface HarvestOptions {
 export function registerHarvest(program: Command): void {
   addGlobalOptions(program.command('harvest [providerId]'))
     .description('start a harvest of one provider, or of every active provider of the tenant')
+    .option('--from <yyyy-mm>', 'harvest months from this one again, also those already stored')
+    .option('--to <yyyy-mm>', 'with --from: the last month (default: --from)')
+    .option(
+      '--report <id>',
+      'with --from: only this report (repeat, or separate with commas)',
+      (value: string, previous: string[] = []) => [...previous, ...value.split(',')],
+    )
     .option('--wait', 'wait for the harvest to finish, showing one progress bar per provider')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this long', '600')
     .option('--poll-ms <ms>', 'with --wait: time between job polls', '1000')
@@ -29,15 +39,29 @@ provider job succeeded and 1 otherwise, printing each failure's error message.
 Single failed report months do not fail a job: they are stored as failed counter reports
 (see "providers list", column FAILED).
 
+With --from (and a providerId) the months from --from to --to are harvested again even when
+they are stored, without deleting them first: a month whose items did not change is left as it
+is; a restated month is replaced and the change is kept (see \`providers changes\`).
+
 Examples:
   $ erm-usage-harvester harvest --wait
+  $ erm-usage-harvester harvest 0b1a54c4-2f5e-4b6e-9d55-0c2c0f5b2a11 --from 2024-01 --to 2024-03 --report TR,DR
   $ erm-usage-harvester harvest 0b1a54c4-2f5e-4b6e-9d55-0c2c0f5b2a11 --wait --timeout 1800`,
     )
     .action(async (providerId: string | undefined, opts: HarvestOptions, cmd: Command) => {
       const timeoutMs = seconds('--timeout', opts.timeout) * 1000;
       const pollMs = seconds('--poll-ms', opts.pollMs);
+      if (opts.from === undefined && (opts.to !== undefined || opts.report !== undefined))
+        throw new UsageError('--to and --report need --from');
+      if (opts.from !== undefined && !providerId)
+        throw new UsageError('--from needs a providerId: harvest <providerId> --from yyyy-mm');
       await withClient(cmd, async (client) => {
-        const started = providerId ? await client.startProvider(providerId) : await client.startAll();
+        const started =
+          providerId && opts.from !== undefined
+            ? await client.harvestAgain(providerId, { from: opts.from, to: opts.to, reports: opts.report })
+            : providerId
+              ? await client.startProvider(providerId)
+              : await client.startAll();
         print(started.message);
         if (!opts.wait) return;
         const ok = await waitAndReport(client, providerId, timeoutMs, pollMs);

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { registerProviderTruth } from './provider-truth.ts';
 import { Option, type Command } from 'commander';
 import { HarvesterApiError, type HarvesterClient, type UsageDataProvider } from '../../client/index.ts';
 import { addGlobalOptions, print, printError, withClient } from '../global.ts';
@@ -35,6 +36,7 @@ export function registerProviders(program: Command): void {
   registerSearchRegistry(providers);
   registerSyncRegistry(providers);
   registerSyncMembers(providers);
+  registerProviderTruth(providers);
 }
 
 function registerAdd(providers: Command): void {

@@ -6,6 +6,7 @@ export const HARVEST_RUNS = systemTable('harvest_runs');
 
 export interface HarvestRun {
   jobId: string;
+  tenant: string;
   failedUploads: number;
   rateLimited: boolean;
   /** Set when the run was stopped; the provider job fails with it. */
@@ -31,11 +32,13 @@ export async function getRun(db: Queryable, jobId: string): Promise<HarvestRun |
     failed_uploads: number;
     rate_limited: boolean;
     failure: string | null;
-  }>(`SELECT failed_uploads, rate_limited, failure FROM ${HARVEST_RUNS} WHERE job_id = $1`, [jobId]);
+    tenant: string;
+  }>(`SELECT failed_uploads, rate_limited, failure, tenant FROM ${HARVEST_RUNS} WHERE job_id = $1`, [jobId]);
   const row = res.rows[0];
   if (!row) return undefined;
   return {
     jobId,
+    tenant: row.tenant,
     failedUploads: row.failed_uploads,
     rateLimited: row.rate_limited,
     failure: row.failure ?? undefined,

@@ -21,6 +21,8 @@ export interface JobInfo {
   errorMessage?: string;
   /** What the harvest wants people to know about the job (not FOLIO's; added, never replacing a field). */
   notes?: string[];
+  /** Harvester addition: what the harvest noticed (e.g. months sent that were not requested). */
+  message?: string;
   /** Added beside FOLIO's fields: what a provider job's harvest did with the months (harvest runs only). */
   report?: JobReport;
 }
@@ -58,6 +60,7 @@ const FIELDS: (keyof JobInfo)[] = [
   'errorMessage',
   'notes',
   'report',
+  'message',
 ];
 
 /** The JobInfo as stored and sent: schema fields only, in schema order, no undefined values. */

@@ -1,4 +1,5 @@
 /** A 2xx COUNTER 4 response → FetchResult (shared by cs41 and NSS; folio-contract §7.10.3, §7.9). */
+import { createHash } from 'node:crypto';
 import type { YearMonth } from '../../counter/year-month.ts';
 import { fromTransportFailure, makeFailure, retryAfterFacts, type FailureFacts } from '../failure.ts';
 import { BodyError, type HttpResponse } from '../transport.ts';
@@ -47,9 +48,18 @@ class R4MonthSource implements MonthSource {
     try {
       for (const yearMonth of this.yearMonths) {
         const items: R4Json[] = [];
-        for await (const line of buckets.read(yearMonth)) items.push(JSON.parse(line) as R4Json);
+        const hash = createHash('sha256');
+        for await (const line of buckets.read(yearMonth)) {
+          hash.update(line).update('\n');
+          items.push(JSON.parse(line) as R4Json);
+        }
         await buckets.release(yearMonth);
-        yield { yearMonth, report: { ...meta, customer: [{ ...customer, reportItems: items }] } };
+        yield {
+          yearMonth,
+          report: { ...meta, customer: [{ ...customer, reportItems: items }] },
+          itemCount: items.length,
+          contentHash: hash.digest('hex'),
+        };
       }
     } finally {
       await buckets.dispose();
