@@ -47,6 +47,11 @@ export interface Config {
   harvest: HarvestConfig;
   /** Limits of the service's own HTTP server against slow and idle clients. */
   server: ServerLimits;
+  /**
+   * Counter report bodies read from the request stream and collections answered record by record
+   * (docs/hardening.md, "Memory under big requests"); false only to compare with the buffered way.
+   */
+  streamBodies: boolean;
 }
 
 /**
@@ -198,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.LOG_LEVEL || 'info',
     healthTimeoutMs: int(env, 'HEALTH_TIMEOUT_MS', 5000, 1),
     instanceId: env.HARVESTER_INSTANCE_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    streamBodies: bool(env, 'STREAM_BODIES', true),
     harvest: loadHarvestConfig(env),
     server: loadServerLimits(env),
     ...overrides,

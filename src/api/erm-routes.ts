@@ -7,7 +7,7 @@ import { Type, type TSchema } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.ts';
 import { Readable } from 'node:stream';
-import type { LocalRecords } from '../erm/local-records.ts';
+import type { ListQuery, LocalRecords } from '../erm/local-records.ts';
 import type { Resource } from '../erm/record-table.ts';
 import { isChunked } from '../erm/report-chunks.ts';
 import { INVALID_UUID_MESSAGE, StoreError } from '../erm/store-error.ts';
@@ -23,6 +23,13 @@ import {
   UsageDataProvidersSchema,
 } from '../model/schemas.ts';
 import { docsOnly, type App, type Routes } from './app.ts';
+import {
+  acceptStreamedBodies,
+  readRequestReport,
+  UnreadBody,
+  withSpool,
+  type ReadReportBody,
+} from './counter-report-body.ts';
 import { MAX_INT } from './harvester-params.ts';
 import { HttpError, unprocessable } from './http-errors.ts';
 
@@ -34,6 +41,8 @@ interface ResourceRoutes {
   collection: TSchema;
   tag: string;
   tiny: boolean;
+  /** POST and PUT read the body from the request stream (counter-report-body.ts). */
+  streamedBody?: boolean;
 }
 
 const RESOURCES: ResourceRoutes[] = [
@@ -60,6 +69,7 @@ const RESOURCES: ResourceRoutes[] = [
     collection: CounterReportsSchema,
     tag: 'counter reports',
     tiny: true,
+    streamedBody: true,
   },
 ];
 
@@ -143,27 +153,81 @@ async function* pageJson(
   store: LocalRecords,
   tenant: string,
   key: string,
-  records: JsonRecord[],
+  records: AsyncIterable<JsonRecord> | Iterable<JsonRecord>,
   totalRecords: number,
 ): AsyncGenerator<string> {
   yield `{${JSON.stringify(key)}:[`;
-  for (const [i, record] of records.entries()) {
-    if (i > 0) yield ',';
+  let first = true;
+  for await (const record of records) {
+    if (!first) yield ',';
+    first = false;
     yield* recordJson(store, tenant, record);
   }
   yield `],"totalRecords":${totalRecords}}`;
 }
 
 /** Large (chunked) counter reports go out as a stream, assembled chunk by chunk. */
-function sendStream(reply: FastifyReply, pieces: AsyncGenerator<string>): FastifyReply {
-  return reply.code(200).type('application/json').send(Readable.from(pieces));
+function sendStream(reply: FastifyReply, pieces: AsyncGenerator<string>, status = 200): FastifyReply {
+  return reply.code(status).type('application/json').send(Readable.from(pieces));
+}
+
+/** Answers up to this size are sent whole (with Content-Length); longer ones stream. */
+const WHOLE_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * Sends a JSON answer given in pieces: whole when it ends within WHOLE_ANSWER_BYTES (an error before
+ * then is answered as usual), streamed from there on otherwise, so no answer is held in memory whole.
+ */
+async function sendPieces(
+  reply: FastifyReply,
+  status: number,
+  pieces: AsyncGenerator<string>,
+): Promise<FastifyReply> {
+  const head: string[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await pieces.next();
+    if (next.done) return reply.code(status).type('application/json').send(head.join(''));
+    head.push(next.value);
+    size += next.value.length;
+    if (size > WHOLE_ANSWER_BYTES) break;
+  }
+  const start = head.join('');
+  return sendStream(
+    reply,
+    (async function* () {
+      yield start;
+      yield* pieces;
+    })(),
+    status,
+  );
+}
+
+/** The record of a write's body: streamed for counter reports (counter-report-body.ts), else parsed. */
+async function bodyOf(req: FastifyRequest, reply: FastifyReply): Promise<ReadReportBody> {
+  if (!(req.body instanceof UnreadBody)) return { record: jsonObject(req.body) };
+  return (await readRequestReport(req, reply)) ?? { record: jsonObject(null) };
+}
+
+/** The buffered way (`STREAM_BODIES=false`, for comparisons): the page read whole, then sent. */
+async function sendPage(
+  reply: FastifyReply,
+  store: LocalRecords,
+  tenant: string,
+  r: ResourceRoutes,
+  query: ListQuery,
+): Promise<FastifyReply> {
+  const page = await answer(() => store.list(tenant, r.resource, { ...query, lazyChunks: true }));
+  if (page.records.some(isChunked))
+    return sendStream(reply, pageJson(store, tenant, r.collectionKey, page.records, page.totalRecords));
+  return sendJson(reply, 200, { [r.collectionKey]: page.records, totalRecords: page.totalRecords });
 }
 
 function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send();
 }
 
-function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): void {
+function registerResource(app: App, store: LocalRecords, r: ResourceRoutes, streaming: boolean): void {
   const item = '/:id';
   const tags = [r.tag];
 
@@ -183,35 +247,21 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): voi
       const offset = intParam(q.offset, 'offset', 0);
       const limit = intParam(q.limit, 'limit', 10);
       const tiny = r.tiny && (q.tiny ?? '').toLowerCase() === 'true';
+      if (!streaming) return sendPage(reply, store, req.tenant, r, { cql: q.query, offset, limit, tiny });
       const page = await answer(() =>
-        store.list(req.tenant, r.resource, { cql: q.query, offset, limit, tiny, lazyChunks: true }),
+        store.listStream(req.tenant, r.resource, { cql: q.query, offset, limit, tiny }),
       );
-      if (page.records.some(isChunked))
-        return sendStream(
-          reply,
-          pageJson(store, req.tenant, r.collectionKey, page.records, page.totalRecords),
-        );
-      return sendJson(reply, 200, { [r.collectionKey]: page.records, totalRecords: page.totalRecords });
+      return sendPieces(
+        reply,
+        200,
+        pageJson(store, req.tenant, r.collectionKey, page.records, page.totalRecords),
+      );
     },
   );
 
-  app.post(
-    '',
-    {
-      ...docsOnly,
-      schema: {
-        tags,
-        summary: 'Create a record',
-        body: r.item,
-        response: { 201: r.item, 422: ErrorsSchema },
-      },
-    },
-    async (req, reply) => {
-      const body = jsonObject(req.body);
-      const record = await answer(() => store.create(req.tenant, r.resource, body, { userId: userId(req) }));
-      return sendJson(reply.header('Location', String(record.id)), 201, record);
-    },
-  );
+  if (r.streamedBody && streaming)
+    void app.register(async (scope: App) => registerWriteRoutes(acceptStreamedBodies(scope), store, r));
+  else registerWriteRoutes(app, store, r);
 
   app.get(
     item,
@@ -225,6 +275,53 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): voi
       );
       if (isChunked(record)) return sendStream(reply, recordJson(store, req.tenant, record));
       return sendJson(reply, 200, record);
+    },
+  );
+
+  app.delete(
+    item,
+    {
+      ...docsOnly,
+      schema: {
+        tags,
+        summary: 'Delete a record',
+        params: IdParams,
+        response: { 404: TEXT },
+      },
+    },
+    async (req, reply) => {
+      await answer(() => store.remove(req.tenant, r.resource, idParam(req)));
+      return noContent(reply);
+    },
+  );
+}
+
+/** POST and PUT of a resource (in a scope of their own when their bodies are streamed). */
+function registerWriteRoutes(app: App, store: LocalRecords, r: ResourceRoutes): void {
+  const item = '/:id';
+  const tags = [r.tag];
+
+  app.post(
+    '',
+    {
+      ...docsOnly,
+      schema: {
+        tags,
+        summary: 'Create a record',
+        body: r.item,
+        response: { 201: r.item, 422: ErrorsSchema },
+      },
+    },
+    async (req, reply) => {
+      const { record: body, streamed } = await bodyOf(req, reply);
+      return withSpool(reply, streamed, async () => {
+        const record = await answer(() =>
+          store.create(req.tenant, r.resource, body, { userId: userId(req) }, streamed),
+        );
+        reply.header('Location', String(record.id));
+        if (streamed) return sendPieces(reply, 201, streamed.recordJson(record));
+        return sendJson(reply, 201, record);
+      });
     },
   );
 
@@ -243,26 +340,14 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes): voi
     async (req, reply) => {
       const id = idParam(req);
       if (!isFolioUuid(id)) throw new HttpError(400, INVALID_UUID_MESSAGE);
-      const body = jsonObject(req.body);
-      await answer(() => store.replace(req.tenant, r.resource, id, body, { userId: userId(req) }));
-      return noContent(reply);
-    },
-  );
-
-  app.delete(
-    item,
-    {
-      ...docsOnly,
-      schema: {
-        tags,
-        summary: 'Delete a record',
-        params: IdParams,
-        response: { 404: TEXT },
-      },
-    },
-    async (req, reply) => {
-      await answer(() => store.remove(req.tenant, r.resource, idParam(req)));
-      return noContent(reply);
+      const { record: body, streamed } = await bodyOf(req, reply);
+      return withSpool(reply, streamed, async () => {
+        await answer(() =>
+          store.replace(req.tenant, r.resource, id, body, { userId: userId(req) }, streamed),
+        );
+        await streamed?.dispose();
+        return noContent(reply);
+      });
     },
   );
 }
@@ -311,12 +396,12 @@ function registerCounterReportFacts(app: App, store: LocalRecords): void {
 }
 
 /** The store's routes, one prefix per resource; registered only in standalone mode (server.ts). */
-export function ermRoutes(_ctx: ServiceContext, store: LocalRecords): Routes[] {
+export function ermRoutes(ctx: ServiceContext, store: LocalRecords): Routes[] {
   return RESOURCES.map((r) => ({
     access: 'tenant',
     prefix: `/${r.resource}`,
     register: async (app: App) => {
-      registerResource(app, store, r);
+      registerResource(app, store, r, ctx.config.streamBodies);
       if (r.resource === 'counter-reports') registerCounterReportFacts(app, store);
     },
   }));
