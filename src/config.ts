@@ -52,6 +52,8 @@ export interface Config {
    * (docs/hardening.md, "Memory under big requests"); false only to compare with the buffered way.
    */
   streamBodies: boolean;
+  /** Largest counter report body (POST/PUT /counter-reports, read streamed), bytes. */
+  counterReportBodyLimit: number;
 }
 
 /**
@@ -204,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     healthTimeoutMs: int(env, 'HEALTH_TIMEOUT_MS', 5000, 1),
     instanceId: env.HARVESTER_INSTANCE_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     streamBodies: bool(env, 'STREAM_BODIES', true),
+    counterReportBodyLimit: int(env, 'COUNTER_REPORT_BODY_LIMIT_MB', 1024, 1) * 1024 * 1024,
     harvest: loadHarvestConfig(env),
     server: loadServerLimits(env),
     ...overrides,

@@ -227,7 +227,13 @@ function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send();
 }
 
-function registerResource(app: App, store: LocalRecords, r: ResourceRoutes, streaming: boolean): void {
+function registerResource(
+  app: App,
+  store: LocalRecords,
+  r: ResourceRoutes,
+  streaming: boolean,
+  streamedBodyLimit: number,
+): void {
   const item = '/:id';
   const tags = [r.tag];
 
@@ -260,7 +266,9 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes, stre
   );
 
   if (r.streamedBody && streaming)
-    void app.register(async (scope: App) => registerWriteRoutes(acceptStreamedBodies(scope), store, r));
+    void app.register(async (scope: App) =>
+      registerWriteRoutes(acceptStreamedBodies(scope), store, r, streamedBodyLimit),
+    );
   else registerWriteRoutes(app, store, r);
 
   app.get(
@@ -297,14 +305,16 @@ function registerResource(app: App, store: LocalRecords, r: ResourceRoutes, stre
 }
 
 /** POST and PUT of a resource (in a scope of their own when their bodies are streamed). */
-function registerWriteRoutes(app: App, store: LocalRecords, r: ResourceRoutes): void {
+function registerWriteRoutes(app: App, store: LocalRecords, r: ResourceRoutes, bodyLimit?: number): void {
   const item = '/:id';
   const tags = [r.tag];
+  const limit = bodyLimit === undefined ? {} : { bodyLimit };
 
   app.post(
     '',
     {
       ...docsOnly,
+      ...limit,
       schema: {
         tags,
         summary: 'Create a record',
@@ -329,6 +339,7 @@ function registerWriteRoutes(app: App, store: LocalRecords, r: ResourceRoutes): 
     item,
     {
       ...docsOnly,
+      ...limit,
       schema: {
         tags,
         summary: 'Replace a record (stored under the path id)',
@@ -401,7 +412,7 @@ export function ermRoutes(ctx: ServiceContext, store: LocalRecords): Routes[] {
     access: 'tenant',
     prefix: `/${r.resource}`,
     register: async (app: App) => {
-      registerResource(app, store, r, ctx.config.streamBodies);
+      registerResource(app, store, r, ctx.config.streamBodies, ctx.config.counterReportBodyLimit);
       if (r.resource === 'counter-reports') registerCounterReportFacts(app, store);
     },
   }));
