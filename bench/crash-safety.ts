@@ -407,7 +407,9 @@ async function main(): Promise<void> {
       results.push(r);
       console.log(`${setup}: kill points ${r.killPoints.join(' | ')}`);
       console.log(
-        `${setup}: upload ${r.upload}; upgrade ${r.upgrade}; ${r.seconds.toFixed(0)} s; load ${la()}`,
+        `${setup}: ${r.months} months, ${r.lost} lost, ${r.duplicated} stored twice, ${r.jobsLeftRunning} jobs left running, ` +
+          `${r.failedMonths} months failed, ${r.failedJobs} jobs not successful; upload ${r.upload}; upgrade ${r.upgrade}; ` +
+          `${r.seconds.toFixed(0)} s; load ${la()}`,
       );
     }
   } finally {
