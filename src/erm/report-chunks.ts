@@ -42,7 +42,7 @@ export function withStubReport(body: JsonRecord, streamed: StreamedReport | unde
 }
 
 function stubOf(streamed: StreamedReport): JsonRecord {
-  return (streamed.members as JsonRecord | undefined) ?? { Report_Header: streamed.header };
+  return streamed.members ?? { Report_Header: streamed.header };
 }
 
 /**
