@@ -343,7 +343,12 @@ export async function readRequestReport(
   }
 }
 
-/** Runs the route's work; a spool is removed once the answer is sent or the connection is gone. */
+/**
+ * Runs the route's work; a spool is removed once the answer is sent or the connection is gone. While
+ * the store writes a spooled report the connection's idle timeout is paused: the client has sent its
+ * body and waits for the service (writes of large months queue behind each other on one database), so
+ * silence then is not the client's. The timeout is back before the answer is sent.
+ */
 export async function withSpool<T>(
   reply: FastifyReply,
   streamed: SpooledReport | undefined,
@@ -351,10 +356,15 @@ export async function withSpool<T>(
 ): Promise<T> {
   if (!streamed) return fn();
   reply.raw.once('close', () => void streamed.dispose());
+  const socket = reply.raw.socket;
+  const idle = socket?.timeout ?? 0;
+  socket?.setTimeout(0);
   try {
     return await fn();
   } catch (err) {
     await streamed.dispose();
     throw err;
+  } finally {
+    socket?.setTimeout(idle);
   }
 }

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.ts';
 import type { RunningService } from '../../src/server.ts';
 import { tenantTable } from '../../src/store/tenants.ts';
-import { backends, call } from '../helpers/service.ts';
+import { backends, call, testConfig } from '../helpers/service.ts';
 import { create, get, report, udp } from '../helpers/store.ts';
 
 const NOW = '2024-05-01T12:00:00.000Z';
@@ -212,6 +212,31 @@ for (const backend of backends()) {
         ids.map((id) => [id, undefined]),
       );
     });
+
+    if (backend.name === 'pglite')
+      it('a large month waiting for the database longer than the idle timeout is still stored', async () => {
+        const idle = await backend.start({
+          config: { mode: 'standalone', server: { ...testConfig().server, idleTimeoutMs: 1_000 } },
+        });
+        try {
+          const provider = (await create(idle, '/usage-data-providers', udp('Idle'))).id as string;
+          const body = JSON.stringify({
+            ...report(provider, '2023-01'),
+            report: largeReport(15_000, 'idle'),
+          });
+          // The embedded database runs one transaction at a time: this one keeps the upload waiting.
+          let release = (): void => undefined;
+          const held = idle.ctx.db.transaction(() => new Promise<void>((r) => (release = r)));
+          const posted = sendInPieces(idle, 'POST', '/counter-reports', body, 1 << 20);
+          await new Promise((r) => setTimeout(r, 4_000));
+          release();
+          await held;
+          const res = await posted;
+          assert.equal(res.status, 201, res.text.slice(0, 300));
+        } finally {
+          await idle.close();
+        }
+      });
 
     it('broken bodies: 400 with what is wrong, nothing stored, no spool left', async () => {
       const before = await spools();
