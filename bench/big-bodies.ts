@@ -158,6 +158,9 @@ async function runOnce(scenario: Scenario, run: number, pg: PgServer | undefined
     STREAM_BODIES: scenario.mode === 'streamed' ? 'true' : 'false',
     LOG_LEVEL: 'warn',
     HARVESTER_WORKERS: 'false',
+    // On a loaded machine the service's event loop can be busy longer than the 20 s headers timeout
+    // (a body parsed whole blocks it): Node then answers 408 to requests whose headers it has not read.
+    SERVER_HEADERS_TIMEOUT_MS: '600000',
   };
   if (pg) env.DATABASE_URL = await pg.createDatabase();
   let svc: ChildService | undefined;

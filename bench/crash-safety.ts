@@ -285,6 +285,9 @@ async function runSetup(
         await cluster.killAndRestart(victim);
         killPoints.push(`${stored} months`);
       }
+      console.log(
+        `${setup}: kill ${k + 1}/${opts.kills} at ${killPoints[killPoints.length - 1]} (process ${victim + 1})`,
+      );
     }
 
     // The uploaded month: whole or absent after the kill, then sent again until stored.

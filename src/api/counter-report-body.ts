@@ -10,7 +10,7 @@
  * holds does not grow with the body.
  */
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -57,6 +57,28 @@ function tooLarge(limit: number): HttpError {
   return new HttpError(413, `Request body is larger than ${limit} bytes`);
 }
 
+const SPOOL_PREFIX = 'erm-usage-harvester-upload-';
+let staleSpoolsRemoved: Promise<void> | undefined;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the spools of processes that are gone (killed during an upload), once per process. */
+async function removeStaleSpools(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(new RegExp(`^${SPOOL_PREFIX}(\\d+)-`).exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid))
+      await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
 /** Items of the report, in memory while small, in a temporary file (one JSON text a line) beyond. */
 class ItemSpool {
   texts: string[] = [];
@@ -82,7 +104,9 @@ class ItemSpool {
   /** Writes what came since the last flush; moves to the file once the items pass `spillBytes`. */
   async flush(): Promise<void> {
     if (!this.file && this.length > this.spillBytes) {
-      const dir = await mkdtemp(join(tmpdir(), 'erm-usage-harvester-upload-'));
+      staleSpoolsRemoved ??= removeStaleSpools();
+      await staleSpoolsRemoved;
+      const dir = await mkdtemp(join(tmpdir(), `${SPOOL_PREFIX}${process.pid}-`));
       const path = join(dir, 'items.jsonl');
       this.file = { dir, path, out: createWriteStream(path, { mode: 0o600 }) };
       this.pending = this.texts;
