@@ -8,7 +8,7 @@
  * uploaded month is whole or absent (never half) and the upgrade completes when sent again.
  *
  *   node --import tsx bench/crash-safety.ts [--setups pglite,postgres,postgres-2] [--providers 10] \
- *     [--months 24] [--kills 6] [--upload-mb 20] [--latency 20] [--seed 1] [--settle-s 600]
+ *     [--months 24] [--kills 6] [--upload-mb 20] [--latency 20] [--seed 1] [--stall-s 120]
  *
  * Setups: `pglite` (one process, data directory), `postgres` (one process), `postgres-2` (two
  * processes sharing the database; each kill hits one of them at random). The default is short (a few
@@ -29,7 +29,6 @@ import {
   providerRecord,
   request,
   startChild,
-  until,
   type ChildService,
 } from '../test/helpers/child-service.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
@@ -77,6 +76,29 @@ function seeded(seed: number): () => number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until `done(stored)` for the number of stored months; false when the number has not grown
+ * for `stallMs` (the harvest stalled: the figures then show what is missing).
+ */
+async function waitForMonths(
+  cluster: Cluster,
+  done: (stored: number) => boolean | Promise<boolean>,
+  stallMs: number,
+): Promise<boolean> {
+  let last = -1;
+  let since = Date.now();
+  for (;;) {
+    const n = await storedCount(cluster.any());
+    if (n !== undefined && (await done(n))) return true;
+    if (n !== undefined && n > last) {
+      last = n;
+      since = Date.now();
+    }
+    if (Date.now() - since > stallMs) return false;
+    await sleep(200);
+  }
+}
 
 async function storedCount(svc: ChildService): Promise<number | undefined> {
   try {
@@ -260,16 +282,13 @@ async function runSetup(
     let uploadResult = 'not done';
     let uploadAcked = false;
     let upgrade = 'not done';
+    let stalled = '';
     for (const [k, threshold] of thresholds.entries()) {
-      await until(
-        async () => {
-          const n = await storedCount(cluster.any());
-          return n !== undefined && n >= threshold ? n : undefined;
-        },
-        opts.settleMs,
-        () => `harvest stalled below ${threshold} months`,
-        50,
-      );
+      if (!(await waitForMonths(cluster, (n) => n >= threshold, opts.settleMs))) {
+        stalled = `harvest stalled at ${(await storedCount(cluster.any())) ?? '?'} months before kill ${k + 1}`;
+        console.log(`${setup}: ${stalled}`);
+        break;
+      }
       await sleep(Math.floor(opts.random() * 300));
       const victim = cluster.pick(opts.random);
       const stored = (await storedCount(cluster.any())) ?? -1;
@@ -319,25 +338,25 @@ async function runSetup(
     if (!whole) uploadResult += ' (counted as lost)';
 
     // The harvest ends by itself: every provider job finished, no work left.
-    const jobs = await until(
-      async () => {
-        const res = await request(base(), 'GET', '/erm-usage-harvester/jobs?limit=10000');
-        const infos = (res.json?.jobInfos ?? []) as Record<string, any>[];
-        const providerJobs = infos.filter((j) => j.type === 'provider');
-        const stored = (await storedCount(cluster.any())) ?? 0;
-        return stored >= total + 1 &&
-          providerJobs.length >= opts.providers &&
-          providerJobs.every((j) => j.finishedAt)
-          ? infos
-          : undefined;
-      },
-      opts.settleMs,
-      () => 'harvest did not finish',
-      500,
-    ).catch(async () => {
+    const jobInfos = async () => {
       const res = await request(base(), 'GET', '/erm-usage-harvester/jobs?limit=10000');
       return (res.json?.jobInfos ?? []) as Record<string, any>[];
-    });
+    };
+    const finished = await waitForMonths(
+      cluster,
+      async (stored) => {
+        const providerJobs = (await jobInfos()).filter((j) => j.type === 'provider');
+        return (
+          stored >= total + 1 &&
+          providerJobs.length >= opts.providers &&
+          providerJobs.every((j) => j.finishedAt)
+        );
+      },
+      opts.settleMs,
+    );
+    if (!finished)
+      stalled ||= `harvest stalled at ${(await storedCount(cluster.any())) ?? '?'} months after the kills`;
+    const jobs = await jobInfos();
     const res = await request(base(), 'GET', '/counter-reports?limit=100000&tiny=true');
     const records = res.json.counterReports as Record<string, any>[];
     const keys = records
@@ -350,7 +369,7 @@ async function runSetup(
     return {
       setup,
       months: total + 1,
-      kills: opts.kills,
+      kills: killPoints.length,
       killPoints,
       lost,
       duplicated,
@@ -359,7 +378,7 @@ async function runSetup(
       jobsLeftRunning: jobs.filter((j) => !j.finishedAt).length,
       failedJobs: jobs.filter((j) => j.finishedAt && j.result !== 'success').length,
       upload: uploadResult,
-      upgrade,
+      upgrade: stalled ? `${upgrade}; ${stalled}` : upgrade,
       seconds: (Date.now() - t0) / 1000,
     };
   } finally {
@@ -378,7 +397,7 @@ async function main(): Promise<void> {
       'upload-mb': { type: 'string', default: '20' },
       latency: { type: 'string', default: '20' },
       seed: { type: 'string', default: '1' },
-      'settle-s': { type: 'string', default: '600' },
+      'stall-s': { type: 'string', default: '120' },
     },
   });
   const monthCount = Number(values.months);
@@ -390,7 +409,7 @@ async function main(): Promise<void> {
     months: monthsBetween(monthAt(0), monthAt(monthCount - 1)),
     kills: Number(values.kills),
     uploadMb: Number(values['upload-mb']),
-    settleMs: Number(values['settle-s']) * 1000,
+    settleMs: Number(values['stall-s']) * 1000,
     random: seeded(Number(values.seed)),
   };
   const setups = values.setups.split(',') as Setup[];
