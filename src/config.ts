@@ -62,6 +62,13 @@ export interface Config {
   registryUrl: string;
   /** HARVESTER_REGISTRY_TIMEOUT_MS: time for one registry request. */
   registryTimeoutMs: number;
+  /**
+   * Counter report bodies read from the request stream and collections answered record by record
+   * (docs/hardening.md, "Memory under big requests"); false only to compare with the buffered way.
+   */
+  streamBodies: boolean;
+  /** Largest counter report body (POST/PUT /counter-reports, read streamed), bytes. */
+  counterReportBodyLimit: number;
 }
 
 /**
@@ -235,6 +242,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.LOG_LEVEL || 'info',
     healthTimeoutMs: int(env, 'HEALTH_TIMEOUT_MS', 5000, 1),
     instanceId: env.HARVESTER_INSTANCE_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    streamBodies: bool(env, 'STREAM_BODIES', true),
+    counterReportBodyLimit: int(env, 'COUNTER_REPORT_BODY_LIMIT_MB', 1024, 1) * 1024 * 1024,
     harvest: loadHarvestConfig(env),
     server: loadServerLimits(env),
     uploadLimitBytes: int(env, 'HARVESTER_UPLOAD_LIMIT_BYTES', 2 * 1024 * 1024 * 1024, 1),

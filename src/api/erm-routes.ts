@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.ts';
 import { Readable } from 'node:stream';
 import { CredentialDecryptError } from '../credentials/index.ts';
-import type { LocalRecords } from '../erm/local-records.ts';
+import type { ListQuery, LocalRecords } from '../erm/local-records.ts';
 import type { Resource } from '../erm/record-table.ts';
 import { isChunked } from '../erm/report-chunks.ts';
 import { INVALID_UUID_MESSAGE, StoreError } from '../erm/store-error.ts';
@@ -24,6 +24,13 @@ import {
   UsageDataProvidersSchema,
 } from '../model/schemas.ts';
 import { docsOnly, type App, type Routes } from './app.ts';
+import {
+  acceptStreamedBodies,
+  readRequestReport,
+  UnreadBody,
+  withSpool,
+  type ReadReportBody,
+} from './counter-report-body.ts';
 import { MAX_INT } from './harvester-params.ts';
 import { HttpError, unprocessable } from './http-errors.ts';
 
@@ -35,6 +42,8 @@ interface ResourceRoutes {
   collection: TSchema;
   tag: string;
   tiny: boolean;
+  /** POST and PUT read the body from the request stream (counter-report-body.ts). */
+  streamedBody?: boolean;
 }
 
 const RESOURCES: ResourceRoutes[] = [
@@ -61,6 +70,7 @@ const RESOURCES: ResourceRoutes[] = [
     collection: CounterReportsSchema,
     tag: 'counter reports',
     tiny: true,
+    streamedBody: true,
   },
 ];
 
@@ -149,20 +159,84 @@ async function* pageJson(
   store: LocalRecords,
   tenant: string,
   key: string,
-  records: JsonRecord[],
+  records: AsyncIterable<JsonRecord> | Iterable<JsonRecord>,
   totalRecords: number,
 ): AsyncGenerator<string> {
   yield `{${JSON.stringify(key)}:[`;
-  for (const [i, record] of records.entries()) {
-    if (i > 0) yield ',';
+  let first = true;
+  for await (const record of records) {
+    if (!first) yield ',';
+    first = false;
     yield* recordJson(store, tenant, record);
   }
   yield `],"totalRecords":${totalRecords}}`;
 }
 
 /** Large (chunked) counter reports go out as a stream, assembled chunk by chunk. */
-function sendStream(reply: FastifyReply, pieces: AsyncGenerator<string>): FastifyReply {
-  return reply.code(200).type('application/json').send(Readable.from(pieces));
+function sendStream(reply: FastifyReply, pieces: AsyncGenerator<string>, status = 200): FastifyReply {
+  return reply.code(status).type('application/json').send(Readable.from(pieces));
+}
+
+/** Answers up to this size are sent whole (with Content-Length); longer ones stream. */
+const WHOLE_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * Sends a JSON answer given in pieces: whole when it ends within WHOLE_ANSWER_BYTES (an error before
+ * then is answered as usual), streamed from there on otherwise, so no answer is held in memory whole.
+ */
+async function sendPieces(
+  reply: FastifyReply,
+  status: number,
+  pieces: AsyncGenerator<string>,
+): Promise<FastifyReply> {
+  const head: string[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await pieces.next();
+    if (next.done) return reply.code(status).type('application/json').send(head.join(''));
+    head.push(next.value);
+    size += next.value.length;
+    if (size > WHOLE_ANSWER_BYTES) break;
+  }
+  const start = head.join('');
+  return sendStream(
+    reply,
+    (async function* () {
+      yield start;
+      yield* pieces;
+    })(),
+    status,
+  );
+}
+
+/** The record of a write's body: streamed for counter reports (counter-report-body.ts), else parsed. */
+async function bodyOf(req: FastifyRequest, reply: FastifyReply): Promise<ReadReportBody> {
+  if (!(req.body instanceof UnreadBody)) return { record: jsonObject(req.body) };
+  return (await readRequestReport(req, reply)) ?? { record: jsonObject(null) };
+}
+
+/** The buffered way (`STREAM_BODIES=false`, for comparisons): the page read whole, then sent. */
+async function sendPage(
+  reply: FastifyReply,
+  store: LocalRecords,
+  tenant: string,
+  r: ResourceRoutes,
+  query: ListQuery,
+  out: (record: JsonRecord) => JsonRecord,
+): Promise<FastifyReply> {
+  const page = await answer(() => store.list(tenant, r.resource, { ...query, lazyChunks: true }));
+  page.records = page.records.map(out);
+  if (page.records.some(isChunked))
+    return sendStream(reply, pageJson(store, tenant, r.collectionKey, page.records, page.totalRecords));
+  return sendJson(reply, 200, { [r.collectionKey]: page.records, totalRecords: page.totalRecords });
+}
+
+/** The records of a streamed page as they go out (credentials masked or revealed). */
+async function* mapRecords(
+  records: AsyncIterable<JsonRecord>,
+  out: (record: JsonRecord) => JsonRecord,
+): AsyncGenerator<JsonRecord> {
+  for await (const record of records) yield out(record);
 }
 
 function noContent(reply: FastifyReply): FastifyReply {
@@ -201,17 +275,21 @@ function outgoing(
   };
 }
 
-/** `bodyLimit`: of this resource's POST and PUT, when above the app's (counter reports). */
+/**
+ * `streamedBodyLimit`: of POST and PUT when their bodies are read streamed (counter reports);
+ * `bodyLimit`: of POST and PUT when above the app's and not streamed (counter reports buffered).
+ */
 function registerResource(
   ctx: ServiceContext,
   app: App,
   store: LocalRecords,
   r: ResourceRoutes,
+  streaming: boolean,
+  streamedBodyLimit: number,
   bodyLimit?: number,
 ): void {
   const item = '/:id';
   const tags = [r.tag];
-  const limit = bodyLimit === undefined ? {} : { bodyLimit };
   const revealDocs: Record<string, TSchema> = r.tiny ? {} : { reveal: REVEAL };
 
   app.get(
@@ -231,37 +309,24 @@ function registerResource(
       const limit = intParam(q.limit, 'limit', 10);
       const tiny = r.tiny && (q.tiny ?? '').toLowerCase() === 'true';
       const out = outgoing(ctx, store, r, req);
+      if (!streaming)
+        return sendPage(reply, store, req.tenant, r, { cql: q.query, offset, limit, tiny }, out);
       const page = await answer(() =>
-        store.list(req.tenant, r.resource, { cql: q.query, offset, limit, tiny, lazyChunks: true }),
+        store.listStream(req.tenant, r.resource, { cql: q.query, offset, limit, tiny }),
       );
-      page.records = page.records.map(out);
-      if (page.records.some(isChunked))
-        return sendStream(
-          reply,
-          pageJson(store, req.tenant, r.collectionKey, page.records, page.totalRecords),
-        );
-      return sendJson(reply, 200, { [r.collectionKey]: page.records, totalRecords: page.totalRecords });
+      return sendPieces(
+        reply,
+        200,
+        pageJson(store, req.tenant, r.collectionKey, mapRecords(page.records, out), page.totalRecords),
+      );
     },
   );
 
-  app.post(
-    '',
-    {
-      ...docsOnly,
-      ...limit,
-      schema: {
-        tags,
-        summary: 'Create a record',
-        body: r.item,
-        response: { 201: r.item, 422: ErrorsSchema },
-      },
-    },
-    async (req, reply) => {
-      const body = jsonObject(req.body);
-      const record = await answer(() => store.create(req.tenant, r.resource, body, { userId: userId(req) }));
-      return sendJson(reply.header('Location', String(record.id)), 201, store.masked(r.resource, record));
-    },
-  );
+  if (r.streamedBody && streaming)
+    void app.register(async (scope: App) =>
+      registerWriteRoutes(acceptStreamedBodies(scope), store, r, streamedBodyLimit),
+    );
+  else registerWriteRoutes(app, store, r, bodyLimit);
 
   app.get(
     item,
@@ -285,6 +350,55 @@ function registerResource(
     },
   );
 
+  app.delete(
+    item,
+    {
+      ...docsOnly,
+      schema: {
+        tags,
+        summary: 'Delete a record',
+        params: IdParams,
+        response: { 404: TEXT },
+      },
+    },
+    async (req, reply) => {
+      await answer(() => store.remove(req.tenant, r.resource, idParam(req)));
+      return noContent(reply);
+    },
+  );
+}
+
+/** POST and PUT of a resource (in a scope of their own when their bodies are streamed). */
+function registerWriteRoutes(app: App, store: LocalRecords, r: ResourceRoutes, bodyLimit?: number): void {
+  const item = '/:id';
+  const tags = [r.tag];
+  const limit = bodyLimit === undefined ? {} : { bodyLimit };
+
+  app.post(
+    '',
+    {
+      ...docsOnly,
+      ...limit,
+      schema: {
+        tags,
+        summary: 'Create a record',
+        body: r.item,
+        response: { 201: r.item, 422: ErrorsSchema },
+      },
+    },
+    async (req, reply) => {
+      const { record: body, streamed } = await bodyOf(req, reply);
+      return withSpool(reply, streamed, async () => {
+        const record = await answer(() =>
+          store.create(req.tenant, r.resource, body, { userId: userId(req) }, streamed),
+        );
+        reply.header('Location', String(record.id));
+        if (streamed) return sendPieces(reply, 201, streamed.recordJson(record));
+        return sendJson(reply, 201, store.masked(r.resource, record));
+      });
+    },
+  );
+
   app.put(
     item,
     {
@@ -301,26 +415,14 @@ function registerResource(
     async (req, reply) => {
       const id = idParam(req);
       if (!isFolioUuid(id)) throw new HttpError(400, INVALID_UUID_MESSAGE);
-      const body = jsonObject(req.body);
-      await answer(() => store.replace(req.tenant, r.resource, id, body, { userId: userId(req) }));
-      return noContent(reply);
-    },
-  );
-
-  app.delete(
-    item,
-    {
-      ...docsOnly,
-      schema: {
-        tags,
-        summary: 'Delete a record',
-        params: IdParams,
-        response: { 404: TEXT },
-      },
-    },
-    async (req, reply) => {
-      await answer(() => store.remove(req.tenant, r.resource, idParam(req)));
-      return noContent(reply);
+      const { record: body, streamed } = await bodyOf(req, reply);
+      return withSpool(reply, streamed, async () => {
+        await answer(() =>
+          store.replace(req.tenant, r.resource, id, body, { userId: userId(req) }, streamed),
+        );
+        await streamed?.dispose();
+        return noContent(reply);
+      });
     },
   );
 }
@@ -375,7 +477,7 @@ export function ermRoutes(ctx: ServiceContext, store: LocalRecords): Routes[] {
     prefix: `/${r.resource}`,
     register: async (app: App) => {
       const large = r.resource === 'counter-reports' ? ctx.config.server.reportBodyLimitBytes : undefined;
-      registerResource(ctx, app, store, r, large);
+      registerResource(ctx, app, store, r, ctx.config.streamBodies, ctx.config.counterReportBodyLimit, large);
       if (r.resource === 'counter-reports') registerCounterReportFacts(app, store);
     },
   }));

@@ -1,6 +1,8 @@
 /**
  * A byte-level scanner over a JSON object body that cuts out the text of each root member value and of
  * each element of the streamed array member (`Report_Items`), across chunk borders, without parsing.
+ * The streamed array may also sit in nested objects (a path such as `report` → `Report_Items`): the
+ * objects on the path are entered, and their other members are cut out like root members.
  * It only tracks strings, escapes and bracket depth; every cut-out text is then given to JSON.parse,
  * which does the real validation. That keeps the per-item cost close to JSON.parse itself.
  */
@@ -24,10 +26,22 @@ function isScalarEnd(c: number): boolean {
 }
 
 export interface ScanSink {
-  /** A root member other than an array under the streamed key (its value text, whole). */
-  member(key: string, valueText: string): void;
+  /**
+   * A member other than an array under the streamed key or an object on the path to it (its value
+   * text, whole); `parents` are the keys of the entered objects it is in ([] at the root).
+   */
+  member(key: string, valueText: string, parents: readonly string[]): void;
   /** One element of the streamed array member, as JSON text. */
   element(text: string): void;
+  /** An object on the path is entered (`parents` ends with its key). */
+  enter?(parents: readonly string[]): void;
+  /** The streamed array opens (its elements follow). */
+  arrayStart?(): void;
+}
+
+export interface ScanOptions {
+  /** Compare keys exactly (JSON.parse semantics) instead of in any case with `_` ignored. */
+  exactKeys?: boolean;
 }
 
 export class JsonScanError extends Error {
@@ -73,14 +87,40 @@ export class JsonObjectScanner {
   private keyStartIndex = 0;
   private valueStartIndex = 0;
 
-  private readonly streamedKey: string;
+  /** The keys of the objects on the path, then the key of the streamed array (normalised unless exact). */
+  private readonly path: string[];
+  private readonly exactKeys: boolean;
+  /** Keys of the entered objects on the path. */
+  private readonly parents: string[] = [];
 
   constructor(
     private readonly sink: ScanSink,
-    /** The root key whose array value is streamed element by element (any case, `_` ignored). */
-    streamedKey: string,
+    /**
+     * The root key whose array value is streamed element by element (any case, `_` ignored), or the
+     * path of keys to it through nested objects.
+     */
+    streamedKey: string | readonly string[],
+    options: ScanOptions = {},
   ) {
-    this.streamedKey = normaliseKey(streamedKey);
+    this.exactKeys = options.exactKeys === true;
+    const keys = typeof streamedKey === 'string' ? [streamedKey] : [...streamedKey];
+    this.path = this.exactKeys ? keys : keys.map(normaliseKey);
+  }
+
+  /** Whether the current key is the path's key at the current depth. */
+  private keyOnPath(): boolean {
+    const wanted = this.path[this.parents.length];
+    if (wanted === undefined) return false;
+    return (this.exactKeys ? this.key : normaliseKey(this.key)) === wanted;
+  }
+
+  /** A closing brace of an object: the root ends the input, an entered one goes back to its parent. */
+  private closeObject(): void {
+    if (this.parents.length === 0) this.state = 'done';
+    else {
+      this.parents.pop();
+      this.state = 'memberEnd';
+    }
   }
 
   write(chunk: Uint8Array): void {
@@ -129,14 +169,14 @@ export class JsonObjectScanner {
       case 'root':
         return this.expect(c === OPEN_OBJECT, c, () => (this.state = 'keyOrEnd'));
       case 'keyOrEnd':
-        if (c === CLOSE_OBJECT) return void (this.state = 'done');
+        if (c === CLOSE_OBJECT) return this.closeObject();
         return this.expect(c === QUOTE, c, () => this.openKey(i));
       case 'nextKey':
         return this.expect(c === QUOTE, c, () => this.openKey(i));
       case 'colon':
         return this.expect(c === COLON, c, () => (this.state = 'value'));
       case 'memberEnd':
-        if (c === CLOSE_OBJECT) return void (this.state = 'done');
+        if (c === CLOSE_OBJECT) return this.closeObject();
         return this.expect(c === COMMA, c, () => (this.state = 'nextKey'));
       case 'elementEnd':
         if (c === CLOSE_ARRAY) return void (this.state = 'memberEnd');
@@ -184,10 +224,20 @@ export class JsonObjectScanner {
     const c = buf[i];
     if (isWhitespace(c)) return i + 1;
     if (this.state === 'element' && c === CLOSE_ARRAY) return this.unexpected(c); // `[1,]`
-    if (this.state === 'value' && c === OPEN_ARRAY && normaliseKey(this.key) === this.streamedKey) {
-      this.state = 'elementOrEnd';
-      this.target = 'element';
-      return i + 1;
+    if (this.state === 'value' && (c === OPEN_ARRAY || c === OPEN_OBJECT) && this.keyOnPath()) {
+      const last = this.parents.length === this.path.length - 1;
+      if (last && c === OPEN_ARRAY) {
+        this.state = 'elementOrEnd';
+        this.target = 'element';
+        this.sink.arrayStart?.();
+        return i + 1;
+      }
+      if (!last && c === OPEN_OBJECT) {
+        this.parents.push(this.key);
+        this.state = 'keyOrEnd';
+        this.sink.enter?.(this.parents);
+        return i + 1;
+      }
     }
     if (this.state === 'value') this.target = 'member';
     this.capturing = true;
@@ -255,7 +305,7 @@ export class JsonObjectScanner {
       this.sink.element(text);
     } else {
       this.state = 'memberEnd';
-      this.sink.member(this.key, text);
+      this.sink.member(this.key, text, this.parents);
     }
   }
 }

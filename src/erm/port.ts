@@ -13,6 +13,11 @@ import type { AggregatorSetting, CounterReport, UsageDataProvider } from '../mod
 export interface StreamedReport {
   header: unknown;
   items: () => AsyncIterable<string>;
+  /**
+   * The report's members other than `Report_Items`, in their order (a report body streamed over HTTP);
+   * default `{Report_Header: header}`.
+   */
+  members?: Record<string, unknown>;
 }
 
 export interface Page<T> {

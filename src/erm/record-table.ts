@@ -115,6 +115,52 @@ export async function selectPage(
   });
 }
 
+/**
+ * The ids of one page of a CQL query, in its order, and the exact number of matches, read in one
+ * snapshot: for answers streamed record by record (`selectRows`).
+ */
+export async function selectPageIds(
+  db: Db,
+  tenant: string,
+  spec: RecordTable,
+  query: { cql?: string; offset: number; limit: number },
+): Promise<{ ids: string[]; totalRecords: number }> {
+  const params: unknown[] = [];
+  const { where, orderBy } = translateCql(query.cql, spec, params);
+  const table = tenantTable(tenant, spec.table);
+  return db.transaction(async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const count = await tx.query<{ n: number }>(
+      `SELECT count(*)::integer AS n FROM ${table} WHERE ${where}`,
+      params,
+    );
+    const totalRecords = Number(count.rows[0]?.n ?? 0);
+    if (query.limit === 0 || query.offset >= totalRecords) return { ids: [] as string[], totalRecords };
+    const n = params.length;
+    const rows = await tx.query<{ id: string }>(
+      `SELECT id FROM ${table} WHERE ${where} ORDER BY ${orderBy} OFFSET $${n + 1} LIMIT $${n + 2}`,
+      [...params, query.offset, query.limit],
+    );
+    return { ids: rows.rows.map((r) => r.id), totalRecords };
+  });
+}
+
+/** The rows with the given ids, in the order of `ids`; ids no longer stored are left out. */
+export async function selectRows(
+  db: Queryable,
+  tenant: string,
+  spec: RecordTable,
+  ids: string[],
+  withReport: boolean,
+): Promise<Row[]> {
+  const res = await db.query<Row>(
+    `SELECT ${columnsOf(spec, withReport)} FROM ${tenantTable(tenant, spec.table)} WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  const byId = new Map(res.rows.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id)).filter((row): row is Row => row !== undefined);
+}
+
 export async function selectRow(
   db: Queryable,
   tenant: string,

@@ -10,11 +10,11 @@ import { tenantTable } from '../store/tenants.ts';
 import type { JsonRecord } from '../model/records.ts';
 import type { StreamedReport } from './port.ts';
 
-/** Reports whose `Report_Items` JSON is longer than this are stored as item chunks. */
-const CHUNKED_REPORT_BYTES = 4 * 1024 * 1024;
+/** Reports whose JSON is longer than this (and that have `Report_Items`) are stored as item chunks. */
+export const CHUNKED_REPORT_BYTES = 4 * 1024 * 1024;
 /** Target size of one chunk of comma-joined item texts. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
-const ITEMS_KEY = 'Report_Items';
+export const ITEMS_KEY = 'Report_Items';
 
 /** How a counter report's data goes to the database: one jsonb value, or a stub plus item chunks. */
 export interface ReportColumn {
@@ -38,7 +38,11 @@ export function setChunkedStub(record: JsonRecord, stub: JsonRecord): void {
 /** The record with a stand-in report for validation: the header and no items. */
 export function withStubReport(body: JsonRecord, streamed: StreamedReport | undefined): JsonRecord {
   if (!streamed) return body;
-  return { ...body, report: { Report_Header: streamed.header, [ITEMS_KEY]: [] } };
+  return { ...body, report: { ...stubOf(streamed), [ITEMS_KEY]: [] } };
+}
+
+function stubOf(streamed: StreamedReport): JsonRecord {
+  return streamed.members ?? { Report_Header: streamed.header };
 }
 
 /**
@@ -48,7 +52,7 @@ export function withStubReport(body: JsonRecord, streamed: StreamedReport | unde
 export function reportColumn(record: JsonRecord, streamed?: StreamedReport): ReportColumn {
   if (record.report === undefined) return { report: null };
   const report = record.report as JsonRecord;
-  if (streamed) return { report: JSON.stringify({ Report_Header: streamed.header }), items: streamed.items };
+  if (streamed) return { report: JSON.stringify(stubOf(streamed)), items: streamed.items };
   const items = typeof report === 'object' && report !== null ? report[ITEMS_KEY] : undefined;
   const json = JSON.stringify(report);
   if (!Array.isArray(items) || json.length <= CHUNKED_REPORT_BYTES) return { report: json };

@@ -113,3 +113,58 @@ describe('scanner splitter equals the previous splitter', () => {
     });
   }
 });
+
+describe('JsonObjectScanner: a streamed array inside nested objects (counter report bodies)', () => {
+  function scan(text: string, at: number, exactKeys: boolean) {
+    const events: unknown[] = [];
+    const scanner = new JsonObjectScanner(
+      {
+        member: (key, value, parents) =>
+          events.push(['member', [...parents, key].join('.'), JSON.parse(value)]),
+        element: (value) => events.push(['element', JSON.parse(value)]),
+        enter: (parents) => events.push(['enter', parents.join('.')]),
+        arrayStart: () => events.push(['array']),
+      },
+      ['report', 'Report_Items'],
+      { exactKeys },
+    );
+    const bytes = Buffer.from(text, 'utf8');
+    scanner.write(bytes.subarray(0, at));
+    scanner.write(bytes.subarray(at));
+    scanner.end();
+    return events;
+  }
+
+  const body = JSON.stringify({
+    id: 'x',
+    report: { Report_Header: { a: [1, { b: '}' }] }, Report_Items: [{ t: 'é"]' }, 2, null], After: true },
+    yearMonth: '2020-01',
+    other: { report: { Report_Items: [1] } },
+  });
+
+  it('enters the objects on the path, streams the array, cuts out every other member, at every chunk border', () => {
+    const expected = [
+      ['member', 'id', 'x'],
+      ['enter', 'report'],
+      ['member', 'report.Report_Header', { a: [1, { b: '}' }] }],
+      ['array'],
+      ['element', { t: 'é"]' }],
+      ['element', 2],
+      ['element', null],
+      ['member', 'report.After', true],
+      ['member', 'yearMonth', '2020-01'],
+      ['member', 'other', { report: { Report_Items: [1] } }],
+    ];
+    for (let at = 0; at <= Buffer.byteLength(body); at++)
+      assert.deepEqual(scan(body, at, true), expected, `at ${at}`);
+  });
+
+  it('exact keys: another spelling is an ordinary member; a non-object on the path is one member', () => {
+    const loose = JSON.stringify({ REPORT: { report_items: [1] }, report: [1, 2] });
+    assert.deepEqual(scan(loose, 5, true), [
+      ['member', 'REPORT', { report_items: [1] }],
+      ['member', 'report', [1, 2]],
+    ]);
+    assert.deepEqual(scan(loose, 5, false).slice(0, 3), [['enter', 'REPORT'], ['array'], ['element', 1]]);
+  });
+});
