@@ -366,8 +366,9 @@ export class HarvesterClient {
   iterateAggregators(opts: IterateOptions = {}): AsyncGenerator<AggregatorSetting> {
     return this.iterate(AGGREGATORS, opts);
   }
-  async getAggregator(id: string): Promise<AggregatorSetting> {
-    return this.getRecord(AGGREGATORS, id);
+  /** One aggregator setting; its credentials masked unless `reveal` (which needs the service token). */
+  async getAggregator(id: string, opts: { reveal?: boolean } = {}): Promise<AggregatorSetting> {
+    return this.json<AggregatorSetting>('GET', itemPath(AGGREGATORS, id), { query: { ...opts } });
   }
   async createAggregator(record: AggregatorSetting): Promise<AggregatorSetting> {
     return this.createRecord(AGGREGATORS, record);

@@ -15,10 +15,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let svc: RunningService;
 let client: HarvesterClient;
+/** With a token, so that stored credentials can be read back revealed (they are masked otherwise). */
+const TOKEN = 'manage-test-token';
 
 before(async () => {
-  svc = await startOn('pglite', undefined);
-  client = new HarvesterClient({ baseUrl: svc.url, tenant: 'diku' });
+  svc = await startOn('pglite', undefined, { config: { token: TOKEN } });
+  client = new HarvesterClient({ baseUrl: svc.url, tenant: 'diku', token: TOKEN });
 });
 after(async () => {
   await client?.close();
@@ -26,9 +28,9 @@ after(async () => {
 });
 
 /** A client command against the test service (`--url` after the command name). */
-const cli = (...args: string[]) => runCli([...args, '--url', svc.url]);
+const cli = (...args: string[]) => runCli([...args, '--url', svc.url, '--token', TOKEN]);
 /** Commands whose own --url is not the service's take it before the command name. */
-const cliBefore = (...args: string[]) => runCli(['--url', svc.url, ...args]);
+const cliBefore = (...args: string[]) => runCli(['--url', svc.url, '--token', TOKEN, ...args]);
 
 async function addProvider(label: string, url = 'https://sushi.example.org/r51'): Promise<string> {
   const res = await cliBefore(
@@ -53,7 +55,7 @@ describe('cli: providers update, enable, disable', () => {
     );
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stdout.trim(), `updated ${id}  Updated Press`);
-    const udp = await client.getProvider(id);
+    const udp = await client.getProvider(id, { reveal: true });
     assert.equal(udp.label, 'Updated Press');
     assert.deepEqual(udp.harvestingConfig.requestedReports, ['TR', 'PR']);
     assert.equal(udp.harvestingConfig.harvestingStart, '2021-06');
@@ -88,12 +90,12 @@ describe('cli: providers update, enable, disable', () => {
     const off = await cli('providers', 'disable', 'Updated Press');
     assert.equal(off.code, 0, off.stderr);
     assert.equal(off.stdout.trim(), 'Updated Press is inactive');
-    let udp = await client.getProvider(id);
+    let udp = await client.getProvider(id, { reveal: true });
     assert.equal(udp.status, 'inactive');
     assert.equal(udp.harvestingConfig.harvestingStatus, 'inactive');
     const on = await cli('providers', 'enable', id);
     assert.equal(on.code, 0, on.stderr);
-    udp = await client.getProvider(id);
+    udp = await client.getProvider(id, { reveal: true });
     assert.equal(udp.status, 'active');
     assert.equal(udp.harvestingConfig.harvestingStatus, 'active');
   });
@@ -113,7 +115,7 @@ describe('cli: aggregators', () => {
     assert.equal(res.code, 0, res.stderr);
     aggId = res.stdout.trim();
     assert.match(aggId, UUID);
-    const agg = await client.getAggregator(aggId);
+    const agg = await client.getAggregator(aggId, { reveal: true });
     assert.equal(agg.serviceType, 'NSS');
     assert.deepEqual(agg.accountConfig, { configType: 'API' });
     assert.deepEqual(agg.aggregatorConfig, {
@@ -157,7 +159,7 @@ describe('cli: aggregators', () => {
       ...['--account', 'mail', '--mail', 'stats@example.org'],
     );
     assert.equal(res.code, 0, res.stderr);
-    const agg = await client.getAggregator(aggId);
+    const agg = await client.getAggregator(aggId, { reveal: true });
     assert.equal(agg.aggregatorConfig?.apiKey, 'new-secret');
     assert.equal(agg.aggregatorConfig?.requestorId, 'agg-req');
     assert.equal(agg.serviceUrl, 'https://nss.example.org/sushiservice');
@@ -171,7 +173,7 @@ describe('cli: aggregators', () => {
     const refused = await cli('aggregators', 'delete', 'National Statistics Server');
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /1 provider\(s\) are harvested through "National Statistics Server"/);
-    await client.getAggregator(aggId);
+    await client.getAggregator(aggId, { reveal: true });
     const direct = await cliBefore('providers', 'update', providerId, '--url', 'https://direct.example.org');
     assert.equal(direct.code, 0, direct.stderr);
     assert.equal((await client.getProvider(providerId)).harvestingConfig.harvestVia, 'sushi');
