@@ -67,8 +67,6 @@ export interface Config {
    * (docs/hardening.md, "Memory under big requests"); false only to compare with the buffered way.
    */
   streamBodies: boolean;
-  /** Largest counter report body (POST/PUT /counter-reports, read streamed), bytes. */
-  counterReportBodyLimit: number;
 }
 
 /**
@@ -243,7 +241,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     healthTimeoutMs: int(env, 'HEALTH_TIMEOUT_MS', 5000, 1),
     instanceId: env.HARVESTER_INSTANCE_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     streamBodies: bool(env, 'STREAM_BODIES', true),
-    counterReportBodyLimit: int(env, 'COUNTER_REPORT_BODY_LIMIT_MB', 1024, 1) * 1024 * 1024,
     harvest: loadHarvestConfig(env),
     server: loadServerLimits(env),
     uploadLimitBytes: int(env, 'HARVESTER_UPLOAD_LIMIT_BYTES', 2 * 1024 * 1024 * 1024, 1),
@@ -268,7 +265,7 @@ export function loadServerLimits(env: NodeJS.ProcessEnv = process.env): ServerLi
     keepAliveTimeoutMs: int(env, 'SERVER_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1),
     maxConnections: int(env, 'SERVER_MAX_CONNECTIONS', 1000),
     bodyLimitBytes: int(env, 'SERVER_BODY_LIMIT_BYTES', 256 * 1024, 1),
-    reportBodyLimitBytes: int(env, 'SERVER_REPORT_BODY_LIMIT_BYTES', 64 * 1024 * 1024, 1),
+    reportBodyLimitBytes: int(env, 'SERVER_REPORT_BODY_LIMIT_BYTES', 1024 * 1024 * 1024, 1),
   };
   if (limits.requestTimeoutMs > 0 && limits.headersTimeoutMs > limits.requestTimeoutMs)
     throw new ConfigError(

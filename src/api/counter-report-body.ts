@@ -19,7 +19,7 @@ import type { StreamedReport } from '../erm/port.ts';
 import { CHUNKED_REPORT_BYTES, ITEMS_KEY } from '../erm/report-chunks.ts';
 import type { JsonRecord } from '../model/records.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { App } from './app.ts';
+import { formatBytes, type App } from './app.ts';
 import { jsonProblem } from '../model/input-checks.ts';
 import { HttpError, unprocessable } from './http-errors.ts';
 
@@ -46,6 +46,8 @@ export interface SpooledReport extends StreamedReport {
 export interface ReadOptions {
   /** Largest body in bytes (413 beyond it). */
   limit: number;
+  /** The route as the 413 text names it (`PUT /counter-reports/:id`). */
+  route?: string;
   /** Reports whose JSON is longer than this are spooled; default the store's chunk threshold. */
   spillBytes?: number;
 }
@@ -54,8 +56,12 @@ function invalidJson(err: unknown): HttpError {
   return new HttpError(400, `Request body is not valid JSON: ${(err as Error).message}`);
 }
 
-function tooLarge(limit: number): HttpError {
-  return new HttpError(413, `Request body is larger than ${limit} bytes`);
+function tooLarge(limit: number, route?: string): HttpError {
+  return new HttpError(
+    413,
+    `Request body too large: ${route ?? 'a counter report'} takes at most ${limit} bytes ` +
+      `(${formatBytes(limit)}); the limit is set by SERVER_REPORT_BODY_LIMIT_BYTES`,
+  );
 }
 
 const SPOOL_PREFIX = 'erm-usage-harvester-upload-';
@@ -173,13 +179,15 @@ class BodyState {
   /** Position of `Report_Items` among the report's members (undefined: none). */
   itemsAt?: number;
   items: ItemSpool;
+  /** `Report_Items` elements read so far (for the place named in an error). */
+  private elements = 0;
 
   constructor(private readonly spillBytes: number) {
     this.items = new ItemSpool(spillBytes);
   }
 
   member(key: string, text: string, parents: readonly string[]): void {
-    const value = parse(text);
+    const value = parse(text, [...parents, key].join('.'));
     if (parents.length === 0) {
       if (key === REPORT_KEY) this.resetReport(undefined);
       this.root[key] = value;
@@ -203,7 +211,8 @@ class BodyState {
   }
 
   element(text: string): void {
-    this.items.add(JSON.stringify(parse(text)) ?? 'null');
+    const path = `${REPORT_KEY}.${ITEMS_KEY}[${this.elements++}]`;
+    this.items.add(JSON.stringify(parse(text, path)) ?? 'null');
   }
 
   private resetReport(members: JsonRecord | undefined): void {
@@ -214,6 +223,7 @@ class BodyState {
   private resetItems(at: number | undefined): void {
     void this.items.dispose();
     this.items = new ItemSpool(this.spillBytes);
+    this.elements = 0;
     this.itemsAt = at;
   }
 }
@@ -222,7 +232,7 @@ class BodyState {
  * One member or item of the body, parsed and checked as the input guard checks whole bodies
  * (src/api/input-guard.ts, which does not see a streamed body): no NUL, no lone surrogate, bounded depth.
  */
-function parse(text: string): unknown {
+function parse(text: string, path: string): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -231,12 +241,13 @@ function parse(text: string): unknown {
   }
   const problem = jsonProblem(value);
   if (problem) {
-    const where = problem.where === '' ? 'a member of the request body' : problem.where;
+    const inner = problem.where;
+    const where = inner === '' ? path : inner.startsWith('[') ? `${path}${inner}` : `${path}.${inner}`;
     throw unprocessable([
       {
         message: `${where} ${problem.what}`,
         code: 'invalid.input',
-        parameters: [{ key: problem.where === '' ? 'body' : problem.where, value: problem.what }],
+        parameters: [{ key: where, value: problem.what }],
       },
     ]);
   }
@@ -307,7 +318,7 @@ export async function readCounterReportBody(
     for await (const piece of body) {
       const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
       size += chunk.length;
-      if (size > options.limit) throw tooLarge(options.limit);
+      if (size > options.limit) throw tooLarge(options.limit, options.route);
       if (blank) {
         const first = chunk.findIndex((c) => !isJsonWhitespace(c));
         if (first < 0) continue;
@@ -375,9 +386,10 @@ export async function readRequestReport(
   if (!(body instanceof UnreadBody)) return null;
   if (!body.json) throw new HttpError(400, 'Request body must be a JSON object');
   const limit = req.routeOptions.bodyLimit;
+  const route = `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`;
   try {
-    if (Number(req.headers['content-length']) > limit) throw tooLarge(limit);
-    return await readCounterReportBody(body.stream, { limit });
+    if (Number(req.headers['content-length']) > limit) throw tooLarge(limit, route);
+    return await readCounterReportBody(body.stream, { limit, route });
   } catch (err) {
     // The client may still be sending: do not keep the connection for another request.
     if (err instanceof HttpError) reply.header('connection', 'close');

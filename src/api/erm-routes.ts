@@ -477,7 +477,15 @@ export function ermRoutes(ctx: ServiceContext, store: LocalRecords): Routes[] {
     prefix: `/${r.resource}`,
     register: async (app: App) => {
       const large = r.resource === 'counter-reports' ? ctx.config.server.reportBodyLimitBytes : undefined;
-      registerResource(ctx, app, store, r, ctx.config.streamBodies, ctx.config.counterReportBodyLimit, large);
+      registerResource(
+        ctx,
+        app,
+        store,
+        r,
+        ctx.config.streamBodies,
+        ctx.config.server.reportBodyLimitBytes,
+        large,
+      );
       if (r.resource === 'counter-reports') registerCounterReportFacts(app, store);
     },
   }));

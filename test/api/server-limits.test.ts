@@ -141,7 +141,7 @@ describe('server limit settings', () => {
       keepAliveTimeoutMs: 65_000,
       maxConnections: 1000,
       bodyLimitBytes: 262_144,
-      reportBodyLimitBytes: 67_108_864,
+      reportBodyLimitBytes: 1_073_741_824,
     });
     const server = loadConfig({
       SERVER_HEADERS_TIMEOUT_MS: '5000',
