@@ -36,6 +36,10 @@ interface Reply {
   headers?: Record<string, string | string[]>;
 }
 
+/** The stand-in mod-erm-usage's service token (needed to read credentials in clear, as FOLIO's module answers them). */
+const STAND_IN_TOKEN = 'stand-in-mod-erm-usage-token';
+const STAND_IN_AUTH = { 'x-okapi-token': STAND_IN_TOKEN };
+
 /** The fake Okapi: records every request, answers stubs and overrides, proxies the rest to the store. */
 class Front {
   readonly requests: Recorded[] = [];
@@ -123,9 +127,17 @@ class Front {
   }
 
   private async proxy(rec: Recorded): Promise<Reply> {
-    const headers: Record<string, string> = { 'x-okapi-tenant': String(rec.headers['x-okapi-tenant']) };
+    const headers: Record<string, string> = {
+      'x-okapi-tenant': String(rec.headers['x-okapi-tenant']),
+      'x-okapi-token': STAND_IN_TOKEN,
+    };
     if (rec.headers['content-type']) headers['content-type'] = String(rec.headers['content-type']);
-    const res = await fetch(this.target() + rec.url, {
+    // mod-erm-usage answers credentials in clear; the stand-in does so when asked with its token.
+    const reveal =
+      rec.method === 'GET' && /^\/(usage-data-providers|aggregator-settings)(\/|$)/.test(rec.path)
+        ? `${rec.url.includes('?') ? '&' : '?'}reveal=true`
+        : '';
+    const res = await fetch(this.target() + rec.url + reveal, {
       method: rec.method,
       headers,
       body: rec.body === '' ? undefined : rec.body,
@@ -207,13 +219,13 @@ describe('OkapiErmStore', () => {
   }
 
   async function createProvider(body: Record<string, unknown>): Promise<UsageDataProvider> {
-    const res = await call(svc, 'POST', '/usage-data-providers', { body });
+    const res = await call(svc, 'POST', '/usage-data-providers', { body, headers: STAND_IN_AUTH });
     assert.equal(res.status, 201, res.text);
     return res.json;
   }
 
   before(async () => {
-    svc = await startOn('pglite', undefined, { config: { runWorkers: false } });
+    svc = await startOn('pglite', undefined, { config: { runWorkers: false, token: STAND_IN_TOKEN } });
     front = new Front(() => svc.url);
     await front.start();
     agent = new Agent({ keepAliveTimeout: 1000 });
@@ -314,6 +326,7 @@ describe('OkapiErmStore', () => {
   describe('aggregator settings', () => {
     it('getAggregator returns the stored setting and registers its credentials', async () => {
       const res = await call(svc, 'POST', '/aggregator-settings', {
+        headers: STAND_IN_AUTH,
         body: {
           label: 'NSS test',
           serviceType: 'NSS',
@@ -324,7 +337,10 @@ describe('OkapiErmStore', () => {
       });
       assert.equal(res.status, 201, res.text);
       const got = await okapi().getAggregator(TENANT, res.json.id);
-      assert.deepEqual(got, res.json);
+      const held = await call(svc, 'GET', `/aggregator-settings/${res.json.id}?reveal=true`, {
+        headers: STAND_IN_AUTH,
+      });
+      assert.deepEqual(got, held.json);
       assert.ok([...secrets].includes('agg-key-secret'));
       const err = await rejection(okapi().getAggregator(TENANT, '22222222-2222-4222-8222-222222222222'));
       assert.equal(err.message, 'Received status code 404, Not Found');
