@@ -88,13 +88,14 @@ function translateCql(
   }
 }
 
-/** The rows of one page of a CQL query and the exact number of matches, read in one snapshot. */
-export async function selectPage(
+/** One page of a CQL query (the given columns) and the exact number of matches, read in one snapshot. */
+async function pageInSnapshot<R>(
   db: Db,
   tenant: string,
   spec: RecordTable,
-  query: { cql?: string; offset: number; limit: number; withReport: boolean },
-): Promise<{ rows: Row[]; totalRecords: number }> {
+  query: { cql?: string; offset: number; limit: number },
+  columns: string,
+): Promise<{ rows: R[]; totalRecords: number }> {
   const params: unknown[] = [];
   const { where, orderBy } = translateCql(query.cql, spec, params);
   const table = tenantTable(tenant, spec.table);
@@ -105,14 +106,24 @@ export async function selectPage(
       params,
     );
     const totalRecords = Number(count.rows[0]?.n ?? 0);
-    if (query.limit === 0 || query.offset >= totalRecords) return { rows: [] as Row[], totalRecords };
+    if (query.limit === 0 || query.offset >= totalRecords) return { rows: [] as R[], totalRecords };
     const n = params.length;
-    const rows = await tx.query<Row>(
-      `SELECT ${columnsOf(spec, query.withReport)} FROM ${table} WHERE ${where} ORDER BY ${orderBy} OFFSET $${n + 1} LIMIT $${n + 2}`,
+    const rows = await tx.query<R>(
+      `SELECT ${columns} FROM ${table} WHERE ${where} ORDER BY ${orderBy} OFFSET $${n + 1} LIMIT $${n + 2}`,
       [...params, query.offset, query.limit],
     );
     return { rows: rows.rows, totalRecords };
   });
+}
+
+/** The rows of one page of a CQL query and the exact number of matches, read in one snapshot. */
+export function selectPage(
+  db: Db,
+  tenant: string,
+  spec: RecordTable,
+  query: { cql?: string; offset: number; limit: number; withReport: boolean },
+): Promise<{ rows: Row[]; totalRecords: number }> {
+  return pageInSnapshot<Row>(db, tenant, spec, query, columnsOf(spec, query.withReport));
 }
 
 /**
@@ -125,24 +136,8 @@ export async function selectPageIds(
   spec: RecordTable,
   query: { cql?: string; offset: number; limit: number },
 ): Promise<{ ids: string[]; totalRecords: number }> {
-  const params: unknown[] = [];
-  const { where, orderBy } = translateCql(query.cql, spec, params);
-  const table = tenantTable(tenant, spec.table);
-  return db.transaction(async (tx) => {
-    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    const count = await tx.query<{ n: number }>(
-      `SELECT count(*)::integer AS n FROM ${table} WHERE ${where}`,
-      params,
-    );
-    const totalRecords = Number(count.rows[0]?.n ?? 0);
-    if (query.limit === 0 || query.offset >= totalRecords) return { ids: [] as string[], totalRecords };
-    const n = params.length;
-    const rows = await tx.query<{ id: string }>(
-      `SELECT id FROM ${table} WHERE ${where} ORDER BY ${orderBy} OFFSET $${n + 1} LIMIT $${n + 2}`,
-      [...params, query.offset, query.limit],
-    );
-    return { ids: rows.rows.map((r) => r.id), totalRecords };
-  });
+  const page = await pageInSnapshot<{ id: string }>(db, tenant, spec, query, 'id');
+  return { ids: page.rows.map((r) => r.id), totalRecords: page.totalRecords };
 }
 
 /** The rows with the given ids, in the order of `ids`; ids no longer stored are left out. */
