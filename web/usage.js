@@ -173,7 +173,6 @@ export function usagePage(providerId, params) {
       replace(title, 'Usage · ', h('a', { href: `#/providers/${provider.id}`, text: provider.label }));
     if (!summary.ok) return status.show('error', errorText(summary));
     reports = summary.json?.reports ?? [];
-    if (providerId) renderUpload();
     if (reports.length === 0) {
       replace(controls, h('p', { class: 'muted', text: 'No usage stored yet.' }));
       replace(chartHolder);
@@ -464,6 +463,8 @@ export function usagePage(providerId, params) {
     );
   }
 
+  // Rendered once: a reload of the numbers after an upload keeps the form and its notice.
+  renderUpload();
   void load();
   const el = h(
     'section',

@@ -66,6 +66,11 @@ describe('web UI: usage pages and upload', { skip }, () => {
 
     // The chart: one bar per month of the range, values as the API totals.
     await page.locator('#usage-chart svg').waitFor();
+    // The numbers reloaded after the upload; its notice stays.
+    assert.equal(
+      await page.locator('#upload-form .notice').textContent(),
+      'TR_sample_r51.tsv: 12 months stored.',
+    );
     const api = await call(
       svc,
       'GET',
