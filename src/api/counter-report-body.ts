@@ -20,7 +20,7 @@ import { CHUNKED_REPORT_BYTES, ITEMS_KEY } from '../erm/report-chunks.ts';
 import type { JsonRecord } from '../model/records.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { formatBytes, type App } from './app.ts';
-import { jsonProblem } from '../model/input-checks.ts';
+import { jsonProblem, textProblem } from '../model/input-checks.ts';
 import { HttpError, unprocessable } from './http-errors.ts';
 
 const REPORT_KEY = 'report';
@@ -187,6 +187,11 @@ class BodyState {
   }
 
   member(key: string, text: string, parents: readonly string[]): void {
+    const nameProblem = textProblem(key);
+    if (nameProblem) {
+      const where = parents.length === 0 ? '(the body)' : parents.join('.');
+      throw invalidInput(where, `has a member name that ${nameProblem}`);
+    }
     const value = parse(text, [...parents, key].join('.'));
     if (parents.length === 0) {
       if (key === REPORT_KEY) this.resetReport(undefined);
@@ -243,15 +248,16 @@ function parse(text: string, path: string): unknown {
   if (problem) {
     const inner = problem.where;
     const where = inner === '' ? path : inner.startsWith('[') ? `${path}${inner}` : `${path}.${inner}`;
-    throw unprocessable([
-      {
-        message: `${where} ${problem.what}`,
-        code: 'invalid.input',
-        parameters: [{ key: where, value: problem.what }],
-      },
-    ]);
+    throw invalidInput(where, problem.what);
   }
   return value;
+}
+
+/** The 422 of a body part that cannot be stored: where it is and what is wrong. */
+function invalidInput(where: string, what: string): HttpError {
+  return unprocessable([
+    { message: `${where} ${what}`, code: 'invalid.input', parameters: [{ key: where, value: what }] },
+  ]);
 }
 
 /** The report's members with `value` at the items' position. */

@@ -278,6 +278,19 @@ for (const backend of backends()) {
         1 << 20,
       );
       assert.equal(invalid.status, 422, invalid.text);
+      // Member names PostgreSQL cannot store (a lone surrogate, a NUL), at the top and in the report.
+      const base = report(pid, '2022-03', {
+        report: { Report_Header: { Report_ID: 'TR', Release: '5' }, Report_Items: [] },
+      });
+      const names: [string, string][] = [
+        ['top', `{"\\ud800":"",${JSON.stringify(base).slice(1)}`],
+        ['report', JSON.stringify(base).replace('"Report_Header"', '"\\u0000x":1,"Report_Header"')],
+      ];
+      for (const [name, body] of names) {
+        const res = await sendInPieces(svc, 'POST', '/counter-reports', body, 1 << 20);
+        assert.equal(res.status, 422, `${name}: ${res.text}`);
+        assert.match(res.text, /member name that contains a (lone UTF-16 surrogate|NUL character)/, name);
+      }
       assert.equal(await total(), count);
       assert.deepEqual(await spoolsAfter(before), before);
     });
