@@ -61,6 +61,8 @@
  * | `slow[:ms]`               | the `ok` body in 20 chunks spread over ms (default 2000)              | data, slowly                  |
  * | `garbage`                 | 200, 2048 deterministic random bytes, content type JSON               | always                        |
  * | `null`                    | 200, body `null`                                                      | always                        |
+ * | `badtext`                 | 200, the `ok` data with a NUL (`\u0000`) in the first item's name and | data (text made storable)     |
+ * |                           | a member named by a lone surrogate (`\ud800`) in that item            |                               |
  * | `huge[:MB]`               | TR only (other ids: `ok`): a generated TR of the release of about MB  | data; `hugeReportPlan` gives  |
  * |                           | MiB (default `hugeReportBytes`, 50 MiB) streamed with Content-Length  | size and sums                 |
  * | `redirect[:status]`       | 302 (or status) to the same path and query on `ok[-tag]`              | `ok`                          |

@@ -141,6 +141,27 @@ async function serveOk(ctx: Ctx, request: ReportRequest): Promise<void> {
   await deliver(ctx, 200, JSON_TYPE, okBody(request));
 }
 
+/**
+ * `badtext`: the `ok` data with text PostgreSQL cannot store: a NUL character in the first item's name
+ * and a member name that is a lone UTF-16 surrogate (both escaped in the JSON, as JSON allows).
+ */
+async function badtext(ctx: Ctx, request: ReportRequest): Promise<void> {
+  const report = okReport(request.release, request.id, request.begin, request.end) as {
+    Report_Items?: Record<string, unknown>[];
+  };
+  const first = report.Report_Items?.[0];
+  if (first) {
+    for (const key of ['Title', 'Platform', 'Database']) {
+      if (typeof first[key] === 'string') {
+        first[key] = `${first[key]}\u0000`;
+        break;
+      }
+    }
+    first['\ud800'] = 'lone';
+  }
+  await deliver(ctx, 200, JSON_TYPE, JSON.stringify(report));
+}
+
 function headerOnly(request: ReportRequest, exceptions: unknown[], withItems = true): unknown {
   const header = reportHeader(request.release, request.id, request.begin, request.end, exceptions);
   return withItems ? { Report_Header: header, Report_Items: [] } : { Report_Header: header };
@@ -296,6 +317,7 @@ const REPORT_HANDLERS: Record<string, ReportHandler> = {
   severitynum: oddPlacement,
   huge,
   echo,
+  badtext,
   ...TRUTH_HANDLERS,
 };
 

@@ -23,6 +23,7 @@ export const REST_SCENARIOS = [
   'severitynum',
   'huge',
   'echo',
+  'badtext',
   // mock/truth.ts
   'file',
   'layout',

@@ -82,6 +82,7 @@ export class MonthStore {
       return { stop: false, id };
     } catch (err) {
       const inRow = await recordUpload(ctx.db, item.jobId, false);
+      await tally.notStored(item, log);
       log.error(
         { event: 'upload-failed', yearMonth: key.yearMonth },
         `Upload of ${item.reportName} ${key.yearMonth} ${scrub(binding, (err as Error).message)}`,

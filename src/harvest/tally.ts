@@ -29,6 +29,11 @@ export class HarvestTally {
     await this.add(item, delta, log);
   }
 
+  /** A month whose upload failed (not stored; counted under `upload` with the failed months). */
+  async notStored(item: Counted, log: Logger): Promise<void> {
+    await this.add(item, { failed: { upload: 1 } }, log);
+  }
+
   /** A request put back for later (queued, busy, rate limited). */
   async deferred(item: Counted, log: Logger): Promise<void> {
     await this.add(item, { deferred: 1 }, log);

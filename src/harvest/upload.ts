@@ -9,6 +9,7 @@ import type { Diagnostic, MonthFacts, MonthStream, TopItem, YearMonth } from '..
 import type { CounterReport } from '../model/records.ts';
 import type { ErmStore, StreamedReport } from '../erm/port.ts';
 import type { MonthSource } from '../sushi/types.ts';
+import { storableJsonText, storableValue } from '../counter/storable-text.ts';
 import { upsertLookupCql } from './cql-terms.ts';
 import type { HarvestState } from './month-state.ts';
 
@@ -177,11 +178,48 @@ function hasMonthStreams(data: MonthSource): data is StreamingMonthSource {
   return typeof (data as Partial<StreamingMonthSource>).monthStreams === 'function';
 }
 
+/**
+ * A month whose text PostgreSQL can store: its header and item texts with NUL characters and lone
+ * surrogates replaced (counter/storable-text.ts), counted as they are read.
+ */
+class StorableMonth {
+  readonly header: unknown;
+  replaced = 0;
+
+  constructor(private readonly month: MonthStream) {
+    const header = storableValue(month.header);
+    this.header = header.value;
+    this.replaced = header.replaced;
+  }
+
+  /** The item texts, storable; `count` adds the replacements to `replaced` (once per month). */
+  async *items(count = false): AsyncGenerator<string> {
+    for await (const raw of this.month.items()) {
+      const { text, replaced } = storableJsonText(raw);
+      if (count) this.replaced += replaced;
+      yield text;
+    }
+  }
+
+  /** The month's usage fields with a `text_replaced` diagnostic when something was replaced. */
+  usage(): UsageFields {
+    // Top items and diagnostics quote item names: made storable too (not counted again).
+    const usage = storableValue(usageFieldsOf(this.month)).value;
+    if (this.replaced === 0) return usage;
+    const diagnostic: Diagnostic = {
+      code: 'text_replaced',
+      message: `${this.replaced} character(s) that cannot be stored (NUL, lone UTF-16 surrogate) replaced by U+FFFD`,
+      count: this.replaced,
+    };
+    return { ...usage, diagnostics: [...usage.diagnostics, diagnostic] };
+  }
+}
+
 /** The month's report object, and the hash of its item texts taken while they are joined. */
-async function monthReport(month: MonthStream): Promise<{ report: unknown; contentHash: string }> {
+async function monthReport(month: StorableMonth): Promise<{ report: unknown; contentHash: string }> {
   const items: string[] = [];
   const hash = createHash('sha256');
-  for await (const text of month.items()) {
+  for await (const text of month.items(true)) {
     hash.update(text).update('\n');
     items.push(text);
   }
@@ -192,9 +230,9 @@ async function monthReport(month: MonthStream): Promise<{ report: unknown; conte
 }
 
 /** The hash of a large month's item texts: one extra pass over its (spilled) items. */
-async function streamedHash(month: MonthStream): Promise<string> {
+async function streamedHash(month: StorableMonth): Promise<string> {
   const hash = createHash('sha256');
-  for await (const text of month.items()) hash.update(text).update('\n');
+  for await (const text of month.items(true)) hash.update(text).update('\n');
   return hash.digest('hex');
 }
 
@@ -210,24 +248,27 @@ export async function* monthsToStore(
   if (!hasMonthStreams(data)) {
     for await (const month of data.months()) {
       const usage = month.itemCount !== undefined ? { itemCount: month.itemCount } : undefined;
-      const outcome = { kind: 'success' as const, report: month.report, state, usage };
+      const report = storableValue(month.report).value;
+      const outcome = { kind: 'success' as const, report, state, usage };
       yield { yearMonth: month.yearMonth, outcome: { ...outcome, contentHash: month.contentHash } };
     }
     return;
   }
-  for await (const month of data.monthStreams()) {
-    if (month.outsideRequest) continue;
-    const usage = usageFieldsOf(month);
-    if (month.itemBytes > STREAMED_MONTH_BYTES) {
+  for await (const stream of data.monthStreams()) {
+    if (stream.outsideRequest) continue;
+    const month = new StorableMonth(stream);
+    if (stream.itemBytes > STREAMED_MONTH_BYTES) {
       const streamed = { header: month.header, items: () => month.items() };
       const contentHash = await streamedHash(month);
+      const usage = month.usage();
       yield {
-        yearMonth: month.yearMonth,
+        yearMonth: stream.yearMonth,
         outcome: { kind: 'success', report: undefined, streamed, state, usage, contentHash },
       };
       continue;
     }
     const { report, contentHash } = await monthReport(month);
-    yield { yearMonth: month.yearMonth, outcome: { kind: 'success', report, state, usage, contentHash } };
+    const usage = month.usage();
+    yield { yearMonth: stream.yearMonth, outcome: { kind: 'success', report, state, usage, contentHash } };
   }
 }

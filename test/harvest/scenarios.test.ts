@@ -45,6 +45,7 @@ describe('exception policy end to end (mock scenarios)', () => {
     'reset-a': [['PR'], '2022-01', '2022-02'],
     'garbage-a': [['PR'], '2022-01', '2022-01'],
     'null-a': [['PR'], '2022-01', '2022-01'],
+    'badtext-a': [['TR'], '2022-01', '2022-01'],
     'slow:800-a': [['PR'], '2022-01', '2022-01'],
   };
 
@@ -221,6 +222,25 @@ describe('exception policy end to end (mock scenarios)', () => {
     const reset = await records('reset-a');
     assert.equal(reset.length, 2);
     assert.ok(reset.every((r) => r.failedAttempts === 1));
+  });
+
+  it('text a database cannot store (NUL, lone surrogate) is replaced; the month is stored and says so', async () => {
+    const [r] = await records('badtext-a');
+    assert.ok(r, 'the month is stored');
+    assert.equal(r.failedReason, undefined);
+    const full = (await call(svc, 'GET', `/counter-reports/${r.id}`)).json;
+    const first = full.report.Report_Items[0];
+    assert.match(first.Title, /\uFFFD$/);
+    assert.equal(first['\uFFFD'], 'lone');
+    const diagnostic = full.diagnostics.find((d: Rec) => d.code === 'text_replaced');
+    assert.equal(diagnostic?.count, 2, JSON.stringify(full.diagnostics));
+    assert.deepEqual((await jobOf('badtext-a')).report, {
+      stored: 1,
+      empty: 0,
+      failed: {},
+      skipped: 0,
+      deferred: 0,
+    });
   });
 
   it('a slow drip still arrives', async () => {

@@ -26,6 +26,8 @@ export type DiagnosticCode =
   | 'count_as_string'
   | 'count_invalid'
   | 'item_id_missing'
+  // Text PostgreSQL cannot store, replaced by U+FFFD (counter/storable-text.ts)
+  | 'text_replaced'
   // What the splitter noticed while cutting months, under the same names
   | FindingCode;
 

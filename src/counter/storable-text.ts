@@ -1,0 +1,60 @@
+/**
+ * Text a provider sends that PostgreSQL cannot store: JSON allows the escapes `\u0000` (NUL) and a lone
+ * UTF-16 surrogate (`\ud800` without its pair), but neither `text` nor `jsonb` accepts them, so one such
+ * character in one item would make a whole month unstorable. A month is data worth keeping: such
+ * characters are replaced by U+FFFD (the Unicode replacement character) and counted, so that the month
+ * is stored and carries a `text_replaced` diagnostic (docs/counter-validation.md). Requests that send such
+ * text to the API are refused instead (src/model/input-checks.ts): a client can fix its input.
+ */
+
+/** Any escape that may need a look: `\u0000` or a surrogate escape (cheap pre-check). */
+const SUSPECT_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+/** A character that cannot be stored, as it appears in a string that is not JSON-escaped. */
+const UNSTORABLE_CHAR = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/**
+ * The escapes of a JSON text from left to right: a surrogate pair, a `\uXXXX`, or any other escape
+ * (consumed whole, so that an escaped backslash followed by `u0000` stays text).
+ */
+const ESCAPE = /\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|\\[^u]/g;
+
+export interface StorableText {
+  text: string;
+  /** Characters replaced by U+FFFD. */
+  replaced: number;
+}
+
+function unstorableCode(hex: string): boolean {
+  const code = Number.parseInt(hex, 16);
+  return code === 0 || (code >= 0xd800 && code <= 0xdfff);
+}
+
+/** A JSON text with every escaped NUL and lone surrogate replaced by `\ufffd`. */
+export function storableJsonText(json: string): StorableText {
+  const hasRaw = UNSTORABLE_CHAR.test(json);
+  UNSTORABLE_CHAR.lastIndex = 0;
+  if (!hasRaw && !SUSPECT_ESCAPE.test(json)) return { text: json, replaced: 0 };
+  let replaced = 0;
+  let text = json.replace(ESCAPE, (escape: string, _high?: string, _low?: string, single?: string) => {
+    if (single === undefined || !unstorableCode(single)) return escape;
+    replaced++;
+    return '\\ufffd';
+  });
+  if (hasRaw) {
+    text = text.replace(UNSTORABLE_CHAR, () => {
+      replaced++;
+      return '\ufffd';
+    });
+  }
+  return { text, replaced };
+}
+
+/**
+ * A parsed JSON value with every string and member name made storable: the value itself when nothing
+ * needs replacing (the common case: one look at its JSON text), otherwise a copy.
+ */
+export function storableValue<T>(value: T): { value: T; replaced: number } {
+  const json = JSON.stringify(value);
+  if (json === undefined) return { value, replaced: 0 };
+  const { text, replaced } = storableJsonText(json);
+  return replaced === 0 ? { value, replaced } : { value: JSON.parse(text) as T, replaced };
+}
