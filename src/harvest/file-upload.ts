@@ -106,13 +106,22 @@ function place(d: Diagnostic): string {
   return where.length > 0 ? `${where.join(' ')}: ${d.message}` : d.message;
 }
 
-async function writeTabularAsJson(format: 'tsv' | 'csv' | 'xlsx', path: string, out: string): Promise<void> {
+async function writeTabularAsJson(
+  format: 'tsv' | 'csv' | 'xlsx',
+  path: string,
+  out: string,
+  tmpDir: string,
+): Promise<void> {
   const stream = createWriteStream(out, { encoding: 'utf8' });
   try {
     const rows = format === 'tsv' ? tsvRows(path) : format === 'csv' ? csvRows(path) : xlsxRows(path);
-    await tabularToJson(rows, async (text) => {
-      if (!stream.write(text)) await once(stream, 'drain');
-    });
+    await tabularToJson(
+      rows,
+      async (text) => {
+        if (!stream.write(text)) await once(stream, 'drain');
+      },
+      { tmpDir },
+    );
   } catch (error) {
     if (error instanceof TabularReadError) throw new UploadError('INVALID_REPORT_CONTENT', error.message);
     if (format === 'xlsx')
@@ -179,7 +188,7 @@ export async function prepareUpload(
     let jsonPath = path;
     if (format !== 'json') {
       jsonPath = join(dir, 'report.json');
-      await writeTabularAsJson(format, path, jsonPath);
+      await writeTabularAsJson(format, path, jsonPath, dir);
     }
     const release: CounterRelease = options.providerRelease === '5' ? '5' : '5.1';
     const result = await splitReportStream(createReadStream(jsonPath), release, {
