@@ -110,7 +110,9 @@ interface ParsedHeader {
 function buildHeader(values: Map<string, string>, rowsAt: Map<string, number>): ParsedHeader {
   const releaseText = (values.get('Release') ?? '').trim();
   if (releaseText === '4' || /^4(\.\d)?$/.test(releaseText))
-    throw new TabularReadError('COUNTER Release 4 tabular files are not supported; upload R5.0 or R5.1');
+    throw new TabularReadError(
+      'Release 4 with a COUNTER 5 header: a COUNTER 4 tabular file starts with its report name (Journal Report 1 (R4))',
+    );
   if (releaseText !== '5' && releaseText !== '5.1')
     throw new TabularReadError(
       `Release '${releaseText}' is not a COUNTER release this service reads (5 or 5.1)`,
