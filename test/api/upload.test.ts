@@ -20,34 +20,10 @@ import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 import { backends, call } from '../helpers/service.ts';
 import { create, udp } from '../helpers/store.ts';
 import { FIXTURES } from '../helpers/sushi.ts';
+import { upload } from '../helpers/upload.ts';
 
 const R51_TR = join(FIXTURES, 'r51', 'TR_sample_r51');
 const R50_DR = join(FIXTURES, 'r50', 'Sample-DR');
-
-export async function upload(
-  svc: RunningService,
-  providerId: string,
-  fileName: string,
-  content: string | Uint8Array,
-  overwrite?: boolean,
-): Promise<{ status: number; text: string; json: any }> {
-  const form = new FormData();
-  form.append('file', new Blob([typeof content === 'string' ? content : Buffer.from(content)]), fileName);
-  const qs = overwrite === undefined ? '' : `?overwrite=${overwrite}`;
-  const res = await fetch(`${svc.url}/counter-reports/multipartupload/provider/${providerId}${qs}`, {
-    method: 'POST',
-    headers: { 'x-okapi-tenant': 'diku' },
-    body: form,
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
-}
 
 function usageOf(records: Record<string, any>[]) {
   return records.map((r) => ({
