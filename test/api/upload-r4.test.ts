@@ -137,6 +137,30 @@ for (const backend of backends()) {
         }
       });
 
+    it('an uploaded JR1 exported again (json: COUNTER 4 has no tabular export) gives the counts of the file', async () => {
+      const pid = await provider('4', 'r4 export');
+      assert.equal((await upload(svc, pid, 'JR1.tsv', JR1)).status, 200);
+      const path = `/counter-reports/export/provider/${pid}/report/JR1/version/4/from/2022-01/to/2022-03`;
+      const get = (format: string) =>
+        fetch(`${svc.url}${path}?format=${format}`, { headers: { 'x-okapi-tenant': 'diku' } });
+      const res = await get('json');
+      assert.equal(res.status, 200, await res.clone().text());
+      const merged: any = await res.json();
+      const rows = (merged.customer[0].reportItems as Item[]).map((item) => [
+        item.itemName,
+        item.itemPerformance.map((p) => p.instance.find((i) => i.metricType === 'FT_TOTAL')?.count),
+      ]);
+      // The data rows of the file: journal, then the counts of Jan..Mar 2022.
+      const want = JR1.split('\n')
+        .slice(9, -1)
+        .map((line) => line.split('\t'))
+        .map((cells) => [cells[0], cells.slice(10).map(Number)]);
+      assert.deepEqual(rows, want);
+      const tsv = await get('tsv');
+      assert.equal(tsv.status, 400);
+      assert.match(await tsv.text(), /json only/);
+    });
+
     it('DB1 as csv: a month with one database and a month with two', async () => {
       const pid = await provider('4', 'r4 db1');
       const res = await upload(svc, pid, 'DB1.csv', DB1);
