@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { MOCK_REPORT_IDS } from '../../../mock/samples.ts';
 import { splitReportStream, type CounterRelease } from '../../../src/counter/index.ts';
 import { tabularToJson, type TabularReadOptions } from '../../../src/counter/tabular/read.ts';
-import { tsvRows } from '../../../src/counter/tabular/rows.ts';
+import { csvRows, MAX_ROW_CHARS, tsvRows } from '../../../src/counter/tabular/rows.ts';
 import { FIXTURES } from '../../helpers/sushi.ts';
 
 function samplePath(release: CounterRelease, id: string): string {
@@ -45,9 +45,13 @@ async function summarise(json: string, release: CounterRelease): Promise<Record<
 }
 
 async function readTsv(path: string, options?: TabularReadOptions): Promise<string> {
+  return readTsvRows(tsvRows(path), options);
+}
+
+async function readTsvRows(rows: AsyncIterable<string[]>, options?: TabularReadOptions): Promise<string> {
   let text = '';
   await tabularToJson(
-    tsvRows(path),
+    rows,
     async (piece) => {
       text += piece;
     },
@@ -131,5 +135,15 @@ describe('tabular read: R5.1 IR groups by parent across the whole file', () => {
       ['Item 5-0', 'Item 5-1', 'Item 5-2'],
     );
     assert.deepEqual(await readdir(spillDir), [], 'the spill files are removed');
+  });
+
+  it('a file without line breaks is refused at the row length limit, not read into memory whole', async () => {
+    const file = join(dir, 'one-line.tsv');
+    await writeFile(file, `Report_Name\t${'x'.repeat(MAX_ROW_CHARS + 300_000)}`);
+    for (const rows of [tsvRows(file), csvRows(file)])
+      await assert.rejects(
+        readTsvRows(rows),
+        /^TabularReadError: Row 1: the row is longer than 16777216 characters/,
+      );
   });
 });
