@@ -106,8 +106,16 @@ for (const backend of backends()) {
       const ExcelJS = (await import('exceljs')).default;
       const wb = new ExcelJS.Workbook();
       const sheet = wb.addWorksheet('JR1');
-      for (const line of tsv.split('\n').slice(0, -1))
-        sheet.addRow(line.split('\t').map((c) => (/^\d+$/.test(c) ? Number(c) : c)));
+      // Counts as numbers; month headings and the date run as date cells, as spreadsheets keep them.
+      const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+      const cell = (c: string): string | number | Date => {
+        if (/^\d+$/.test(c)) return Number(c);
+        const month = /^([A-Z][a-z]{2})-(\d{4})$/.exec(c);
+        if (month) return new Date(Date.UTC(Number(month[2]), MONTHS.indexOf(month[1]), 1));
+        if (/^\d{4}-\d{2}-\d{2}$/.test(c)) return new Date(`${c}T00:00:00Z`);
+        return c;
+      };
+      for (const line of tsv.split('\n').slice(0, -1)) sheet.addRow(line.split('\t').map(cell));
       return new Uint8Array(await wb.xlsx.writeBuffer());
     }
 
@@ -132,6 +140,7 @@ for (const backend of backends()) {
           });
           assert.equal(record.report.name, 'JR1');
           assert.equal(record.report.version, '4');
+          assert.equal(record.report.created, '2022-04-05T00:00:00.000Z');
           assert.match(record.contentHash, /^[0-9a-f]{64}$/);
           assert.equal(record.failedReason, undefined);
         }

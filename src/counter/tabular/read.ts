@@ -23,7 +23,10 @@ export class TabularReadError extends Error {
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
-/** `Jan-2022` (also `2022-01`) → `2022-01`; undefined for any other heading. */
+/**
+ * `Jan-2022` (also `2022-01`, and `2022-01-01`: a spreadsheet's date cell formatted as a month) →
+ * `2022-01`; undefined for any other heading.
+ */
 export function monthOfHeading(heading: string): string | undefined {
   const text = heading.trim();
   const named = /^([A-Za-z]{3})-(\d{4})$/.exec(text);
@@ -31,8 +34,8 @@ export function monthOfHeading(heading: string): string | undefined {
     const m = MONTHS.indexOf(named[1].toLowerCase());
     return m < 0 ? undefined : `${named[2]}-${String(m + 1).padStart(2, '0')}`;
   }
-  const iso = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(text);
-  return iso ? text : undefined;
+  const iso = /^(\d{4})-(0[1-9]|1[0-2])(?:-01)?$/.exec(text);
+  return iso ? `${iso[1]}-${iso[2]}` : undefined;
 }
 
 function lastDay(month: string): string {
