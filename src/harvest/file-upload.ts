@@ -4,7 +4,8 @@
  * and split before anything is stored: a tabular file (tsv, csv, xlsx) is first written out as COUNTER
  * JSON to a temporary file, then the JSON goes through the month splitter, whose buckets spill to disk,
  * so memory stays bounded. A COUNTER 4 tabular file (its first cell names an R4 report) is read straight
- * into R4 month buckets (counter/tabular/read-r4.ts) and stored as a cs41 harvest stores its months. Every fault is an `UploadError` with mod-erm-usage's codes
+ * into R4 month buckets (counter/tabular/read-r4.ts) and stored as a cs41 harvest stores its months.
+ * Every fault is an `UploadError` with mod-erm-usage's codes
  * (`POST /counter-reports/multipartupload/provider/{id}`), naming the place where it can.
  */
 import { createReadStream, createWriteStream } from 'node:fs';

@@ -112,7 +112,8 @@ export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
     worksheets: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',
-    styles: 'ignore',
+    // Styles are read so that date cells (month headings, the date run) come as dates, not serial numbers.
+    styles: 'cache',
     entries: 'ignore',
   });
   for await (const sheet of reader) {
