@@ -107,7 +107,7 @@ export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
           schema: {
             tags: ['counter reports'],
             summary:
-              'Upload a COUNTER file (R5.0/R5.1 JSON, tabular tsv, csv or xlsx) as the provider’s months',
+              'Upload a COUNTER file (R5.0/R5.1 JSON; R5 or R4 tabular tsv, csv or xlsx) as the provider’s months',
             params: Type.Object({ id: Type.String() }),
             querystring: Type.Object({ overwrite: Type.Optional(Type.Boolean({ default: false })) }),
             response: { 200: Type.String(), 400: UploadErrorSchema },

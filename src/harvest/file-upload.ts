@@ -3,7 +3,9 @@
  * (upload.ts: same records and usage fields, `harvestState.source: 'upload'`). The whole file is read
  * and split before anything is stored: a tabular file (tsv, csv, xlsx) is first written out as COUNTER
  * JSON to a temporary file, then the JSON goes through the month splitter, whose buckets spill to disk,
- * so memory stays bounded. Every fault is an `UploadError` with mod-erm-usage's codes
+ * so memory stays bounded. A COUNTER 4 tabular file (its first cell names an R4 report) is read straight
+ * into R4 month buckets (counter/tabular/read-r4.ts) and stored as a cs41 harvest stores its months.
+ * Every fault is an `UploadError` with mod-erm-usage's codes
  * (`POST /counter-reports/multipartupload/provider/{id}`), naming the place where it can.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -19,6 +21,7 @@ import {
   type YearMonth,
 } from '../counter/index.ts';
 import { tabularToJson, TabularReadError } from '../counter/tabular/read.ts';
+import { isR4FirstRow, readR4Tabular, TabularUnsupportedError } from '../counter/tabular/read-r4.ts';
 import { csvRows, tsvRows, xlsxRows } from '../counter/tabular/rows.ts';
 import type { CounterReport } from '../model/records.ts';
 import type { StreamedReport } from '../erm/port.ts';
@@ -78,7 +81,7 @@ export function uploadFormatOf(fileName: string): UploadFormat | undefined {
 const BLOCKING = new Set(['count_invalid', 'negative_count', 'non_object_item', 'invalid_month_key']);
 
 export interface PreparedUpload {
-  release: CounterRelease;
+  release: CounterRelease | '4';
   reportName: string;
   yearMonths: YearMonth[];
   /** The months as records to store, in month order, with the report streamed for large months. */
@@ -106,21 +109,107 @@ function place(d: Diagnostic): string {
   return where.length > 0 ? `${where.join(' ')}: ${d.message}` : d.message;
 }
 
-async function writeTabularAsJson(format: 'tsv' | 'csv' | 'xlsx', path: string, out: string): Promise<void> {
+type TabularFormat = 'tsv' | 'csv' | 'xlsx';
+
+function rowsOf(format: TabularFormat, path: string): AsyncGenerator<string[]> {
+  return format === 'tsv' ? tsvRows(path) : format === 'csv' ? csvRows(path) : xlsxRows(path);
+}
+
+/** A reader's fault as the upload's answer (errors that are not about the file are rethrown). */
+function tabularFault(format: TabularFormat, error: unknown): never {
+  if (error instanceof TabularUnsupportedError)
+    throw new UploadError('UNSUPPORTED_REPORT_TYPE', error.message);
+  if (error instanceof TabularReadError) throw new UploadError('INVALID_REPORT_CONTENT', error.message);
+  if (format === 'xlsx' && !(error instanceof UploadError))
+    throw new UploadError(
+      'INVALID_REPORT_CONTENT',
+      `not a readable xlsx workbook (${(error as Error).message})`,
+    );
+  throw error;
+}
+
+/** Whether a tabular file is a COUNTER 4 report (its first cell names one, `Journal Report 1 (R4)`). */
+async function isR4File(format: TabularFormat, path: string): Promise<boolean> {
+  try {
+    for await (const row of rowsOf(format, path)) return isR4FirstRow(row);
+    return false;
+  } catch (error) {
+    return tabularFault(format, error);
+  }
+}
+
+/**
+ * A COUNTER 4 tabular file: its months as a COUNTER 4 harvest stores them (FOLIO's R4 JSON, release
+ * `4`, the report name as `JR1`), only for a provider that harvests release 4 (or none).
+ */
+async function prepareR4Upload(
+  format: TabularFormat,
+  path: string,
+  fileName: string,
+  options: PrepareOptions,
+): Promise<PreparedUpload> {
+  const configured = options.providerRelease;
+  if (configured !== undefined && configured !== '4')
+    throw new UploadError(
+      'UNSUPPORTED_REPORT_RELEASE',
+      `The file is a COUNTER release 4 report; the provider harvests release ${configured}`,
+    );
+  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'upload-'));
+  const dispose = () => rm(dir, { recursive: true, force: true });
+  let report;
+  try {
+    report = await readR4Tabular(rowsOf(format, path), { tmpDir: dir });
+  } catch (error) {
+    await dispose();
+    return tabularFault(format, error);
+  }
+  const read = report;
+  return {
+    release: '4',
+    reportName: read.reportName,
+    yearMonths: [...read.yearMonths],
+    dispose: async () => {
+      await read.dispose();
+      await dispose();
+    },
+    async *records(providerId, downloadTime) {
+      for await (const month of read.months()) {
+        const state: HarvestState = {
+          state: month.itemCount === 0 ? 'empty' : 'harvested',
+          source: 'upload',
+          fileName,
+        };
+        const key = { providerId, release: '4', reportName: read.reportName, yearMonth: month.yearMonth };
+        const outcome = {
+          kind: 'success' as const,
+          report: month.report,
+          usage: { itemCount: month.itemCount },
+          contentHash: month.contentHash,
+          state,
+        };
+        yield { record: buildRecord(key, outcome, downloadTime, undefined, 0) };
+      }
+    },
+  };
+}
+
+async function writeTabularAsJson(
+  format: TabularFormat,
+  path: string,
+  out: string,
+  tmpDir: string,
+): Promise<void> {
   const stream = createWriteStream(out, { encoding: 'utf8' });
   try {
-    const rows = format === 'tsv' ? tsvRows(path) : format === 'csv' ? csvRows(path) : xlsxRows(path);
-    await tabularToJson(rows, async (text) => {
-      if (!stream.write(text)) await once(stream, 'drain');
-    });
+    await tabularToJson(
+      rowsOf(format, path),
+      async (text) => {
+        if (!stream.write(text)) await once(stream, 'drain');
+      },
+      { tmpDir },
+    );
   } catch (error) {
-    if (error instanceof TabularReadError) throw new UploadError('INVALID_REPORT_CONTENT', error.message);
-    if (format === 'xlsx')
-      throw new UploadError(
-        'INVALID_REPORT_CONTENT',
-        `not a readable xlsx workbook (${(error as Error).message})`,
-      );
-    throw error;
+    tabularFault(format, error);
   } finally {
     stream.end();
     await once(stream, 'close');
@@ -167,8 +256,10 @@ export async function prepareUpload(
   if (!format)
     throw new UploadError(
       'UNSUPPORTED_FILE_FORMAT',
-      `'${fileName}': upload a .json (COUNTER 5.0/5.1), .tsv, .csv or .xlsx (COUNTER 5 tabular) file`,
+      `'${fileName}': upload a .json (COUNTER 5.0/5.1), .tsv, .csv or .xlsx (COUNTER 5 or 4 tabular) file`,
     );
+  if (format !== 'json' && (await isR4File(format, path)))
+    return prepareR4Upload(format, path, fileName, options);
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'upload-'));
   let split: SplitReport | undefined;
   const dispose = async () => {
@@ -179,7 +270,7 @@ export async function prepareUpload(
     let jsonPath = path;
     if (format !== 'json') {
       jsonPath = join(dir, 'report.json');
-      await writeTabularAsJson(format, path, jsonPath);
+      await writeTabularAsJson(format, path, jsonPath, dir);
     }
     const release: CounterRelease = options.providerRelease === '5' ? '5' : '5.1';
     const result = await splitReportStream(createReadStream(jsonPath), release, {

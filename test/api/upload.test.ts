@@ -1,7 +1,7 @@
 /**
  * POST /counter-reports/multipartupload/provider/{id} (mod-erm-usage's upload, docs/counter-tabular.md section 10):
  * official samples uploaded as JSON and as TSV store the months a harvest of the same sample stores
- * (same usage totals, item counts for the flat reports, harvestState saying upload); bad files are
+ * (same usage totals, the same item counts as their JSON twins, harvestState saying upload); bad files are
  * refused with a 400 naming what and where, and leave nothing behind; existing months are kept
  * unless overwrite=true. On PGlite and PostgreSQL.
  */
@@ -20,34 +20,10 @@ import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 import { backends, call } from '../helpers/service.ts';
 import { create, udp } from '../helpers/store.ts';
 import { FIXTURES } from '../helpers/sushi.ts';
+import { upload } from '../helpers/upload.ts';
 
 const R51_TR = join(FIXTURES, 'r51', 'TR_sample_r51');
 const R50_DR = join(FIXTURES, 'r50', 'Sample-DR');
-
-export async function upload(
-  svc: RunningService,
-  providerId: string,
-  fileName: string,
-  content: string | Uint8Array,
-  overwrite?: boolean,
-): Promise<{ status: number; text: string; json: any }> {
-  const form = new FormData();
-  form.append('file', new Blob([typeof content === 'string' ? content : Buffer.from(content)]), fileName);
-  const qs = overwrite === undefined ? '' : `?overwrite=${overwrite}`;
-  const res = await fetch(`${svc.url}/counter-reports/multipartupload/provider/${providerId}${qs}`, {
-    method: 'POST',
-    headers: { 'x-okapi-tenant': 'diku' },
-    body: form,
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
-}
 
 function usageOf(records: Record<string, any>[]) {
   return records.map((r) => ({
@@ -152,9 +128,9 @@ for (const backend of backends()) {
 
     // All 32 official samples (PGlite only: the store path is the same): the TSV and the JSON of each
     // store the per-month totals a harvest of the sample through the mock stores (okExpectedSums, the
-    // oracle test/harvest/samples-e2e.test.ts checks harvests against).
+    // oracle test/harvest/samples-e2e.test.ts checks harvests against), and the same item counts.
     if (backend.name === 'pglite')
-      it('every official sample uploaded as TSV and as JSON stores the totals a harvest stores', async () => {
+      it('every official sample uploaded as TSV and as JSON stores the totals a harvest stores and the same item counts', async () => {
         const windows = { '5.1': ['2022-01', '2022-12'], '5': ['2016-01', '2016-03'] } as const;
         for (const release of ['5.1', '5'] as const)
           for (const id of MOCK_REPORT_IDS) {
@@ -163,6 +139,7 @@ for (const backend of backends()) {
                 ? join(FIXTURES, 'r51', `${id.replace('_', '').toUpperCase()}_sample_r51`)
                 : join(FIXTURES, 'r50', `Sample-${id.toUpperCase()}`);
             const expected = okExpectedSums(release, id, windows[release][0], windows[release][1]);
+            const itemCounts: Record<string, Record<string, number>> = {};
             for (const ext of ['tsv', 'json']) {
               const pid = await provider(release, `all ${release} ${id} ${ext}`);
               const res = await upload(svc, pid, `${id}.${ext}`, readFileSync(`${base}.${ext}`));
@@ -178,7 +155,10 @@ for (const backend of backends()) {
               );
               assert.deepEqual(got, want, `${release} ${id} ${ext}`);
               assert.ok(stored.every((r) => r.reportName === id.toUpperCase() && r.release === release));
+              itemCounts[ext] = Object.fromEntries(stored.map((r) => [r.yearMonth, r.itemCount]));
             }
+            // R5.1 IR included: its tabular rows are grouped under their parents as the JSON groups them.
+            assert.deepEqual(itemCounts.tsv, itemCounts.json, `${release} ${id}: item counts`);
           }
       });
 

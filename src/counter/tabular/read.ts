@@ -7,6 +7,7 @@
  */
 import { parseReportId, reportName, type CounterRelease, type ReportId } from '../reports.ts';
 import { PARENT_COLUMNS, ROW_ATTRIBUTES } from './layouts.ts';
+import { SpillingGroupBy, type GroupCodec, type SpillOptions } from './spill.ts';
 
 /** A file that is not a COUNTER tabular report, with the place (1-based row, column heading) of the fault. */
 export class TabularReadError extends Error {
@@ -22,7 +23,10 @@ export class TabularReadError extends Error {
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
-/** `Jan-2022` (also `2022-01`) → `2022-01`; undefined for any other heading. */
+/**
+ * `Jan-2022` (also `2022-01`, and `2022-01-01`: a spreadsheet's date cell formatted as a month) →
+ * `2022-01`; undefined for any other heading.
+ */
 export function monthOfHeading(heading: string): string | undefined {
   const text = heading.trim();
   const named = /^([A-Za-z]{3})-(\d{4})$/.exec(text);
@@ -30,8 +34,8 @@ export function monthOfHeading(heading: string): string | undefined {
     const m = MONTHS.indexOf(named[1].toLowerCase());
     return m < 0 ? undefined : `${named[2]}-${String(m + 1).padStart(2, '0')}`;
   }
-  const iso = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(text);
-  return iso ? text : undefined;
+  const iso = /^(\d{4})-(0[1-9]|1[0-2])(?:-01)?$/.exec(text);
+  return iso ? `${iso[1]}-${iso[2]}` : undefined;
 }
 
 function lastDay(month: string): string {
@@ -109,7 +113,9 @@ interface ParsedHeader {
 function buildHeader(values: Map<string, string>, rowsAt: Map<string, number>): ParsedHeader {
   const releaseText = (values.get('Release') ?? '').trim();
   if (releaseText === '4' || /^4(\.\d)?$/.test(releaseText))
-    throw new TabularReadError('COUNTER Release 4 tabular files are not supported; upload R5.0 or R5.1');
+    throw new TabularReadError(
+      'Release 4 with a COUNTER 5 header: a COUNTER 4 tabular file starts with its report name (Journal Report 1 (R4))',
+    );
   if (releaseText !== '5' && releaseText !== '5.1')
     throw new TabularReadError(
       `Release '${releaseText}' is not a COUNTER release this service reads (5 or 5.1)`,
@@ -249,6 +255,34 @@ export interface TabularReadResult {
   rows: number;
 }
 
+/** R5.1 IR: the item texts of one parent group. */
+const ITEM_TEXTS: GroupCodec<string[]> = {
+  combine(into, from) {
+    let grown = 0;
+    for (const text of from) {
+      into.push(text);
+      grown += 2 * text.length + 16;
+    }
+    return grown;
+  },
+  encode: (value) => JSON.stringify(value),
+  decode: (text) => JSON.parse(text) as string[],
+  size: (value) => value.reduce((n, text) => n + 2 * text.length + 16, 32),
+};
+
+/** The key of an R5.1 IR group without a parent (parent keys are JSON objects). */
+const NO_PARENT = '-';
+
+export interface TabularReadOptions {
+  /**
+   * R5.1 IR rows are grouped under their parent across the whole file; the groups are held in
+   * memory up to this budget and spill to temporary files beyond it (docs/counter-tabular.md,
+   * section 10). Default 64 MiB.
+   */
+  memoryBudgetBytes?: number;
+  tmpDir?: string;
+}
+
 /**
  * Reads tabular rows (header, blank row, headings, data) and writes the same report as COUNTER JSON
  * text through `write`, one item at a time. Throws TabularReadError for anything that is not a
@@ -257,6 +291,7 @@ export interface TabularReadResult {
 export async function tabularToJson(
   rows: AsyncIterable<string[]>,
   write: (text: string) => Promise<void>,
+  options: TabularReadOptions = {},
 ): Promise<TabularReadResult> {
   const headerValues = new Map<string, string>();
   const headerRowsAt = new Map<string, number>();
@@ -266,101 +301,104 @@ export async function tabularToJson(
   let open: OpenItem | undefined;
   let written = 0;
   let dataRows = 0;
-  let parentKey: string | undefined;
-  let parent: Json | undefined;
-  let children: string[] = [];
+  // R5.1 IR: every Report_Items element is a parent group ({...parent, Items} or {Items} for the
+  // items without a parent); items are grouped by their parent across the whole file.
+  let groups: SpillingGroupBy<string[]> | undefined;
+  let groupSeq = 0;
+  const spill: SpillOptions = {
+    memoryBudgetBytes: options.memoryBudgetBytes ?? 64 * 1024 * 1024,
+    ...(options.tmpDir !== undefined && { tmpDir: options.tmpDir }),
+  };
 
   const emitElement = async (json: Json) => {
     await write(`${written === 0 ? '' : ','}${JSON.stringify(json)}`);
     written += 1;
-  };
-  const flushParent = async () => {
-    if (!parent) return;
-    await write(
-      `${written === 0 ? '' : ','}${JSON.stringify({ ...parent, Items: [] }).slice(0, -2)}${children.join(',')}]}`,
-    );
-    written += 1;
-    parent = undefined;
-    children = [];
   };
   const closeItem = async () => {
     if (!open || !header) return;
     const item = finishItem(open, header.release);
     open = undefined;
     for (const json of item) {
-      const p = header.release === '5.1' && header.reportId.startsWith('IR') ? takeParent(json) : undefined;
-      if (p) {
-        const key = JSON.stringify(p);
-        if (key !== parentKey) {
-          await flushParent();
-          parentKey = key;
-          parent = p;
-        }
-        children.push(JSON.stringify(json));
-      } else {
-        await flushParent();
-        parentKey = undefined;
+      if (!groups) {
         await emitElement(json);
+        continue;
       }
+      const parent = takeParent(json);
+      groupSeq += 1;
+      await groups.add(parent ? JSON.stringify(parent) : NO_PARENT, [groupSeq], [JSON.stringify(json)]);
+    }
+  };
+  const writeGroups = async () => {
+    if (!groups) return;
+    for await (const entry of groups.finish((_key, position) => position)) {
+      const parent = entry.key === NO_PARENT || entry.key === '{}' ? '{' : `${entry.key.slice(0, -1)},`;
+      await write(`${written === 0 ? '' : ','}${parent}"Items":[${entry.value.join(',')}]}`);
+      written += 1;
     }
   };
 
-  for await (const raw of rows) {
-    rowNumber += 1;
-    const cells = raw.map((c) => (rowNumber === 1 ? c.replace(/^\uFEFF/, '') : c));
-    if (!header) {
-      const label = (cells[0] ?? '').trim();
-      if (label === '' && cells.every((c) => c.trim() === '')) {
-        if (headerValues.size === 0) continue;
-        header = buildHeader(headerValues, headerRowsAt);
-        await write(`{"Report_Header":${JSON.stringify(header.json)},"Report_Items":[`);
+  try {
+    for await (const raw of rows) {
+      rowNumber += 1;
+      const cells = raw.map((c) => (rowNumber === 1 ? c.replace(/^\uFEFF/, '') : c));
+      if (!header) {
+        const label = (cells[0] ?? '').trim();
+        if (label === '' && cells.every((c) => c.trim() === '')) {
+          if (headerValues.size === 0) continue;
+          header = buildHeader(headerValues, headerRowsAt);
+          if (header.release === '5.1' && header.reportId.startsWith('IR'))
+            groups = new SpillingGroupBy(ITEM_TEXTS, spill);
+          await write(`{"Report_Header":${JSON.stringify(header.json)},"Report_Items":[`);
+          continue;
+        }
+        if (label === 'Metric_Type' || cells.includes('Metric_Type'))
+          throw new TabularReadError('the header rows are missing: a blank row must end them', rowNumber);
+        if (!/^[A-Za-z_]+$/.test(label))
+          throw new TabularReadError(
+            rowNumber === 1
+              ? 'this is not a COUNTER tabular report (the first row must be Report_Name)'
+              : `'${label.slice(0, 40)}' is not a COUNTER header label`,
+            rowNumber,
+          );
+        if (rowNumber === 1 && label !== 'Report_Name')
+          throw new TabularReadError(
+            'this is not a COUNTER tabular report (the first row must be Report_Name)',
+            rowNumber,
+          );
+        headerRowsAt.set(label, rowNumber);
+        headerValues.set(label, (cells[1] ?? '').trim());
         continue;
       }
-      if (label === 'Metric_Type' || cells.includes('Metric_Type'))
-        throw new TabularReadError('the header rows are missing: a blank row must end them', rowNumber);
-      if (!/^[A-Za-z_]+$/.test(label))
-        throw new TabularReadError(
-          rowNumber === 1
-            ? 'this is not a COUNTER tabular report (the first row must be Report_Name)'
-            : `'${label.slice(0, 40)}' is not a COUNTER header label`,
-          rowNumber,
-        );
-      if (rowNumber === 1 && label !== 'Report_Name')
-        throw new TabularReadError(
-          'this is not a COUNTER tabular report (the first row must be Report_Name)',
-          rowNumber,
-        );
-      headerRowsAt.set(label, rowNumber);
-      headerValues.set(label, (cells[1] ?? '').trim());
-      continue;
-    }
-    if (!columns) {
+      if (!columns) {
+        if (cells.every((c) => c.trim() === '')) continue;
+        columns = readColumns(cells, rowNumber, header.reportId);
+        continue;
+      }
       if (cells.every((c) => c.trim() === '')) continue;
-      columns = readColumns(cells, rowNumber, header.reportId);
-      continue;
+      dataRows += 1;
+      const row = readRow(cells, columns, rowNumber);
+      const descKey = JSON.stringify(columns.description.map((i) => cells[i] ?? ''));
+      const key = header.release === '5' ? JSON.stringify([descKey, row.attributes]) : descKey;
+      if (!open || open.key !== key) {
+        await closeItem();
+        open = {
+          key,
+          json: describe(cells, columns, header.release),
+          performance: new Map(),
+          r50Months: new Map(),
+        };
+      }
+      addUsage(open, row, header.release);
     }
-    if (cells.every((c) => c.trim() === '')) continue;
-    dataRows += 1;
-    const row = readRow(cells, columns, rowNumber);
-    const descKey = JSON.stringify(columns.description.map((i) => cells[i] ?? ''));
-    const key = header.release === '5' ? JSON.stringify([descKey, row.attributes]) : descKey;
-    if (!open || open.key !== key) {
-      await closeItem();
-      open = {
-        key,
-        json: describe(cells, columns, header.release),
-        performance: new Map(),
-        r50Months: new Map(),
-      };
-    }
-    addUsage(open, row, header.release);
+    if (!header) throw new TabularReadError('the file ends inside the header rows (no blank row, no data)');
+    if (!columns) throw new TabularReadError('the file ends before the column headings row', rowNumber);
+    await closeItem();
+    await writeGroups();
+    await write(']}');
+    return { release: header.release, reportId: header.reportId, rows: dataRows };
+  } finally {
+    await groups?.dispose();
   }
-  if (!header) throw new TabularReadError('the file ends inside the header rows (no blank row, no data)');
-  if (!columns) throw new TabularReadError('the file ends before the column headings row', rowNumber);
-  await closeItem();
-  await flushParent();
-  await write(']}');
-  return { release: header.release, reportId: header.reportId, rows: dataRows };
 }
 
 interface RowUsage {

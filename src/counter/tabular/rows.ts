@@ -5,15 +5,31 @@
  */
 import { createReadStream } from 'node:fs';
 import ExcelJS from 'exceljs';
+import { TabularReadError } from './read.ts';
+
+/** The longest row taken (characters): a longer one is no COUNTER row, and would fill memory. */
+export const MAX_ROW_CHARS = 16 * 1024 * 1024;
+
+function tooLong(row: number): TabularReadError {
+  return new TabularReadError(
+    `the row is longer than ${MAX_ROW_CHARS} characters without a line break: this is not a COUNTER tabular file`,
+    row,
+  );
+}
 
 /** Lines of a text stream (LF or CRLF), without their line ends. */
 async function* lines(path: string): AsyncGenerator<string> {
   let rest = '';
+  let row = 0;
   for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
     const text = rest + (chunk as string);
     const parts = text.split('\n');
     rest = parts.pop() ?? '';
-    for (const line of parts) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+    if (rest.length > MAX_ROW_CHARS) throw tooLong(row + parts.length + 1);
+    for (const line of parts) {
+      row += 1;
+      yield line.endsWith('\r') ? line.slice(0, -1) : line;
+    }
   }
   if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
@@ -29,8 +45,12 @@ export async function* csvRows(path: string): AsyncGenerator<string[]> {
   let quoted = false;
   let afterQuote = false;
   let pendingCr = false;
+  let rowNumber = 1;
+  let rowChars = 0;
   for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
     const text = chunk as string;
+    rowChars += text.length;
+    if (rowChars > MAX_ROW_CHARS) throw tooLong(rowNumber);
     for (let i = 0; i < text.length; i += 1) {
       const c = text[i];
       if (quoted) {
@@ -56,6 +76,8 @@ export async function* csvRows(path: string): AsyncGenerator<string[]> {
         row = [];
         field = '';
         pendingCr = false;
+        rowNumber += 1;
+        rowChars = text.length - i - 1;
       } else if (c === '\r') pendingCr = true;
       else {
         if (pendingCr) field += '\r';
@@ -90,7 +112,8 @@ export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
     worksheets: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',
-    styles: 'ignore',
+    // Styles are read so that date cells (month headings, the date run) come as dates, not serial numbers.
+    styles: 'cache',
     entries: 'ignore',
   });
   for await (const sheet of reader) {
