@@ -40,7 +40,7 @@ describe('a month the database refuses during a harvest', () => {
   });
 
   it('stores the other months and counts the refused one in the job report', async () => {
-    const months = (await reportsOf(svc, providerId)).map((r: { yearMonth: string }) => r.yearMonth).sort();
+    const months = (await reportsOf(svc, providerId)).map((r) => String(r.yearMonth)).sort();
     assert.deepEqual(months, ['2022-01', '2022-03']);
     const job = (await call(svc, 'GET', `/erm-usage-harvester/jobs?providerId=${providerId}`)).json
       .jobInfos[0];
