@@ -30,6 +30,9 @@ export function storedMonthFromReport(yearMonth: YearMonth, report: unknown): St
   return { yearMonth, header, items: () => iterateArray(items) };
 }
 
+/** Thrown into the scan of a month whose items are no longer wanted. */
+class StoppedEarly extends Error {}
+
 type Pieces = () => AsyncIterable<string | Uint8Array>;
 
 function bytes(piece: string | Uint8Array): Uint8Array {
@@ -68,7 +71,7 @@ async function scan(
     }
     scanner.end();
   } catch (error) {
-    if (error instanceof ExportError) throw error;
+    if (error instanceof ExportError || error instanceof StoppedEarly) throw error;
     throw new ExportError(
       'invalid_input',
       `Stored month ${yearMonth} is not a valid report (${error instanceof Error ? error.message : String(error)})`,
@@ -91,6 +94,7 @@ export async function storedMonthFromJsonPieces(yearMonth: YearMonth, pieces: Pi
     async *items() {
       const queue: string[][] = [];
       let done = false;
+      let stopped = false;
       let failure: Error | undefined;
       let wake: (() => void) | undefined;
       let resume: (() => void) | undefined;
@@ -98,6 +102,8 @@ export async function storedMonthFromJsonPieces(yearMonth: YearMonth, pieces: Pi
         pieces,
         yearMonth,
         async (texts) => {
+          // The consumer stopped early: end the scan (see `finally` below).
+          if (stopped) throw new StoppedEarly();
           queue.push(texts);
           wake?.();
           // Wait until the consumer has taken this batch: one piece in memory at a time.
@@ -127,10 +133,11 @@ export async function storedMonthFromJsonPieces(yearMonth: YearMonth, pieces: Pi
           wake = undefined;
         }
       } finally {
+        stopped = true;
         resume?.();
         await producer;
       }
-      if (failure) throw failure;
+      if (failure && !(failure instanceof StoppedEarly)) throw failure;
     },
   };
 }
