@@ -124,8 +124,12 @@ export async function storedMonthFromJsonPieces(yearMonth: YearMonth, pieces: Pi
           if (next) {
             const release = resume;
             resume = undefined;
-            yield* next;
-            release?.();
+            try {
+              yield* next;
+            } finally {
+              // Also when the consumer stops inside the batch: the producer must not wait forever.
+              release?.();
+            }
             continue;
           }
           if (done) break;
