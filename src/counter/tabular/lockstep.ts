@@ -8,12 +8,14 @@
  * all months, no identity shows twice, and the items of one parent (or of none) come together. A
  * first pass checks exactly that, keeping 8 bytes per item (a 64-bit digest of its identity, to find
  * repeats); when any of it fails, the merge with a table (`SpillingGroupBy`) is used instead. The
- * second pass compares the identities again and stops with an error if a month changed in between.
+ * first pass parses only the first month: the other months' item texts are compared with it as
+ * written, without their usage (`rawIdentity`), and parsed only where those differ. The second pass
+ * compares the identities again and stops with an error if a month changed in between.
  */
 import { canonicalCopy, canonicalJson, sameCanonical } from './canonical.ts';
 import { ExportError } from './errors.ts';
 import type { ComponentUsage, Counts, ItemEntry, UsageLeaf } from './items.ts';
-import type { JsonObject } from '../json.ts';
+import { normaliseKey as normalise, type JsonObject } from '../json.ts';
 import type { StoredMonth } from './merge.ts';
 
 /** Ranges of more months are merged with the table: each month read side by side holds its pieces. */
@@ -75,6 +77,85 @@ export class DigestSet {
   }
 }
 
+const USAGE_KEYS = new Set(['attributeperformance', 'performance', 'components', 'itemcomponent']);
+
+/** The index after the JSON string that starts at `start` (a quote), or -1. */
+function endOfString(text: string, start: number): number {
+  for (let i = text.indexOf('"', start + 1); i >= 0; i = text.indexOf('"', i + 1)) {
+    let backslashes = 0;
+    for (let j = i - 1; text.charCodeAt(j) === 92; j--) backslashes += 1;
+    if (backslashes % 2 === 0) return i + 1;
+  }
+  return -1;
+}
+
+/** The index after the JSON value that starts at `start` (no leading white space), or -1. */
+function endOfValue(text: string, start: number): number {
+  const first = text.charCodeAt(start);
+  if (first === 34) return endOfString(text, start);
+  if (first !== 123 && first !== 91) {
+    let i = start;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 44 || c === 125 || c === 93 || c === 32 || c === 10 || c === 13 || c === 9) break;
+    }
+    return i > start ? i : -1;
+  }
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      i = endOfString(text, i) - 1;
+      if (i < 0) return -1;
+    } else if (c === 123 || c === 91) depth += 1;
+    else if (c === 125 || c === 93) {
+      depth -= 1;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+function skipSpace(text: string, i: number): number {
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
+  }
+  return i;
+}
+
+/**
+ * The members of an item's JSON text other than its usage, as written (`"key":value` pieces), or
+ * undefined when the text is not one plain item (a parent group with `Items`, or not an object).
+ * Two items with the same text here have the same identity; the converse need not hold (then the
+ * items are parsed and compared).
+ */
+export function rawIdentity(text: string): string | undefined {
+  let i = skipSpace(text, 0);
+  if (text.charCodeAt(i) !== 123) return undefined;
+  let out = '';
+  i = skipSpace(text, i + 1);
+  if (text.charCodeAt(i) === 125) return out;
+  for (;;) {
+    if (text.charCodeAt(i) !== 34) return undefined;
+    const keyEnd = endOfString(text, i);
+    if (keyEnd < 0) return undefined;
+    const colon = skipSpace(text, keyEnd);
+    if (text.charCodeAt(colon) !== 58) return undefined;
+    const valueStart = skipSpace(text, colon + 1);
+    const valueEnd = endOfValue(text, valueStart);
+    if (valueEnd < 0) return undefined;
+    const key = normalise(text.slice(i + 1, keyEnd - 1));
+    if (key === 'items') return undefined;
+    if (!USAGE_KEYS.has(key)) out += `${text.slice(i, valueEnd)},`;
+    i = skipSpace(text, valueEnd);
+    const c = text.charCodeAt(i);
+    if (c === 125) return out;
+    if (c !== 44) return undefined;
+    i = skipSpace(text, i + 1);
+  }
+}
+
 /** Separates the parent's and the item's JSON in an identity (neither contains a raw U+0001). */
 const SEPARATOR = '\u0001';
 
@@ -127,6 +208,8 @@ export interface LockstepCheck {
 export async function checkLockstep(
   months: readonly StoredMonth[],
   read: ElementReader,
+  /** Whether every item gives one entry, as read (no projection): then texts can be compared as written. */
+  compareTexts: boolean,
 ): Promise<LockstepCheck> {
   const notAligned: LockstepCheck = { aligned: false, anyEntry: false };
   const identities = new DigestSet();
@@ -139,9 +222,16 @@ export async function checkLockstep(
       const step = await steps.next();
       if (!step) return notAligned;
       if (step.done) return { aligned: true, anyEntry };
-      const first = read(step.elements[0], months[0], 0);
-      for (let m = 1; m < months.length; m++)
-        if (!sameIdentities(first, read(step.elements[m], months[m], m))) return notAligned;
+      const elements = step.elements;
+      const first = read(elements[0], months[0], 0);
+      const firstText =
+        compareTexts && typeof elements[0] === 'string' ? rawIdentity(elements[0]) : undefined;
+      for (let m = 1; m < months.length; m++) {
+        const element = elements[m];
+        if (firstText !== undefined && typeof element === 'string' && rawIdentity(element) === firstText)
+          continue;
+        if (!sameIdentities(first, read(element, months[m], m))) return notAligned;
+      }
       for (const entry of first) {
         anyEntry = true;
         const parentJson = entry.parent ? canonicalJson(entry.parent) : '';

@@ -362,7 +362,7 @@ export async function mergeRange(input: MonthInput, request: MergeRequest): Prom
     const lockstepNotes = new ProjectionNotes();
     let lockstepOutside = 0;
     const lockstepAxis = monthAxis(months, () => (lockstepOutside += 1));
-    const check = await checkLockstep(stored, reader(lockstepNotes, lockstepAxis));
+    const check = await checkLockstep(stored, reader(lockstepNotes, lockstepAxis), identity);
     if (check.aligned) {
       const quiet = monthAxis(months);
       return {

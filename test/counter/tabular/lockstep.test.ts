@@ -13,7 +13,7 @@ import {
   type ExportRequest,
   type StoredMonth,
 } from '../../../src/counter/index.ts';
-import { DigestSet } from '../../../src/counter/tabular/lockstep.ts';
+import { DigestSet, rawIdentity } from '../../../src/counter/tabular/lockstep.ts';
 import { bodyText, parseTsv } from '../../helpers/tabular.ts';
 
 type Json = Record<string, unknown>;
@@ -243,5 +243,24 @@ void describe('DigestSet', () => {
     for (let i = 0; i < 100_000; i += 997) assert.equal(set.add(`item ${i}`), false);
     assert.equal(set.add(''), true);
     assert.equal(set.add(''), false);
+  });
+});
+
+void describe('rawIdentity', () => {
+  void it('keeps the members other than usage as written; parent groups and non-objects are left to the parser', () => {
+    const text =
+      '{ "Title" : "A \\"quoted\\" {title}", "Attribute_Performance": [{"Performance": {"X": {"2024-01": 1}}, "s": "]}"}],' +
+      ' "Item_ID": {"DOI": "10.1/x"}, "n": 12, "t": true }';
+    assert.equal(
+      rawIdentity(text),
+      '"Title" : "A \\"quoted\\" {title}","Item_ID": {"DOI": "10.1/x"},"n": 12,"t": true,',
+    );
+    // Other usage, other months: the same identity text.
+    assert.equal(rawIdentity(text.replace('"2024-01": 1', '"2024-02": 7, "2024-03": 0')), rawIdentity(text));
+    assert.notEqual(rawIdentity(text.replace('10.1/x', '10.1/y')), rawIdentity(text));
+    assert.equal(rawIdentity('{"Title": "P", "Items": []}'), undefined);
+    assert.equal(rawIdentity('[1]'), undefined);
+    assert.equal(rawIdentity('{"a": "unterminated}'), undefined);
+    assert.equal(rawIdentity('{}'), '');
   });
 });
