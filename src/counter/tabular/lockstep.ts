@@ -79,6 +79,18 @@ export class DigestSet {
 
 const USAGE_KEYS = new Set(['attributeperformance', 'performance', 'components', 'itemcomponent']);
 
+const USAGE_SPELLINGS = new Set(['Attribute_Performance', 'Performance', 'Components', 'Item_Component']);
+const MAYBE_USAGE = /erformance|omponent|tems/i;
+
+/** A member name as written: usage, a parent's `Items`, or another member. */
+function keyKind(key: string): 'usage' | 'items' | 'other' {
+  if (USAGE_SPELLINGS.has(key)) return 'usage';
+  if (key === 'Items') return 'items';
+  if (!MAYBE_USAGE.test(key)) return 'other';
+  const compact = normalise(key);
+  return compact === 'items' ? 'items' : USAGE_KEYS.has(compact) ? 'usage' : 'other';
+}
+
 /** The index after the JSON string that starts at `start` (a quote), or -1. */
 function endOfString(text: string, start: number): number {
   for (let i = text.indexOf('"', start + 1); i >= 0; i = text.indexOf('"', i + 1)) {
@@ -145,9 +157,9 @@ export function rawIdentity(text: string): string | undefined {
     const valueStart = skipSpace(text, colon + 1);
     const valueEnd = endOfValue(text, valueStart);
     if (valueEnd < 0) return undefined;
-    const key = normalise(text.slice(i + 1, keyEnd - 1));
-    if (key === 'items') return undefined;
-    if (!USAGE_KEYS.has(key)) out += `${text.slice(i, valueEnd)},`;
+    const kind = keyKind(text.slice(i + 1, keyEnd - 1));
+    if (kind === 'items') return undefined;
+    if (kind === 'other') out += `${text.slice(i, valueEnd)},`;
     i = skipSpace(text, valueEnd);
     const c = text.charCodeAt(i);
     if (c === 125) return out;
@@ -261,17 +273,14 @@ function addComponent(into: ComponentUsage[], component: ComponentUsage): void {
     (c) => sameCanonical(c.meta, component.meta) && sameCanonical(c.attrs, component.attrs),
   );
   if (same) addCounts(same.counts, component.counts);
-  else
-    into.push({
-      meta: canonicalCopy(component.meta),
-      attrs: canonicalCopy(component.attrs),
-      counts: component.counts,
-    });
+  else into.push({ meta: component.meta, attrs: component.attrs, counts: component.counts });
 }
 
 /**
  * Adds one month's leaves into the combined ones (leaves with equal attributes are one). The counts
  * of a step's entries are fresh arrays of that step's reading, so they are taken over and added into.
+ * Attributes are compared as read (the months of one provider write them alike), and put in
+ * canonical order at the end (`canonicalLeaves`).
  */
 function addLeaves(into: UsageLeaf[], leaves: readonly UsageLeaf[]): void {
   for (let i = 0; i < leaves.length; i++) {
@@ -285,11 +294,23 @@ function addLeaves(into: UsageLeaf[], leaves: readonly UsageLeaf[]): void {
       addCounts(same.counts, leaf.counts);
       for (const component of leaf.components) addComponent(same.components, component);
     } else {
-      const added: UsageLeaf = { attrs: canonicalCopy(leaf.attrs), counts: leaf.counts, components: [] };
+      const added: UsageLeaf = { attrs: leaf.attrs, counts: leaf.counts, components: [] };
       for (const component of leaf.components) addComponent(added.components, component);
       into.push(added);
     }
   }
+}
+
+/** The combined leaves with their attributes and components in canonical member order. */
+function canonicalLeaves(leaves: UsageLeaf[]): UsageLeaf[] {
+  for (const leaf of leaves) {
+    leaf.attrs = canonicalCopy(leaf.attrs);
+    for (const component of leaf.components) {
+      component.meta = canonicalCopy(component.meta);
+      component.attrs = canonicalCopy(component.attrs);
+    }
+  }
+  return leaves;
 }
 
 export interface LockstepItem {
@@ -326,7 +347,7 @@ export async function* lockstepItems(
         yield {
           ...(parent && { parent: canonicalCopy(parent) }),
           item: canonicalCopy(item),
-          leaves,
+          leaves: canonicalLeaves(leaves),
         };
       }
     }
