@@ -103,6 +103,7 @@ async function ours(
   format: string,
   sink: CountingSink,
   budgetMB: number | undefined,
+  lockstep: boolean,
 ): Promise<{ spill: unknown; strategy: string }> {
   const months = await monthNames(dir);
   const exp = await prepareExport({
@@ -114,6 +115,7 @@ async function ours(
     months: storedMonthsFromDir(dir),
     monthCount: months.length,
     ...(budgetMB !== undefined && { spill: { memoryBudgetBytes: budgetMB * 1024 * 1024 } }),
+    lockstep,
   });
   await exp.writeTo(sink);
   return { spill: exp.spillStats(), strategy: exp.mergeStrategy };
@@ -191,6 +193,7 @@ export async function child(): Promise<void> {
       end: { type: 'string' },
       format: { type: 'string', default: 'tsv' },
       budget: { type: 'string' },
+      table: { type: 'boolean', default: false },
     },
   });
   const mode = values.mode as 'ours' | 'baseline';
@@ -212,6 +215,7 @@ export async function child(): Promise<void> {
         values.format,
         sink,
         values.budget === undefined ? undefined : Number(values.budget),
+        !values.table,
       ));
     else await baseline(dir, values.begin as string, values.end as string, sink);
   } catch (e) {
