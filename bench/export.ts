@@ -98,7 +98,7 @@ function load(): string {
 function row(r: ExportRunResult): string {
   if (!r.ok) return `| ${r.mode} | failed | | | ${r.maxRssMB.toFixed(0)} | ${load()} | ${r.error ?? ''} |`;
   const mbps = r.inputBytes / MB / r.seconds;
-  return `| ${r.mode} | ${r.seconds.toFixed(2)} | ${mbps.toFixed(1)} | ${r.cpuSeconds.toFixed(2)} | ${r.maxRssMB.toFixed(0)} | ${load()} | ${(r.outputBytes / MB).toFixed(1)} MB out |`;
+  return `| ${r.mode} | ${r.seconds.toFixed(2)} | ${mbps.toFixed(1)} | ${r.cpuSeconds.toFixed(2)} | ${r.maxRssMB.toFixed(0)} | ${load()} | ${(r.outputBytes / MB).toFixed(1)} MB out${r.strategy ? `, ${r.strategy}` : ''} |`;
 }
 
 async function parent(): Promise<void> {

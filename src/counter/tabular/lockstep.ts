@@ -203,7 +203,11 @@ class SideBySide {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.iterators.map((it) => it.return?.(undefined)));
+    await Promise.all(
+      this.iterators.map(async (it) => {
+        await it.return?.(undefined);
+      }),
+    );
   }
 }
 
