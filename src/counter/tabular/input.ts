@@ -30,6 +30,8 @@ export function storedMonthFromReport(yearMonth: YearMonth, report: unknown): St
   return { yearMonth, header, items: () => iterateArray(items) };
 }
 
+const SLICE_BYTES = 256 * 1024;
+
 /** Thrown into the scan of a month whose items are no longer wanted. */
 class StoppedEarly extends Error {}
 
@@ -61,13 +63,17 @@ async function scan(
   );
   try {
     for await (const piece of pieces()) {
-      scanner.write(bytes(piece));
-      if (onItems && batch.length > 0) {
-        const ready = batch;
-        batch = [];
-        await onItems(ready);
+      const data = bytes(piece);
+      // A store chunk is 4 MiB: its items are handed over a slice at a time, not all at once.
+      for (let start = 0; start < data.length; start += SLICE_BYTES) {
+        scanner.write(data.subarray(start, start + SLICE_BYTES));
+        if (onItems && batch.length > 0) {
+          const ready = batch;
+          batch = [];
+          await onItems(ready);
+        }
+        if (stopAtHeader && header) return header;
       }
-      if (stopAtHeader && header) return header;
     }
     scanner.end();
   } catch (error) {

@@ -18,8 +18,11 @@ import type { ComponentUsage, Counts, ItemEntry, UsageLeaf } from './items.ts';
 import { normaliseKey as normalise, type JsonObject } from '../json.ts';
 import type { StoredMonth } from './merge.ts';
 
-/** Ranges of more months are merged with the table: each month read side by side holds its pieces. */
-export const MAX_LOCKSTEP_MONTHS = 24;
+/**
+ * Ranges of more months are merged with the table: each month read side by side holds the piece it is
+ * read from (a store chunk is 4 MiB), so more months would hold more than the table's budget.
+ */
+export const MAX_LOCKSTEP_MONTHS = 12;
 
 /** The entries of one stored element as the merge reads them (projected; undefined ones dropped). */
 export type ElementReader = (raw: JsonObject | string, month: StoredMonth, monthIndex: number) => ItemEntry[];
