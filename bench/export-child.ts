@@ -25,6 +25,8 @@ export interface ExportRunResult {
   outputBytes: number;
   error?: string;
   spill?: unknown;
+  /** How the months were merged (ours). */
+  strategy?: string;
 }
 
 /** The month files of a directory: `yyyy-MM.header.json` and `yyyy-MM.items.jsonl`, ascending. */
@@ -44,13 +46,25 @@ export async function storedBytes(dir: string): Promise<number> {
   return total;
 }
 
-/** The lines of a file, read in 1 MiB pieces (the store reads its item chunks the same way). */
+/**
+ * The lines of a file, read in 64 KiB pieces. Pieces this small are not "large objects" for V8 and
+ * die young; a partial line at a piece's end is joined with the next piece's first line only.
+ */
 async function* lines(file: string): AsyncGenerator<string> {
   let rest = '';
-  for await (const piece of createReadStream(file, { encoding: 'utf8', highWaterMark: 1024 * 1024 })) {
-    const text = rest + (piece as string);
+  for await (const piece of createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 })) {
+    const text = piece as string;
     let start = 0;
-    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+    let end = text.indexOf('\n');
+    if (end < 0) {
+      rest += text;
+      continue;
+    }
+    const first = rest + text.slice(0, end);
+    rest = '';
+    if (first !== '') yield first;
+    start = end + 1;
+    for (end = text.indexOf('\n', start); end >= 0; end = text.indexOf('\n', start)) {
       if (end > start) yield text.slice(start, end);
       start = end + 1;
     }
@@ -89,7 +103,8 @@ async function ours(
   format: string,
   sink: CountingSink,
   budgetMB: number | undefined,
-): Promise<unknown> {
+  lockstep: boolean,
+): Promise<{ spill: unknown; strategy: string }> {
   const months = await monthNames(dir);
   const exp = await prepareExport({
     release: '5.1',
@@ -100,9 +115,10 @@ async function ours(
     months: storedMonthsFromDir(dir),
     monthCount: months.length,
     ...(budgetMB !== undefined && { spill: { memoryBudgetBytes: budgetMB * 1024 * 1024 } }),
+    lockstep,
   });
   await exp.writeTo(sink);
-  return exp.spillStats();
+  return { spill: exp.spillStats(), strategy: exp.mergeStrategy };
 }
 
 const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -177,6 +193,7 @@ export async function child(): Promise<void> {
       end: { type: 'string' },
       format: { type: 'string', default: 'tsv' },
       budget: { type: 'string' },
+      table: { type: 'boolean', default: false },
     },
   });
   const mode = values.mode as 'ours' | 'baseline';
@@ -188,16 +205,18 @@ export async function child(): Promise<void> {
   let ok = true;
   let error: string | undefined;
   let spill: unknown;
+  let strategy: string | undefined;
   try {
     if (mode === 'ours')
-      spill = await ours(
+      ({ spill, strategy } = await ours(
         dir,
         values.begin as string,
         values.end as string,
         values.format,
         sink,
         values.budget === undefined ? undefined : Number(values.budget),
-      );
+        !values.table,
+      ));
     else await baseline(dir, values.begin as string, values.end as string, sink);
   } catch (e) {
     ok = false;
@@ -215,6 +234,7 @@ export async function child(): Promise<void> {
     outputBytes: sink.bytes,
     ...(error !== undefined && { error }),
     ...(spill !== undefined && { spill }),
+    ...(strategy !== undefined && { strategy }),
   };
   console.log(JSON.stringify(result));
 }

@@ -8,6 +8,7 @@
  *
  *   node --import tsx bench/export.ts --size 100 --months 12 --runs 3 [--format tsv] [--ours-flags=...]
  *     [--budget MiB] (the merge's memory budget of `ours`; default that of prepareExport, 128 MiB)
+ *     [--table] (`ours` always merges with the table, never side by side)
  *
  * `--size` is the size of the report as the provider delivers it (MB); the stored months are larger
  * (every month repeats the item descriptions). The month directory is kept in the temporary
@@ -97,7 +98,7 @@ function load(): string {
 function row(r: ExportRunResult): string {
   if (!r.ok) return `| ${r.mode} | failed | | | ${r.maxRssMB.toFixed(0)} | ${load()} | ${r.error ?? ''} |`;
   const mbps = r.inputBytes / MB / r.seconds;
-  return `| ${r.mode} | ${r.seconds.toFixed(2)} | ${mbps.toFixed(1)} | ${r.cpuSeconds.toFixed(2)} | ${r.maxRssMB.toFixed(0)} | ${load()} | ${(r.outputBytes / MB).toFixed(1)} MB out |`;
+  return `| ${r.mode} | ${r.seconds.toFixed(2)} | ${mbps.toFixed(1)} | ${r.cpuSeconds.toFixed(2)} | ${r.maxRssMB.toFixed(0)} | ${load()} | ${(r.outputBytes / MB).toFixed(1)} MB out${r.strategy ? `, ${r.strategy}` : ''} |`;
 }
 
 async function parent(): Promise<void> {
@@ -110,6 +111,7 @@ async function parent(): Promise<void> {
       modes: { type: 'string', default: 'ours,baseline' },
       'ours-flags': { type: 'string', default: '' },
       budget: { type: 'string' },
+      table: { type: 'boolean', default: false },
       regenerate: { type: 'boolean', default: false },
     },
   });
@@ -141,6 +143,7 @@ async function parent(): Promise<void> {
         [
           ...['--mode', mode, '--dir', dir, '--begin', BEGIN, '--end', end, '--format', format],
           ...(mode === 'ours' && values.budget !== undefined ? ['--budget', values.budget] : []),
+          ...(mode === 'ours' && values.table ? ['--table'] : []),
         ],
         mode === 'ours' ? oursFlags : [],
       );

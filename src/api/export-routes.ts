@@ -103,7 +103,39 @@ function storedMonthOf(store: LocalRecords, tenant: string, record: JsonRecord):
   return Promise.resolve(storedMonthFromReport(yearMonth, record.report));
 }
 
-/** The given months (read without their report), each read in full when the export comes to it. */
+/** A counter report record, or undefined when it was deleted in the meantime. */
+function readIfThere(store: LocalRecords, tenant: string, id: string): Promise<JsonRecord | undefined> {
+  return store.read(tenant, 'counter-reports', id, { lazyChunks: true }).catch((err: unknown) => {
+    if (err instanceof StoreError && err.status === 404) return undefined;
+    throw err;
+  });
+}
+
+/**
+ * A month of a range: its header now, its items read from the store each time they are wanted. The
+ * merge holds every month of the range at once (and may read their items twice, side by side), so a
+ * month stored as one object is not kept in memory between readings.
+ */
+async function rangeMonthOf(store: LocalRecords, tenant: string, record: JsonRecord): Promise<StoredMonth> {
+  const month = await storedMonthOf(store, tenant, record);
+  if (isChunked(record)) return month;
+  const id = String(record.id);
+  return {
+    yearMonth: month.yearMonth,
+    header: month.header,
+    async *items() {
+      const again = await readIfThere(store, tenant, id);
+      if (!again || !hasReport(again))
+        throw new ExportError(
+          'invalid_input',
+          `Stored month ${month.yearMonth} was deleted during the export`,
+        );
+      yield* (await storedMonthOf(store, tenant, again)).items();
+    },
+  };
+}
+
+/** The given months (read without their report), each read when the export comes to it. */
 async function* monthsOf(
   store: LocalRecords,
   tenant: string,
@@ -111,13 +143,8 @@ async function* monthsOf(
 ): AsyncGenerator<StoredMonth> {
   for (const t of tiny) {
     // A month deleted since the list was read is left out, as if it had not been there.
-    const record = await store
-      .read(tenant, 'counter-reports', String(t.id), { lazyChunks: true })
-      .catch((err: unknown) => {
-        if (err instanceof StoreError && err.status === 404) return undefined;
-        throw err;
-      });
-    if (record && hasReport(record)) yield await storedMonthOf(store, tenant, record);
+    const record = await readIfThere(store, tenant, String(t.id));
+    if (record && hasReport(record)) yield await rangeMonthOf(store, tenant, record);
   }
 }
 

@@ -2,7 +2,7 @@
  * Exports of large months: a month with more than 4 MB of items is stored as item chunks
  * (src/erm/report-chunks.ts); its export, alone and merged with a small month, and a standard view
  * derived from it, read the chunks one at a time and give every row with the right counts, on PGlite
- * and PostgreSQL.
+ * and PostgreSQL; two such months listing the same items are merged side by side.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -124,6 +124,41 @@ for (const backend of backends()) {
         (l) => l.startsWith('"Journal 7 ""quoted"", with comma') && l.includes('Total_Item_Requests'),
       );
       assert.ok(seven?.endsWith(',Total_Item_Requests,1008,8,1000'), seven);
+    });
+
+    void it('two chunked months listing the same items (merged side by side): every item once, counts added', async () => {
+      const other = (await create(svc, '/usage-data-providers', udp('Large twice'))).id as string;
+      for (const [month, add] of [
+        ['2020-05', 0],
+        ['2020-06', 100],
+      ] as const)
+        await svc.store.create('diku', 'counter-reports', {
+          providerId: other,
+          release: '5.1',
+          reportName: 'TR',
+          yearMonth: month,
+          downloadTime: '2024-02-01T10:00:00.000+00:00',
+          report: {
+            Report_Header: header(month),
+            Report_Items: Array.from({ length: ITEMS }, (_, i) => item(i, month, i + 1 + add)),
+          },
+        });
+      const res = await fetchText(
+        svc,
+        `/counter-reports/export/provider/${other}/report/TR/version/5.1/from/2020-05/to/2020-06?format=tsv`,
+      );
+      assert.equal(res.status, 200, res.text.slice(0, 300));
+      const rows = parseTsv(res.text);
+      const head = rows.findIndex((r) => r[0] === 'Title');
+      const data = rows.slice(head + 1);
+      assert.equal(data.length, ITEMS * 2);
+      const total = rows[head].indexOf('Reporting_Period_Total');
+      const requests = data.filter((r) => r[total - 1] === 'Total_Item_Requests');
+      assert.deepEqual(requests[9].slice(total), ['120', '10', '110']);
+      assert.equal(
+        requests.reduce((sum, r) => sum + Number(r[total]), 0),
+        ITEMS * (ITEMS + 1) + ITEMS * 100,
+      );
     });
 
     void it('download of a chunked month: the stored JSON, streamed', async () => {

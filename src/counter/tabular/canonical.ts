@@ -32,7 +32,41 @@ function ordered(value: unknown): unknown {
   return out;
 }
 
+/** `value` itself when its members are in canonical order, else a copy that has them so. */
+export function canonicalCopy<T>(value: T): T {
+  return inOrder(value) ? value : (ordered(value) as T);
+}
+
 /** `JSON.stringify` with the members of every object in canonical order. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(inOrder(value) ? value : ordered(value));
+  return JSON.stringify(canonicalCopy(value));
+}
+
+/**
+ * Whether two JSON values are equal with their members in the same order (a cheap test that
+ * implies equal canonical texts; values that fail it may still be equal in canonical order).
+ */
+export function sameJsonInOrder(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJsonInOrder(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i]) return false;
+    if (!sameJsonInOrder((a as Record<string, unknown>)[ka[i]], (b as Record<string, unknown>)[kb[i]]))
+      return false;
+  }
+  return true;
+}
+
+/** Whether two JSON values have the same canonical text. */
+export function sameCanonical(a: unknown, b: unknown): boolean {
+  return sameJsonInOrder(a, b) || canonicalJson(a) === canonicalJson(b);
 }

@@ -19,7 +19,7 @@ import { monthsBetween, parseYearMonth, type YearMonth } from '../year-month.ts'
 import { ExportError } from './errors.ts';
 import { mergedJsonHeader, requestedAttributes, tabularHeaderRows, viewJsonHeader } from './header.ts';
 import { masterColumns, viewDefinition, type ColumnId } from './layouts.ts';
-import { mergeRange, type MergedRange, type MonthInput } from './merge.ts';
+import { mergeRange, type MergedRange, type MergeStrategy, type MonthInput } from './merge.ts';
 import { mergeR4Range, type R4Merge } from './r4.ts';
 import type { SpillOptions, SpillStats } from './spill.ts';
 import { headingRows, itemRows, type TabularLayout } from './table.ts';
@@ -72,6 +72,11 @@ export interface ExportRequest {
   /** Used in the file name (`{providerId}_{reportId}_{release}_{begin}_{end}.{ext}`, as FOLIO's UI). */
   providerId?: string;
   spill?: SpillOptions;
+  /**
+   * Merge months that list the same items in the same order side by side, without a table (default
+   * true; false always uses the table, for tests).
+   */
+  lockstep?: boolean;
 }
 
 export interface PreparedExport {
@@ -91,8 +96,10 @@ export interface PreparedExport {
   missingMonths(): YearMonth[];
   /** Remarks about the data (complete once the body has been streamed). */
   notes(): string[];
-  /** What the range merge wrote to disk (undefined for a streamed month). */
+  /** What the range merge wrote to disk (undefined for a streamed month or months side by side). */
   spillStats(): SpillStats | undefined;
+  /** How the months were merged (docs/counter-tabular.md, section 6). */
+  mergeStrategy: MergeStrategy;
   /** The file's bytes; iterate once. */
   body(): AsyncGenerator<Uint8Array>;
   /** Streams the body into `out` (honouring backpressure); does not end `out`. */
@@ -227,6 +234,7 @@ async function prepareR4(
     missingMonths: () => missing(months, merge.suppliedMonths),
     notes: () => [],
     spillStats: () => merge.stats(),
+    mergeStrategy: 'table',
     body: chunks,
     writeTo: (out) => writeChunks(chunks(), out),
     dispose: () => merge.dispose(),
@@ -271,6 +279,7 @@ export async function prepareExport(request: ExportRequest): Promise<PreparedExp
     projection,
     streaming,
     ...(request.spill && { spill: request.spill }),
+    ...(request.lockstep === false && { lockstep: false }),
   });
   if (merged.headers.length === 0) {
     await merged.dispose();
@@ -362,6 +371,7 @@ export async function prepareExport(request: ExportRequest): Promise<PreparedExp
     missingMonths: () => missing(months, merged.suppliedMonths),
     notes: allNotes,
     spillStats: () => merged.stats(),
+    mergeStrategy: merged.strategy,
     body: stream,
     writeTo: (out) => writeChunks(stream(), out),
     dispose: () => merged.dispose(),

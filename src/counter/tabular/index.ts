@@ -14,7 +14,7 @@ export {
 } from './export.ts';
 export { ExportError, type ExportErrorCode } from './errors.ts';
 export { storedMonthFromReport, storedMonthFromJsonPieces } from './input.ts';
-export { type StoredMonth, type MonthInput } from './merge.ts';
+export { type StoredMonth, type MonthInput, type MergeStrategy } from './merge.ts';
 export { chooseReportSource, type ReportSource } from './views.ts';
 export { CONTENT_TYPES, EXPORT_FORMATS, XLSX_MAX_ROWS, type ExportFormat } from './writers.ts';
 export {

@@ -30,6 +30,11 @@ export function storedMonthFromReport(yearMonth: YearMonth, report: unknown): St
   return { yearMonth, header, items: () => iterateArray(items) };
 }
 
+const SLICE_BYTES = 256 * 1024;
+
+/** Thrown into the scan of a month whose items are no longer wanted. */
+class StoppedEarly extends Error {}
+
 type Pieces = () => AsyncIterable<string | Uint8Array>;
 
 function bytes(piece: string | Uint8Array): Uint8Array {
@@ -58,17 +63,21 @@ async function scan(
   );
   try {
     for await (const piece of pieces()) {
-      scanner.write(bytes(piece));
-      if (onItems && batch.length > 0) {
-        const ready = batch;
-        batch = [];
-        await onItems(ready);
+      const data = bytes(piece);
+      // A store chunk is 4 MiB: its items are handed over a slice at a time, not all at once.
+      for (let start = 0; start < data.length; start += SLICE_BYTES) {
+        scanner.write(data.subarray(start, start + SLICE_BYTES));
+        if (onItems && batch.length > 0) {
+          const ready = batch;
+          batch = [];
+          await onItems(ready);
+        }
+        if (stopAtHeader && header) return header;
       }
-      if (stopAtHeader && header) return header;
     }
     scanner.end();
   } catch (error) {
-    if (error instanceof ExportError) throw error;
+    if (error instanceof ExportError || error instanceof StoppedEarly) throw error;
     throw new ExportError(
       'invalid_input',
       `Stored month ${yearMonth} is not a valid report (${error instanceof Error ? error.message : String(error)})`,
@@ -91,6 +100,7 @@ export async function storedMonthFromJsonPieces(yearMonth: YearMonth, pieces: Pi
     async *items() {
       const queue: string[][] = [];
       let done = false;
+      let stopped = false;
       let failure: Error | undefined;
       let wake: (() => void) | undefined;
       let resume: (() => void) | undefined;
@@ -98,6 +108,8 @@ export async function storedMonthFromJsonPieces(yearMonth: YearMonth, pieces: Pi
         pieces,
         yearMonth,
         async (texts) => {
+          // The consumer stopped early: end the scan (see `finally` below).
+          if (stopped) throw new StoppedEarly();
           queue.push(texts);
           wake?.();
           // Wait until the consumer has taken this batch: one piece in memory at a time.
@@ -118,8 +130,12 @@ export async function storedMonthFromJsonPieces(yearMonth: YearMonth, pieces: Pi
           if (next) {
             const release = resume;
             resume = undefined;
-            yield* next;
-            release?.();
+            try {
+              yield* next;
+            } finally {
+              // Also when the consumer stops inside the batch: the producer must not wait forever.
+              release?.();
+            }
             continue;
           }
           if (done) break;
@@ -127,10 +143,11 @@ export async function storedMonthFromJsonPieces(yearMonth: YearMonth, pieces: Pi
           wake = undefined;
         }
       } finally {
+        stopped = true;
         resume?.();
         await producer;
       }
-      if (failure) throw failure;
+      if (failure && !(failure instanceof StoppedEarly)) throw failure;
     },
   };
 }

@@ -4,9 +4,11 @@
  * delivered the range: one item per identity (parent + item description) with its usage leaves, the
  * counts of all months in one row of month columns.
  *
- * A one-month range streams item by item. Otherwise items are combined per identity in a
- * `SpillingGroupBy` (bounded memory, spill files on disk) and come out in first-appearance order:
- * by the month and position where the item (and, for R5.1 IR, its parent) was first seen.
+ * A one-month range streams item by item. Months that list the same items in the same order are
+ * read side by side and merged without a table (lockstep.ts). Otherwise items are combined per
+ * identity in a `SpillingGroupBy` (bounded memory, spill files on disk). Either way they come out in
+ * first-appearance order: by the month and position where the item (and, for R5.1 IR, its parent)
+ * was first seen.
  */
 import { canonicalJson } from './canonical.ts';
 import { createHash } from 'node:crypto';
@@ -14,7 +16,15 @@ import { isJsonObject, getLoose, type JsonObject } from '../json.ts';
 import { parseRelease, parseReportId, type CounterRelease, type ReportId } from '../reports.ts';
 import { monthsBetween, parseYearMonth, type YearMonth } from '../year-month.ts';
 import { ExportError } from './errors.ts';
-import { monthAxis, readElement, type ComponentUsage, type Counts, type UsageLeaf } from './items.ts';
+import {
+  monthAxis,
+  readElement,
+  type ComponentUsage,
+  type Counts,
+  type ItemEntry,
+  type UsageLeaf,
+} from './items.ts';
+import { checkLockstep, lockstepItems, MAX_LOCKSTEP_MONTHS, type ElementReader } from './lockstep.ts';
 import {
   SpillingGroupBy,
   type GroupCodec,
@@ -35,7 +45,10 @@ export interface StoredMonth {
   yearMonth: YearMonth;
   /** The month's `Report_Header`. */
   header: JsonObject;
-  /** The month's `Report_Items` elements, parsed or as JSON texts, in stored order. Called once. */
+  /**
+   * The month's `Report_Items` elements, parsed or as JSON texts, in stored order. May be called
+   * more than once (each call reads the items anew) and stopped early.
+   */
   items(): AsyncIterable<JsonObject | string>;
 }
 
@@ -58,7 +71,11 @@ export interface MergeRequest {
   /** Stream the single month item by item instead of combining identities. */
   streaming: boolean;
   spill?: SpillOptions;
+  /** False: never merge the months side by side (always with the table). */
+  lockstep?: boolean;
 }
+
+export type MergeStrategy = 'stream' | 'lockstep' | 'table';
 
 export interface MergedRange {
   /** The months of the range (the month columns). */
@@ -69,6 +86,8 @@ export interface MergedRange {
   suppliedMonths: YearMonth[];
   /** Whether any item has usage; undefined until known (a streamed range). */
   hasUsage: boolean | undefined;
+  /** How the months were merged: one month streamed, months side by side, or with a table. */
+  strategy: MergeStrategy;
   /** The items in order; iterate once. */
   items(): AsyncGenerator<MergedItem>;
   /** Things the reader should know (filters that could not be applied, counts outside the range). */
@@ -264,6 +283,7 @@ export async function mergeRange(input: MonthInput, request: MergeRequest): Prom
         headers: [],
         suppliedMonths: [],
         hasUsage: false,
+        strategy: 'stream',
         items: async function* () {},
         notes: allNotes,
         stats: () => undefined,
@@ -279,6 +299,7 @@ export async function mergeRange(input: MonthInput, request: MergeRequest): Prom
       headers: [month.header],
       suppliedMonths: [months[monthIndex]],
       hasUsage: undefined,
+      strategy: 'stream',
       async *items() {
         let any = false;
         const dimensions = reportedDimensions(request.release, month.header);
@@ -308,27 +329,73 @@ export async function mergeRange(input: MonthInput, request: MergeRequest): Prom
     return result;
   }
 
-  const groups = new SpillingGroupBy(ITEM_CODEC, request.spill);
   const identity = isIdentityProjection(request.projection);
-  const parentFirst = new Map<string, number[]>();
   const headers: JsonObject[] = [];
   const supplied: YearMonth[] = [];
+  const stored: StoredMonth[] = [];
+  const dimensions: Array<ReadonlySet<string>> = [];
+  let previous = -1;
+  for await (const month of monthsIterator) {
+    const monthIndex = checkMonth(month, request, index, previous);
+    previous = monthIndex;
+    headers.push(month.header);
+    supplied.push(months[monthIndex]);
+    stored.push(month);
+    dimensions.push(reportedDimensions(request.release, month.header));
+  }
+  /** One stored element → its entries, projected (those without usage left out for views). */
+  const reader =
+    (projectionNotes: ProjectionNotes, monthAxis: typeof axis): ElementReader =>
+    (raw, month, m) => {
+      const entries = readElement(parseElement(raw, month.yearMonth), monthAxis);
+      if (identity) return entries;
+      const projected: ItemEntry[] = [];
+      for (const entry of entries) {
+        const p = project(entry, request.projection, projectionNotes, dimensions[m]);
+        if (p) projected.push(p);
+      }
+      return projected;
+    };
+
+  if (request.lockstep !== false && stored.length > 0 && stored.length <= MAX_LOCKSTEP_MONTHS) {
+    // The first pass keeps its notes apart: if it gives up, the merge with a table reads again.
+    const lockstepNotes = new ProjectionNotes();
+    let lockstepOutside = 0;
+    const lockstepAxis = monthAxis(months, () => (lockstepOutside += 1));
+    const check = await checkLockstep(stored, reader(lockstepNotes, lockstepAxis), identity);
+    if (check.aligned) {
+      const quiet = monthAxis(months);
+      return {
+        months,
+        headers,
+        suppliedMonths: supplied,
+        hasUsage: check.anyEntry,
+        strategy: 'lockstep',
+        items: () => lockstepItems(stored, reader(new ProjectionNotes(), quiet)),
+        notes: () => [
+          ...lockstepNotes.list(),
+          ...(lockstepOutside > 0
+            ? [`${lockstepOutside} counts of months outside the range were left out.`]
+            : []),
+        ],
+        stats: () => undefined,
+        dispose: async () => undefined,
+      };
+    }
+  }
+
+  const groups = new SpillingGroupBy(ITEM_CODEC, request.spill);
+  const parentFirst = new Map<string, number[]>();
   try {
-    let previous = -1;
-    for await (const month of monthsIterator) {
-      const monthIndex = checkMonth(month, request, index, previous);
-      previous = monthIndex;
-      headers.push(month.header);
-      supplied.push(months[monthIndex]);
-      const dimensions = reportedDimensions(request.release, month.header);
+    for (const [m, month] of stored.entries()) {
+      const monthIndex = index.get(supplied[m]) ?? m;
       let seq = 0;
       for await (const raw of month.items()) {
-        const element = parseElement(raw, month.yearMonth);
-        const entries = readElement(element, axis);
+        const entries = readElement(parseElement(raw, month.yearMonth), axis);
         for (let child = 0; child < entries.length; child++) {
           const entry = identity
             ? entries[child]
-            : project(entries[child], request.projection, notes, dimensions);
+            : project(entries[child], request.projection, notes, dimensions[m]);
           if (!entry) continue;
           const parentJson = entry.parent ? canonicalJson(entry.parent) : '';
           const parentKey = parentJson === '' ? '' : digest(parentJson);
@@ -355,6 +422,7 @@ export async function mergeRange(input: MonthInput, request: MergeRequest): Prom
     headers,
     suppliedMonths: supplied,
     hasUsage,
+    strategy: 'table',
     async *items() {
       for await (const entry of groups.finish(order)) {
         const separator = entry.key.indexOf(KEY_SEPARATOR);

@@ -43,7 +43,8 @@ async function exportSample(
     ),
     created: String(header.Created),
     createdBy: String(header.Created_By),
-    ...(memoryBudgetBytes !== undefined && { spill: { memoryBudgetBytes } }),
+    // A memory budget asks for the merge with a table (spilling), not months side by side.
+    ...(memoryBudgetBytes !== undefined && { spill: { memoryBudgetBytes }, lockstep: false }),
   });
 }
 
