@@ -106,8 +106,8 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     // The job service runs the engine's harvest of each provider job; the engine ends a provider job
     // through the job service after its last item (jobs/provider-hook.ts). That call comes only once
     // the workers run, long after both exist.
-    const engine = new HarvestEngine(ctx, erm, (jobId, errorMessage, message) =>
-      jobs.completeDetached(jobId, errorMessage, message),
+    const engine = new HarvestEngine(ctx, erm, (jobId, errorMessage) =>
+      jobs.completeDetached(jobId, errorMessage),
     );
     const jobs: JobService = new JobService(ctx, erm, opts.harvestProvider ?? engine.harvestProvider);
     const app = await buildApp(ctx, [

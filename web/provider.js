@@ -269,7 +269,7 @@ export function providerPage(id) {
             ' at ',
             dateTime(job.finishedAt),
             job.errorMessage && h('span', { class: 'error-text', text: ` — ${job.errorMessage}` }),
-            job.message && h('span', { class: 'muted', text: ` — ${job.message}` }),
+            job.notes?.length && h('span', { class: 'muted job-notes', text: ` — ${job.notes.join(' · ')}` }),
           ]
         : ['started ', dateTime(job.startedAt ?? job.nextStart)],
       ' · ',

@@ -165,7 +165,6 @@ export class JobQueue {
     jobId: string,
     now: number,
     errorMessage?: string,
-    message?: string,
   ): Promise<QueuedJob | undefined> {
     return this.db.transaction(async (tx) => {
       const row = await deleteWaiting(tx, jobId);
@@ -177,7 +176,6 @@ export class JobQueue {
         finishedAt: formatDateTime(Math.max(now, job.startedAt)),
         result: errorMessage === undefined ? 'success' : 'failure',
         errorMessage,
-        message,
       });
       return job;
     });

@@ -227,8 +227,8 @@ export class JobService {
   }
 
   /** Ends a detached provider job, once: the `CompleteProviderJob` of provider-hook.ts. */
-  async completeDetached(jobId: string, errorMessage?: string, message?: string): Promise<boolean> {
-    const job = await this.queue.completeWaiting(jobId, this.ctx.clock.now(), errorMessage, message);
+  async completeDetached(jobId: string, errorMessage?: string): Promise<boolean> {
+    const job = await this.queue.completeWaiting(jobId, this.ctx.clock.now(), errorMessage);
     if (!job) return false;
     const result = errorMessage === undefined ? 'success' : 'failure';
     this.countFinished(job, result);
