@@ -161,11 +161,7 @@ export class JobQueue {
    * Ends a waiting job: writes its finished JobInfo and removes the row, once — undefined when another
    * process already did.
    */
-  async completeWaiting(
-    jobId: string,
-    now: number,
-    errorMessage?: string,
-  ): Promise<QueuedJob | undefined> {
+  async completeWaiting(jobId: string, now: number, errorMessage?: string): Promise<QueuedJob | undefined> {
     return this.db.transaction(async (tx) => {
       const row = await deleteWaiting(tx, jobId);
       if (!row) return undefined;
