@@ -275,7 +275,8 @@ export function providerPage(id) {
             ' at ',
             dateTime(job.finishedAt),
             job.errorMessage && h('span', { class: 'error-text', text: ` — ${job.errorMessage}` }),
-            job.notes?.length && h('span', { class: 'muted job-notes', text: ` — ${job.notes.join(' · ')}` }),
+            job.notes?.length > 0 &&
+              h('span', { class: 'muted job-notes', text: ` — ${job.notes.join(' · ')}` }),
           ]
         : ['started ', dateTime(job.startedAt ?? job.nextStart)],
       ' · ',
