@@ -1,9 +1,9 @@
 /**
  * Prometheus metrics of one process, served at `/metrics` (README "Metrics" lists each one): HTTP
  * traffic, requests to COUNTER endpoints (by outcome, policy action and exception code), their
- * durations and bytes, stored months by state, finished jobs, the time of each provider's last
- * successful harvest, and gauges read from the database at each scrape (jobs, work items, endpoints in
- * back-off, failed months per tenant), plus Node's process metrics.
+ * durations and bytes, stored months by state, finished jobs, and gauges read from the database at each
+ * scrape (jobs, work items, endpoints in back-off, failed months per tenant, each provider's last
+ * successful harvest), plus Node's process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -17,6 +17,8 @@ export interface GaugeReadings {
   endpointsInBackoff: number;
   /** Per tenant: months whose last harvest failed (`failedAttempts` > 0). */
   failedMonths: { tenant: string; n: number }[];
+  /** Per tenant and provider: when its last successful provider job ended (Unix seconds; JobInfos). */
+  lastSuccess: { tenant: string; provider: string; seconds: number }[];
 }
 
 export class Metrics {
@@ -59,7 +61,7 @@ export class Metrics {
   });
   readonly lastSuccess = new Gauge({
     name: 'harvester_provider_last_success_timestamp_seconds',
-    help: 'When the last successful provider job of a provider ended (Unix time; jobs ended by this process)',
+    help: 'When the last successful provider job of a provider ended (Unix time; from the JobInfos, any process)',
     labelNames: ['tenant', 'provider'] as const,
     registers: [this.registry],
   });
@@ -120,5 +122,8 @@ export class Metrics {
     this.endpointsInBackoff.set(r.endpointsInBackoff);
     this.failedMonths.reset();
     for (const { tenant, n } of r.failedMonths) this.failedMonths.set({ tenant }, n);
+    this.lastSuccess.reset();
+    for (const { tenant, provider, seconds } of r.lastSuccess)
+      this.lastSuccess.set({ tenant, provider }, seconds);
   }
 }

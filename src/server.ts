@@ -23,7 +23,7 @@ import { usageRoutes } from './api/usage-routes.ts';
 import { registryRoutes } from './api/registry-routes.ts';
 import { memberRoutes } from './api/members-routes.ts';
 import { harvesterRoutes } from './api/harvester-routes.ts';
-import { loadServiceKeyring } from './erm/credential-store.ts';
+import { encryptPlainCredentials, loadServiceKeyring } from './erm/credential-store.ts';
 import { LocalErmStore } from './erm/local-store.ts';
 import type { ErmStore } from './erm/port.ts';
 import { OkapiErmStore } from './erm/okapi-store.ts';
@@ -79,6 +79,14 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     const loaded = await loadServiceKeyring(config, db, await tenants.list());
     for (const warning of loaded.warnings) log.warn(warning);
     log.info({ keyId: loaded.keyring.keyId, keySource: loaded.source }, 'credential key loaded');
+    if (config.mode === 'standalone') {
+      const plain = await encryptPlainCredentials(db, await tenants.list(), loaded.keyring);
+      if (plain.values > 0)
+        log.info(
+          { keyId: loaded.keyring.keyId, records: plain.records, values: plain.values },
+          'credentials stored in clear text (by an older version) are now encrypted',
+        );
+    }
     const ctx: ServiceContext = {
       config,
       db,
@@ -106,8 +114,8 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     // The job service runs the engine's harvest of each provider job; the engine ends a provider job
     // through the job service after its last item (jobs/provider-hook.ts). That call comes only once
     // the workers run, long after both exist.
-    const engine = new HarvestEngine(ctx, erm, (jobId, errorMessage, message) =>
-      jobs.completeDetached(jobId, errorMessage, message),
+    const engine = new HarvestEngine(ctx, erm, (jobId, errorMessage) =>
+      jobs.completeDetached(jobId, errorMessage),
     );
     const jobs: JobService = new JobService(ctx, erm, opts.harvestProvider ?? engine.harvestProvider);
     const app = await buildApp(ctx, [

@@ -273,7 +273,7 @@ function jobTable(jobs, labels, gone) {
     'Duration',
     'Result',
     'Months',
-    'Error',
+    'Error / notes',
   ];
   return dataTable(
     { id: 'jobs-table', caption: 'Harvesting jobs, newest first' },
@@ -308,7 +308,12 @@ function jobTable(jobs, labels, gone) {
             : '',
         ),
         h('td', { class: 'job-report' }, reportParts(j.report)),
-        h('td', { class: 'error-text', text: j.errorMessage ?? '' }),
+        h(
+          'td',
+          {},
+          j.errorMessage ? h('div', { class: 'error-text', text: j.errorMessage }) : '',
+          ...(j.notes ?? []).map((/** @type {string} */ n) => h('div', { class: 'muted job-note', text: n })),
+        ),
       );
     }),
   );

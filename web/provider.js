@@ -1,6 +1,6 @@
 /**
  * Provider detail: the provider's settings (credentials masked), edit / activate / deactivate / delete,
- * its last job and the month matrix.
+ * its last job, the month matrix, and the consortium's members (provider-members.js).
  */
 import { api, apiAll, countOf, cqlQuote, errorText, qs } from './api.js';
 import { confirmDialog, dateTime, h, listen, notice, replace, setFlash, showFlash } from './dom.js';
@@ -8,6 +8,7 @@ import { jobState } from './jobs.js';
 import { monthMatrix, openMonthDialog } from './matrix.js';
 import { EXCEPTION_NAMES, STATES, itemCountOf, monthState } from './months.js';
 import { providerCheck } from './provider-check.js';
+import { membersCard } from './provider-members.js';
 import { diagnosticsCard, harvestAgainCard } from './provider-truth.js';
 import { statusBadge } from './providers.js';
 
@@ -30,6 +31,7 @@ export function providerPage(id) {
   const lastJob = h('p', { class: 'last-job', 'aria-live': 'polite' });
   const matrixHolder = h('div', {});
   const againHolder = h('div', {});
+  const membersHolder = h('div', {});
   const diagnostics = diagnosticsCard(id);
   const countNote = h('p', { class: 'hint', 'aria-live': 'polite' });
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -146,6 +148,10 @@ export function providerPage(id) {
           void pollJob();
         }
       }),
+    );
+    replace(
+      membersHolder,
+      membersCard(provider, (message, kind) => status.show(kind, message)),
     );
     return true;
   }
@@ -269,7 +275,8 @@ export function providerPage(id) {
             ' at ',
             dateTime(job.finishedAt),
             job.errorMessage && h('span', { class: 'error-text', text: ` — ${job.errorMessage}` }),
-            job.message && h('span', { class: 'muted', text: ` — ${job.message}` }),
+            job.notes?.length > 0 &&
+              h('span', { class: 'muted job-notes', text: ` — ${job.notes.join(' · ')}` }),
           ]
         : ['started ', dateTime(job.startedAt ?? job.nextStart)],
       ' · ',
@@ -318,6 +325,7 @@ export function providerPage(id) {
       countNote,
     ),
     againHolder,
+    membersHolder,
     diagnostics.el,
   );
   return {

@@ -181,6 +181,22 @@ async function registerRoutes(scope: App, routes: Routes): Promise<void> {
   );
 }
 
+/** A route as registered: method and Fastify path (`:id` for a parameter). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
+
+const registered = new WeakMap<App, RegisteredRoute[]>();
+
+/**
+ * Every route the app registered (HEAD routes Fastify adds by itself left out): what the
+ * ModuleDescriptor must declare or list as standalone-only (test/folio/module-descriptor.test.ts).
+ */
+export function registeredRoutes(app: App): RegisteredRoute[] {
+  return [...(registered.get(app) ?? [])];
+}
+
 export async function buildApp(
   ctx: ServiceContext,
   routes: readonly (Routes | readonly Routes[])[],
@@ -199,6 +215,13 @@ export async function buildApp(
     ...serverTimeoutOptions(ctx.config.server),
   }).withTypeProvider<TypeBoxTypeProvider>();
   capConnections(app.server, ctx.config.server);
+  const routeList: RegisteredRoute[] = [];
+  registered.set(app, routeList);
+  app.addHook('onRoute', (route) => {
+    if (route.prefixTrailingSlash === 'no-slash' && route.url.endsWith('/') && route.url !== '/') return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) if (method !== 'HEAD') routeList.push({ method, url: route.url });
+  });
 
   // Bodies: JSON may be empty (foliolib POSTs `Content-Type: application/json` with no body);
   // any other content type is accepted as text and ignored by routes that take no body.

@@ -34,7 +34,11 @@ export const JobInfoSchema = Type.Object(
     result: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
     errorMessage: Type.Optional(Type.String()),
     notes: Type.Optional(
-      Type.Array(Type.String(), { description: 'What the harvest noted (not FOLIO): reports skipped, ...' }),
+      Type.Array(Type.String(), {
+        description:
+          'Harvester addition (not FOLIO), one sentence each in the order noted: reports not offered, ' +
+          'months sent that were not requested, ...',
+      }),
     ),
     report: Type.Optional(
       Type.Object(
@@ -56,9 +60,6 @@ export const JobInfoSchema = Type.Object(
           description: 'Added beside FOLIO fields: what a provider job harvest did with the months',
         },
       ),
-    ),
-    message: Type.Optional(
-      Type.String({ description: 'Harvester addition: notes of the harvest (months not requested, ...)' }),
     ),
   },
   { additionalProperties: false },

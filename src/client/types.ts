@@ -26,10 +26,11 @@ export interface JobInfo {
   result?: JobResult;
   /** Present only when `result` is `failure`. */
   errorMessage?: string;
-  /** What the harvest noted about the job (not FOLIO's): reports the provider does not offer, ... */
+  /**
+   * What the harvest noted about the job (not FOLIO's), one sentence each in the order noted: reports
+   * the provider does not offer, months a provider sent that were not requested, ...
+   */
   notes?: string[];
-  /** Harvester addition: notes of the harvest (e.g. months a provider sent that were not requested). */
-  message?: string;
   /** Added beside FOLIO's fields on provider jobs that harvested: what the harvest did with the months. */
   report?: JobReport;
 }

@@ -4,7 +4,8 @@
  * record whose secrets need nothing is not written, so a second run writes nothing.
  *
  * The same walk encrypts secrets that are still plain text (records written before encryption was
- * enabled), unless `encryptPlain` is false.
+ * enabled), unless `encryptPlain` is false; with `reencrypt` false it does only that (the start-up
+ * encryption of values an older version stored in clear text).
  */
 import { Keyring, parseEnvelope, type SecretKey } from './cipher.ts';
 import { CredentialDecryptError } from './errors.ts';
@@ -34,6 +35,8 @@ export interface RotationOptions {
   write: (stored: StoredCredentialRecord) => Promise<void>;
   /** Also encrypt secrets stored in plain text; default true. */
   encryptPlain?: boolean;
+  /** Re-encrypt values under other keys; default true. False leaves them as they are, unread. */
+  reencrypt?: boolean;
 }
 
 export interface RotationResult {
@@ -65,6 +68,7 @@ export async function rotateCredentials(options: RotationOptions): Promise<Rotat
   const reader = new Keyring(options.to, from);
   const target = new Keyring(options.to);
   const encryptPlain = options.encryptPlain ?? true;
+  const reencrypt = options.reencrypt ?? true;
   const result: RotationResult = { records: 0, written: 0, reencrypted: 0, encrypted: 0, alreadyCurrent: 0 };
 
   for await (const stored of options.records) {
@@ -84,6 +88,7 @@ export async function rotateCredentials(options: RotationOptions): Promise<Rotat
         result.alreadyCurrent += 1;
         return value;
       }
+      if (!reencrypt) return value;
       if (!reader.has(envelope.keyId)) {
         throw new CredentialDecryptError(
           'UNKNOWN_KEY',

@@ -67,6 +67,59 @@ export async function loadServiceKeyring(
   });
 }
 
+/** A stored secret written in clear text (by a version before encryption existed). */
+const isPlain = (value: string): boolean => !value.startsWith('enc:');
+
+export interface PlainEncryption {
+  /** Records rewritten. */
+  records: number;
+  /** Values encrypted. */
+  values: number;
+}
+
+/**
+ * At start-up: encrypts under the current key every secret still stored in clear text, in one
+ * transaction over all tenants with the rows locked (all or nothing; a process starting at the same time
+ * waits, then finds nothing to do). Values under other keys are left to the rotation. Idempotent: when
+ * nothing is plain (the usual case, one read of the records) nothing is locked or written. The stale
+ * clear-text row versions the update leaves are compacted away (`VACUUM FULL` of the tables written).
+ */
+export async function encryptPlainCredentials(
+  db: Db,
+  tenants: readonly string[],
+  keyring: Keyring,
+): Promise<PlainEncryption> {
+  const done: PlainEncryption = { records: 0, values: 0 };
+  if (!(await storedCredentialValues(db, tenants)).some(isPlain)) return done;
+  const written: string[] = [];
+  await db.transaction(async (tx) => {
+    for (const tenant of tenants)
+      for (const { table, kind } of SECRET_TABLES) {
+        const qualified = tenantTable(tenant, table);
+        const res = await tx.query<{ id: string; jsonb: JsonRecord }>(
+          `SELECT id, jsonb FROM ${qualified} ORDER BY seq FOR UPDATE`,
+        );
+        const one = await rotateCredentials({
+          records: res.rows.map((r) => ({ kind, id: r.id, tenant, record: r.jsonb })),
+          from: [],
+          to: keyring.current,
+          reencrypt: false,
+          write: async (stored) => {
+            await tx.query(`UPDATE ${qualified} SET jsonb = $2::jsonb WHERE id = $1::uuid`, [
+              stored.id,
+              JSON.stringify(stored.record),
+            ]);
+          },
+        });
+        done.records += one.written;
+        done.values += one.encrypted;
+        if (one.written > 0) written.push(qualified);
+      }
+  });
+  for (const qualified of written) await db.query(`VACUUM FULL ${qualified}`);
+  return done;
+}
+
 export interface StoreRotationResult extends RotationResult {
   /** The key every secret is now encrypted under. */
   keyId: string;

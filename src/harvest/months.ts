@@ -12,7 +12,7 @@ import { formatDateTime } from '../dates.ts';
 import type { SushiException, YearMonth } from '../counter/index.ts';
 import type { CounterReport } from '../model/records.ts';
 import { failRun, recordUpload } from '../store/sql/harvest-runs.ts';
-import { addJobNote } from '../store/sql/job-requests.ts';
+import { addJobNote } from '../store/sql/job-info.ts';
 import { insertReportChange } from '../store/sql/report-changes.ts';
 import type { MonthSource } from '../sushi/types.ts';
 import { scrub } from './binding.ts';

@@ -12,6 +12,7 @@ import { secrets } from '../log.ts';
 import { configureEndpoint, type EndpointPoliteness } from '../store/sql/endpoints.ts';
 import { closeRun, getRun, openRun } from '../store/sql/harvest-runs.ts';
 import { addToJobReport } from '../store/sql/job-info.ts';
+import { addJobNote } from '../store/sql/job-info.ts';
 import { takeJobNotes } from '../store/sql/job-requests.ts';
 import type { WorkItem } from '../store/sql/work-items.ts';
 import type { HarvestParts } from './context.ts';
@@ -132,9 +133,11 @@ export class ProviderRuns {
       const { name, message } = JSON.parse(run.failure) as { name: string; message: string };
       errorMessage = secrets.redact(`${name}: ${message}`);
     }
-    const notes = run ? await takeJobNotes(ctx.db, run.tenant, jobId) : [];
-    const message = notes.length > 0 ? secrets.redact(notes.join('\n')) : undefined;
-    await this.completeJob(jobId, errorMessage, message);
+    // Notes an earlier version kept aside until the end join the JobInfo's own `notes`.
+    if (run)
+      for (const note of await takeJobNotes(ctx.db, run.tenant, jobId))
+        await addJobNote(ctx.db, run.tenant, jobId, secrets.redact(note));
+    await this.completeJob(jobId, errorMessage);
     await closeRun(ctx.db, jobId);
     bindings.forget(jobId);
   }

@@ -42,11 +42,7 @@ export type HarvestProvider = (
 
 /**
  * Ends a detached provider job, once: any process may call it when the job's last item is done;
- * `errorMessage` makes it a failure; `message` (notes of the harvest) goes into the JobInfo's
- * `message`. False when it had already been completed.
+ * `errorMessage` makes it a failure; the notes the harvest added to the JobInfo stay. False when it
+ * had already been completed.
  */
-export type CompleteProviderJob = (
-  jobId: string,
-  errorMessage?: string,
-  message?: string,
-) => Promise<boolean>;
+export type CompleteProviderJob = (jobId: string, errorMessage?: string) => Promise<boolean>;

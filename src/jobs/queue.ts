@@ -161,12 +161,7 @@ export class JobQueue {
    * Ends a waiting job: writes its finished JobInfo and removes the row, once — undefined when another
    * process already did.
    */
-  async completeWaiting(
-    jobId: string,
-    now: number,
-    errorMessage?: string,
-    message?: string,
-  ): Promise<QueuedJob | undefined> {
+  async completeWaiting(jobId: string, now: number, errorMessage?: string): Promise<QueuedJob | undefined> {
     return this.db.transaction(async (tx) => {
       const row = await deleteWaiting(tx, jobId);
       if (!row) return undefined;
@@ -177,7 +172,6 @@ export class JobQueue {
         finishedAt: formatDateTime(Math.max(now, job.startedAt)),
         result: errorMessage === undefined ? 'success' : 'failure',
         errorMessage,
-        message,
       });
       return job;
     });

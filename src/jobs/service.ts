@@ -216,19 +216,14 @@ export class JobService {
     return runProviderJob(this.erm, job.tenant, job.providerId ?? '', this.harvest, context);
   }
 
-  /** The finished-jobs metric, and a provider's last successful harvest. */
+  /** The finished-jobs metric (a provider's last success is read from the JobInfos, live-gauges.ts). */
   private countFinished(job: QueuedJob, result: 'success' | 'failure'): void {
     this.ctx.metrics.jobsFinished.inc({ type: job.kind, result });
-    if (job.kind === 'provider' && job.providerId && result === 'success')
-      this.ctx.metrics.lastSuccess.set(
-        { tenant: job.tenant, provider: job.providerId },
-        this.ctx.clock.now() / 1000,
-      );
   }
 
   /** Ends a detached provider job, once: the `CompleteProviderJob` of provider-hook.ts. */
-  async completeDetached(jobId: string, errorMessage?: string, message?: string): Promise<boolean> {
-    const job = await this.queue.completeWaiting(jobId, this.ctx.clock.now(), errorMessage, message);
+  async completeDetached(jobId: string, errorMessage?: string): Promise<boolean> {
+    const job = await this.queue.completeWaiting(jobId, this.ctx.clock.now(), errorMessage);
     if (!job) return false;
     const result = errorMessage === undefined ? 'success' : 'failure';
     this.countFinished(job, result);

@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { Agent, request } from 'undici';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
+import { addJobNote, saveJobInfo } from '../../src/store/sql/job-info.ts';
 import { backends, call } from '../helpers/service.ts';
 import { allJobs, insertJobs, postEmpty, PLACEHOLDER_18, sample18, TENANT_18 } from '../helpers/jobs.ts';
 
@@ -154,6 +155,35 @@ for (const backend of backends()) {
       const res = await call(svc, 'POST', `${JOBS}/purgefinished`);
       assert.equal(res.status, 204);
       assert.deepEqual(await allJobs(svc), [sample[0]]);
+    });
+
+    it('notes: one field, added in order, kept when the job end rewrites the JobInfo; an older `message` is read as notes', async () => {
+      const id = 'a0be0000-0000-4000-8000-000000000001';
+      const legacy = 'a0be0000-0000-4000-8000-000000000002';
+      const base = { type: 'provider' as const, providerId: 'p-notes', timestamp: 1663150499000 };
+      await saveJobInfo(svc.ctx.db, 'diku', { id, ...base });
+      await addJobNote(svc.ctx.db, 'diku', id, 'first note');
+      await addJobNote(svc.ctx.db, 'diku', id, 'second note');
+      const ended = {
+        id,
+        ...base,
+        startedAt: '2022-09-14T10:14:37.888+00:00',
+        finishedAt: '2022-09-14T10:14:58.285+00:00',
+        result: 'success' as const,
+      };
+      await saveJobInfo(svc.ctx.db, 'diku', ended);
+      await svc.ctx.db.query(
+        `INSERT INTO "diku_mod_erm_usage_harvester".job_info (id, jsonb) VALUES ($1, $2::jsonb)`,
+        [legacy, JSON.stringify({ id: legacy, ...base, result: 'success', message: 'one\ntwo' })],
+      );
+      const res = await call(svc, 'GET', `${JOBS}?providerId=p-notes`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.json.jobInfos, [
+        { ...ended, notes: ['first note', 'second note'] },
+        { id: legacy, ...base, result: 'success', notes: ['one', 'two'] },
+      ]);
+      const byNote = await call(svc, 'GET', `${JOBS}?query=${encodeURIComponent('notes="second note"')}`);
+      assert.deepEqual(ids(byNote), [id], 'notes are searchable with CQL');
     });
 
     it('purgefinished?timestamp=abc is 400 and deletes nothing (30)', async () => {

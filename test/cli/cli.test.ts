@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { HarvesterClient } from '../../src/index.ts';
 import type { RunningService } from '../../src/server.ts';
 import { startMockCounterServer, type MockCounterServer } from '../../mock/counter-server.ts';
+import { addJobNote, saveJobInfo } from '../../src/store/sql/job-info.ts';
 import { startOn } from '../helpers/service.ts';
 import { runCli } from '../helpers/run-cli.ts';
 
@@ -360,10 +361,32 @@ describe('cli: harvest and jobs', () => {
     const res = await cli('jobs', '--limit', '50');
     assert.equal(res.code, 0, res.stderr);
     const lines = res.stdout.trim().split('\n');
-    assert.match(lines[0], /^ID\s+TYPE\s+PROVIDER\s+STATE\s+STARTED\s+FINISHED\s+RESULT\s+MONTHS\s+ERROR$/);
+    assert.match(
+      lines[0],
+      /^ID\s+TYPE\s+PROVIDER\s+STATE\s+STARTED\s+FINISHED\s+RESULT\s+MONTHS\s+ERROR\s+NOTES$/,
+    );
     assert.ok(lines.some((l) => /provider\s+.+\s+finished\s+.*failure\s+\S/.test(l)));
     // Providers are shown by their label, harvested provider jobs with their months report.
     assert.ok(lines.some((l) => /provider\s+Mocked Press\s+finished\s+.*success\s+\d+ stored/.test(l)));
+  });
+
+  it('jobs shows the notes of a job after its error column', async () => {
+    const id = 'b0be0000-0000-4000-8000-000000000001';
+    await saveJobInfo(svc.ctx.db, 'diku', {
+      id,
+      type: 'provider',
+      providerId: '6e6190bb-0000-4000-8000-00000000000a',
+      timestamp: Date.now(),
+      startedAt: '2024-01-01T00:00:00.000+00:00',
+      finishedAt: '2024-01-01T00:01:00.000+00:00',
+      result: 'success',
+    });
+    await addJobNote(svc.ctx.db, 'diku', id, 'Not offered: TR');
+    await addJobNote(svc.ctx.db, 'diku', id, 'PR also sent 2023-12');
+    const res = await cli('jobs', '--query', `id==${id}`);
+    assert.equal(res.code, 0, res.stderr);
+    const row = res.stdout.trim().split('\n')[1];
+    assert.match(row, /success\s+Not offered: TR · PR also sent 2023-12$/);
   });
 
   it('jobs --provider --json gives the JobInfos of one provider', async () => {

@@ -254,7 +254,7 @@ for (const backend of backends()) {
         const lines = res.stdout.trim().split('\n');
         assert.match(
           lines[0],
-          /^ID\s+TYPE\s+PROVIDER\s+STATE\s+STARTED\s+FINISHED\s+RESULT\s+MONTHS\s+ERROR$/,
+          /^ID\s+TYPE\s+PROVIDER\s+STATE\s+STARTED\s+FINISHED\s+RESULT\s+MONTHS\s+ERROR\s+NOTES$/,
         );
         const ok = lines.find((l) => l.includes('Mocked Press'));
         assert.match(ok ?? '', /provider\s+Mocked Press\s+finished.*success\s+12 stored$/);

@@ -123,6 +123,28 @@ describe('key rotation', () => {
     }
   });
 
+  it('reencrypt: false encrypts only the plain values and leaves values under other keys unread', async () => {
+    const db = database();
+    const before = new Map([...db].map(([id, stored]) => [id, JSON.stringify(stored.record)]));
+    const written: string[] = [];
+    const result = await rotateCredentials({
+      records: db.values(),
+      from: [],
+      to: newKey,
+      reencrypt: false,
+      write: async (stored) => {
+        written.push(stored.id);
+        db.set(stored.id, stored);
+      },
+    });
+    assert.deepEqual(result, { records: 7, written: 1, reencrypted: 0, encrypted: 2, alreadyCurrent: 0 });
+    assert.deepEqual(written, ['p6']);
+    for (const [id, text] of before) if (id !== 'p6') assert.equal(JSON.stringify(db.get(id)!.record), text);
+    assert.deepEqual(keyIdsIn(db), new Set([oldKey.id, newKey.id]), 'no plain value left');
+    const p6 = db.get('p6')!;
+    assert.deepEqual(decryptSecrets('provider', p6.record, new Keyring(newKey)), plainProvider(6));
+  });
+
   it('reads the records from an async iterator (the database walk)', async () => {
     const db = database();
     async function* walk() {

@@ -1,11 +1,13 @@
 /**
  * The FOLIO module descriptor (folio-contract §2.0, §2.11): interfaces, permissions, requirements, system
- * user, launch descriptor; and every path it declares is served by the service.
+ * user, launch descriptor; every path it declares is served by the service in FOLIO mode, and every route
+ * the service registers is declared or on an explicit list below, so the two cannot drift apart.
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { registeredRoutes } from '../../src/api/app.ts';
 import type { RunningService } from '../../src/server.ts';
 import { call, startOn } from '../helpers/service.ts';
 
@@ -48,6 +50,61 @@ const ENDPOINTS: [string, string, string][] = [
   ['DELETE', '/erm-usage-harvester/periodic', 'ermusageharvester.periodic.delete'],
 ];
 const NINE = ENDPOINTS.map((e) => e[2]);
+
+/** The harvester's own additions to FOLIO's API (interface erm-usage-harvester-extensions 1.0). */
+const EXTENSIONS: [string, string, string][] = [
+  ['GET', '/erm-usage-harvester/jobs/{id}', 'ermusageharvester.jobs.item.get'],
+  ['POST', '/erm-usage-harvester/start/{id}/again', 'ermusageharvester.start-single-again.post'],
+  ['GET', '/erm-usage-harvester/providers/{id}/check', 'ermusageharvester.providers.check.get'],
+  ['GET', '/erm-usage-harvester/counter-reports/changes', 'ermusageharvester.counter-reports.changes.get'],
+  [
+    'GET',
+    '/erm-usage-harvester/counter-reports/{id}/changes',
+    'ermusageharvester.counter-reports.changes.get',
+  ],
+  ['GET', '/erm-usage-harvester/diagnostics', 'ermusageharvester.diagnostics.get'],
+];
+const EXTENSION_PERMISSIONS = [...new Set(EXTENSIONS.map((e) => e[2]))];
+
+/**
+ * Routes Okapi never routes to a module: the service's own infrastructure (Okapi and Kubernetes call
+ * /admin/health directly; the rest are for people and Prometheus on the service's own port).
+ */
+const NOT_ROUTED_BY_OKAPI = [
+  'GET /',
+  'GET /admin/health',
+  'GET /metrics',
+  'GET /openapi.json',
+  'GET /ui',
+  'GET /ui/*',
+  'GET /docs',
+  'GET /docs/json',
+  'GET /docs/yaml',
+  'GET /docs/static/*',
+  'GET /docs/static/index.html',
+  'GET /docs/static/swagger-initializer.js',
+];
+
+/**
+ * Routes only the standalone service registers: the stand-in for mod-erm-usage (which serves these paths
+ * itself in FOLIO, folio-contract §4) and the harvester's additions that work on the standalone store
+ * (usage figures, COUNTER registry, consortium members, key rotation). Never declared: in FOLIO, Okapi
+ * would route them to mod-erm-usage or to nothing.
+ */
+const STANDALONE_ONLY_PREFIXES = [
+  '/usage-data-providers',
+  '/aggregator-settings',
+  '/counter-reports',
+  '/usage/',
+  '/registry/',
+  '/admin/credentials/',
+];
+
+/** `METHOD /path` with every path parameter written `{}` (Fastify `:id`, Okapi `{id}`). */
+const routeKey = (method: string, path: string): string =>
+  `${method} ${path.replace(/\{[^}]+\}/g, '{}').replace(/:[^/]+/g, '{}')}`;
+const standaloneOnly = (key: string): boolean =>
+  STANDALONE_ONLY_PREFIXES.some((p) => key.split(' ')[1].startsWith(p));
 
 const HARVEST_MODULE_PERMISSIONS = [
   'usagedataproviders.collection.get',
@@ -94,25 +151,36 @@ describe('ModuleDescriptor.json', () => {
     assert.ok(md.name.length > 0);
   });
 
-  it('provides erm-usage-harvester 2.1 with every folio-contract §2.0 handler and its permission', () => {
-    const api = provided('erm-usage-harvester');
-    assert.equal(api.version, '2.1');
-    assert.equal(api.interfaceType, undefined);
-    assert.deepEqual(handlerPairs(api), ENDPOINTS.map(([m, p]) => `${m} ${p}`).sort());
-    for (const [method, path, perm] of ENDPOINTS) {
-      const h = api.handlers.find((x) => x.pathPattern === path && x.methods.includes(method))!;
-      assert.deepEqual(h.permissionsRequired, [perm], `${method} ${path}`);
-    }
-  });
+  const interfaces: [string, string, [string, string, string][], string][] = [
+    ['erm-usage-harvester', '2.1', ENDPOINTS, 'every folio-contract §2.0 handler'],
+    ['erm-usage-harvester-extensions', '1.0', EXTENSIONS, 'the harvester additions'],
+  ];
+  for (const [id, version, endpoints, what] of interfaces)
+    it(`provides ${id} ${version} with ${what}, each with its permission`, () => {
+      const api = provided(id);
+      assert.equal(api.version, version);
+      assert.equal(api.interfaceType, undefined);
+      assert.deepEqual(handlerPairs(api), endpoints.map(([m, p]) => `${m} ${p}`).sort());
+      for (const [method, path, perm] of endpoints) {
+        const h = api.handlers.find((x) => x.pathPattern === path && x.methods.includes(method))!;
+        assert.deepEqual(h.permissionsRequired, [perm], `${method} ${path}`);
+      }
+    });
 
-  it('start and start/{id} carry the module permissions the harvest needs downstream', () => {
-    const api = provided('erm-usage-harvester');
-    for (const h of api.handlers) {
-      const expected = h.pathPattern.startsWith('/erm-usage-harvester/start')
-        ? HARVEST_MODULE_PERMISSIONS
-        : [];
-      assert.deepEqual(sorted(h.modulePermissions), sorted(expected), h.pathPattern);
-    }
+  it('handlers that harvest or read mod-erm-usage carry the module permissions they need downstream', () => {
+    const downstream: Record<string, string[]> = {
+      '/erm-usage-harvester/start': HARVEST_MODULE_PERMISSIONS,
+      '/erm-usage-harvester/start/{id}': HARVEST_MODULE_PERMISSIONS,
+      '/erm-usage-harvester/start/{id}/again': HARVEST_MODULE_PERMISSIONS,
+      '/erm-usage-harvester/providers/{id}/check': [
+        'usagedataproviders.item.get',
+        'aggregatorsettings.item.get',
+      ],
+      '/erm-usage-harvester/diagnostics': ['counterreports.collection.get'],
+    };
+    for (const id of ['erm-usage-harvester', 'erm-usage-harvester-extensions'])
+      for (const h of provided(id).handlers)
+        assert.deepEqual(sorted(h.modulePermissions), sorted(downstream[h.pathPattern] ?? []), h.pathPattern);
   });
 
   it('provides _tenant 2.0 and _timer 1.0 (cleanup every 30 minutes) as system interfaces', () => {
@@ -132,7 +200,7 @@ describe('ModuleDescriptor.json', () => {
     assert.equal(h.delay, '30');
     assert.deepEqual(sorted(h.modulePermissions), sorted(SETTINGS_READ));
     assert.equal(h.permissionsRequired, undefined);
-    assert.equal(md.provides.length, 3);
+    assert.equal(md.provides.length, 4);
   });
 
   it('requires mod-erm-usage interfaces and optionally mod-settings, exactly as folio-contract §2.11', () => {
@@ -144,16 +212,19 @@ describe('ModuleDescriptor.json', () => {
     assert.deepEqual(md.optional, [{ id: 'settings', version: '1.2' }]);
   });
 
-  it('permission sets: the nine, ermusageharvester.all, the settings scope, and the replaced names', () => {
-    for (const name of NINE) {
+  it('permission sets: the nine, the additions, ermusageharvester.all, the settings scope, and the replaced names', () => {
+    for (const name of [...NINE, ...EXTENSION_PERMISSIONS]) {
       const p = permission(name);
       assert.ok(p.displayName, `${name} has a display name`);
       assert.equal(p.subPermissions, undefined);
     }
-    assert.deepEqual(sorted(permission('ermusageharvester.all').subPermissions), sorted(NINE));
+    assert.deepEqual(
+      sorted(permission('ermusageharvester.all').subPermissions),
+      sorted([...NINE, ...EXTENSION_PERMISSIONS]),
+    );
     permission('mod-settings.global.read.mod-erm-usage-harvester.manage');
     permission('mod-settings.global.write.mod-erm-usage-harvester.manage');
-    assert.equal(permissionSets.length, 12);
+    assert.equal(permissionSets.length, 12 + EXTENSION_PERMISSIONS.length);
 
     const replaces = Object.fromEntries(
       permissionSets.filter((p) => p.replaces).map((p) => [p.permissionName, p.replaces]),
@@ -192,29 +263,76 @@ describe('ModuleDescriptor.json', () => {
     assert.equal(env.HARVESTER_MODE, 'folio');
   });
 
-  describe('every declared path is served', () => {
+  describe('every declared path is served in FOLIO mode; every route is declared or listed', () => {
     let svc: RunningService;
+    let standalone: RunningService;
+    const declared = (): Set<string> =>
+      new Set(
+        (md.provides as Interface[]).flatMap((i) =>
+          i.handlers.flatMap((h) => h.methods.map((m) => routeKey(m, h.pathPattern))),
+        ),
+      );
+    const keysOf = (s: RunningService): string[] =>
+      registeredRoutes(s.app).map((r) => routeKey(r.method, r.url));
     before(async () => {
-      svc = await startOn('pglite', undefined, { config: { runWorkers: false } });
+      svc = await startOn('pglite', undefined, {
+        config: { runWorkers: false, mode: 'folio', okapiUrl: 'http://127.0.0.1:9' },
+      });
+      standalone = await startOn('pglite', undefined, { config: { runWorkers: false } });
     });
     after(async () => {
       await svc.close();
+      await standalone.close();
+    });
+
+    it('FOLIO mode: each route the service registers is declared, or one Okapi never routes', () => {
+      const keys = keysOf(svc);
+      assert.ok(keys.length > 20, 'the routes are collected');
+      const known = declared();
+      const infra = new Set(NOT_ROUTED_BY_OKAPI.map((k) => routeKey(k.split(' ')[0], k.split(' ')[1])));
+      const undeclared = keys.filter((k) => !known.has(k) && !infra.has(k));
+      assert.deepEqual(undeclared, [], 'declare these in ModuleDescriptor.json');
+      assert.deepEqual(keys.filter(standaloneOnly), [], 'no standalone-only route in FOLIO mode');
+      const served = new Set(keys);
+      assert.deepEqual(
+        [...known].filter((k) => !served.has(k)),
+        [],
+        'every declared handler is registered in FOLIO mode',
+      );
+    });
+
+    it('standalone: each further route is on the standalone-only list, and none of those is declared', () => {
+      const folio = new Set(keysOf(svc));
+      const extra = keysOf(standalone).filter((k) => !folio.has(k));
+      assert.ok(extra.length > 20, 'the store and the additions are registered standalone');
+      assert.deepEqual(
+        extra.filter((k) => !standaloneOnly(k)),
+        [],
+        'a route only standalone registers must be on STANDALONE_ONLY_PREFIXES (or be registered in FOLIO mode and declared)',
+      );
+      const known = declared();
+      assert.deepEqual(
+        [...known].filter(standaloneOnly),
+        [],
+        'mod-erm-usage serves these in FOLIO: never declared',
+      );
     });
 
     it('answers each handler with something other than 404 `No route`', async () => {
       const pairs = (md.provides as Interface[]).flatMap((i) =>
         i.handlers.flatMap((h) => h.methods.map((m) => [m, h.pathPattern] as const)),
       );
-      assert.equal(pairs.length, 13);
+      assert.equal(pairs.length, 13 + EXTENSIONS.length);
+      // Answered by the standalone service (the same harvester routes; no mod-erm-usage to ask here).
       for (const [method, pattern] of pairs) {
         const path = pattern.replace(/\{[^}]+\}/g, randomUUID());
         const body = method === 'POST' && pattern === '/erm-usage-harvester/periodic' ? {} : undefined;
-        const res = await call(svc, method, path, { body });
+        const res = await call(standalone, method, path, { body });
         const noRoute = res.status === 404 && res.text.startsWith('No route');
         assert.ok(!noRoute, `${method} ${pattern}: ${res.status} ${res.text}`);
         assert.ok(res.status < 500, `${method} ${pattern}: ${res.status} ${res.text}`);
       }
-      const missing = await call(svc, 'GET', '/erm-usage-harvester/not-declared');
+      const missing = await call(standalone, 'GET', '/erm-usage-harvester/not-declared');
       assert.equal(missing.status, 404);
       assert.match(missing.text, /^No route/, 'the check can tell a missing route');
     });

@@ -163,7 +163,9 @@ describe('harvest truth: release by layout, requested months only (mock/truth.ts
     const res = await call(svc, 'GET', `/erm-usage-harvester/jobs?providerId=${ids['outside:1:2-a']}`);
     const job = res.json.jobInfos[0];
     assert.equal(job.result, 'success');
-    assert.match(job.message, /also sent 2021-12, 2022-04, 2022-05, not requested and not stored/);
+    assert.equal(job.message, undefined, 'one field for notes: `notes`');
+    assert.equal(job.notes.length, 1);
+    assert.match(job.notes[0], /also sent 2021-12, 2022-04, 2022-05, not requested and not stored/);
   });
 
   it('a month stored under the other 5.x release counts as done: a second run requests nothing and doubles nothing', async () => {

@@ -19,6 +19,7 @@ describe('web UI: job filters and the periodic schedule', { skip }, () => {
   let svc: RunningService;
   let ui: UiBrowser;
   let alpha = '';
+  const NOTE = 'Not requested, the provider does not offer them (its /reports list): TR';
   let beta = '';
 
   /** A finished job started at `startedAt`. */
@@ -47,7 +48,14 @@ describe('web UI: job filters and the periodic schedule', { skip }, () => {
         }),
       );
     jobs.push(job('2024-05-10T09:00:00Z', { providerId: beta, result: 'failure', errorMessage: 'HTTP 500' }));
-    jobs.push(job('2024-05-31T23:30:00Z', { providerId: beta, result: 'failure', errorMessage: 'Timeout' }));
+    jobs.push(
+      job('2024-05-31T23:30:00Z', {
+        providerId: beta,
+        result: 'failure',
+        errorMessage: 'Timeout',
+        notes: [NOTE, 'PR 2024-04..2024-04: the provider also sent 2024-03, not requested and not stored'],
+      }),
+    );
     jobs.push(job('2024-04-15T02:00:00Z', { type: 'tenant' }));
     jobs.push(job('2024-06-01T00:00:00Z', { type: 'periodic', result: 'failure', errorMessage: 'x' }));
     jobs.push(job('2024-02-01T00:00:00Z', { providerId: randomUUID() }));
@@ -75,6 +83,12 @@ describe('web UI: job filters and the periodic schedule', { skip }, () => {
     await page.getByLabel('Provider').selectOption({ label: 'Beta Books' });
     await count('1–2 of 2 jobs');
     assert.deepEqual(await rows().locator('td:nth-child(2)').allTextContents(), ['Beta Books', 'Beta Books']);
+    // The error and each note of the job in the last column.
+    assert.deepEqual(await rows().first().locator('td:last-child div').allTextContents(), [
+      'Timeout',
+      NOTE,
+      'PR 2024-04..2024-04: the provider also sent 2024-03, not requested and not stored',
+    ]);
     assert.match(page.url(), new RegExp(`#/jobs\\?provider=${beta}$`));
 
     await page.getByLabel('Provider').selectOption('');
@@ -114,7 +128,9 @@ describe('web UI: job filters and the periodic schedule', { skip }, () => {
     await count('1–1 of 1 job');
     assert.equal(await page.getByLabel('Started from').inputValue(), '2024-04-15');
 
-    // A provider's page links to its jobs.
+    // A provider's page shows its last job with the job's notes, and links to its jobs.
+    await page.goto(`${svc.url}/ui/#/providers/${beta}`);
+    await page.locator('.last-job .job-notes', { hasText: NOTE }).waitFor();
     await page.goto(`${svc.url}/ui/#/providers/${alpha}`);
     await page.getByRole('link', { name: 'all jobs of this provider' }).click();
     await count('1–30 of 33 jobs');

@@ -35,7 +35,8 @@ export function registerJobs(program: Command): void {
 STATE is derived as FOLIO's UI does: finished when finishedAt is set, scheduled while nextStart
 is set, running otherwise. STARTED shows the planned start of a scheduled job. PROVIDER shows the
 provider's label. MONTHS is a provider job's report: months stored, empty, failed (by code),
-skipped, and how often a request was deferred. --result, --type and --since combine with --query.
+skipped, and how often a request was deferred. NOTES: what the harvest noted (reports the provider
+does not offer, months sent that were not requested). --result, --type and --since combine with --query.
 
 Examples:
   $ erm-usage-harvester jobs
@@ -121,5 +122,6 @@ function jobColumns(labels: Map<string, string>): Column<JobInfo>[] {
     { header: 'RESULT', value: (j) => j.result ?? '' },
     { header: 'MONTHS', value: (j) => reportSummary(j.report), max: 60 },
     { header: 'ERROR', value: (j) => j.errorMessage ?? '', max: 80 },
+    { header: 'NOTES', value: (j) => (j.notes ?? []).join(' · '), max: 80 },
   ];
 }

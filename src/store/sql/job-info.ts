@@ -19,10 +19,12 @@ export interface JobInfo {
   nextStart?: string;
   result?: 'success' | 'failure';
   errorMessage?: string;
-  /** What the harvest wants people to know about the job (not FOLIO's; added, never replacing a field). */
+  /**
+   * What the harvest wants people to know about the job, one sentence each, in the order noted (not
+   * FOLIO's; added beside its fields, folio-contract §3.1): reports not offered, months sent that were
+   * not requested, ... Never secrets.
+   */
   notes?: string[];
-  /** Harvester addition: what the harvest noticed (e.g. months sent that were not requested). */
-  message?: string;
   /** Added beside FOLIO's fields: what a provider job's harvest did with the months (harvest runs only). */
   report?: JobReport;
 }
@@ -60,13 +62,20 @@ const FIELDS: (keyof JobInfo)[] = [
   'errorMessage',
   'notes',
   'report',
-  'message',
 ];
 
-/** The JobInfo as stored and sent: schema fields only, in schema order, no undefined values. */
+/**
+ * The JobInfo as stored and sent: schema fields only, in schema order, no undefined values. A row an
+ * earlier version wrote with a `message` (its notes joined by line breaks) is read with those `notes`.
+ */
 export function cleanJobInfo(info: JobInfo): JobInfo {
   const out: Record<string, unknown> = {};
-  for (const f of FIELDS) if (info[f] !== undefined && info[f] !== null) out[f] = info[f];
+  const legacy = (info as { message?: unknown }).message;
+  const withNotes =
+    typeof legacy === 'string' && legacy !== ''
+      ? { ...info, notes: [...(info.notes ?? []), ...legacy.split('\n')] }
+      : info;
+  for (const f of FIELDS) if (withNotes[f] !== undefined && withNotes[f] !== null) out[f] = withNotes[f];
   return out as unknown as JobInfo;
 }
 

@@ -2,8 +2,8 @@
  * Two tenant tables a provider job keeps beside its JobInfo, both removed when the job ends:
  * `job_requests` (what a job was asked to do beyond FOLIO's "harvest what is missing": the months and
  * reports of a "harvest again", the re-harvest window of a scheduled run) and `job_notes` (what the
- * harvest noticed on the way, e.g. months a provider sent that nobody asked for; copied into the
- * finished JobInfo's `message`).
+ * harvest noticed on the way, as an earlier version kept them; the harvest now adds its notes to the
+ * JobInfo's `notes` directly).
  */
 import type { Queryable } from '../db.ts';
 import { tenantTable } from '../tenants.ts';
@@ -46,14 +46,10 @@ export async function getJobRequest(
   return res.rows[0]?.request;
 }
 
-export async function addJobNote(db: Queryable, tenant: string, jobId: string, note: string): Promise<void> {
-  await db.query(`INSERT INTO ${tenantTable(tenant, 'job_notes')} (job_id, note) VALUES ($1, $2)`, [
-    jobId,
-    note,
-  ]);
-}
-
-/** The job's notes in order; removes them and the job's request. */
+/**
+ * The job's notes an earlier version kept here (the harvest now adds them to the JobInfo, job-info.ts),
+ * in order; removes them and the job's request.
+ */
 export async function takeJobNotes(db: Queryable, tenant: string, jobId: string): Promise<string[]> {
   const res = await db.query<{ note: string; seq: string | number }>(
     `DELETE FROM ${tenantTable(tenant, 'job_notes')} WHERE job_id = $1 RETURNING note, seq`,
