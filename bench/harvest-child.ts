@@ -51,6 +51,8 @@ export interface ChildResult {
   logBytes: number;
   /** Event-loop utilisation between start and end (0..1). */
   elu: number;
+  /** Peak RSS of this process (service and, on PGlite, the database), MB. */
+  maxRssMB?: number;
   config: {
     requestConcurrency: number;
     endpointMaxInFlight: number;
@@ -227,6 +229,7 @@ async function main(): Promise<void> {
       logLines,
       logBytes,
       elu: elu.utilization,
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
       config: {
         requestConcurrency: h.requestConcurrency,
         endpointMaxInFlight: h.endpointMaxInFlight,
