@@ -46,8 +46,10 @@ const ingestToday = (r: R): string =>
   `${n(r.ratioWall, 2)}× wall, ${n(r.ratioCpu, 2)}× CPU; peak RSS ${n(r.modes?.ours?.peakRssMB, 0)} MB ` +
   `(baseline ${n(r.modes?.baseline?.peakRssMB, 0)} MB)`;
 
-const HARVEST = ['--providers', '200', '--latency', '50', '--runs', '3'];
-const HARVEST_QUICK = ['--providers', '20', '--latency', '50', '--runs', '1'];
+// --mock-keepalive: see docs/benchmarks.md section 2 (the mock's default keep-alive loses requests
+// of a CPU-starved harvester).
+const HARVEST = ['--providers', '200', '--latency', '50', '--runs', '3', '--mock-keepalive', '65000'];
+const HARVEST_QUICK = ['--providers', '20', '--latency', '50', '--runs', '1', '--mock-keepalive', '65000'];
 
 export const ROWS: Row[] = [
   {

@@ -28,9 +28,8 @@
  *
  * Figures: docs/benchmarks.md, section 0.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -43,6 +42,7 @@ import {
   type ChildService,
 } from '../test/helpers/child-service.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
+import { clusterCpuMs, peakRssMB, procStat, serviceCpuMs } from './proc-cpu.ts';
 import { benchResult, loadAverage, median } from './result.ts';
 
 const REPORTS = ['TR', 'PR', 'DR', 'IR'];
@@ -51,54 +51,6 @@ const END = '2022-12';
 const MONTHS = 12;
 const REQUESTS_PER_PROVIDER = MONTHS + (REPORTS.length - 1);
 const SCHEMA = 'diku_mod_erm_usage_harvester';
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** utime, stime, cutime, cstime (ms) and the parent pid of a process; undefined when it is gone. */
-function procStat(pid: number): { ppid: number; self: number; children: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The fields after the command name (which may hold spaces), from field 3 (state) on.
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const tick = (i: number) => (Number(f[i]) * 1000) / CLK_TCK;
-  return { ppid: Number(f[1]), self: tick(11) + tick(12), children: tick(13) + tick(14) };
-}
-
-/** CPU ms of a service process: its own time and that of any children it waited for. */
-function serviceCpuMs(pid: number): number {
-  const s = procStat(pid);
-  return s ? s.self + s.children : NaN;
-}
-
-/**
- * CPU ms of the whole cluster: the postmaster (own time and that of its ended children) and every
- * live child of it.
- */
-function clusterCpuMs(postmaster: number): number {
-  const pm = procStat(postmaster);
-  if (!pm) return NaN;
-  let total = pm.self + pm.children;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const s = procStat(Number(name));
-    if (s && s.ppid === postmaster) total += s.self;
-  }
-  return total;
-}
-
-function peakRssMB(pid: number): number {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('VmHWM'));
-    return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
-  } catch {
-    return NaN;
-  }
-}
 
 interface RunResult {
   processes: number;
@@ -305,6 +257,10 @@ async function main(): Promise<void> {
   );
   const pgServer = await startPgServer();
   const mock = await startMockCounterServer({ latencyMs: opts.latency });
+  // As bench/harvest.ts --mock-keepalive: Node's 5 s default makes the mock close idle sockets that a
+  // CPU-starved service is about to reuse ("other side closed"), a failure of the mock, not the service.
+  const server = (mock as unknown as { server?: Server }).server;
+  if (server) server.keepAliveTimeout = 65_000;
   const results: RunResult[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
