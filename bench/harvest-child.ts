@@ -13,6 +13,7 @@ import { createLogger } from '../src/log.ts';
 import { startService } from '../src/server.ts';
 import { enableTenant } from '../src/tenant-lifecycle.ts';
 import { addProvider } from '../test/helpers/harvest.ts';
+import { TEST_SECRET_KEY } from '../test/helpers/service.ts';
 
 export interface ChildParams {
   mockUrl: string;
@@ -130,7 +131,8 @@ async function main(): Promise<void> {
       host: '127.0.0.1',
       port: 0,
       memory: !p.databaseUrl,
-      ...(p.databaseUrl ? { databaseUrl: p.databaseUrl } : {}),
+      // A PostgreSQL server needs the credential key set (PGlite makes its own).
+      ...(p.databaseUrl ? { databaseUrl: p.databaseUrl, secretKey: TEST_SECRET_KEY } : {}),
       defaultTenant: '',
       cleanupIntervalMinutes: 0,
       logLevel: 'info',
