@@ -230,7 +230,9 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|');
   const summary: BenchSummary[] = [];
   for (const { row, command, result, code, seconds } of done) {
-    const today = result ? row.today(result) : `failed (exit ${String(code)}, no BENCH_RESULT line)`;
+    const figures = result ? row.today(result) : `failed (exit ${String(code)}, no BENCH_RESULT line)`;
+    // The quick set's sizes are those of its command, not of the case's name.
+    const today = values.quick ? `quick: ${figures}` : figures;
     const met = result ? row.met(result) : false;
     const load = Array.isArray(result?.loadAverageEnd) ? (result.loadAverageEnd as number[]).join(' ') : '-';
     console.log(
