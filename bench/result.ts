@@ -36,9 +36,9 @@ function rounded(value: unknown, digits: number): unknown {
   return value;
 }
 
-/** Writes the summary line; the load average at the end is added as `loadAverageEnd`. */
+/** Writes the summary line; the load average now is added as `loadAverageEnd` unless the summary has one. */
 export function benchResult(bench: string, summary: BenchSummary): void {
-  const line = JSON.stringify(rounded({ bench, ...summary, loadAverageEnd: loadAverage() }, 4));
+  const line = JSON.stringify(rounded({ bench, loadAverageEnd: loadAverage(), ...summary }, 4));
   process.stdout.write(`${BENCH_RESULT_PREFIX}${line}\n`);
 }
 

@@ -7,12 +7,14 @@
  *   npm run bench                        # the standard set: the goals' sizes, ≥ 3 runs each (long)
  *   npm run bench -- --quick             # small sizes, 1 run each: a smoke check of minutes
  *   npm run bench -- --only idle,scaling # some rows only (ids: --list)
+ *   npm run bench -- --from a.out b.out  # the table again from saved outputs (a row of b replaces a's)
  *
  * The scripts' own output goes to standard error as they run; standard output gets the table and,
  * last, a BENCH_RESULT line with every row.
  */
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -192,55 +194,130 @@ function gitCommit(): string {
 
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 
+interface Done {
+  row: Row;
+  command: string;
+  result?: R;
+  code: number | null;
+  seconds: number;
+  quick: boolean;
+}
+
+/** Prints the table of the rows done and the BENCH_RESULT line of the set. */
+function render(done: Done[], started: string, loadStart: number[], loadEnd: number[], commit: string): void {
+  const quick = done.filter((d) => d.quick).length;
+  const set = quick === 0 ? 'standard' : quick === done.length ? 'quick' : 'mixed';
+  const title = {
+    standard: 'Standard set',
+    quick: 'QUICK SET (small sizes, 1 run: a smoke check, not the figures of the goals)',
+    mixed: 'Standard set, the rows marked quick from the quick set',
+  }[set];
+  console.log(
+    `\n${title}: commit ${commit}, node ${process.version}, ${cpus().length} CPUs, started ${started}; ` +
+      `load average at start ${loadStart.join(' ')}, at end ${loadEnd.join(' ')}\n`,
+  );
+  console.log('| case | today | goal | met | command | load average (1/5/15 min) at its end |');
+  console.log('|---|---|---|---|---|---|');
+  const rows: BenchSummary[] = [];
+  for (const { row, command, result, code, seconds, quick } of done) {
+    const figures = result ? row.today(result) : `failed (exit ${String(code)}, no BENCH_RESULT line)`;
+    // The quick set's sizes are those of its command, not of the case's name.
+    const today = quick ? `quick: ${figures}` : figures;
+    const met = result ? row.met(result) : false;
+    const load = Array.isArray(result?.loadAverageEnd) ? (result.loadAverageEnd as number[]).join(' ') : '-';
+    console.log(
+      `| ${cell(row.case)} | ${cell(today)} | ${cell(row.goal)} | ${met ? 'met' : 'not met'} | \`${command}\` | ${load} |`,
+    );
+    rows.push({ id: row.id, command, met, seconds, quick, today, result: result ?? null });
+  }
+  benchResult('standard-set', {
+    set,
+    commit,
+    started,
+    rows,
+    loadAverageStart: loadStart,
+    loadAverageEnd: loadEnd,
+  });
+}
+
+/**
+ * The rows of earlier runs, from files holding their output (the set's BENCH_RESULT line); a row in a
+ * later file replaces the same row of an earlier one.
+ */
+function fromFiles(files: string[]): {
+  done: Done[];
+  started: string;
+  loadStart: number[];
+  loadEnd: number[];
+  commit: string;
+} {
+  const byId = new Map<string, Done>();
+  let first: R | undefined;
+  let last: R | undefined;
+  const commits: string[] = [];
+  for (const file of files) {
+    const set = parseBenchResult(readFileSync(file, 'utf8')) as R | undefined;
+    if (set?.bench !== 'standard-set') throw new Error(`${file}: no BENCH_RESULT line of npm run bench`);
+    first ??= set;
+    last = set;
+    if (typeof set.commit === 'string') commits.push(set.commit);
+    for (const saved of set.rows as R[]) {
+      const row = ROWS.find((r) => r.id === saved.id);
+      if (!row) continue;
+      byId.set(row.id, {
+        row,
+        command: saved.command as string,
+        result: (saved.result ?? undefined) as R | undefined,
+        code: null,
+        seconds: saved.seconds as number,
+        quick: (saved.quick as boolean | undefined) ?? set.set === 'quick',
+      });
+    }
+  }
+  return {
+    done: ROWS.flatMap((r) => byId.get(r.id) ?? []),
+    started: (first?.started as string | undefined) ?? '-',
+    loadStart: (first?.loadAverageStart as number[] | undefined) ?? [],
+    loadEnd: (last?.loadAverageEnd as number[] | undefined) ?? [],
+    commit: [...new Set(commits)].join(' + ') || '-',
+  };
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       list: { type: 'boolean', default: false },
+      from: { type: 'boolean', default: false },
     },
   });
   if (values.list) {
     for (const row of ROWS) console.log(`${row.id}\t${row.case}`);
     return;
   }
+  if (values.from) {
+    const saved = fromFiles(positionals);
+    render(saved.done, saved.started, saved.loadStart, saved.loadEnd, saved.commit);
+    return;
+  }
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = only?.filter((id) => !ROWS.some((r) => r.id === id)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown row(s) ${unknown.join(', ')}; --list shows the ids`);
   const rows = ROWS.filter((r) => !only || only.includes(r.id));
-  const set = values.quick ? 'quick' : 'standard';
   const loadStart = loadAverage();
-  const started = new Date();
-  const done: { row: Row; command: string; result?: R; code: number | null; seconds: number }[] = [];
+  const started = new Date().toISOString();
+  const done: Done[] = [];
   for (const row of rows) {
     const args = values.quick ? row.quick : row.standard;
     const command = `node --import tsx bench/${row.script} ${args.join(' ')}`;
     process.stderr.write(`\n=== ${row.id}: ${command} (load average ${loadAverage().join(' ')})\n`);
     const t0 = Date.now();
     const { result, code } = await runScript(row.script, args);
-    done.push({ row, command, result, code, seconds: (Date.now() - t0) / 1000 });
+    done.push({ row, command, result, code, seconds: (Date.now() - t0) / 1000, quick: values.quick });
   }
-
-  console.log(
-    `\n${set === 'quick' ? 'QUICK SET (small sizes, 1 run: a smoke check, not the figures of the goals)' : 'Standard set'}: ` +
-      `commit ${gitCommit()}, node ${process.version}, ${cpus().length} CPUs, started ${started.toISOString()}; ` +
-      `load average at start ${loadStart.join(' ')}, at end ${loadAverage().join(' ')}\n`,
-  );
-  console.log('| case | today | goal | met | command | load average (1/5/15 min) at its end |');
-  console.log('|---|---|---|---|---|---|');
-  const summary: BenchSummary[] = [];
-  for (const { row, command, result, code, seconds } of done) {
-    const figures = result ? row.today(result) : `failed (exit ${String(code)}, no BENCH_RESULT line)`;
-    // The quick set's sizes are those of its command, not of the case's name.
-    const today = values.quick ? `quick: ${figures}` : figures;
-    const met = result ? row.met(result) : false;
-    const load = Array.isArray(result?.loadAverageEnd) ? (result.loadAverageEnd as number[]).join(' ') : '-';
-    console.log(
-      `| ${cell(row.case)} | ${cell(today)} | ${cell(row.goal)} | ${met ? 'met' : 'not met'} | \`${command}\` | ${load} |`,
-    );
-    summary.push({ id: row.id, command, met, seconds, today, result: result ?? null });
-  }
-  benchResult('standard-set', { set, rows: summary, loadAverageStart: loadStart });
+  render(done, started, loadStart, loadAverage(), gitCommit());
 }
 
 await main();
