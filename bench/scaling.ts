@@ -23,6 +23,10 @@
  *   live children (backends, checkpointer, WAL writer, autovacuum...) and, through the postmaster's
  *   cutime/cstime, that of the children that ended (backends of closed connections);
  * - total CPU per stored month, and its ratio to that of one process (goal for 2: ≤ 1.1×);
+ * - the CPU the processes and the cluster use idle (queue polls, heartbeats, scheduler ticks), measured
+ *   for --idle-s seconds before the harvest, in ms per second, and the total CPU per month without that
+ *   idle rate times the wall time (with its ratio): what is left is the cost of the harvest and of the
+ *   processes' coordination, apart from the cost of merely running more processes for that long;
  * - the largest number of requests in flight at one endpoint (must be 1) and overall, and the peak
  *   RSS (VmHWM) of the largest service process.
  *
@@ -67,6 +71,10 @@ interface RunResult {
   serviceCpuMs: number;
   dbCpuMs: number;
   totalCpuPerMonthMs: number;
+  /** CPU of the processes and the cluster while idle before the harvest, ms per second. */
+  idleCpuMsPerS: number;
+  /** Total CPU per month without what the processes would have used idle during the wall time. */
+  netCpuPerMonthMs: number;
   maxInFlightPerEndpoint: number;
   maxInFlightTotal: number;
   servicePeakRssMB: number;
@@ -77,6 +85,7 @@ interface Options {
   latency: number;
   concurrency: number;
   timeoutMs: number;
+  idleMs: number;
 }
 
 export function lowerBoundMs(providers: number, latencyMs: number, perProcess: number, processes: number) {
@@ -148,6 +157,13 @@ async function runOnce(
       if (res.status !== 201) throw new Error(`provider: ${res.status} ${res.text}`);
     });
 
+    // What the processes and the cluster use doing nothing (queue polls, heartbeats, the scheduler).
+    const allCpu = () => procs.reduce((n, p) => n + serviceCpuMs(p.child.pid!), 0) + clusterCpuMs(postmaster);
+    const idle0 = allCpu();
+    const idleT0 = Date.now();
+    await sleep(opts.idleMs);
+    const idleCpuMsPerS = opts.idleMs > 0 ? ((allCpu() - idle0) * 1000) / (Date.now() - idleT0) : NaN;
+
     const serviceCpu0 = procs.map((p) => serviceCpuMs(p.child.pid!));
     const dbCpu0 = clusterCpuMs(postmaster);
     const t0 = Date.now();
@@ -208,6 +224,9 @@ async function runOnce(
       serviceCpuMs: serviceCpu,
       dbCpuMs: dbCpu,
       totalCpuPerMonthMs: (serviceCpu + dbCpu) / Math.max(1, months),
+      idleCpuMsPerS,
+      netCpuPerMonthMs:
+        (serviceCpu + dbCpu - (idleCpuMsPerS * (lastFinished - t0)) / 1000) / Math.max(1, months),
       maxInFlightPerEndpoint: maxPerEndpoint,
       maxInFlightTotal: mock.maxInFlight(`ok-${tag}`),
       servicePeakRssMB: servicePeak,
@@ -238,6 +257,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '16' },
       timeout: { type: 'string', default: '600' },
+      'idle-s': { type: 'string', default: '10' },
     },
   });
   const opts: Options = {
@@ -245,6 +265,7 @@ async function main(): Promise<void> {
     latency: Number(values.latency),
     concurrency: Number(values.concurrency),
     timeoutMs: Number(values.timeout) * 1000,
+    idleMs: Number(values['idle-s']) * 1000,
   };
   const counts = values.processes.split(',').map(Number);
   const rounds = Number(values.rounds);
@@ -299,25 +320,28 @@ async function main(): Promise<void> {
       serviceCpuPerMonthMs: m((r) => r.serviceCpuMs / Math.max(1, r.months)),
       dbCpuPerMonthMs: m((r) => r.dbCpuMs / Math.max(1, r.months)),
       totalCpuPerMonthMs: m((r) => r.totalCpuPerMonthMs),
+      idleCpuMsPerS: m((r) => r.idleCpuMsPerS),
+      netCpuPerMonthMs: m((r) => r.netCpuPerMonthMs),
       maxInFlightPerEndpoint: Math.max(...g.map((r) => r.maxInFlightPerEndpoint)),
       maxInFlightTotal: Math.max(...g.map((r) => r.maxInFlightTotal)),
       servicePeakRssMB: Math.max(...g.map((r) => r.servicePeakRssMB)),
     };
   });
   const one = summary.find((r) => r.processes === 1);
-  const ratioTo1 = (p: number) => {
+  const ratioTo1 = (p: number, key: 'totalCpuPerMonthMs' | 'netCpuPerMonthMs' = 'totalCpuPerMonthMs') => {
     const row = summary.find((r) => r.processes === p);
-    return one && row ? row.totalCpuPerMonthMs / one.totalCpuPerMonthMs : NaN;
+    return one && row ? row[key] / one[key] : NaN;
   };
   console.log(
-    '\n| processes | runs verified | wall s | bound s | stored months | service CPU s | database CPU s | service ms/month | database ms/month | total CPU ms/month | × 1 process | max in flight/endpoint | max in flight | service peak RSS MB |',
+    '\n| processes | runs verified | wall s | bound s | stored months | service CPU s | database CPU s | service ms/month | database ms/month | total CPU ms/month | × 1 process | idle CPU ms/s | net of idle ms/month | × 1 process | max in flight/endpoint | max in flight | service peak RSS MB |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of summary)
     console.log(
       `| ${r.processes} | ${r.verifiedRuns}/${r.runs} | ${s(r.wallMs)} | ${s(r.boundMs)} | ${r.months} | ` +
         `${s(r.serviceCpuMs)} | ${s(r.dbCpuMs)} | ${r.serviceCpuPerMonthMs.toFixed(2)} | ${r.dbCpuPerMonthMs.toFixed(2)} | ` +
-        `${r.totalCpuPerMonthMs.toFixed(2)} | ${ratioTo1(r.processes).toFixed(2)} | ${r.maxInFlightPerEndpoint} | ` +
+        `${r.totalCpuPerMonthMs.toFixed(2)} | ${ratioTo1(r.processes).toFixed(2)} | ${r.idleCpuMsPerS.toFixed(1)} | ` +
+        `${r.netCpuPerMonthMs.toFixed(2)} | ${ratioTo1(r.processes, 'netCpuPerMonthMs').toFixed(2)} | ${r.maxInFlightPerEndpoint} | ` +
         `${r.maxInFlightTotal} | ${r.servicePeakRssMB.toFixed(0)} |`,
     );
   console.log(
@@ -332,6 +356,8 @@ async function main(): Promise<void> {
     configurations: summary,
     ratio2to1: ratioTo1(2),
     ratio4to1: ratioTo1(4),
+    netRatio2to1: ratioTo1(2, 'netCpuPerMonthMs'),
+    netRatio4to1: ratioTo1(4, 'netCpuPerMonthMs'),
     loadAverageStart,
   });
 }
