@@ -241,7 +241,12 @@ async function main(): Promise<void> {
     spacingMs: spacing,
     runs: rows.length,
     verifiedRuns: rows.filter(
-      (r) => r.ok && r.records === expectedRecords && r.failedRecords === 0 && r.failedJobs === 0,
+      (r) =>
+        r.ok &&
+        r.records === expectedRecords &&
+        r.failedRecords === 0 &&
+        r.failedJobs === 0 &&
+        r.jobs === providers + 1,
     ).length,
     expectedRecords,
     wallMs: m((r) => r.wallMs),
