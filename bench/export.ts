@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { splitReportStream } from '../src/counter/index.ts';
 import { hugeReportChunks, hugeReportSize, type HugeRequest } from '../mock/huge.ts';
 import { storedBytes, type ExportRunResult } from './export-child.ts';
+import { benchResult, loadAverage, modeSummary } from './result.ts';
 
 const MB = 1024 * 1024;
 const BEGIN = '2023-01';
@@ -116,6 +117,7 @@ async function parent(): Promise<void> {
     },
   });
   const sizeMB = Number(values.size);
+  const loadAverageStart = loadAverage();
   const end = endMonth(Number(values.months));
   const request: HugeRequest = { release: '5.1', begin: BEGIN, end, bytes: sizeMB * MB };
   const { itemCount, totalBytes } = hugeReportSize(request);
@@ -170,6 +172,14 @@ async function parent(): Promise<void> {
     );
   }
   console.log(`load average at the end: ${load()}`);
+  benchResult('export', {
+    sizeMB,
+    months: Number(values.months),
+    format: values.format,
+    storedBytes: stored,
+    ...modeSummary(results.map((r) => ({ ...r, bytes: r.inputBytes }))),
+    loadAverageStart,
+  });
 }
 
 if (process.argv.includes('--child')) {

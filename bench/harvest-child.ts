@@ -13,6 +13,7 @@ import { createLogger } from '../src/log.ts';
 import { startService } from '../src/server.ts';
 import { enableTenant } from '../src/tenant-lifecycle.ts';
 import { addProvider } from '../test/helpers/harvest.ts';
+import { TEST_SECRET_KEY } from '../test/helpers/service.ts';
 
 export interface ChildParams {
   mockUrl: string;
@@ -51,6 +52,8 @@ export interface ChildResult {
   logBytes: number;
   /** Event-loop utilisation between start and end (0..1). */
   elu: number;
+  /** Peak RSS of this process (service and, on PGlite, the database), MB. */
+  maxRssMB?: number;
   config: {
     requestConcurrency: number;
     endpointMaxInFlight: number;
@@ -128,7 +131,8 @@ async function main(): Promise<void> {
       host: '127.0.0.1',
       port: 0,
       memory: !p.databaseUrl,
-      ...(p.databaseUrl ? { databaseUrl: p.databaseUrl } : {}),
+      // A PostgreSQL server needs the credential key set (PGlite makes its own).
+      ...(p.databaseUrl ? { databaseUrl: p.databaseUrl, secretKey: TEST_SECRET_KEY } : {}),
       defaultTenant: '',
       cleanupIntervalMinutes: 0,
       logLevel: 'info',
@@ -227,6 +231,7 @@ async function main(): Promise<void> {
       logLines,
       logBytes,
       elu: elu.utilization,
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
       config: {
         requestConcurrency: h.requestConcurrency,
         endpointMaxInFlight: h.endpointMaxInFlight,

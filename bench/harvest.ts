@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { startMockCounterServer } from '../mock/counter-server.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
 import type { ChildParams, ChildResult } from './harvest-child.ts';
+import { benchResult, loadAverage } from './result.ts';
 
 const REPORTS = ['TR', 'PR', 'DR', 'IR'];
 const BEGIN = '2022-01';
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
   const backend = values.db;
   const mockKeepAlive = Number(values['mock-keepalive']);
   if (backend !== 'pglite' && backend !== 'postgres') throw new Error('--db must be pglite or postgres');
+  const loadAverageStart = loadAverage();
   console.log(
     `load average at start: ${loadavg()
       .map((l) => l.toFixed(1))
@@ -231,6 +233,31 @@ async function main(): Promise<void> {
       `${Math.max(...rows.map((r) => r.maxInFlightPerEndpoint))} |`,
   );
   console.log('(medians of the runs; "max in flight/endpoint" is the largest over all runs and endpoints)');
+  benchResult('harvest', {
+    backend,
+    providers,
+    latencyMs: latency,
+    concurrency,
+    spacingMs: spacing,
+    runs: rows.length,
+    verifiedRuns: rows.filter(
+      (r) =>
+        r.ok &&
+        r.records === expectedRecords &&
+        r.failedRecords === 0 &&
+        r.failedJobs === 0 &&
+        r.jobs === providers + 1,
+    ).length,
+    expectedRecords,
+    wallMs: m((r) => r.wallMs),
+    boundMs: bound,
+    ratio: m((r) => r.ratio),
+    cpuPerRecordMs: m((r) => r.cpuPerRecordMs),
+    maxInFlightPerEndpoint: Math.max(...rows.map((r) => r.maxInFlightPerEndpoint)),
+    maxInFlightTotal: Math.max(...rows.map((r) => r.maxInFlightTotal)),
+    peakRssMB: Math.max(...rows.map((r) => r.maxRssMB ?? NaN)),
+    loadAverageStart,
+  });
 }
 
 main().catch((err: unknown) => {

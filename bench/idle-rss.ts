@@ -18,6 +18,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchResult, loadAverage, median } from './result.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '3' }, idle: { type: 'string', default: '5' } },
@@ -122,17 +123,12 @@ async function baseline(dataDir: string, start: Sample['start']): Promise<Sample
   }
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 const load = () =>
   loadavg()
     .map((n) => n.toFixed(2))
     .join(' ');
 
+const loadAverageStart = loadAverage();
 console.log(`idle RSS, ${RUNS} runs alternating, idle ${IDLE_MS / 1000} s; load average at start: ${load()}`);
 const samples: Sample[] = [];
 for (let run = 0; run < RUNS; run++) {
@@ -164,3 +160,23 @@ for (const mode of [...new Set(samples.map((s) => s.mode))])
     );
   }
 console.log(`load average at end: ${load()}`);
+const summary = (mode: string, start: Sample['start']) => {
+  const g = samples.filter((s) => s.mode.startsWith(mode) && s.start === start);
+  return {
+    runs: g.length,
+    readyS: median(g.map((s) => s.seconds)),
+    rssMB: median(g.map((s) => s.rssMB)),
+    idleRssMB: median(g.map((s) => s.idleRssMB)),
+    peakMB: median(g.map((s) => s.peakMB)),
+  };
+};
+const oursSummary = { first: summary('ours', 'first'), restart: summary('ours', 'restart') };
+benchResult('idle-rss', {
+  runs: RUNS,
+  idleSeconds: IDLE_MS / 1000,
+  ours: oursSummary,
+  baseline: { first: summary('baseline', 'first'), restart: summary('baseline', 'restart') },
+  /** The larger of the first start's and the restart's median RSS after the idle time (the goal's figure). */
+  oursIdleRssMaxMB: Math.max(oursSummary.first.idleRssMB, oursSummary.restart.idleRssMB),
+  loadAverageStart,
+});

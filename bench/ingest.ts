@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { hugeReportChunks, hugeReportSize, type HugeRequest } from '../mock/huge.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
+import { benchResult, loadAverage, modeSummary } from './result.ts';
 
 const MB = 1024 * 1024;
 const BEGIN = '2023-01';
@@ -167,6 +168,7 @@ async function parent(): Promise<void> {
     },
   });
   END = endMonth(Number(values.months));
+  const loadAverageStart = loadAverage();
   oursFlags = values['ours-flags'].split(' ').filter((f) => f !== '');
   const sizeMB = Number(values.size);
   const runs = Number(values.runs);
@@ -200,6 +202,14 @@ async function parent(): Promise<void> {
     await pg?.stop();
   }
   for (const line of summary(results)) console.log(line);
+  benchResult('ingest', {
+    sizeMB,
+    months: Number(values.months),
+    store: values.store,
+    bodyBytes: bytes,
+    ...modeSummary(results.map((r) => ({ ...r, bytes: r.bodyBytes }))),
+    loadAverageStart,
+  });
 }
 
 async function main(): Promise<void> {
