@@ -416,7 +416,11 @@ export function usagePage(providerId, params) {
     const form = h(
       'form',
       { id: 'upload-form', class: 'upload-form' },
-      h('label', { for: 'upload-file' }, h('span', { text: 'COUNTER file (R5 JSON, TSV, CSV or XLSX)' })),
+      h(
+        'label',
+        { for: 'upload-file' },
+        h('span', { text: 'COUNTER file (R5 JSON; R5 or R4 TSV, CSV or XLSX)' }),
+      ),
       file,
       h(
         'label',

@@ -448,7 +448,7 @@ export class HarvesterClient {
   }
 
   /**
-   * `POST /counter-reports/multipartupload/provider/{id}`: uploads one COUNTER file (R5 JSON, tsv, csv
+   * `POST /counter-reports/multipartupload/provider/{id}`: uploads one COUNTER file (R5 JSON; R5 or R4 tsv, csv
    * or xlsx; the format is taken from `fileName`). `file` is sent as it is read (a Blob from
    * `fs.openAsBlob` streams from disk). A refused file throws HarvesterApiError with status 400 whose
    * body is a ReportUploadError.

@@ -1,5 +1,5 @@
 /**
- * `reports upload <providerId> <file> [--overwrite]`: one COUNTER file (R5 JSON, tsv, csv, xlsx) stored
+ * `reports upload <providerId> <file> [--overwrite]`: one COUNTER file (R5 JSON; R5 or R4 tsv, csv, xlsx) stored
  * as the provider's months through `POST /counter-reports/multipartupload/provider/{id}`. The file is
  * streamed from disk, never read whole.
  */
@@ -23,7 +23,9 @@ function uploadRefusal(err: HarvesterApiError): string | undefined {
 
 export function addReportsUpload(reports: Command): void {
   addGlobalOptions(reports.command('upload'))
-    .description('upload a COUNTER file (R5.0/R5.1 JSON, tabular tsv, csv or xlsx) as a provider’s months')
+    .description(
+      'upload a COUNTER file (R5.0/R5.1 JSON, R5 or R4 tabular tsv, csv or xlsx) as a provider’s months',
+    )
     .argument('<providerId>', 'the usage data provider the usage belongs to')
     .argument('<file>', 'the file; its extension (.json, .tsv, .csv, .xlsx) says its format')
     .option('--overwrite', 'replace months already stored (default: refuse and name them)')
