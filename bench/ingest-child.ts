@@ -140,6 +140,17 @@ async function baseline(args: Args): Promise<Measured> {
   return { bodyBytes: Buffer.byteLength(text), months: byMonth.size, items: body.Report_Items.length };
 }
 
+/** With BENCH_DEBUG set: the process's memory every second on stderr (where RSS goes). */
+function memorySampler(): void {
+  const mb = (n: number): string => (n / MB).toFixed(0);
+  setInterval(() => {
+    const m = process.memoryUsage();
+    console.error(
+      `rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)} peak ${peakRssMB().toFixed(0)}`,
+    );
+  }, 1000).unref();
+}
+
 /** Last day of the requested range (`--end yyyy-MM`). */
 let endDate = '2023-12-31';
 
@@ -162,6 +173,7 @@ export async function child(): Promise<void> {
     db: values.db,
   };
   const clock = { started: performance.now(), cpu: cpuSeconds() };
+  if (process.env.BENCH_DEBUG) memorySampler();
   const base = {
     mode: args.mode,
     store: args.mode === 'baseline' ? '-' : args.db === 'pglite' ? 'pglite' : 'postgres',

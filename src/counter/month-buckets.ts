@@ -4,11 +4,9 @@
  *
  * Lines are JSON texts: JSON.stringify escapes line breaks, so one line is one entry on disk too.
  */
-import { createReadStream } from 'node:fs';
-import { appendFile, mkdtemp, rm, unlink } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { YearMonth } from './year-month.ts';
 
 export interface BucketLimits {
@@ -36,6 +34,41 @@ interface Bucket {
   /** Characters ever added, in memory and on disk. */
   totalBytes: number;
   file?: string;
+}
+
+const READ_BYTES = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/**
+ * The non-empty lines of a spill file, read in blocks and cut at `\n` bytes (a line never holds a raw
+ * line break, and UTF-8 never has 0x0a inside a character), each decoded once.
+ */
+async function* readLines(file: string): AsyncGenerator<string> {
+  const handle = await open(file, 'r');
+  try {
+    // The start of a line that continues in the next block (several blocks for a very long line).
+    let carry: Buffer[] = [];
+    for (;;) {
+      const block = Buffer.allocUnsafe(READ_BYTES);
+      const { bytesRead } = await handle.read(block, 0, READ_BYTES, null);
+      if (bytesRead === 0) break;
+      const data = block.subarray(0, bytesRead);
+      const lines: string[] = [];
+      let start = 0;
+      for (let end = data.indexOf(NEWLINE); end !== -1; end = data.indexOf(NEWLINE, start)) {
+        if (carry.length > 0) {
+          lines.push(Buffer.concat([...carry, data.subarray(0, end)]).toString('utf8'));
+          carry = [];
+        } else if (end > start) lines.push(data.toString('utf8', start, end));
+        start = end + 1;
+      }
+      if (start < data.length) carry.push(Buffer.from(data.subarray(start)));
+      yield* lines;
+    }
+    if (carry.length > 0) yield Buffer.concat(carry).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 export class MonthBuckets {
@@ -120,10 +153,7 @@ export class MonthBuckets {
   async *read(month: YearMonth): AsyncGenerator<string> {
     const bucket = this.buckets.get(month);
     if (!bucket) return;
-    if (bucket.file) {
-      const lines = createInterface({ input: createReadStream(bucket.file, 'utf8'), crlfDelay: Infinity });
-      for await (const line of lines) if (line !== '') yield line;
-    }
+    if (bucket.file) yield* readLines(bucket.file);
     yield* bucket.lines;
   }
 
