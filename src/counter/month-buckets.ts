@@ -3,8 +3,11 @@
  * its month's bucket; a bucket spills above a threshold; months are then built one at a time).
  *
  * Lines are JSON texts: JSON.stringify escapes line breaks, so one line is one entry on disk too.
+ * A line is encoded to UTF-8 into the bucket's byte blocks as soon as it is added, so the JavaScript
+ * heap holds no bucket strings (they die young instead of filling the old generation until the next
+ * spill), and a spill writes the blocks as they are.
  */
-import { appendFile, mkdtemp, open, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { YearMonth } from './year-month.ts';
@@ -27,8 +30,14 @@ export interface BucketStats {
   inMemoryBytes: number;
 }
 
+/** Size of a bucket's byte block; a longer line gets a block of its own size. */
+const BLOCK_BYTES = 256 * 1024;
+const MIN_BLOCK_BYTES = 16 * 1024;
+
 interface Bucket {
-  lines: string[];
+  /** The lines in memory, UTF-8, each followed by `\n`; the last block is filled up to `used`. */
+  blocks: Buffer[];
+  used: number;
   /** Characters in memory. */
   bytes: number;
   /** Characters ever added, in memory and on disk. */
@@ -71,6 +80,25 @@ async function* readLines(file: string): AsyncGenerator<string> {
   }
 }
 
+/** The bucket's blocks, the last one cut to what is filled. */
+function filled(bucket: Bucket): Buffer[] {
+  const blocks = bucket.blocks.slice();
+  const last = blocks.length - 1;
+  if (last >= 0) blocks[last] = blocks[last].subarray(0, bucket.used);
+  return blocks;
+}
+
+/** The non-empty lines of a block that ends with a line break. */
+function linesOf(block: Buffer): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  for (let end = block.indexOf(NEWLINE); end !== -1; end = block.indexOf(NEWLINE, start)) {
+    if (end > start) lines.push(block.toString('utf8', start, end));
+    start = end + 1;
+  }
+  return lines;
+}
+
 export class MonthBuckets {
   private readonly buckets = new Map<YearMonth, Bucket>();
   private inMemoryBytes = 0;
@@ -84,8 +112,20 @@ export class MonthBuckets {
   /** Synchronous so that it can be called from a streaming parser's callback. */
   add(month: YearMonth, line: string): void {
     let bucket = this.buckets.get(month);
-    if (!bucket) this.buckets.set(month, (bucket = { lines: [], bytes: 0, totalBytes: 0 }));
-    bucket.lines.push(line);
+    if (!bucket) this.buckets.set(month, (bucket = { blocks: [], used: 0, bytes: 0, totalBytes: 0 }));
+    // At most 3 bytes per UTF-16 unit, plus the line break.
+    const most = line.length * 3 + 1;
+    let block = bucket.blocks[bucket.blocks.length - 1];
+    if (block === undefined || block.length - bucket.used < most) {
+      if (block !== undefined) bucket.blocks[bucket.blocks.length - 1] = block.subarray(0, bucket.used);
+      // Small while the bucket is small (many small reports), BLOCK_BYTES once it has grown.
+      const size = Math.min(BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, bucket.bytes));
+      block = Buffer.allocUnsafeSlow(Math.max(size, most));
+      bucket.blocks.push(block);
+      bucket.used = 0;
+    }
+    bucket.used += block.write(line, bucket.used, 'utf8');
+    block[bucket.used++] = 0x0a;
     bucket.bytes += line.length;
     bucket.totalBytes += line.length;
     this.inMemoryBytes += line.length;
@@ -133,15 +173,23 @@ export class MonthBuckets {
   }
 
   private async spill(month: YearMonth, bucket: Bucket): Promise<void> {
-    if (bucket.lines.length === 0) return;
+    if (bucket.blocks.length === 0) return;
     bucket.file ??= join(await this.ensureSpillDir(), `${month}.jsonl`);
-    const text = bucket.lines.join('\n') + '\n';
-    await appendFile(bucket.file, text, { encoding: 'utf8', mode: 0o600 });
-    this.spilledBytes += bucket.bytes;
-    this.inMemoryBytes -= bucket.bytes;
-    this.spilledMonths.add(month);
-    bucket.lines = [];
+    const blocks = filled(bucket);
+    // The bucket is emptied before the write so that lines added meanwhile are not lost or doubled.
+    const chars = bucket.bytes;
+    bucket.blocks = [];
+    bucket.used = 0;
     bucket.bytes = 0;
+    this.inMemoryBytes -= chars;
+    const handle = await open(bucket.file, 'a', 0o600);
+    try {
+      await handle.writev(blocks);
+    } finally {
+      await handle.close();
+    }
+    this.spilledBytes += chars;
+    this.spilledMonths.add(month);
   }
 
   private async ensureSpillDir(): Promise<string> {
@@ -154,7 +202,7 @@ export class MonthBuckets {
     const bucket = this.buckets.get(month);
     if (!bucket) return;
     if (bucket.file) yield* readLines(bucket.file);
-    yield* bucket.lines;
+    for (const block of filled(bucket)) yield* linesOf(block);
   }
 
   /** Frees a month's memory and deletes its spill file. */
