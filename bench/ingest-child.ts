@@ -12,7 +12,6 @@ import type { UsageDataProvider } from '../src/model/records.ts';
 import { monthsToStore, upsertMonth } from '../src/harvest/upload.ts';
 import type { Db } from '../src/store/db.ts';
 import { migrateSystem, migrateTenant } from '../src/store/migrations.ts';
-import { PgliteDb } from '../src/store/pglite.ts';
 import { PostgresDb } from '../src/store/postgres.ts';
 import { tenantSchema, tenantTable } from '../src/store/tenants.ts';
 import { createEndpoint } from '../src/sushi/registry.ts';
@@ -60,7 +59,11 @@ function provider(serviceUrl: string): UsageDataProvider {
 }
 
 async function openDb(db: string): Promise<Db> {
-  const opened = db === 'pglite' ? await PgliteDb.open(undefined) : await PostgresDb.open(db, 4);
+  // PGlite is loaded only when used (its module alone adds ~25 MB to the process).
+  const opened =
+    db === 'pglite'
+      ? await (await import('../src/store/pglite.ts')).PgliteDb.open(undefined)
+      : await PostgresDb.open(db, 4);
   await migrateSystem(opened, CQL_SUPPORT_SQL);
   await migrateTenant(opened, tenantSchema(TENANT));
   return opened;

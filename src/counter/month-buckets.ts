@@ -57,8 +57,9 @@ async function* readLines(file: string): AsyncGenerator<string> {
   try {
     // The start of a line that continues in the next block (several blocks for a very long line).
     let carry: Buffer[] = [];
+    // One block for the whole file: lines are decoded (copied) out of it before the next read.
+    const block = Buffer.allocUnsafeSlow(READ_BYTES);
     for (;;) {
-      const block = Buffer.allocUnsafe(READ_BYTES);
       const { bytesRead } = await handle.read(block, 0, READ_BYTES, null);
       if (bytesRead === 0) break;
       const data = block.subarray(0, bytesRead);
@@ -106,6 +107,11 @@ export class MonthBuckets {
   private readonly spilledMonths = new Set<YearMonth>();
   private spillDir: string | undefined;
   private disposed = false;
+  /**
+   * Full-size blocks written by a spill, used again by later lines: a large report then allocates
+   * a few MiB of blocks once instead of leaving every spilled block to the garbage collector.
+   */
+  private readonly freeBlocks: Buffer[] = [];
 
   constructor(private readonly limits: BucketLimits) {}
 
@@ -120,7 +126,9 @@ export class MonthBuckets {
       if (block !== undefined) bucket.blocks[bucket.blocks.length - 1] = block.subarray(0, bucket.used);
       // Small while the bucket is small (many small reports), BLOCK_BYTES once it has grown.
       const size = Math.min(BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, bucket.bytes));
-      block = Buffer.allocUnsafeSlow(Math.max(size, most));
+      block =
+        (size === BLOCK_BYTES && most <= BLOCK_BYTES && this.freeBlocks.pop()) ||
+        Buffer.allocUnsafeSlow(Math.max(size, most));
       bucket.blocks.push(block);
       bucket.used = 0;
     }
@@ -188,6 +196,12 @@ export class MonthBuckets {
     } finally {
       await handle.close();
     }
+    for (const block of blocks)
+      if (
+        block.buffer.byteLength === BLOCK_BYTES &&
+        this.freeBlocks.length * BLOCK_BYTES < this.limits.memoryBudgetBytes
+      )
+        this.freeBlocks.push(Buffer.from(block.buffer, 0, BLOCK_BYTES));
     this.spilledBytes += chars;
     this.spilledMonths.add(month);
   }
@@ -219,6 +233,7 @@ export class MonthBuckets {
     if (this.disposed) return;
     this.disposed = true;
     this.buckets.clear();
+    this.freeBlocks.length = 0;
     this.inMemoryBytes = 0;
     if (this.spillDir) await rm(this.spillDir, { recursive: true, force: true });
   }
