@@ -8,6 +8,9 @@
  *
  *   node --import tsx bench/ingest.ts --size 100 --runs 3 [--months 12] [--store postgres|pglite] [--modes ours,baseline]
  *
+ * `ours` children run with the Node flags of the service's default start command (package.json
+ * `start`, e.g. its heap limits), then those of `--ours-flags`.
+ *
  * Mode `ours-novalidate` is `ours` with the report diagnostics (schema and Code of Practice checks)
  * turned off, to measure what they cost: `--modes ours,ours-novalidate,baseline`.
  *
@@ -224,6 +227,11 @@ async function parent(): Promise<void> {
     await pg?.stop();
   }
   for (const line of summary(results)) console.log(line);
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 async function main(): Promise<void> {
