@@ -12,7 +12,6 @@ import type { UsageDataProvider } from '../src/model/records.ts';
 import { monthsToStore, upsertMonth } from '../src/harvest/upload.ts';
 import type { Db } from '../src/store/db.ts';
 import { migrateSystem, migrateTenant } from '../src/store/migrations.ts';
-import { PgliteDb } from '../src/store/pglite.ts';
 import { PostgresDb } from '../src/store/postgres.ts';
 import { tenantSchema, tenantTable } from '../src/store/tenants.ts';
 import { createEndpoint } from '../src/sushi/registry.ts';
@@ -60,7 +59,11 @@ function provider(serviceUrl: string): UsageDataProvider {
 }
 
 async function openDb(db: string): Promise<Db> {
-  const opened = db === 'pglite' ? await PgliteDb.open(undefined) : await PostgresDb.open(db, 4);
+  // PGlite is loaded only when used (its module alone adds ~25 MB to the process).
+  const opened =
+    db === 'pglite'
+      ? await (await import('../src/store/pglite.ts')).PgliteDb.open(undefined)
+      : await PostgresDb.open(db, 4);
   await migrateSystem(opened, CQL_SUPPORT_SQL);
   await migrateTenant(opened, tenantSchema(TENANT));
   return opened;
@@ -140,6 +143,17 @@ async function baseline(args: Args): Promise<Measured> {
   return { bodyBytes: Buffer.byteLength(text), months: byMonth.size, items: body.Report_Items.length };
 }
 
+/** With BENCH_DEBUG set: the process's memory every second on stderr (where RSS goes). */
+function memorySampler(): void {
+  const mb = (n: number): string => (n / MB).toFixed(0);
+  setInterval(() => {
+    const m = process.memoryUsage();
+    console.error(
+      `rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)} peak ${peakRssMB().toFixed(0)}`,
+    );
+  }, 1000).unref();
+}
+
 /** Last day of the requested range (`--end yyyy-MM`). */
 let endDate = '2023-12-31';
 
@@ -162,6 +176,7 @@ export async function child(): Promise<void> {
     db: values.db,
   };
   const clock = { started: performance.now(), cpu: cpuSeconds() };
+  if (process.env.BENCH_DEBUG) memorySampler();
   const base = {
     mode: args.mode,
     store: args.mode === 'baseline' ? '-' : args.db === 'pglite' ? 'pglite' : 'postgres',

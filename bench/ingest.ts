@@ -8,6 +8,9 @@
  *
  *   node --import tsx bench/ingest.ts --size 100 --runs 3 [--months 12] [--store postgres|pglite] [--modes ours,baseline]
  *
+ * `ours` children run with the Node flags of the service's default start command (package.json
+ * `start`, e.g. its heap limits), then those of `--ours-flags`.
+ *
  * Mode `ours-novalidate` is `ours` with the report diagnostics (schema and Code of Practice checks)
  * turned off, to measure what they cost: `--modes ours,ours-novalidate,baseline`.
  *
@@ -15,8 +18,10 @@
  * postgres (a private server is started in a temporary directory).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { hugeReportChunks, hugeReportSize, type HugeRequest } from '../mock/huge.ts';
@@ -86,8 +91,25 @@ async function startReportServer(sizeMB: number): Promise<{ server: Server; url:
   return { server, url: `http://127.0.0.1:${port}`, bytes: size };
 }
 
-/** Node flags for the children of mode `ours` only (e.g. a heap cap). */
+/** Node flags for the children of mode `ours` only: the service's, then `--ours-flags`. */
 let oursFlags: string[] = [];
+
+/**
+ * The Node flags the service starts with by default: those before `--import` in package.json's
+ * `start` script, so that `ours` runs with the heap settings the service runs with.
+ */
+export function serviceNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.split(/\s+/);
+  const flags: string[] = [];
+  for (const word of words.slice(words.indexOf('node') + 1)) {
+    if (word === '--import' || !word.startsWith('--')) break;
+    flags.push(word);
+  }
+  return flags;
+}
 
 function runChild(args: string[], bodyBytes: number): Promise<RunResult> {
   const script = fileURLToPath(import.meta.url);
@@ -169,7 +191,7 @@ async function parent(): Promise<void> {
   });
   END = endMonth(Number(values.months));
   const loadAverageStart = loadAverage();
-  oursFlags = values['ours-flags'].split(' ').filter((f) => f !== '');
+  oursFlags = [...serviceNodeFlags(), ...values['ours-flags'].split(' ').filter((f) => f !== '')];
   const sizeMB = Number(values.size);
   const runs = Number(values.runs);
   const modes = values.modes.split(',') as Mode[];
@@ -178,6 +200,11 @@ async function parent(): Promise<void> {
   if (values.store === 'postgres' && modes.some(isOurs)) pg = await startPgServer();
   console.log(
     `report: 5.1 TR ${BEGIN}..${END}, ${bytes} bytes (${(bytes / MB).toFixed(1)} MiB), node ${process.version}`,
+  );
+  console.log(
+    `ours runs with node flags: ${oursFlags.join(' ') || '(none)'}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   );
   console.log(
     '| mode | store | MB | wall s | MB/s | CPU s | MB/s (CPU) | peak RSS MB | note |\n|---|---|---|---|---|---|---|---|---|',
@@ -202,6 +229,11 @@ async function parent(): Promise<void> {
     await pg?.stop();
   }
   for (const line of summary(results)) console.log(line);
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   benchResult('ingest', {
     sizeMB,
     months: Number(values.months),

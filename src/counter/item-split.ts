@@ -149,9 +149,16 @@ function* objectsOf(list: unknown[], reader: Reader): Generator<JsonObject> {
   }
 }
 
-/** Groups a 5.0 period list by month, reporting each instance's count. */
-function groupPeriods(list: unknown[], reader: Reader): Map<YearMonth, unknown[]> {
+/**
+ * Groups a 5.0 period list by month, reporting each instance's count; `whole` when every entry was
+ * an object with a readable period (none was left out).
+ */
+function groupPeriods(
+  list: unknown[],
+  reader: Reader,
+): { byMonth: Map<YearMonth, unknown[]>; whole: boolean } {
   const byMonth = new Map<YearMonth, unknown[]>();
+  let kept = 0;
   for (const entry of objectsOf(list, reader)) {
     const month = periodMonth(entry, reader);
     if (month === undefined) {
@@ -160,29 +167,42 @@ function groupPeriods(list: unknown[], reader: Reader): Map<YearMonth, unknown[]
     }
     readInstances(entry, month, reader);
     append(byMonth, month, entry);
+    kept += 1;
   }
-  return byMonth;
+  return { byMonth, whole: kept === list.length };
 }
 
 // ---------------------------------------------------------------------------------------------
 // 5.1 metric maps
 
-/** Groups one `{Metric: {yyyy-MM: n}}` object by month, keeping the original key spellings. */
-function splitMetrics(performance: JsonObject, reader: Reader): Map<YearMonth, JsonObject> {
+/**
+ * Groups one `{Metric: {yyyy-MM: n}}` object by month, keeping the original key spellings. `whole`
+ * says whether every metric held at least one month key and every key was read (so a single month's
+ * group holds exactly what the original holds).
+ */
+function splitMetrics(
+  performance: JsonObject,
+  reader: Reader,
+): { byMonth: Map<YearMonth, JsonObject>; whole: boolean } {
   const byMonth = new Map<YearMonth, JsonObject>();
+  let whole = true;
   for (const metric in performance) {
     const counts = performance[metric];
     if (!isJsonObject(counts)) {
       reader.sink.unreadable();
+      whole = false;
       continue;
     }
+    let any = false;
     for (const monthKey in counts) {
       const month = parseYearMonth(monthKey);
       if (month === undefined) {
         reader.findings.add('invalid_month_key', monthKey);
         reader.sink.unreadable();
+        whole = false;
         continue;
       }
+      any = true;
       const count = counts[monthKey];
       reader.sink.count(month, metric, count);
       let metrics = byMonth.get(month);
@@ -190,8 +210,9 @@ function splitMetrics(performance: JsonObject, reader: Reader): Map<YearMonth, J
       const monthCounts = (metrics[metric] ??= {}) as JsonObject;
       monthCounts[monthKey] = count;
     }
+    if (!any) whole = false;
   }
-  return byMonth;
+  return { byMonth, whole };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,14 +229,36 @@ interface Part {
   key: string;
   byMonth: Map<YearMonth, unknown>;
   absent: Absent;
+  /**
+   * When the part has usage in one month only: whether that month's value holds exactly what the
+   * original value holds (nothing left out), so a copy of the owner for that month would equal it.
+   */
+  whole: boolean;
 }
 
-/** Splits a list of usage-bearing objects into per-month lists, dropping empty ones. */
-function splitList(list: unknown[], reader: Reader): Map<YearMonth, JsonObject[]> {
+/**
+ * Splits a list of usage-bearing objects into per-month lists, dropping empty ones. `whole` when
+ * every element is an object that is whole in one and the same month (the month's list is the
+ * original list, element for element).
+ */
+function splitList(
+  list: unknown[],
+  reader: Reader,
+): { byMonth: Map<YearMonth, JsonObject[]>; whole: boolean } {
   const byMonth = new Map<YearMonth, JsonObject[]>();
-  for (const element of objectsOf(list, reader))
-    for (const [month, filtered] of splitNode(element, reader)) append(byMonth, month, filtered);
-  return byMonth;
+  let whole = true;
+  let only: YearMonth | undefined;
+  for (const element of objectsOf(list, reader)) {
+    const split = splitNode(element, reader);
+    if (whole) {
+      const [month] = split.keys();
+      whole = split.size === 1 && split.get(month) === element && (only === undefined || only === month);
+      only = month;
+    }
+    for (const [month, filtered] of split) append(byMonth, month, filtered);
+  }
+  const kept = only === undefined ? 0 : (byMonth.get(only)?.length ?? 0);
+  return { byMonth, whole: whole && byMonth.size <= 1 && kept === list.length };
 }
 
 function performancePart(key: string, value: unknown, reader: Reader): Part | undefined {
@@ -223,16 +266,16 @@ function performancePart(key: string, value: unknown, reader: Reader): Part | un
   if (Array.isArray(value)) {
     reader.sink.layout('5');
     reader.sink.beginUnit();
-    const byMonth = groupPeriods(value, reader);
+    const { byMonth, whole } = groupPeriods(value, reader);
     reader.sink.endUnit();
-    return { key, byMonth, absent: 'empty' };
+    return { key, byMonth, absent: 'empty', whole };
   }
   if (isJsonObject(value)) {
     reader.sink.layout('5.1');
     reader.sink.beginUnit();
-    const byMonth = splitMetrics(value, reader);
+    const { byMonth, whole } = splitMetrics(value, reader);
     reader.sink.endUnit();
-    return { key, byMonth, absent: 'drop' };
+    return { key, byMonth, absent: 'drop', whole };
   }
   if (value !== null && value !== undefined) reader.sink.unreadable();
   return undefined;
@@ -241,7 +284,8 @@ function performancePart(key: string, value: unknown, reader: Reader): Part | un
 function listPart(key: string, value: unknown, absent: Absent, reader: Reader): Part | undefined {
   if (Array.isArray(value)) {
     reader.sink.structure();
-    return { key, byMonth: splitList(value, reader), absent };
+    const { byMonth, whole } = splitList(value, reader);
+    return { key, byMonth, absent, whole };
   }
   if (value !== null && value !== undefined) reader.sink.unreadable();
   return undefined;
@@ -273,6 +317,8 @@ function splitNode(node: JsonObject, reader: Reader): Map<YearMonth, JsonObject>
   const result = new Map<YearMonth, JsonObject>();
   if (parts.length === 0) return result;
   const months = parts.length === 1 ? parts[0].byMonth.keys() : monthsOf(parts);
+  const single = wholeMonth(parts);
+  if (single !== undefined) return result.set(single, node);
   for (const month of months) {
     const copy: JsonObject = { ...node };
     for (const { key, byMonth, absent } of parts) {
@@ -284,6 +330,28 @@ function splitNode(node: JsonObject, reader: Reader): Map<YearMonth, JsonObject>
     result.set(month, copy);
   }
   return result;
+}
+
+/**
+ * The one month of a node whose usage all falls in that month with nothing left out: its copy for
+ * that month would equal the node (same members, same values), so the node itself is used.
+ * Undefined when there are several months or any copy would differ.
+ */
+function wholeMonth(parts: Part[]): YearMonth | undefined {
+  let only: YearMonth | undefined;
+  for (const part of parts) {
+    const size = part.byMonth.size;
+    if (size === 0) {
+      // Dropped from the copy (`drop`), or kept as `[]`: the same only when it was `[]` already.
+      if (part.absent === 'drop' || !part.whole) return undefined;
+      continue;
+    }
+    if (size > 1 || !part.whole) return undefined;
+    const [month] = part.byMonth.keys();
+    if (only !== undefined && only !== month) return undefined;
+    only = month;
+  }
+  return only;
 }
 
 function monthsOf(parts: Part[]): Set<YearMonth> {

@@ -25,14 +25,35 @@ function isScalarEnd(c: number): boolean {
   return c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || isWhitespace(c);
 }
 
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * A byte outside strings as `JSON.stringify` writes scalars: digits, `-`, and the letters of
+ * true/false/null; an `e` right after a digit is an exponent (at a chunk start it counts as one).
+ */
+function isCompactScalarByte(buf: Buffer, i: number): boolean {
+  const c = buf[i];
+  if (isDigit(c) || c === 0x2d) return true;
+  if (c === 0x65) return i > 0 && !isDigit(buf[i - 1]);
+  return c >= 0x61 && c <= 0x7a;
+}
+
 export interface ScanSink {
   /**
    * A member other than an array under the streamed key or an object on the path to it (its value
    * text, whole); `parents` are the keys of the entered objects it is in ([] at the root).
    */
   member(key: string, valueText: string, parents: readonly string[]): void;
-  /** One element of the streamed array member, as JSON text. */
-  element(text: string): void;
+  /**
+   * One element of the streamed array member, as JSON text. `colons` is the number of `:` outside
+   * strings (the member count of all its objects) when the text is compact in the way
+   * `JSON.stringify` writes it as far as bytes tell (no white space outside strings, no escapes, no
+   * fraction, exponent or `+` in numbers), else -1. Whether it is exactly `JSON.stringify`'s text
+   * also depends on the parsed value (see month-splitter.ts, `isStringifyText`).
+   */
+  element(text: string, colons: number): void;
   /** An object on the path is entered (`parents` ends with its key). */
   enter?(parents: readonly string[]): void;
   /** The streamed array opens (its elements follow). */
@@ -78,6 +99,9 @@ export class JsonObjectScanner {
   private inString = false;
   private escaped = false;
   private scalar = false;
+  /** The value being captured is compact so far (see ScanSink.element), and its `:` count. */
+  private plain = true;
+  private colons = 0;
   /** Parts of the value being captured that came in earlier chunks. */
   private pieces: Buffer[] = [];
   private capturing = false;
@@ -246,6 +270,8 @@ export class JsonObjectScanner {
     this.inString = false;
     this.escaped = false;
     this.scalar = c !== OPEN_OBJECT && c !== OPEN_ARRAY && c !== QUOTE;
+    this.plain = !this.scalar;
+    this.colons = 0;
     return this.capture(buf, i);
   }
 
@@ -261,12 +287,16 @@ export class JsonObjectScanner {
     let depth = this.depth;
     let inString = this.inString;
     let escaped = this.escaped;
+    let plain = this.plain;
+    let colons = this.colons;
     for (; i < n; i++) {
       const c = buf[i];
       if (inString) {
         if (escaped) escaped = false;
-        else if (c === BACKSLASH) escaped = true;
-        else if (c === QUOTE) {
+        else if (c === BACKSLASH) {
+          escaped = true;
+          plain = false;
+        } else if (c === QUOTE) {
           inString = false;
           if (depth === 0) break;
         }
@@ -274,11 +304,14 @@ export class JsonObjectScanner {
       else if (c === OPEN_OBJECT || c === OPEN_ARRAY) depth++;
       else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
         if (--depth === 0) break;
-      }
+      } else if (c === COLON) colons++;
+      else if (c !== COMMA && plain && !isCompactScalarByte(buf, i)) plain = false;
     }
     this.depth = depth;
     this.inString = inString;
     this.escaped = escaped;
+    this.plain = plain;
+    this.colons = colons;
     if (i < n) {
       this.finishValue(buf, this.valueStartIndex, i + 1);
       return i + 1;
@@ -302,7 +335,7 @@ export class JsonObjectScanner {
     this.capturing = false;
     if (this.target === 'element') {
       this.state = 'elementEnd';
-      this.sink.element(text);
+      this.sink.element(text, this.plain ? this.colons : -1);
     } else {
       this.state = 'memberEnd';
       this.sink.member(this.key, text, this.parents);

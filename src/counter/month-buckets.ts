@@ -3,12 +3,13 @@
  * its month's bucket; a bucket spills above a threshold; months are then built one at a time).
  *
  * Lines are JSON texts: JSON.stringify escapes line breaks, so one line is one entry on disk too.
+ * A line is encoded to UTF-8 into the bucket's byte blocks as soon as it is added, so the JavaScript
+ * heap holds no bucket strings (they die young instead of filling the old generation until the next
+ * spill), and a spill writes the blocks as they are.
  */
-import { createReadStream } from 'node:fs';
-import { appendFile, mkdtemp, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { YearMonth } from './year-month.ts';
 
 export interface BucketLimits {
@@ -29,13 +30,74 @@ export interface BucketStats {
   inMemoryBytes: number;
 }
 
+/** Size of a bucket's byte block; a longer line gets a block of its own size. */
+const BLOCK_BYTES = 256 * 1024;
+const MIN_BLOCK_BYTES = 16 * 1024;
+
 interface Bucket {
-  lines: string[];
+  /** The lines in memory, UTF-8, each followed by `\n`; the last block is filled up to `used`. */
+  blocks: Buffer[];
+  used: number;
   /** Characters in memory. */
   bytes: number;
   /** Characters ever added, in memory and on disk. */
   totalBytes: number;
   file?: string;
+}
+
+const READ_BYTES = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/**
+ * The non-empty lines of a spill file, read in blocks and cut at `\n` bytes (a line never holds a raw
+ * line break, and UTF-8 never has 0x0a inside a character), each decoded once.
+ */
+async function* readLines(file: string): AsyncGenerator<string> {
+  const handle = await open(file, 'r');
+  try {
+    // The start of a line that continues in the next block (several blocks for a very long line).
+    let carry: Buffer[] = [];
+    // One block for the whole file: lines are decoded (copied) out of it before the next read.
+    const block = Buffer.allocUnsafeSlow(READ_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(block, 0, READ_BYTES, null);
+      if (bytesRead === 0) break;
+      const data = block.subarray(0, bytesRead);
+      const lines: string[] = [];
+      let start = 0;
+      for (let end = data.indexOf(NEWLINE); end !== -1; end = data.indexOf(NEWLINE, start)) {
+        if (carry.length > 0) {
+          lines.push(Buffer.concat([...carry, data.subarray(0, end)]).toString('utf8'));
+          carry = [];
+        } else if (end > start) lines.push(data.toString('utf8', start, end));
+        start = end + 1;
+      }
+      if (start < data.length) carry.push(Buffer.from(data.subarray(start)));
+      yield* lines;
+    }
+    if (carry.length > 0) yield Buffer.concat(carry).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The bucket's blocks, the last one cut to what is filled. */
+function filled(bucket: Bucket): Buffer[] {
+  const blocks = bucket.blocks.slice();
+  const last = blocks.length - 1;
+  if (last >= 0) blocks[last] = blocks[last].subarray(0, bucket.used);
+  return blocks;
+}
+
+/** The non-empty lines of a block that ends with a line break. */
+function linesOf(block: Buffer): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  for (let end = block.indexOf(NEWLINE); end !== -1; end = block.indexOf(NEWLINE, start)) {
+    if (end > start) lines.push(block.toString('utf8', start, end));
+    start = end + 1;
+  }
+  return lines;
 }
 
 export class MonthBuckets {
@@ -45,14 +107,33 @@ export class MonthBuckets {
   private readonly spilledMonths = new Set<YearMonth>();
   private spillDir: string | undefined;
   private disposed = false;
+  /**
+   * Full-size blocks written by a spill, used again by later lines: a large report then allocates
+   * a few MiB of blocks once instead of leaving every spilled block to the garbage collector.
+   */
+  private readonly freeBlocks: Buffer[] = [];
 
   constructor(private readonly limits: BucketLimits) {}
 
   /** Synchronous so that it can be called from a streaming parser's callback. */
   add(month: YearMonth, line: string): void {
     let bucket = this.buckets.get(month);
-    if (!bucket) this.buckets.set(month, (bucket = { lines: [], bytes: 0, totalBytes: 0 }));
-    bucket.lines.push(line);
+    if (!bucket) this.buckets.set(month, (bucket = { blocks: [], used: 0, bytes: 0, totalBytes: 0 }));
+    // At most 3 bytes per UTF-16 unit, plus the line break.
+    const most = line.length * 3 + 1;
+    let block = bucket.blocks[bucket.blocks.length - 1];
+    if (block === undefined || block.length - bucket.used < most) {
+      if (block !== undefined) bucket.blocks[bucket.blocks.length - 1] = block.subarray(0, bucket.used);
+      // Small while the bucket is small (many small reports), BLOCK_BYTES once it has grown.
+      const size = Math.min(BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, bucket.bytes));
+      block =
+        (size === BLOCK_BYTES && most <= BLOCK_BYTES && this.freeBlocks.pop()) ||
+        Buffer.allocUnsafeSlow(Math.max(size, most));
+      bucket.blocks.push(block);
+      bucket.used = 0;
+    }
+    bucket.used += block.write(line, bucket.used, 'utf8');
+    block[bucket.used++] = 0x0a;
     bucket.bytes += line.length;
     bucket.totalBytes += line.length;
     this.inMemoryBytes += line.length;
@@ -100,15 +181,29 @@ export class MonthBuckets {
   }
 
   private async spill(month: YearMonth, bucket: Bucket): Promise<void> {
-    if (bucket.lines.length === 0) return;
+    if (bucket.blocks.length === 0) return;
     bucket.file ??= join(await this.ensureSpillDir(), `${month}.jsonl`);
-    const text = bucket.lines.join('\n') + '\n';
-    await appendFile(bucket.file, text, { encoding: 'utf8', mode: 0o600 });
-    this.spilledBytes += bucket.bytes;
-    this.inMemoryBytes -= bucket.bytes;
-    this.spilledMonths.add(month);
-    bucket.lines = [];
+    const blocks = filled(bucket);
+    // The bucket is emptied before the write so that lines added meanwhile are not lost or doubled.
+    const chars = bucket.bytes;
+    bucket.blocks = [];
+    bucket.used = 0;
     bucket.bytes = 0;
+    this.inMemoryBytes -= chars;
+    const handle = await open(bucket.file, 'a', 0o600);
+    try {
+      await handle.writev(blocks);
+    } finally {
+      await handle.close();
+    }
+    for (const block of blocks)
+      if (
+        block.buffer.byteLength === BLOCK_BYTES &&
+        this.freeBlocks.length * BLOCK_BYTES < this.limits.memoryBudgetBytes
+      )
+        this.freeBlocks.push(Buffer.from(block.buffer, 0, BLOCK_BYTES));
+    this.spilledBytes += chars;
+    this.spilledMonths.add(month);
   }
 
   private async ensureSpillDir(): Promise<string> {
@@ -120,11 +215,8 @@ export class MonthBuckets {
   async *read(month: YearMonth): AsyncGenerator<string> {
     const bucket = this.buckets.get(month);
     if (!bucket) return;
-    if (bucket.file) {
-      const lines = createInterface({ input: createReadStream(bucket.file, 'utf8'), crlfDelay: Infinity });
-      for await (const line of lines) if (line !== '') yield line;
-    }
-    yield* bucket.lines;
+    if (bucket.file) yield* readLines(bucket.file);
+    for (const block of filled(bucket)) yield* linesOf(block);
   }
 
   /** Frees a month's memory and deletes its spill file. */
@@ -141,6 +233,7 @@ export class MonthBuckets {
     if (this.disposed) return;
     this.disposed = true;
     this.buckets.clear();
+    this.freeBlocks.length = 0;
     this.inMemoryBytes = 0;
     if (this.spillDir) await rm(this.spillDir, { recursive: true, force: true });
   }

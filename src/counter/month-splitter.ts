@@ -6,6 +6,7 @@
  *
  * Errors are values: the result is a report, an exception-only body, or an invalid body with a code.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { findExceptions, unwrapStringifiedJson, type SushiException } from './exceptions.ts';
 import { Findings, hasOwnUsage, isUsageKey, splitItemByMonth, type Finding } from './item-split.ts';
 import { stringifyCopies } from './copy-json.ts';
@@ -92,6 +93,12 @@ export interface MonthStream extends MonthFacts {
   itemBytes: number;
   /** The items as JSON texts, in order; may be iterated again until the next month is requested. */
   items(): AsyncIterable<string>;
+  /**
+   * sha256 (hex) of the item texts as `items()` yields them, each followed by `\n`, taken while the
+   * items were split; undefined when it could not be (a month holding IR parent groups, whose texts
+   * are only joined when the month is read).
+   */
+  contentHash?: string;
 }
 
 export type InvalidCode =
@@ -213,6 +220,8 @@ class MonthCollector {
   readonly facts: UsageFacts;
   readonly checks: ReportChecks;
   private parentMonths = new Set<YearMonth>();
+  /** Per month the hash of its item texts as they are added (MonthStream.contentHash). */
+  readonly hashes = new Map<YearMonth, ItemHash>();
 
   constructor(
     readonly release: CounterRelease,
@@ -251,17 +260,21 @@ class MonthCollector {
     for (const [month, filtered] of byMonth) {
       this.buckets.add(month, JSON.stringify(['c', this.itemCount, filtered] satisfies Entry));
       this.parentMonths.add(month);
+      this.hash(month).valid = false;
     }
   }
 
-  /** A `Report_Items` element (a whole parent group for R5.1 IR). */
-  addTopLevel(element: unknown): void {
+  /**
+   * A `Report_Items` element (a whole parent group for R5.1 IR). `text` is its JSON text when it came
+   * from the scanner, with the scanner's `:` count (-1 when not compact).
+   */
+  addTopLevel(element: unknown, text?: string, colons = -1): void {
     this.facts.beginElement(this.itemCount);
     const itemsKey = isJsonObject(element) ? findKeyLoose(element, ITEMS) : undefined;
     const months =
       isJsonObject(element) && itemsKey !== undefined
         ? this.addParent(element, itemsKey)
-        : this.addItem(element);
+        : this.addItem(element, text, colons);
     this.checkSchema(element);
     this.facts.endElement(element, months);
     this.itemCount += 1;
@@ -283,17 +296,35 @@ class MonthCollector {
       );
   }
 
-  private addItem(item: unknown): Iterable<YearMonth> {
+  private addItem(item: unknown, source?: string, colons = -1): Iterable<YearMonth> {
     if (isJsonObject(item)) this.facts.beginItem(item, this.requiresItemId);
     const byMonth = splitItemByMonth(item, this.findings, this.facts);
     if (byMonth.size === 0 && isJsonObject(item)) this.findings.add('item_without_usage');
     if (!isJsonObject(item)) return [];
+    if (byMonth.size === 1 && source !== undefined && colons >= 0) {
+      // All of the item in one month: the month's copy is the item itself, and its text is the
+      // source text when that is what JSON.stringify writes (no second serialisation).
+      const [[month, whole]] = byMonth;
+      if (whole === item && isStringifyText(item, colons)) {
+        this.buckets.add(month, `["i",${source}]`);
+        this.hash(month).add(source);
+        this.countItem(month);
+        return byMonth.keys();
+      }
+    }
     for (const [month, text] of stringifyCopies(item, byMonth)) {
       // Same text as JSON.stringify(['i', filtered] satisfies Entry).
       this.buckets.add(month, `["i",${text}]`);
+      this.hash(month).add(text);
       this.countItem(month);
     }
     return byMonth.keys();
+  }
+
+  private hash(month: YearMonth): ItemHash {
+    let hash = this.hashes.get(month);
+    if (!hash) this.hashes.set(month, (hash = new ItemHash()));
+    return hash;
   }
 
   private countItem(month: YearMonth): void {
@@ -314,10 +345,83 @@ class MonthCollector {
     for (const month of months) {
       const monthMeta = own.get(month) ?? withoutUsage(meta);
       this.buckets.add(month, JSON.stringify(['p', this.itemCount, monthMeta] satisfies Entry));
+      this.hash(month).valid = false;
       this.countItem(month);
     }
     return months;
   }
+}
+
+const HASH_BATCH_CHARS = 64 * 1024;
+
+/**
+ * The sha256 of a month's item texts, each followed by `\n`, fed while the items are split so that a
+ * large month needs no extra pass over its spilled items. Texts are batched into one update per
+ * ~64 KiB (the same bytes as one update per text).
+ */
+class ItemHash {
+  private readonly hash: Hash = createHash('sha256');
+  private pending = '';
+  /** False once the month got an entry whose text is only known when the month is read. */
+  valid = true;
+  private digested: string | undefined;
+
+  add(text: string): void {
+    this.pending += text;
+    this.pending += '\n';
+    if (this.pending.length > HASH_BATCH_CHARS) {
+      this.hash.update(this.pending);
+      this.pending = '';
+    }
+  }
+
+  digest(): string | undefined {
+    if (!this.valid) return undefined;
+    if (this.digested === undefined) {
+      this.hash.update(this.pending);
+      this.pending = '';
+      this.digested = this.hash.digest('hex');
+    }
+    return this.digested;
+  }
+}
+
+/**
+ * Whether `JSON.stringify(value)` gives back the compact source text it was parsed from, given the
+ * scanner's verdict that the text is compact (ScanSink.element) and its `:` count: every number is a
+ * safe integer other than -0 (its digits are then written back as they were), no key looks like an
+ * array index (V8 would order those first), and no key occurred twice (the member count equals the
+ * `:` count).
+ */
+function isStringifyText(value: JsonObject, colons: number): boolean {
+  const members = { count: 0 };
+  return canonicalValue(value, members) && members.count === colons;
+}
+
+function canonicalValue(value: unknown, members: { count: number }): boolean {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && !Object.is(value, -0);
+  if (typeof value !== 'object' || value === null) return true;
+  if (Array.isArray(value)) {
+    for (const element of value) if (!canonicalValue(element, members)) return false;
+    return true;
+  }
+  const obj = value as JsonObject;
+  for (const key in obj) {
+    if (isIndexLike(key)) return false;
+    members.count += 1;
+    if (!canonicalValue(obj[key], members)) return false;
+  }
+  return true;
+}
+
+/** All digits (`yyyy-MM` is not): possibly an array index, which objects keep in another order. */
+function isIndexLike(key: string): boolean {
+  if (key.length === 0) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 function withoutUsage(obj: JsonObject): JsonObject {
@@ -511,11 +615,13 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
   async function* monthStreams(): AsyncGenerator<MonthStream> {
     try {
       for (const yearMonth of yearMonths) {
+        const contentHash = collector.hashes.get(yearMonth)?.digest();
         yield {
           ...monthFacts(yearMonth),
           header: headerForMonth(header, yearMonth, detectedRelease),
           itemBytes: buckets.totalBytes(yearMonth),
           items: () => streamMonthItems(buckets.read(yearMonth)),
+          ...(contentHash !== undefined && { contentHash }),
         };
         await buckets.release(yearMonth);
       }
@@ -720,7 +826,7 @@ class ScanningSplitter {
     this.scanner = new JsonObjectScanner(
       {
         member: (key, text) => this.onMember(key, JSON.parse(text)),
-        element: (text) => this.collector.addTopLevel(JSON.parse(text)),
+        element: (text, colons) => this.collector.addTopLevel(JSON.parse(text), text, colons),
       },
       'report_items',
     );

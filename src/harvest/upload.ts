@@ -201,6 +201,11 @@ class StorableMonth {
     }
   }
 
+  /** The splitter's hash of the month's items (of the text as sent), when it took one. */
+  get contentHash(): string | undefined {
+    return this.month.contentHash;
+  }
+
   /** The month's usage fields with a `text_replaced` diagnostic when something was replaced. */
   usage(): UsageFields {
     // Top items and diagnostics quote item names: made storable too (not counted again).
@@ -215,22 +220,30 @@ class StorableMonth {
   }
 }
 
-/** The month's report object, and the hash of its item texts taken while they are joined. */
+/**
+ * The month's report object, and the hash of its item texts: the splitter's when it took it, else
+ * taken while they are joined.
+ */
 async function monthReport(month: StorableMonth): Promise<{ report: unknown; contentHash: string }> {
   const items: string[] = [];
-  const hash = createHash('sha256');
+  const hash = month.contentHash === undefined ? createHash('sha256') : undefined;
   for await (const text of month.items(true)) {
-    hash.update(text).update('\n');
+    hash?.update(text).update('\n');
     items.push(text);
   }
   const report = JSON.parse(
     `{"Report_Header":${JSON.stringify(month.header)},"Report_Items":[${items.join(',')}]}`,
   ) as unknown;
-  return { report, contentHash: hash.digest('hex') };
+  return { report, contentHash: hash?.digest('hex') ?? month.contentHash! };
 }
 
-/** The hash of a large month's item texts: one extra pass over its (spilled) items. */
+/**
+ * The hash of a large month's item texts: the splitter's when it took it (replacements of text that
+ * cannot be stored are then not counted for the month's diagnostic; they are still made), else one
+ * extra pass over its (spilled) items.
+ */
 async function streamedHash(month: StorableMonth): Promise<string> {
+  if (month.contentHash !== undefined) return month.contentHash;
   const hash = createHash('sha256');
   for await (const text of month.items(true)) hash.update(text).update('\n');
   return hash.digest('hex');
