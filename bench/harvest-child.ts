@@ -51,6 +51,8 @@ export interface ChildResult {
   logBytes: number;
   /** Event-loop utilisation between start and end (0..1). */
   elu: number;
+  /** Peak resident set size of the service process over the whole run (embedded database included), MB. */
+  peakRssMb: number;
   config: {
     requestConcurrency: number;
     endpointMaxInFlight: number;
@@ -227,6 +229,7 @@ async function main(): Promise<void> {
       logLines,
       logBytes,
       elu: elu.utilization,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
       config: {
         requestConcurrency: h.requestConcurrency,
         endpointMaxInFlight: h.endpointMaxInFlight,

@@ -198,6 +198,7 @@ async function main(): Promise<void> {
             `(ratio ${row.ratio.toFixed(2)}), planned ${fmt(row.plannedMs)} s, items done ${fmt(row.itemsDoneMs)} s, ` +
             `requests ${fmt(row.requestSpanMs)} s, tail ${fmt(row.tailMs)} s, ` +
             `cpu ${fmt(cpuMs)} s (${row.cpuPerRecordMs.toFixed(2)} ms/record), elu ${row.elu.toFixed(2)}, ` +
+            `peak RSS ${row.peakRssMb.toFixed(0)} MB, ` +
             `records ${row.records} (failed ${row.failedRecords}), jobs ${row.jobs} (failed ${row.failedJobs}), ` +
             `report requests ${row.reportRequests} (+${row.otherRequests} other), ` +
             `max in flight/endpoint ${row.maxInFlightPerEndpoint}, total ${row.maxInFlightTotal}` +
