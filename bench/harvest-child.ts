@@ -13,6 +13,7 @@ import { createLogger } from '../src/log.ts';
 import { startService } from '../src/server.ts';
 import { enableTenant } from '../src/tenant-lifecycle.ts';
 import { addProvider } from '../test/helpers/harvest.ts';
+import { TEST_SECRET_KEY } from '../test/helpers/service.ts';
 
 export interface ChildParams {
   mockUrl: string;
@@ -25,6 +26,8 @@ export interface ChildParams {
   /** config.queuePollMs; undefined = the default. */
   queuePollMs?: number;
   databaseUrl?: string;
+  /** PGlite: the data directory (a file-backed database, as `npm start` runs); undefined = in memory. */
+  dataDir?: string;
   timeoutMs: number;
 }
 
@@ -53,6 +56,11 @@ export interface ChildResult {
   elu: number;
   /** Peak resident set size of the service process over the whole run (embedded database included), MB. */
   peakRssMb: number;
+  /** RSS when the providers are added, before the harvest starts, MB. */
+  startRssMb: number;
+  /** Largest V8 heap in use and largest memory outside it (buffers, WASM), sampled every 250 ms, MB. */
+  peakHeapMb: number;
+  peakExternalMb: number;
   config: {
     requestConcurrency: number;
     endpointMaxInFlight: number;
@@ -129,8 +137,10 @@ async function main(): Promise<void> {
     {
       host: '127.0.0.1',
       port: 0,
-      memory: !p.databaseUrl,
-      ...(p.databaseUrl ? { databaseUrl: p.databaseUrl } : {}),
+      memory: !p.databaseUrl && !p.dataDir,
+      ...(p.dataDir ? { dataDir: p.dataDir } : {}),
+      // A PostgreSQL server needs the credential key set (shared by every process); the tests' fixed key.
+      ...(p.databaseUrl ? { databaseUrl: p.databaseUrl, secretKey: TEST_SECRET_KEY } : {}),
       defaultTenant: '',
       cleanupIntervalMinutes: 0,
       logLevel: 'info',
@@ -157,6 +167,14 @@ async function main(): Promise<void> {
       });
 
     const sqlProfile = process.env.BENCH_SQL_PROFILE ? profileSql(db) : undefined;
+    const startRss = process.memoryUsage().rss;
+    let peakHeap = 0;
+    let peakExternal = 0;
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+      peakExternal = Math.max(peakExternal, m.rss - m.heapTotal);
+    }, 250);
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     const t0Epoch = Date.now();
@@ -193,6 +211,7 @@ async function main(): Promise<void> {
         break;
       }
     }
+    clearInterval(sampler);
     const cpu = process.cpuUsage(cpu0);
     const elu = performance.eventLoopUtilization(elu0);
 
@@ -230,6 +249,9 @@ async function main(): Promise<void> {
       logBytes,
       elu: elu.utilization,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
+      startRssMb: startRss / 2 ** 20,
+      peakHeapMb: peakHeap / 2 ** 20,
+      peakExternalMb: peakExternal / 2 ** 20,
       config: {
         requestConcurrency: h.requestConcurrency,
         endpointMaxInFlight: h.endpointMaxInFlight,

@@ -21,7 +21,9 @@
  * bound = max(R·L + (R−1)·S, ⌈N·R/C⌉·L) — planning, storing and job bookkeeping are all overhead.
  */
 import { spawn } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -114,6 +116,8 @@ async function main(): Promise<void> {
       poll: { type: 'string' },
       timeout: { type: 'string', default: '600' },
       'mock-keepalive': { type: 'string', default: '0' },
+      // PGlite in memory instead of in a temporary data directory (the service's default is a directory)
+      'pglite-memory': { type: 'boolean', default: false },
     },
   });
   const providers = Number(values.providers);
@@ -136,13 +140,15 @@ async function main(): Promise<void> {
       `(${providers * REQUESTS_PER_PROVIDER} requests, ${expectedRecords} month records), ` +
       `mock latency ${latency} ms, ${backend}, request concurrency ${concurrency}, ` +
       `endpoint spacing ${spacing} ms, queuePollMs ${values.poll ?? 'default'}, ` +
-      `mock keep-alive ${mockKeepAlive > 0 ? `${mockKeepAlive} ms` : 'default'}; ` +
+      `mock keep-alive ${mockKeepAlive > 0 ? `${mockKeepAlive} ms` : 'default'}` +
+      `${backend === 'pglite' ? (values['pglite-memory'] ? ', PGlite in memory' : ', PGlite in a data directory') : ''}; ` +
       `lower bound ${(bound / 1000).toFixed(2)} s`,
   );
 
   let pg: PgServer | undefined;
   if (backend === 'postgres') pg = await startPgServer();
   const rows: RunRow[] = [];
+  let dataDir: string | undefined;
   try {
     for (let run = 1; run <= runs; run++) {
       const mock = await startMockCounterServer({ latencyMs: latency });
@@ -163,6 +169,10 @@ async function main(): Promise<void> {
           endpointMinIntervalMs: spacing,
           queuePollMs: values.poll === undefined ? undefined : Number(values.poll),
           databaseUrl: pg ? await pg.createDatabase() : undefined,
+          dataDir:
+            pg || values['pglite-memory']
+              ? undefined
+              : (dataDir = mkdtempSync(join(tmpdir(), 'harvest-bench-'))),
           timeoutMs: Number(values.timeout) * 1000,
         });
         const reportReqs = mock.requests.filter((r) => r.reportId !== undefined);
@@ -198,7 +208,7 @@ async function main(): Promise<void> {
             `(ratio ${row.ratio.toFixed(2)}), planned ${fmt(row.plannedMs)} s, items done ${fmt(row.itemsDoneMs)} s, ` +
             `requests ${fmt(row.requestSpanMs)} s, tail ${fmt(row.tailMs)} s, ` +
             `cpu ${fmt(cpuMs)} s (${row.cpuPerRecordMs.toFixed(2)} ms/record), elu ${row.elu.toFixed(2)}, ` +
-            `peak RSS ${row.peakRssMb.toFixed(0)} MB, ` +
+            `RSS ${row.startRssMb.toFixed(0)} MB at start, peak ${row.peakRssMb.toFixed(0)} MB (heap ${row.peakHeapMb.toFixed(0)}, rest ${row.peakExternalMb.toFixed(0)}), ` +
             `records ${row.records} (failed ${row.failedRecords}), jobs ${row.jobs} (failed ${row.failedJobs}), ` +
             `report requests ${row.reportRequests} (+${row.otherRequests} other), ` +
             `max in flight/endpoint ${row.maxInFlightPerEndpoint}, total ${row.maxInFlightTotal}` +
@@ -206,6 +216,8 @@ async function main(): Promise<void> {
         );
       } finally {
         await mock.close();
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+        dataDir = undefined;
       }
     }
   } finally {

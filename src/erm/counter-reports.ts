@@ -30,7 +30,8 @@ export const COUNTER_REPORTS: RecordTable = {
   separateReport: true,
   providersOf: (record) => [stringField(record, 'providerId')],
   async afterWrite(tx, tenant, stored, previous, statsLater) {
-    await refreshUsage(tx, tenant, stored);
+    // A record inserted under an id of its own has no usage rows yet (they go with the record).
+    await refreshUsage(tx, tenant, stored, previous === undefined);
     const providers = new Set([stringField(stored, 'providerId'), stringField(previous, 'providerId')]);
     for (const pid of providers)
       if (pid === undefined) continue;
