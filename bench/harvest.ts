@@ -234,16 +234,19 @@ async function main(): Promise<void> {
     );
   const m = (f: (r: RunRow) => number) => median(rows.map(f));
   console.log(
-    '\n| backend | spacing ms | concurrency | runs | wall s | bound s | wall/bound | planned s | items done s | tail s | CPU s | CPU ms/record | max in flight/endpoint |',
+    '\n| backend | spacing ms | concurrency | runs | wall s | bound s | wall/bound | planned s | items done s | tail s | CPU s | CPU ms/record | peak RSS MB | max in flight/endpoint | max in flight |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   console.log(
     `| ${backend} | ${spacing} | ${concurrency} | ${rows.length} | ${fmt(m((r) => r.wallMs))} | ${fmt(bound)} | ` +
       `${m((r) => r.ratio).toFixed(2)} | ${fmt(m((r) => r.plannedMs))} | ${fmt(m((r) => r.itemsDoneMs))} | ` +
       `${fmt(m((r) => r.tailMs))} | ${fmt(m((r) => r.cpuMs))} | ${m((r) => r.cpuPerRecordMs).toFixed(2)} | ` +
-      `${Math.max(...rows.map((r) => r.maxInFlightPerEndpoint))} |`,
+      `${Math.max(...rows.map((r) => r.peakRssMb)).toFixed(0)} | ` +
+      `${Math.max(...rows.map((r) => r.maxInFlightPerEndpoint))} | ${Math.max(...rows.map((r) => r.maxInFlightTotal))} |`,
   );
-  console.log('(medians of the runs; "max in flight/endpoint" is the largest over all runs and endpoints)');
+  console.log(
+    '(medians of the runs; peak RSS and "max in flight" are the largest over all runs, "max in flight/endpoint" also over all endpoints)',
+  );
 }
 
 main().catch((err: unknown) => {
