@@ -116,10 +116,11 @@ export class WorkItemQueue {
   }
 
   /**
-   * Claims up to `max` requests that politeness allows, in queue order, in one statement. Each endpoint
-   * gets at most its free slots (`max_in_flight` minus its live requests) and each job at most its own
-   * (the provider request limit, 1 when rate limited, minus its live requests). An item that would
-   * exceed either stays queued; where both limits meet, a slot may stay free until the next claim.
+   * Claims up to `max` requests that politeness allows, in queue order, in one statement: the items
+   * `max` claims one after the other would take. Each job gets at most its free slots (the provider
+   * request limit, 1 when rate limited, minus its live requests), then each endpoint at most its own
+   * (`max_in_flight` minus its live requests); as all items of a job share its endpoint, an item the
+   * endpoint refuses is never followed by an accepted one of the same job.
    */
   async claimMany(now: number, max: number): Promise<ClaimedItem[]> {
     if (max <= 0) return [];
@@ -147,16 +148,16 @@ export class WorkItemQueue {
              AND (e.key IS NULL OR e.next_allowed_at <= $2)
              AND (r.job_id IS NULL OR r.next_allowed_at <= $2)
          ),
-         by_endpoint AS (
-           SELECT *, row_number() OVER (PARTITION BY endpoint ORDER BY run_after, seq) AS endpoint_rank
-           FROM eligible WHERE endpoint_free > 0 AND job_free > 0
-         ),
          by_job AS (
            SELECT *, row_number() OVER (PARTITION BY job_id ORDER BY run_after, seq) AS job_rank
-           FROM by_endpoint WHERE endpoint_rank <= endpoint_free
+           FROM eligible WHERE endpoint_free > 0 AND job_free > 0
+         ),
+         by_endpoint AS (
+           SELECT *, row_number() OVER (PARTITION BY endpoint ORDER BY run_after, seq) AS endpoint_rank
+           FROM by_job WHERE job_rank <= job_free
          ),
          candidate AS (
-           SELECT id FROM by_job WHERE job_rank <= job_free ORDER BY run_after, seq LIMIT $5
+           SELECT id FROM by_endpoint WHERE endpoint_rank <= endpoint_free ORDER BY run_after, seq LIMIT $5
          )
          UPDATE ${WORK_ITEMS} w
          SET ${TAKE}
