@@ -33,7 +33,7 @@ export class HarvestTally {
   async months(item: Counted, outcomes: (MonthOutcome & { kind: 'success' })[], log: Logger): Promise<void> {
     const delta = { stored: 0, empty: 0 };
     for (const outcome of outcomes) {
-      const state = outcome.state?.state ?? (outcome.kind === 'success' ? 'harvested' : 'failed');
+      const state = outcome.state?.state ?? 'harvested';
       this.ctx.metrics.monthsStored.inc({ state });
       if (state === 'empty') delta.empty++;
       else delta.stored++;
