@@ -26,6 +26,8 @@ export interface ChildParams {
   /** config.queuePollMs; undefined = the default. */
   queuePollMs?: number;
   databaseUrl?: string;
+  /** PGlite: the data directory (a file-backed database, as `npm start` runs); undefined = in memory. */
+  dataDir?: string;
   timeoutMs: number;
 }
 
@@ -52,8 +54,13 @@ export interface ChildResult {
   logBytes: number;
   /** Event-loop utilisation between start and end (0..1). */
   elu: number;
-  /** Peak RSS of this process (service and, on PGlite, the database), MB. */
-  maxRssMB?: number;
+  /** Peak resident set size of the service process over the whole run (embedded database included), MB. */
+  peakRssMb: number;
+  /** RSS when the providers are added, before the harvest starts, MB. */
+  startRssMb: number;
+  /** Largest V8 heap in use and largest memory outside it (buffers, WASM), sampled every 250 ms, MB. */
+  peakHeapMb: number;
+  peakExternalMb: number;
   config: {
     requestConcurrency: number;
     endpointMaxInFlight: number;
@@ -130,8 +137,9 @@ async function main(): Promise<void> {
     {
       host: '127.0.0.1',
       port: 0,
-      memory: !p.databaseUrl,
-      // A PostgreSQL server needs the credential key set (PGlite makes its own).
+      memory: !p.databaseUrl && !p.dataDir,
+      ...(p.dataDir ? { dataDir: p.dataDir } : {}),
+      // A PostgreSQL server needs the credential key set (shared by every process); the tests' fixed key.
       ...(p.databaseUrl ? { databaseUrl: p.databaseUrl, secretKey: TEST_SECRET_KEY } : {}),
       defaultTenant: '',
       cleanupIntervalMinutes: 0,
@@ -159,6 +167,14 @@ async function main(): Promise<void> {
       });
 
     const sqlProfile = process.env.BENCH_SQL_PROFILE ? profileSql(db) : undefined;
+    const startRss = process.memoryUsage().rss;
+    let peakHeap = 0;
+    let peakExternal = 0;
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+      peakExternal = Math.max(peakExternal, m.rss - m.heapTotal);
+    }, 250);
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
     const t0Epoch = Date.now();
@@ -195,6 +211,7 @@ async function main(): Promise<void> {
         break;
       }
     }
+    clearInterval(sampler);
     const cpu = process.cpuUsage(cpu0);
     const elu = performance.eventLoopUtilization(elu0);
 
@@ -231,7 +248,10 @@ async function main(): Promise<void> {
       logLines,
       logBytes,
       elu: elu.utilization,
-      maxRssMB: process.resourceUsage().maxRSS / 1024,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      startRssMb: startRss / 2 ** 20,
+      peakHeapMb: peakHeap / 2 ** 20,
+      peakExternalMb: peakExternal / 2 ** 20,
       config: {
         requestConcurrency: h.requestConcurrency,
         endpointMaxInFlight: h.endpointMaxInFlight,

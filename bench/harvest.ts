@@ -21,7 +21,9 @@
  * bound = max(R·L + (R−1)·S, ⌈N·R/C⌉·L) — planning, storing and job bookkeeping are all overhead.
  */
 import { spawn } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -115,6 +117,8 @@ async function main(): Promise<void> {
       poll: { type: 'string' },
       timeout: { type: 'string', default: '600' },
       'mock-keepalive': { type: 'string', default: '0' },
+      // PGlite in memory instead of in a temporary data directory (the service's default is a directory)
+      'pglite-memory': { type: 'boolean', default: false },
     },
   });
   const providers = Number(values.providers);
@@ -138,13 +142,15 @@ async function main(): Promise<void> {
       `(${providers * REQUESTS_PER_PROVIDER} requests, ${expectedRecords} month records), ` +
       `mock latency ${latency} ms, ${backend}, request concurrency ${concurrency}, ` +
       `endpoint spacing ${spacing} ms, queuePollMs ${values.poll ?? 'default'}, ` +
-      `mock keep-alive ${mockKeepAlive > 0 ? `${mockKeepAlive} ms` : 'default'}; ` +
+      `mock keep-alive ${mockKeepAlive > 0 ? `${mockKeepAlive} ms` : 'default'}` +
+      `${backend === 'pglite' ? (values['pglite-memory'] ? ', PGlite in memory' : ', PGlite in a data directory') : ''}; ` +
       `lower bound ${(bound / 1000).toFixed(2)} s`,
   );
 
   let pg: PgServer | undefined;
   if (backend === 'postgres') pg = await startPgServer();
   const rows: RunRow[] = [];
+  let dataDir: string | undefined;
   try {
     for (let run = 1; run <= runs; run++) {
       const mock = await startMockCounterServer({ latencyMs: latency });
@@ -165,6 +171,10 @@ async function main(): Promise<void> {
           endpointMinIntervalMs: spacing,
           queuePollMs: values.poll === undefined ? undefined : Number(values.poll),
           databaseUrl: pg ? await pg.createDatabase() : undefined,
+          dataDir:
+            pg || values['pglite-memory']
+              ? undefined
+              : (dataDir = mkdtempSync(join(tmpdir(), 'harvest-bench-'))),
           timeoutMs: Number(values.timeout) * 1000,
         });
         const reportReqs = mock.requests.filter((r) => r.reportId !== undefined);
@@ -200,6 +210,7 @@ async function main(): Promise<void> {
             `(ratio ${row.ratio.toFixed(2)}), planned ${fmt(row.plannedMs)} s, items done ${fmt(row.itemsDoneMs)} s, ` +
             `requests ${fmt(row.requestSpanMs)} s, tail ${fmt(row.tailMs)} s, ` +
             `cpu ${fmt(cpuMs)} s (${row.cpuPerRecordMs.toFixed(2)} ms/record), elu ${row.elu.toFixed(2)}, ` +
+            `RSS ${row.startRssMb.toFixed(0)} MB at start, peak ${row.peakRssMb.toFixed(0)} MB (heap ${row.peakHeapMb.toFixed(0)}, rest ${row.peakExternalMb.toFixed(0)}), ` +
             `records ${row.records} (failed ${row.failedRecords}), jobs ${row.jobs} (failed ${row.failedJobs}), ` +
             `report requests ${row.reportRequests} (+${row.otherRequests} other), ` +
             `max in flight/endpoint ${row.maxInFlightPerEndpoint}, total ${row.maxInFlightTotal}` +
@@ -207,6 +218,8 @@ async function main(): Promise<void> {
         );
       } finally {
         await mock.close();
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+        dataDir = undefined;
       }
     }
   } finally {
@@ -223,14 +236,18 @@ async function main(): Promise<void> {
     );
   const m = (f: (r: RunRow) => number) => median(rows.map(f));
   console.log(
-    '\n| backend | spacing ms | concurrency | runs | wall s | bound s | wall/bound | planned s | items done s | tail s | CPU s | CPU ms/record | max in flight/endpoint |',
+    '\n| backend | spacing ms | concurrency | runs | wall s | bound s | wall/bound | planned s | items done s | tail s | CPU s | CPU ms/record | peak RSS MB | max in flight/endpoint | max in flight |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   console.log(
     `| ${backend} | ${spacing} | ${concurrency} | ${rows.length} | ${fmt(m((r) => r.wallMs))} | ${fmt(bound)} | ` +
       `${m((r) => r.ratio).toFixed(2)} | ${fmt(m((r) => r.plannedMs))} | ${fmt(m((r) => r.itemsDoneMs))} | ` +
       `${fmt(m((r) => r.tailMs))} | ${fmt(m((r) => r.cpuMs))} | ${m((r) => r.cpuPerRecordMs).toFixed(2)} | ` +
-      `${Math.max(...rows.map((r) => r.maxInFlightPerEndpoint))} |`,
+      `${Math.max(...rows.map((r) => r.peakRssMb)).toFixed(0)} | ` +
+      `${Math.max(...rows.map((r) => r.maxInFlightPerEndpoint))} | ${Math.max(...rows.map((r) => r.maxInFlightTotal))} |`,
+  );
+  console.log(
+    '(medians of the runs; peak RSS and "max in flight" are the largest over all runs, "max in flight/endpoint" also over all endpoints)',
   );
   console.log('(medians of the runs; "max in flight/endpoint" is the largest over all runs and endpoints)');
   benchResult('harvest', {
@@ -255,7 +272,7 @@ async function main(): Promise<void> {
     cpuPerRecordMs: m((r) => r.cpuPerRecordMs),
     maxInFlightPerEndpoint: Math.max(...rows.map((r) => r.maxInFlightPerEndpoint)),
     maxInFlightTotal: Math.max(...rows.map((r) => r.maxInFlightTotal)),
-    peakRssMB: Math.max(...rows.map((r) => r.maxRssMB ?? NaN)),
+    peakRssMB: Math.max(...rows.map((r) => r.peakRssMb ?? NaN)),
     loadAverageStart,
   });
 }

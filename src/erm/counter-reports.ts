@@ -29,10 +29,14 @@ export const COUNTER_REPORTS: RecordTable = {
   check: checkCounterReport,
   separateReport: true,
   providersOf: (record) => [stringField(record, 'providerId')],
-  async afterWrite(tx, tenant, stored, previous) {
-    await refreshUsage(tx, tenant, stored);
+  async afterWrite(tx, tenant, stored, previous, statsLater) {
+    // A record inserted under an id of its own has no usage rows yet (they go with the record).
+    await refreshUsage(tx, tenant, stored, previous === undefined);
     const providers = new Set([stringField(stored, 'providerId'), stringField(previous, 'providerId')]);
-    for (const pid of providers) if (pid !== undefined) await refreshProviderStats(tx, tenant, pid);
+    for (const pid of providers)
+      if (pid === undefined) continue;
+      else if (statsLater) statsLater.add(pid);
+      else await refreshProviderStats(tx, tenant, pid);
   },
   async afterDelete(tx, tenant, previous) {
     const pid = stringField(previous, 'providerId');
@@ -62,6 +66,25 @@ export async function existingMonths(
     [key.providerId, key.release, key.reportName, key.yearMonths],
   );
   return new Map(res.rows.map((r) => [r.ym, { id: r.id }]));
+}
+
+/**
+ * The stored months (tiny records: without `report`) of one provider and report under any of
+ * `releases` among `yearMonths`, read through the unique month index (`counter_reports_month`).
+ */
+export async function storedMonths(
+  db: Queryable,
+  tenant: string,
+  key: { providerId: string; releases: string[]; reportName: string; yearMonths: string[] },
+): Promise<JsonRecord[]> {
+  const res = await db.query<{ id: string; jsonb: JsonRecord }>(
+    `SELECT id, jsonb FROM ${tenantTable(tenant, 'counter_reports')}
+     WHERE jsonb->>'providerId' = $1 AND jsonb->>'release' = ANY($2::text[])
+       AND lower(jsonb->>'reportName') = lower($3) AND jsonb->>'yearMonth' = ANY($4::text[])
+     ORDER BY seq`,
+    [key.providerId, key.releases, key.reportName, key.yearMonths],
+  );
+  return res.rows.map((r) => ({ ...r.jsonb, id: r.id }));
 }
 
 /** The providers of the given counter reports (null for reports without one). */

@@ -31,6 +31,7 @@ import {
   existingMonths,
   MonthsExistError,
   providersOfReports,
+  storedMonths,
   tenantDistinct,
   tenantErrorCodes,
 } from './counter-reports.ts';
@@ -230,6 +231,7 @@ export class LocalRecords {
     record: JsonRecord,
     opts: WriteOptions,
     streamed?: StreamedReport,
+    statsLater?: Set<string>,
   ): Promise<JsonRecord> {
     const id = String(record.id);
     const stored = this.sealed(spec, await this.prepare(tx, tenant, spec, record));
@@ -244,7 +246,7 @@ export class LocalRecords {
         },
       ]);
     await writeChunks(tx, tenant, id, column);
-    await spec.afterWrite?.(tx, tenant, stored, undefined);
+    await spec.afterWrite?.(tx, tenant, stored, undefined, statsLater);
     return stored;
   }
 
@@ -282,6 +284,7 @@ export class LocalRecords {
     previous: JsonRecord,
     opts: WriteOptions,
     streamed?: StreamedReport,
+    statsLater?: Set<string>,
   ): Promise<JsonRecord> {
     const merged = this.withSecrets(spec, record, previous);
     const stored = this.sealed(spec, await this.prepare(tx, tenant, spec, merged));
@@ -292,7 +295,7 @@ export class LocalRecords {
       await deleteChunks(tx, tenant, String(stored.id));
       await writeChunks(tx, tenant, String(stored.id), column);
     }
-    await spec.afterWrite?.(tx, tenant, stored, previous);
+    await spec.afterWrite?.(tx, tenant, stored, previous, statsLater);
     return stored;
   }
 
@@ -314,22 +317,75 @@ export class LocalRecords {
       const existing = await existingMonths(tx, tenant, key);
       if (existing.size > 0 && !overwrite) throw new MonthsExistError([...existing.keys()].sort());
       const ids: string[] = [];
+      const statsLater = new Set<string>();
       for await (const { record, streamed } of months) {
         const found = existing.get(String(record.yearMonth));
         if (found) {
           const body = validate(spec, withStubReport({ ...record, id: found.id }, streamed));
           const previous = await selectJson(tx, tenant, spec, found.id, true);
           if (!previous) throw new StoreError(404, 'Not found');
-          await this.updateIn(tx, tenant, spec, body, previous, opts, streamed);
+          await this.updateIn(tx, tenant, spec, body, previous, opts, streamed, statsLater);
           ids.push(found.id);
         } else {
           const body = validate(spec, withStubReport({ ...record, id: randomUUID() }, streamed));
-          const stored = await this.insertIn(tx, tenant, spec, body, opts, streamed);
+          const stored = await this.insertIn(tx, tenant, spec, body, opts, streamed, statsLater);
           ids.push(String(stored.id));
         }
       }
+      await this.refreshStats(tx, tenant, statsLater);
       return ids;
     });
+  }
+
+  /**
+   * Upserts counter report months in ONE transaction, all or none (the harvester's months of one
+   * response): a write with `id` replaces the record stored under it (404 when there is none), one
+   * without is inserted under a new id. Same checks and derived data as `create` and `replace`; the
+   * statistics of the providers touched are recomputed once, before the commit. The ids, in order.
+   */
+  async upsertCounterReports(
+    tenant: string,
+    writes: { id?: string; record: JsonRecord }[],
+    opts: WriteOptions = {},
+  ): Promise<string[]> {
+    const spec = COUNTER_REPORTS;
+    const bad = writes.find((w) => w.id !== undefined && !isFolioUuid(w.id));
+    if (bad) throw new StoreError(400, INVALID_UUID_MESSAGE);
+    const records = writes.map((w) =>
+      validate(spec, { ...w.record, id: w.id === undefined ? randomUUID() : w.id.toLowerCase() }),
+    );
+    if (records.length === 0) return [];
+    return this.write(spec, records[0], async (tx) => {
+      const statsLater = new Set<string>();
+      await lockProviders(
+        tx,
+        tenant,
+        records.flatMap((r) => spec.providersOf(r)),
+      );
+      const locked = new Set(records.flatMap((r) => spec.providersOf(r)));
+      for (const [i, record] of records.entries()) {
+        if (writes[i].id === undefined) {
+          await this.insertIn(tx, tenant, spec, record, opts, undefined, statsLater);
+          continue;
+        }
+        const previous = await selectJson(tx, tenant, spec, String(record.id), true);
+        if (!previous) throw new StoreError(404, 'Not found');
+        const moved = spec.providersOf(previous).filter((p) => p !== undefined && !locked.has(p));
+        await lockProviders(tx, tenant, moved);
+        for (const p of moved) locked.add(p);
+        await this.updateIn(tx, tenant, spec, record, previous, opts, undefined, statsLater);
+      }
+      await this.refreshStats(tx, tenant, statsLater);
+      return records.map((r) => String(r.id));
+    });
+  }
+
+  /** The stored months (without report data) of one provider and report, by the unique month index. */
+  findStoredMonths(
+    tenant: string,
+    key: { providerId: string; releases: string[]; reportName: string; yearMonths: string[] },
+  ): Promise<JsonRecord[]> {
+    return storedMonths(this.ctx.db, tenant, key);
   }
 
   /** DELETE: removes the record, with its cascades (a provider's counter reports, provider statistics). */
@@ -434,12 +490,17 @@ export class LocalRecords {
     return metadata;
   }
 
+  /** Recomputes the statistics of the providers collected by writes (`statsLater`), in lock order. */
+  private async refreshStats(tx: Queryable, tenant: string, providers: Set<string>): Promise<void> {
+    for (const pid of [...providers].sort()) await refreshProviderStats(tx, tenant, pid);
+  }
+
   /** Runs a write transaction; a unique-index conflict the table explains (a month) becomes its 422. */
-  private async write(
+  private async write<T>(
     spec: RecordTable,
     record: JsonRecord,
-    fn: (tx: Queryable) => Promise<JsonRecord>,
-  ): Promise<JsonRecord> {
+    fn: (tx: Queryable) => Promise<T>,
+  ): Promise<T> {
     try {
       return await this.ctx.db.transaction(fn);
     } catch (err) {

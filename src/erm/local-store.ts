@@ -6,7 +6,7 @@
  */
 import type { AggregatorSetting, CounterReport, UsageDataProvider } from '../model/records.ts';
 import { LocalRecords } from './local-records.ts';
-import { ErmError, type ErmStore, type Page, type StreamedReport } from './port.ts';
+import { ErmError, type ErmStore, type Page, type StoredMonthsKey, type StreamedReport } from './port.ts';
 import { StoreError } from './store-error.ts';
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 422: 'Unprocessable Entity' };
@@ -84,6 +84,17 @@ export class LocalErmStore extends LocalRecords implements ErmStore {
     return asPort(async () => {
       await this.replace(tenant, 'counter-reports', id, report);
     });
+  }
+
+  override findStoredMonths(tenant: string, key: StoredMonthsKey): Promise<CounterReport[]> {
+    return asPort(async () => (await super.findStoredMonths(tenant, key)) as CounterReport[]);
+  }
+
+  override upsertCounterReports(
+    tenant: string,
+    writes: { id?: string; record: CounterReport }[],
+  ): Promise<string[]> {
+    return asPort(() => super.upsertCounterReports(tenant, writes));
   }
 
   postCounterReportStream(tenant: string, record: CounterReport, report: StreamedReport): Promise<string> {

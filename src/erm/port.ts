@@ -20,6 +20,14 @@ export interface StreamedReport {
   members?: Record<string, unknown>;
 }
 
+/** The months `findStoredMonths` looks for. */
+export interface StoredMonthsKey {
+  providerId: string;
+  releases: string[];
+  reportName: string;
+  yearMonths: string[];
+}
+
 export interface Page<T> {
   records: T[];
   totalRecords: number;
@@ -68,6 +76,17 @@ export interface ErmStore {
     record: CounterReport,
     report: StreamedReport,
   ): Promise<void>;
+  /**
+   * Optional (the service's own store): the stored months (without `report`) of one provider and
+   * report under any of `releases` among `yearMonths`, by the unique month index. Without it callers
+   * look each month up with CQL.
+   */
+  findStoredMonths?(tenant: string, key: StoredMonthsKey): Promise<CounterReport[]>;
+  /**
+   * Optional (the service's own store): POSTs (no `id`) and PUTs (`id`) of counter reports in one
+   * transaction, all or none; returns the ids in order. Without it callers write month by month.
+   */
+  upsertCounterReports?(tenant: string, writes: { id?: string; record: CounterReport }[]): Promise<string[]>;
   /** A tenant setting (`max_failed_attempts`, `days_to_keep_logs`); undefined when none is stored. */
   getSetting(tenant: string, key: string): Promise<unknown>;
 }

@@ -33,8 +33,18 @@ export interface RecordTable {
   providersOf(record: JsonRecord): (string | undefined)[];
   /** Fills the fields the store owns before the record is stored; default: the record unchanged. */
   prepare?(tx: Queryable, tenant: string, record: JsonRecord): Promise<JsonRecord>;
-  /** Runs in the write's transaction after the row is stored (`previous`: the replaced record). */
-  afterWrite?(tx: Queryable, tenant: string, stored: JsonRecord, previous?: JsonRecord): Promise<void>;
+  /**
+   * Runs in the write's transaction after the row is stored (`previous`: the replaced record). With
+   * `statsLater`, the providers whose statistics the write changed are added to it instead of being
+   * recomputed: a caller writing several records recomputes them once, before its commit.
+   */
+  afterWrite?(
+    tx: Queryable,
+    tenant: string,
+    stored: JsonRecord,
+    previous?: JsonRecord,
+    statsLater?: Set<string>,
+  ): Promise<void>;
   /** Runs in the delete's transaction: the cascades. */
   afterDelete?(tx: Queryable, tenant: string, previous: JsonRecord): Promise<void>;
   /** The answer to a unique index conflict other than on the id (counter reports: the month exists). */

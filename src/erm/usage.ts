@@ -19,64 +19,89 @@ function text(record: JsonRecord, key: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** Replaces the usage rows of one stored counter report with what the record carries now. */
-export async function refreshUsage(tx: Queryable, tenant: string, stored: JsonRecord): Promise<void> {
+/**
+ * Replaces the usage rows of one stored counter report with what the record carries now; `fresh`: the
+ * record was just inserted under a new id, so it has no rows to remove. One statement writes both tables.
+ */
+export async function refreshUsage(
+  tx: Queryable,
+  tenant: string,
+  stored: JsonRecord,
+  fresh = false,
+): Promise<void> {
   const id = text(stored, 'id');
   if (!id) return;
   const totalsTable = tenantTable(tenant, 'usage_totals');
   const topTable = tenantTable(tenant, 'usage_top');
-  await tx.query(`DELETE FROM ${totalsTable} WHERE report_id = $1`, [id]);
-  await tx.query(`DELETE FROM ${topTable} WHERE report_id = $1`, [id]);
+  if (!fresh)
+    await tx.query(
+      `WITH totals AS (DELETE FROM ${totalsTable} WHERE report_id = $1)
+       DELETE FROM ${topTable} WHERE report_id = $1`,
+      [id],
+    );
   const providerId = text(stored, 'providerId');
   const release = text(stored, 'release');
   const reportName = text(stored, 'reportName')?.toUpperCase();
   const yearMonth = text(stored, 'yearMonth');
   if (!providerId || !release || !reportName || !yearMonth || stored.failedReason !== undefined) return;
-  const totals = stored.usageTotals;
-  if (totals && typeof totals === 'object' && !Array.isArray(totals)) {
-    const rows = Object.entries(totals as Record<string, unknown>).filter(
-      ([, v]) => typeof v === 'number' && Number.isSafeInteger(v),
-    );
-    if (rows.length > 0)
-      await tx.query(
-        `INSERT INTO ${totalsTable} (report_id, provider_id, release, report_name, year_month, metric, total)
-         SELECT $1, $2, $3, $4, $5, t.key, t.value::bigint FROM jsonb_each_text($6::jsonb) t`,
-        [id, providerId, release, reportName, yearMonth, JSON.stringify(Object.fromEntries(rows))],
-      );
-  }
-  const top = stored.topItems;
-  if (top && typeof top === 'object' && !Array.isArray(top)) {
-    const items: unknown[] = [];
-    for (const [metric, list] of Object.entries(top as Record<string, unknown>)) {
-      if (!Array.isArray(list)) continue;
-      list.slice(0, TOP_ITEMS_KEPT).forEach((item: unknown, index) => {
-        const it = (item ?? {}) as {
-          name?: unknown;
-          platform?: unknown;
-          identifiers?: unknown;
-          count?: unknown;
-        };
-        if (!COUNT.test(String(it.count))) return;
-        items.push({
-          metric,
-          rank: index + 1,
-          name: typeof it.name === 'string' ? it.name : null,
-          platform: typeof it.platform === 'string' ? it.platform : null,
-          identifiers: it.identifiers && typeof it.identifiers === 'object' ? it.identifiers : {},
-          count: Number(it.count),
-        });
+  const totals = usageTotalsOf(stored.usageTotals);
+  const items = topItemsOf(stored.topItems);
+  if (totals.length === 0 && items.length === 0) return;
+  await tx.query(
+    `WITH totals AS (
+       INSERT INTO ${totalsTable} (report_id, provider_id, release, report_name, year_month, metric, total)
+       SELECT $1, $2, $3, $4, $5, t.key, t.value::bigint FROM jsonb_each_text($6::jsonb) t
+     )
+     INSERT INTO ${topTable}
+       (report_id, provider_id, report_name, year_month, metric, rank, name, platform, identifiers, count)
+     SELECT $1, $2, $4, $5, i->>'metric', (i->>'rank')::int, i->>'name', i->>'platform', i->'identifiers',
+            (i->>'count')::bigint
+     FROM jsonb_array_elements($7::jsonb) i`,
+    [
+      id,
+      providerId,
+      release,
+      reportName,
+      yearMonth,
+      JSON.stringify(Object.fromEntries(totals)),
+      JSON.stringify(items),
+    ],
+  );
+}
+
+/** The totals of a record's `usageTotals` that fit a bigint. */
+function usageTotalsOf(totals: unknown): [string, unknown][] {
+  if (!totals || typeof totals !== 'object' || Array.isArray(totals)) return [];
+  return Object.entries(totals as Record<string, unknown>).filter(
+    ([, v]) => typeof v === 'number' && Number.isSafeInteger(v),
+  );
+}
+
+/** The rows of a record's `topItems`: the first TOP_ITEMS_KEPT per metric with a valid count. */
+function topItemsOf(top: unknown): unknown[] {
+  const items: unknown[] = [];
+  if (!top || typeof top !== 'object' || Array.isArray(top)) return items;
+  for (const [metric, list] of Object.entries(top as Record<string, unknown>)) {
+    if (!Array.isArray(list)) continue;
+    list.slice(0, TOP_ITEMS_KEPT).forEach((item: unknown, index) => {
+      const it = (item ?? {}) as {
+        name?: unknown;
+        platform?: unknown;
+        identifiers?: unknown;
+        count?: unknown;
+      };
+      if (!COUNT.test(String(it.count))) return;
+      items.push({
+        metric,
+        rank: index + 1,
+        name: typeof it.name === 'string' ? it.name : null,
+        platform: typeof it.platform === 'string' ? it.platform : null,
+        identifiers: it.identifiers && typeof it.identifiers === 'object' ? it.identifiers : {},
+        count: Number(it.count),
       });
-    }
-    if (items.length > 0)
-      await tx.query(
-        `INSERT INTO ${topTable}
-           (report_id, provider_id, report_name, year_month, metric, rank, name, platform, identifiers, count)
-         SELECT $1, $2, $3, $4, i->>'metric', (i->>'rank')::int, i->>'name', i->>'platform', i->'identifiers',
-                (i->>'count')::bigint
-         FROM jsonb_array_elements($5::jsonb) i`,
-        [id, providerId, reportName, yearMonth, JSON.stringify(items)],
-      );
+    });
   }
+  return items;
 }
 
 export interface UsageQuery {

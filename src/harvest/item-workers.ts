@@ -95,18 +95,22 @@ export class ItemWorkers {
 
   private async fill(): Promise<void> {
     const { ctx, queue } = this.parts;
+    // Every free slot in one claim; a claim that finds fewer items than slots ends the round.
     while (!this.stopping && this.running.size < ctx.config.harvest.requestConcurrency) {
-      const item = await queue.claim(this.now());
-      if (!item) break;
-      const done = this.processAndFinish(item)
-        .catch((err: unknown) =>
-          ctx.log.error({ err: String(err), item: item.id }, 'work item failed unexpectedly'),
-        )
-        .finally(() => {
-          this.running.delete(item.id);
-          this.workers.wake();
-        });
-      this.running.set(item.id, done);
+      const free = ctx.config.harvest.requestConcurrency - this.running.size;
+      const items = await queue.claimMany(this.now(), free);
+      for (const item of items) {
+        const done = this.processAndFinish(item)
+          .catch((err: unknown) =>
+            ctx.log.error({ err: String(err), item: item.id }, 'work item failed unexpectedly'),
+          )
+          .finally(() => {
+            this.running.delete(item.id);
+            this.workers.wake();
+          });
+        this.running.set(item.id, done);
+      }
+      if (items.length < free) break;
     }
   }
 

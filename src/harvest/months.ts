@@ -20,10 +20,32 @@ import type { HarvestParts, ItemContext } from './context.ts';
 import type { HarvestState } from './month-state.ts';
 import { itemDates, itemMonths } from './planner.ts';
 import { failureReplaces, leftOutMonths, replacement, type MonthFailure } from './policy.ts';
-import { findMonth, monthsToStore, upsertMonth, type MonthKey, type MonthOutcome } from './upload.ts';
+import {
+  findMonth,
+  findMonths,
+  monthsToStore,
+  upsertMonth,
+  upsertMonths,
+  type MonthKey,
+  type MonthOutcome,
+  type MonthWrite,
+} from './upload.ts';
 
 /** The hash of a month without items (a 3030 or an empty report). */
 const EMPTY_HASH = createHash('sha256').digest('hex');
+
+/**
+ * The months of one response are written together (one lookup, one transaction) up to this many item
+ * bytes held in memory or this many months; a larger month is written on its own.
+ */
+const BATCH_BYTES = 8 * 1024 * 1024;
+const BATCH_MONTHS = 24;
+
+/** A successful month waiting to be written with the others of its response. */
+interface PendingMonth {
+  key: MonthKey;
+  outcome: MonthOutcome & { kind: 'success' };
+}
 
 function releaseName(release: string): string {
   return release === '5' ? '5.0' : release;
@@ -50,6 +72,21 @@ export class MonthStore {
   private async existing(c: ItemContext, key: MonthKey): Promise<CounterReport | null | undefined> {
     try {
       return (await findMonth(this.parts.erm, c.item.tenant, key)) ?? null;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The stored records of several months of the item's report (one lookup), or undefined when the
+   * store cannot look them up at once or the lookup failed (then they are looked up one by one).
+   */
+  private async existingMany(
+    c: ItemContext,
+    keys: MonthKey[],
+  ): Promise<Map<string, CounterReport> | undefined> {
+    try {
+      return await findMonths(this.parts.erm, c.item.tenant, keys);
     } catch {
       return undefined;
     }
@@ -112,20 +149,93 @@ export class MonthStore {
     downloadTime: string,
   ): Promise<boolean> {
     const existing = await this.existing(c, key);
-    const verdict = replacement(existing ?? undefined, {
+    const verdict = this.verdict(c, key, outcome, existing ?? undefined);
+    if (verdict === 'skip') return true;
+    const { stop, id } = await this.upload(c, key, outcome, downloadTime, existing);
+    await this.noteRestated(c, key, outcome, verdict, existing ?? undefined, id);
+    return !stop;
+  }
+
+  /** Whether a successful month replaces the stored one (`replacement`); 'skip' (logged) when not. */
+  private verdict(
+    c: ItemContext,
+    key: MonthKey,
+    outcome: MonthOutcome & { kind: 'success' },
+    existing: CounterReport | undefined,
+  ): ReturnType<typeof replacement> | 'skip' {
+    const verdict = replacement(existing, {
       contentHash: outcome.contentHash,
       itemCount: outcome.usage?.itemCount,
     });
-    if (verdict === 'unchanged' || verdict === 'keep') {
-      c.log.info(
-        { event: verdict === 'keep' ? 'usage-kept' : 'month-unchanged', yearMonth: key.yearMonth },
-        verdict === 'keep'
-          ? `${key.reportName} ${key.yearMonth}: answer without usage; the stored usage is kept`
-          : `${key.reportName} ${key.yearMonth}: unchanged`,
-      );
+    if (verdict !== 'unchanged' && verdict !== 'keep') return verdict;
+    c.log.info(
+      { event: verdict === 'keep' ? 'usage-kept' : 'month-unchanged', yearMonth: key.yearMonth },
+      verdict === 'keep'
+        ? `${key.reportName} ${key.yearMonth}: answer without usage; the stored usage is kept`
+        : `${key.reportName} ${key.yearMonth}: unchanged`,
+    );
+    return 'skip';
+  }
+
+  /**
+   * Successful months of one response, written together: one lookup and, when the store can, one
+   * transaction (`upsertMonths`) with one upload count and one job report update. When the store
+   * cannot, or the transaction fails, they are written month by month as `storeMonth` does (each
+   * failure then counts towards the upload stop rule). False when the run was stopped.
+   */
+  private async storeMonths(c: ItemContext, months: PendingMonth[], downloadTime: string): Promise<boolean> {
+    if (months.length === 0) return true;
+    const { ctx, erm, tally } = this.parts;
+    const found = await this.existingMany(
+      c,
+      months.map((m) => m.key),
+    );
+    if (!found) {
+      for (const m of months) if (!(await this.storeMonth(c, m.key, m.outcome, downloadTime))) return false;
       return true;
     }
-    const { stop, id } = await this.upload(c, key, outcome, downloadTime, existing);
+    const writes: (MonthWrite & { outcome: PendingMonth['outcome']; verdict: string })[] = [];
+    for (const { key, outcome } of months) {
+      const existing = found.get(key.yearMonth);
+      const verdict = this.verdict(c, key, outcome, existing);
+      if (verdict !== 'skip') writes.push({ key, outcome, existing, verdict });
+    }
+    if (writes.length === 0) return true;
+    let ids: string[] | undefined;
+    try {
+      ids = await upsertMonths(erm, c.item.tenant, writes, downloadTime, c.binding.maxFailedAttempts);
+    } catch {
+      ids = undefined;
+    }
+    if (!ids) {
+      // Month by month, each looked up again (another process may have written one meanwhile).
+      for (const w of writes) {
+        const { stop, id } = await this.upload(c, w.key, w.outcome, downloadTime);
+        await this.noteRestated(c, w.key, w.outcome, w.verdict, w.existing, id);
+        if (stop) return false;
+      }
+      return true;
+    }
+    await recordUpload(ctx.db, c.item.jobId, true);
+    await tally.months(
+      c.item,
+      writes.map((w) => w.outcome),
+      c.log,
+    );
+    for (const [i, w] of writes.entries())
+      await this.noteRestated(c, w.key, w.outcome, w.verdict, w.existing, ids[i]);
+    return true;
+  }
+
+  /** A month the provider restated (other items than stored): the change is recorded. */
+  private async noteRestated(
+    c: ItemContext,
+    key: MonthKey,
+    outcome: MonthOutcome & { kind: 'success' },
+    verdict: string,
+    existing: CounterReport | undefined,
+    id: string | undefined,
+  ): Promise<void> {
     if (verdict === 'restated' && id && existing && outcome.contentHash) {
       await insertReportChange(this.parts.ctx.db, c.item.tenant, {
         changedAt: new Date(this.now()).toISOString(),
@@ -145,7 +255,6 @@ export class MonthStore {
         `${key.reportName} ${key.yearMonth}: restated by the provider; replaced and recorded`,
       );
     }
-    return !stop;
   }
 
   /** The state the months of a data answer carry: the policy's, plus the release and range notes. */
@@ -183,11 +292,28 @@ export class MonthStore {
     const downloadTime = formatDateTime(this.now());
     const stored = new Set<YearMonth>();
     const { state: monthState, release } = await this.dataState(c, data, state);
+    let pending: PendingMonth[] = [];
+    let pendingBytes = 0;
     for await (const month of monthsToStore(data, monthState)) {
       stored.add(month.yearMonth);
       const key = this.keyFor(c, month.yearMonth, release);
-      if (!(await this.storeMonth(c, key, month.outcome, downloadTime))) return;
+      if (month.outcome.streamed) {
+        // Valid only until the next month is read: written now, after the months before it.
+        if (!(await this.storeMonths(c, pending, downloadTime))) return;
+        pending = [];
+        pendingBytes = 0;
+        if (!(await this.storeMonth(c, key, month.outcome, downloadTime))) return;
+        continue;
+      }
+      pending.push({ key, outcome: month.outcome });
+      pendingBytes += month.itemBytes ?? 0;
+      if (pendingBytes >= BATCH_BYTES || pending.length >= BATCH_MONTHS) {
+        if (!(await this.storeMonths(c, pending, downloadTime))) return;
+        pending = [];
+        pendingBytes = 0;
+      }
     }
+    if (!(await this.storeMonths(c, pending, downloadTime))) return;
     if (data.exceptions.length > 0)
       c.log.warn(
         { event: 'exceptions-kept', codes: data.exceptions.map((e) => e.code) },
@@ -205,6 +331,7 @@ export class MonthStore {
   async storeEmpty(c: ItemContext, exceptions: SushiException[]): Promise<void> {
     const { item, binding } = c;
     const downloadTime = formatDateTime(this.now());
+    const months: PendingMonth[] = [];
     for (const yearMonth of itemMonths(item)) {
       const report = {
         Report_Header: {
@@ -225,8 +352,9 @@ export class MonthStore {
         usage: { itemCount: 0, usageTotals: {} },
         contentHash: EMPTY_HASH,
       };
-      if (!(await this.storeMonth(c, this.keyFor(c, yearMonth), outcome, downloadTime))) return;
+      months.push({ key: this.keyFor(c, yearMonth), outcome });
     }
+    await this.storeMonths(c, months, downloadTime);
   }
 
   /** Records every month of the item as failed (see `failMonths`) and removes the item. */
@@ -249,9 +377,13 @@ export class MonthStore {
   ): Promise<void> {
     const downloadTime = formatDateTime(this.now());
     const failedReason = reason || 'Error';
+    const found = await this.existingMany(
+      c,
+      months.map((m) => this.keyFor(c, m)),
+    );
     for (const yearMonth of months) {
       const key = this.keyFor(c, yearMonth);
-      const existing = await this.existing(c, key);
+      const existing = found ? (found.get(yearMonth) ?? null) : await this.existing(c, key);
       if (!failureReplaces(existing ?? undefined)) {
         c.log.warn(
           { event: 'failure-not-stored', yearMonth },

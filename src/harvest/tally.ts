@@ -34,6 +34,18 @@ export class HarvestTally {
     await this.add(item, { failed: { upload: 1 } }, log);
   }
 
+  /** Several successful months written together: one job report update. */
+  async months(item: Counted, outcomes: (MonthOutcome & { kind: 'success' })[], log: Logger): Promise<void> {
+    const delta = { stored: 0, empty: 0 };
+    for (const outcome of outcomes) {
+      const state = outcome.state?.state ?? 'harvested';
+      this.ctx.metrics.monthsStored.inc({ state });
+      if (state === 'empty') delta.empty++;
+      else delta.stored++;
+    }
+    await this.add(item, delta, log);
+  }
+
   /** A request put back for later (queued, busy, rate limited). */
   async deferred(item: Counted, log: Logger): Promise<void> {
     await this.add(item, { deferred: 1 }, log);

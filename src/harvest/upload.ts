@@ -10,7 +10,7 @@ import type { CounterReport } from '../model/records.ts';
 import type { ErmStore, StreamedReport } from '../erm/port.ts';
 import type { MonthSource } from '../sushi/types.ts';
 import { storableJsonText, storableValue } from '../counter/storable-text.ts';
-import { upsertLookupCql } from './cql-terms.ts';
+import { siblingReleases, upsertLookupCql } from './cql-terms.ts';
 import type { HarvestState } from './month-state.ts';
 
 export interface MonthKey {
@@ -87,6 +87,32 @@ export async function findMonth(
   return page.records.find((r) => r.release === key.release) ?? page.records[0];
 }
 
+/**
+ * The stored records of several months of one provider, release and report (same rule as `findMonth`
+ * per month), or undefined when the store cannot look them up at once (then `findMonth` per month).
+ */
+export async function findMonths(
+  erm: ErmStore,
+  tenant: string,
+  keys: MonthKey[],
+): Promise<Map<string, CounterReport> | undefined> {
+  if (!erm.findStoredMonths || keys.length === 0) return undefined;
+  const { providerId, release, reportName } = keys[0];
+  const records = await erm.findStoredMonths(tenant, {
+    providerId,
+    releases: siblingReleases(release),
+    reportName,
+    yearMonths: keys.map((k) => k.yearMonth),
+  });
+  const found = new Map<string, CounterReport>();
+  for (const r of records) {
+    const ym = String(r.yearMonth);
+    const seen = found.get(ym);
+    if (!seen || (seen.release !== release && r.release === release)) found.set(ym, r);
+  }
+  return found;
+}
+
 function failedAttemptsOf(existing: CounterReport | undefined): number {
   const n = Number(existing?.failedAttempts);
   return Number.isInteger(n) && n > 0 ? n : 0;
@@ -142,6 +168,34 @@ export async function upsertMonth(
   return erm.postCounterReport(tenant, record);
 }
 
+/** One month to write with `upsertMonths`: its key, outcome and the record stored now (if any). */
+export interface MonthWrite {
+  key: MonthKey;
+  outcome: MonthOutcome;
+  existing: CounterReport | undefined;
+}
+
+/**
+ * POSTs and PUTs several months (none streamed) in one store transaction, all or none, when the store
+ * can (`upsertCounterReports`); undefined when it cannot. Returns the record ids in order.
+ */
+export async function upsertMonths(
+  erm: ErmStore,
+  tenant: string,
+  writes: MonthWrite[],
+  downloadTime: string,
+  maxFailedAttempts: number,
+): Promise<string[] | undefined> {
+  if (!erm.upsertCounterReports) return undefined;
+  return erm.upsertCounterReports(
+    tenant,
+    writes.map(({ key, outcome, existing }) => {
+      const record = buildRecord(key, outcome, downloadTime, existing, maxFailedAttempts);
+      return existing?.id ? { id: existing.id, record: { ...record, id: existing.id } } : { record };
+    }),
+  );
+}
+
 async function upsertStreamed(
   erm: ErmStore,
   tenant: string,
@@ -168,6 +222,8 @@ export const STREAMED_MONTH_BYTES = 4 * 1024 * 1024;
 export interface MonthToStore {
   yearMonth: YearMonth;
   outcome: MonthOutcome & { kind: 'success' };
+  /** Length of the month's item texts, when known (what holding the month costs). */
+  itemBytes?: number;
 }
 
 interface StreamingMonthSource extends MonthSource {
@@ -282,6 +338,10 @@ export async function* monthsToStore(
     }
     const { report, contentHash } = await monthReport(month);
     const usage = month.usage();
-    yield { yearMonth: stream.yearMonth, outcome: { kind: 'success', report, state, usage, contentHash } };
+    yield {
+      yearMonth: stream.yearMonth,
+      outcome: { kind: 'success', report, state, usage, contentHash },
+      itemBytes: stream.itemBytes,
+    };
   }
 }

@@ -112,46 +112,66 @@ export class WorkItemQueue {
 
   /** Claims the next request that politeness allows, or undefined. */
   async claim(now: number): Promise<ClaimedItem | undefined> {
+    return (await this.claimMany(now, 1))[0];
+  }
+
+  /**
+   * Claims up to `max` requests that politeness allows, in queue order, in one statement: the items
+   * `max` claims one after the other would take. Each job gets at most its free slots (the provider
+   * request limit, 1 when rate limited, minus its live requests), then each endpoint at most its own
+   * (`max_in_flight` minus its live requests); as all items of a job share its endpoint, an item the
+   * endpoint refuses is never followed by an accepted one of the same job.
+   */
+  async claimMany(now: number, max: number): Promise<ClaimedItem[]> {
+    if (max <= 0) return [];
     return this.db.transaction(async (tx) => {
       await lockWorkItemClaims(tx);
       const res = await tx.query<ItemRow>(
-        // The endpoints and jobs at their limit are computed once and probed as hashed sets: per-row
-        // counts over the live items cost a scan of them for every queued item ahead of the first
-        // candidate (all the items of the busy endpoints), which made each claim grow with the queue.
+        // The live requests per endpoint and per job are counted once and joined as hashed sets: per-row
+        // counts over the live items cost a scan of them for every queued item (the queue's length).
         `WITH live AS (
            SELECT endpoint, job_id FROM ${WORK_ITEMS}
            WHERE state = 'running' AND heartbeat_at >= $3
          ),
-         full_endpoints AS (
-           SELECT l.endpoint FROM live l LEFT JOIN ${ENDPOINTS} e ON e.key = l.endpoint
-           GROUP BY l.endpoint, e.max_in_flight
-           HAVING count(*) >= COALESCE(e.max_in_flight, 1)
-         ),
-         full_jobs AS (
-           SELECT l.job_id FROM live l LEFT JOIN ${HARVEST_RUNS} r ON r.job_id = l.job_id
-           GROUP BY l.job_id, r.rate_limited
-           HAVING count(*) >= CASE WHEN r.rate_limited THEN 1 ELSE $4::int END
-         ),
-         candidate AS (
-           SELECT w.id FROM ${WORK_ITEMS} w
+         endpoint_live AS (SELECT endpoint, count(*)::int AS n FROM live GROUP BY endpoint),
+         job_live AS (SELECT job_id, count(*)::int AS n FROM live GROUP BY job_id),
+         eligible AS (
+           SELECT w.id, w.endpoint, w.job_id, w.run_after, w.seq,
+                  COALESCE(e.max_in_flight, 1) - COALESCE(el.n, 0) AS endpoint_free,
+                  (CASE WHEN r.rate_limited THEN 1 ELSE $4::int END) - COALESCE(jl.n, 0) AS job_free
+           FROM ${WORK_ITEMS} w
            LEFT JOIN ${ENDPOINTS} e ON e.key = w.endpoint
            LEFT JOIN ${HARVEST_RUNS} r ON r.job_id = w.job_id
+           LEFT JOIN endpoint_live el ON el.endpoint = w.endpoint
+           LEFT JOIN job_live jl ON jl.job_id = w.job_id
            WHERE w.state = 'queued' AND w.run_after <= $2
              AND (e.key IS NULL OR e.next_allowed_at <= $2)
              AND (r.job_id IS NULL OR r.next_allowed_at <= $2)
-             AND w.endpoint NOT IN (SELECT endpoint FROM full_endpoints)
-             AND w.job_id NOT IN (SELECT job_id FROM full_jobs)
-           ORDER BY w.run_after, w.seq
-           LIMIT 1
+         ),
+         by_job AS (
+           SELECT *, row_number() OVER (PARTITION BY job_id ORDER BY run_after, seq) AS job_rank
+           FROM eligible WHERE endpoint_free > 0 AND job_free > 0
+         ),
+         by_endpoint AS (
+           SELECT *, row_number() OVER (PARTITION BY endpoint ORDER BY run_after, seq) AS endpoint_rank
+           FROM by_job WHERE job_rank <= job_free
+         ),
+         candidate AS (
+           SELECT id FROM by_endpoint WHERE endpoint_rank <= endpoint_free ORDER BY run_after, seq LIMIT $5
          )
          UPDATE ${WORK_ITEMS} w
          SET ${TAKE}
          FROM candidate c WHERE w.id = c.id
          RETURNING w.id, w.tenant, w.job_id, w.provider_id, w.endpoint, w.report_name, w.begin_month,
-                   w.end_month, w.rate_limit_retries, w.deferrals, w.first_deferred_at`,
-        [this.lease.owner, new Date(now), this.lease.aliveSince(now), this.providerRequestConcurrency],
+                   w.end_month, w.rate_limit_retries, w.deferrals, w.first_deferred_at, w.run_after, w.seq`,
+        [this.lease.owner, new Date(now), this.lease.aliveSince(now), this.providerRequestConcurrency, max],
       );
-      return res.rows[0] ? toItem(res.rows[0]) : undefined;
+      const rows = res.rows as (ItemRow & { run_after: Date | string; seq: number | string })[];
+      rows.sort(
+        (a, b) =>
+          new Date(a.run_after).getTime() - new Date(b.run_after).getTime() || Number(a.seq) - Number(b.seq),
+      );
+      return rows.map(toItem);
     });
   }
 

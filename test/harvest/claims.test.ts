@@ -1,0 +1,112 @@
+/**
+ * Batched claims of work items (WorkItemQueue.claimMany): one claim for several free request slots
+ * never gives an endpoint more requests than its max in flight, nor a provider job more than its
+ * request limit (1 when rate limited), and takes the items in queue order. Both databases.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { Db } from '../../src/store/db.ts';
+import { configureEndpoint } from '../../src/store/sql/endpoints.ts';
+import { markRateLimited } from '../../src/store/sql/harvest-runs.ts';
+import { WorkItemQueue, type ClaimedItem } from '../../src/store/sql/work-items.ts';
+import { backends } from '../helpers/service.ts';
+
+const PROVIDER_LIMIT = 2;
+
+interface Job {
+  jobId: string;
+  endpoint: string;
+}
+
+async function addJob(
+  db: Db,
+  queue: WorkItemQueue,
+  endpoint: string,
+  months: number,
+  now: number,
+): Promise<Job> {
+  const jobId = randomUUID();
+  await db.transaction(async (tx) => {
+    await tx.query(
+      `INSERT INTO harvester.harvest_runs (job_id, tenant, provider_id, created_at) VALUES ($1, 'diku', $2, now())`,
+      [jobId, randomUUID()],
+    );
+    const items = Array.from({ length: months }, (_, i) => {
+      const m = `2022-${String(i + 1).padStart(2, '0')}`;
+      return { reportName: 'TR', begin: m, end: m };
+    });
+    await queue.enqueue(tx, { tenant: 'diku', jobId, providerId: randomUUID(), endpoint }, items, now);
+  });
+  return { jobId, endpoint };
+}
+
+function countBy(items: ClaimedItem[], key: (i: ClaimedItem) => string): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const i of items) n.set(key(i), (n.get(key(i)) ?? 0) + 1);
+  return n;
+}
+
+for (const backend of backends()) {
+  describe(`${backend.name}: batched claims of requests`, () => {
+    it('one claim for many slots respects every endpoint and job limit, in queue order', async () => {
+      const { db } = await backend.freshDb();
+      try {
+        const queue = new WorkItemQueue(db, 'claims-test', 5 * 60_000, PROVIDER_LIMIT);
+        const now = Date.now() - 1000;
+        await db.transaction(async (tx) => {
+          await configureEndpoint(tx, 'wide', { maxInFlight: 3, minIntervalMs: 0 });
+          await configureEndpoint(tx, 'narrow', { maxInFlight: 1, minIntervalMs: 0 });
+        });
+        // Two jobs on the wide endpoint (3 in flight), one on the narrow one (1 in flight).
+        const a = await addJob(db, queue, 'wide', 4, now);
+        const b = await addJob(db, queue, 'wide', 4, now);
+        const c = await addJob(db, queue, 'narrow', 4, now);
+
+        const first = await queue.claimMany(Date.now(), 16);
+        const perEndpoint = countBy(first, (i) => i.endpoint);
+        const perJob = countBy(first, (i) => i.jobId);
+        assert.equal(perEndpoint.get('wide'), 3, 'the wide endpoint gets its 3 slots');
+        assert.equal(perEndpoint.get('narrow'), 1, 'the narrow endpoint gets 1');
+        for (const job of [a, b, c])
+          assert.ok((perJob.get(job.jobId) ?? 0) <= PROVIDER_LIMIT, 'no job above its request limit');
+        assert.equal(perJob.get(a.jobId), 2, 'the first job in the queue fills its limit first');
+        // Months of one job come in order.
+        assert.deepEqual(
+          first.filter((i) => i.jobId === a.jobId).map((i) => i.begin),
+          ['2022-01', '2022-02'],
+        );
+
+        assert.deepEqual(await queue.claimMany(Date.now(), 16), [], 'nothing more while all slots are taken');
+
+        // One request of the narrow endpoint ends: exactly one more may go there.
+        await queue.remove(first.find((i) => i.endpoint === 'narrow')!.id);
+        const next = await queue.claimMany(Date.now(), 16);
+        assert.deepEqual(
+          next.map((i) => [i.endpoint, i.jobId, i.begin]),
+          [['narrow', c.jobId, '2022-02']],
+        );
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('a rate-limited job gets one request at a time', async () => {
+      const { db } = await backend.freshDb();
+      try {
+        const queue = new WorkItemQueue(db, 'claims-test', 5 * 60_000, PROVIDER_LIMIT);
+        const now = Date.now() - 1000;
+        await db.transaction(async (tx) => {
+          await configureEndpoint(tx, 'wide', { maxInFlight: 4, minIntervalMs: 0 });
+        });
+        const job = await addJob(db, queue, 'wide', 4, now);
+        await markRateLimited(db, job.jobId, now);
+        const claimed = await queue.claimMany(Date.now(), 8);
+        assert.equal(claimed.length, 1);
+        assert.deepEqual(await queue.claimMany(Date.now(), 8), []);
+      } finally {
+        await db.close();
+      }
+    });
+  });
+}
