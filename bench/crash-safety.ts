@@ -13,16 +13,15 @@
  * Setups: `pglite` (one process, data directory), `postgres` (one process), `postgres-2` (two
  * processes sharing the database; each kill hits one of them at random). The default is short (a few
  * minutes per setup); the figures in docs/hardening.md come from
- * `--providers 25 --months 48 --kills 20` (1,200 months, 20 kills per setup).
+ * `--providers 20 --months 50 --kills 20` (1,000 harvested months, 20 kills per setup).
  */
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startMockCounterServer } from '../mock/counter-server.ts';
-import { hugeReportChunks, hugeReportSize } from '../mock/huge.ts';
+import { hugeReportSize } from '../mock/huge.ts';
 import {
   killAllChildren,
   monthsBetween,
@@ -32,6 +31,7 @@ import {
   type ChildService,
 } from '../test/helpers/child-service.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
+import { loadAverage, postHugeReport } from './service-process.ts';
 
 /** Crash timings: heartbeats every 300 ms, an item is dead 1.5 s after its last heartbeat. */
 const CRASH_ENV = { STALE_HEARTBEAT_MS: '1500', HEARTBEAT_INTERVAL_MS: '300', LOG_LEVEL: 'warn' };
@@ -109,53 +109,9 @@ async function storedCount(svc: ChildService): Promise<number | undefined> {
   }
 }
 
-/** A streamed POST of a large report; resolves with the status, or -1 when the connection broke. */
-function upload(
-  base: string,
-  providerId: string,
-  bytes: number,
-  onProgress: (sent: number) => void,
-): Promise<number> {
-  const huge = { release: '5' as const, begin: UPLOAD_MONTH, end: UPLOAD_MONTH, bytes };
-  const head = Buffer.from(
-    JSON.stringify({
-      providerId,
-      yearMonth: UPLOAD_MONTH,
-      release: '5',
-      reportName: 'TR',
-      downloadTime: '2024-01-01T00:00:00.000+00:00',
-    }).slice(0, -1) + ',"report":',
-  );
-  const length = head.length + hugeReportSize(huge).totalBytes + 1;
-  return new Promise((resolve) => {
-    const req = httpRequest(
-      `${base}/counter-reports`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-okapi-tenant': 'diku', 'content-length': length },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', () => resolve(-1));
-      },
-    );
-    req.on('error', () => resolve(-1));
-    void (async () => {
-      let sent = 0;
-      const send = async (chunk: Buffer | string): Promise<void> => {
-        sent += chunk.length;
-        onProgress(sent);
-        if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
-      };
-      await send(head);
-      for (const chunk of hugeReportChunks(huge)) {
-        if (req.destroyed) return;
-        await send(chunk);
-      }
-      req.end('}');
-    })().catch(() => resolve(-1));
-  });
+/** A streamed POST of the large month; resolves with the status, or -1 when the connection broke. */
+function upload(base: string, providerId: string, bytes: number, onProgress: (sent: number) => void) {
+  return postHugeReport(base, providerId, UPLOAD_MONTH, bytes, onProgress).catch(() => -1);
 }
 
 class Cluster {
@@ -413,12 +369,8 @@ async function main(): Promise<void> {
     random: seeded(Number(values.seed)),
   };
   const setups = values.setups.split(',') as Setup[];
-  const la = () =>
-    loadavg()
-      .map((v) => v.toFixed(2))
-      .join(' ');
   console.log(
-    `crash-safety: ${opts.providers} providers × ${opts.months.length} months + 1 uploaded month, ${opts.kills} kills per setup, seed ${values.seed}; load average ${la()}`,
+    `crash-safety: ${opts.providers} providers × ${opts.months.length} months + 1 uploaded month, ${opts.kills} kills per setup, seed ${values.seed}; load average ${loadAverage()}`,
   );
   const mock = await startMockCounterServer({ latencyMs: Number(values.latency) });
   const pg = setups.some((s) => s.startsWith('postgres')) ? await startPgServer() : undefined;
@@ -431,7 +383,7 @@ async function main(): Promise<void> {
       console.log(
         `${setup}: ${r.months} months, ${r.lost} lost, ${r.duplicated} stored twice, ${r.jobsLeftRunning} jobs left running, ` +
           `${r.failedMonths} months failed, ${r.failedJobs} jobs not successful; upload ${r.upload}; upgrade ${r.upgrade}; ` +
-          `${r.seconds.toFixed(0)} s; load ${la()}`,
+          `${r.seconds.toFixed(0)} s; load ${loadAverage()}`,
       );
     }
   } finally {
@@ -447,7 +399,7 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.setup} | ${r.months} | ${r.kills} | ${r.lost} | ${r.duplicated} | ${r.jobsLeftRunning} | ${r.failedMonths} | ${r.failedJobs} | ${r.upload} | ${r.upgrade} | ${r.seconds.toFixed(0)} |`,
     );
-  console.log(`load average at end: ${la()}`);
+  console.log(`load average at end: ${loadAverage()}`);
   const bad = results.some((r) => r.lost + r.duplicated + r.jobsLeftRunning > 0);
   process.exitCode = bad ? 1 : 0;
 }
