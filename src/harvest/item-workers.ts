@@ -2,8 +2,7 @@
  * The item workers of one process: claim requests as politeness allows (up to `requestConcurrency` in
  * flight), fetch each one, let the policy decide and act on it, and end the provider job after its last
  * item. Beside them a heartbeat keeps this process's items alive, and a reaper puts the items of a dead
- * process back in the queue (whichever process took them; an item cut off 3 times is dropped and fails
- * its job, store/sql/work-items.ts) and ends jobs whose end was never recorded.
+ * process back in the queue (whichever process took them) and ends jobs whose end was never recorded.
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.ts';
@@ -92,12 +91,6 @@ export class ItemWorkers {
     if (n > 0) {
       ctx.log.warn({ items: n }, 'requests of a stopped process put back in the queue');
       this.workers.wake();
-    }
-    for (const item of await queue.dropExhausted(this.now())) {
-      const message = `request ${item.reportName} ${item.begin} to ${item.end} was cut off 3 times (its process stopped each time); not made again`;
-      this.logFor(item).error(message);
-      await failRun(ctx.db, item.jobId, JSON.stringify({ name: 'Stale job', message }));
-      await this.runs.finishIfDone(item.jobId);
     }
     // A process that died between its job's last item and the job's end leaves a waiting job without items.
     for (const jobId of await waitingJobsWithoutItems(ctx.db)) await this.runs.finishIfDone(jobId);

@@ -136,7 +136,7 @@ export const systemMigrations: Migration[] = [
   },
   {
     version: 5,
-    name: 'work items count their takes (a request that stops its process is not made forever)',
+    name: 'work items count their takes (as queue rows do)',
     sql: [`ALTER TABLE harvester.work_items ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0`],
   },
 ];

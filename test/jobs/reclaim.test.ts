@@ -2,10 +2,9 @@
  * Rows of a dead process are handed back by any live process (docs/hardening.md, "Crash safety"), on
  * PGlite and PostgreSQL, with the real engine and the mock COUNTER server: a provider job left `running`
  * by another instance (killed while planning) and a request left `running` by another instance are taken
- * over when their heartbeat is older than the stale limit and they were taken fewer than 3 times, and the
- * job then harvests every month once and ends with `finishedAt`. Taken 3 times, they are not: the job ends
- * as `Stale job` (purgestale), the request fails its job. On PostgreSQL two processes reclaiming at once
- * never both take a row.
+ * over when their heartbeat is older than the stale limit (a job: when taken fewer than 3 times), and the
+ * job then harvests every month once and ends with `finishedAt`. A job taken 3 times is not: it ends as
+ * `Stale job` (purgestale). On PostgreSQL two processes reclaiming at once never both take a row.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -161,24 +160,18 @@ for (const backend of backends()) {
       );
     });
 
-    it('a request whose process died 3 times is dropped and fails its job (ended, not left running)', async () => {
-      const { providerId, id, month } = await deadRequest(3);
+    it('a request is taken over however often its processes died (it does not fail its job)', async () => {
+      const { providerId, id } = await deadRequest(5);
       await svc.engine.reap();
       const done = await until('the job finished', async () => {
         const info = await jobInfo(id);
         return info?.finishedAt ? info : undefined;
       });
-      assert.equal(done.result, 'failure');
-      assert.equal(
-        done.errorMessage,
-        `Stale job: request TR ${month} to ${month} was cut off 3 times (its process stopped each time); not made again`,
-      );
+      assert.equal(done.result, 'success', JSON.stringify(done));
       assert.deepEqual(
         await months(providerId),
-        MONTHS.filter((m) => m !== month).map((m) => `TR ${m}`),
+        MONTHS.map((m) => `TR ${m}`),
       );
-      const items = await svc.ctx.db.query(`SELECT 1 FROM harvester.work_items WHERE job_id = $1`, [id]);
-      assert.equal(items.rowCount, 0);
     });
 
     if (backend.name === 'postgres')

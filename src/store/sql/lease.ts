@@ -6,8 +6,8 @@
  *
  * What differs stays with each queue: how a row is chosen (jobs: the oldest due one, `FOR UPDATE SKIP
  * LOCKED`; requests: politeness under an advisory lock) and what becomes of a dead holder's row taken
- * MAX_ATTEMPTS times (a job is dropped and marked stale by purgestale, a request is dropped and fails its
- * job). The rest is here, with the hand-back of dead holders' rows that every live process runs.
+ * MAX_ATTEMPTS times (a job is left to purgestale, which marks it stale; requests have no limit). The
+ * rest is here, with the hand-back of dead holders' rows that every live process runs.
  */
 import type { Queryable } from '../db.ts';
 
@@ -18,8 +18,10 @@ export const TAKE = `state = 'running', locked_by = $1, heartbeat_at = $2, attem
 export const GIVE_BACK = `state = 'queued', locked_by = NULL, heartbeat_at = NULL`;
 
 /**
- * A row taken this many times whose holder died is not handed back again: a job or request that stops
- * its process each time is not retried forever (a job ends as `Stale job`, see docs/hardening.md).
+ * A job taken this many times whose holder died is not handed back again: a job that stops its process
+ * each time is not retried forever (it ends as `Stale job`, see docs/hardening.md). Requests have no
+ * such limit: a process killed several times in a row shortly after each start would otherwise fail
+ * the requests it had just taken (docs/hardening.md, "Crash safety").
  */
 export const MAX_ATTEMPTS = 3;
 
@@ -36,6 +38,8 @@ export class Lease {
     readonly owner: string,
     /** A running row whose heartbeat is older than this has lost its holder. */
     readonly staleMs: number,
+    /** Rows taken this many times are not handed back by `reclaim`; unlimited when undefined. */
+    readonly maxAttempts?: number,
   ) {}
 
   /** Heartbeats at or after this time are alive. */
@@ -53,7 +57,7 @@ export class Lease {
 
   /**
    * Running rows whose holder is dead go back to the queue (`runAfter` their new not-before time), whatever
-   * process took them, when taken fewer than MAX_ATTEMPTS times. Dead: the heartbeat is older than the
+   * process took them, when taken fewer than `maxAttempts` times. Dead: the heartbeat is older than the
    * stale limit and the holder is another process (this one is alive). When `starting`, also this
    * instance id's rows (a restart under the same id), and with `all` every running row (the embedded
    * database's single owner starting: whoever held them is gone). One conditional UPDATE: a row changes
@@ -74,27 +78,13 @@ export class Lease {
       [
         this.owner,
         this.aliveSince(now),
-        MAX_ATTEMPTS,
+        this.maxAttempts ?? 2_147_483_647,
         new Date(opts.runAfter ?? now),
         opts.starting !== undefined,
         opts.starting?.all ?? false,
       ],
     );
     return res.rows.map((r) => r.id);
-  }
-
-  /**
-   * Deletes the running rows whose holder is dead (another process, heartbeat older than the stale limit)
-   * and that were taken MAX_ATTEMPTS times or more — those `reclaim` leaves — and returns `columns` of them.
-   */
-  async dropExhausted<T>(db: Queryable, now: number, columns: string): Promise<T[]> {
-    const res = await db.query<T>(
-      `DELETE FROM ${this.table}
-       WHERE state = 'running' AND attempts >= $3 AND heartbeat_at < $2 AND locked_by IS DISTINCT FROM $1
-       RETURNING ${columns}`,
-      [this.owner, this.aliveSince(now), MAX_ATTEMPTS],
-    );
-    return res.rows;
   }
 
   /**

@@ -25,7 +25,7 @@ const ROW = 'id, tenant, kind, provider_id, payload, started_at';
 
 /** The lease of this process on queue rows. */
 export function queueLease(instanceId: string, staleHeartbeatMs: number): Lease {
-  return new Lease(QUEUE, instanceId, staleHeartbeatMs);
+  return new Lease(QUEUE, instanceId, staleHeartbeatMs, MAX_ATTEMPTS);
 }
 
 /**

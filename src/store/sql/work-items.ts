@@ -7,9 +7,8 @@
  * Claims are serialised by one advisory lock so that these counts are exact; a claim is a short
  * statement, so the lock is held only briefly. A running item whose process stops heartbeating is put
  * back in the queue by any live process (its outcome is stored with idempotent upserts, so a repeat is
- * harmless), unless it was taken 3 times in a row without an outcome (each time its process died): then
- * it is dropped and its job fails (a request that stops its process is not made forever). `attempts`
- * counts these takes; an outcome that puts the item back (a deferral, a rate limit) resets it.
+ * harmless), however often that happened: `attempts` counts the takes since the last outcome that put
+ * the item back (a deferral, a rate limit), for diagnosis only.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db.ts';
@@ -231,15 +230,6 @@ export class WorkItemQueue {
    */
   async reclaimDead(now: number, starting?: { all: boolean }): Promise<number> {
     return (await this.lease.reclaim(this.db, now, { starting })).length;
-  }
-
-  /**
-   * Removes the running items whose process died and that were taken 3 times in a row (not handed back
-   * by reclaimDead), and returns them: their jobs fail.
-   */
-  async dropExhausted(now: number): Promise<ClaimedItem[]> {
-    const rows = await this.lease.dropExhausted<ItemRow>(this.db, now, ITEM_COLUMNS);
-    return rows.map(toItem);
   }
 
   /** This process's running items go back to the queue (a clean stop; the attempt is not counted). */
