@@ -50,7 +50,8 @@ export class ItemWorkers {
     const { ctx, queue } = this.parts;
     // Items of dead processes go back to the queue; at start-up also this instance id's, and on the
     // embedded database (one owner) every running item: whoever held it is gone.
-    await queue.reclaimDead(this.now(), { all: ctx.db.kind === 'pglite' });
+    const n = await queue.reclaimDead(this.now(), { all: ctx.db.kind === 'pglite' });
+    if (n > 0) ctx.log.warn({ items: n }, 'requests of a stopped process put back in the queue');
     const cfg = ctx.config;
     this.loops.push(new Loop('harvest:heartbeat', cfg.heartbeatIntervalMs, () => this.beat(), ctx.log));
     this.loops.push(
