@@ -15,13 +15,13 @@
  * peak RSS while the POSTs run and while the GETs run, wall times, answers other than 201/200.
  */
 import { request } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hugeReportChunks, hugeReportSize } from '../mock/huge.ts';
 import { startChild, type ChildService } from '../test/helpers/child-service.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
+import { loadAverage, postHugeReport, rssMb, rssSampler } from './service-process.ts';
 
 const MB = 1024 * 1024;
 
@@ -53,82 +53,9 @@ function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function rssMb(pid: number): Promise<number> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return kb / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-/** Samples the RSS of `pid` every 50 ms; `peak()` gives the largest since the last `reset()`. */
-function sampler(pid: number): { peak(): number; reset(): void; stop(): void } {
-  let peak = 0;
-  let running = true;
-  void (async () => {
-    while (running) {
-      peak = Math.max(peak, await rssMb(pid));
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  return {
-    peak: () => peak,
-    reset: () => {
-      peak = 0;
-    },
-    stop: () => {
-      running = false;
-    },
-  };
-}
-
 function monthOf(i: number): string {
   const y = 2000 + Math.floor(i / 12);
   return `${y}-${String((i % 12) + 1).padStart(2, '0')}`;
-}
-
-/** POSTs one counter report of about `bytes`, generated while it is sent; resolves with the status. */
-function postReport(base: string, providerId: string, yearMonth: string, bytes: number): Promise<number> {
-  const huge = { release: '5' as const, begin: yearMonth, end: yearMonth, bytes };
-  const head = Buffer.from(
-    JSON.stringify({
-      providerId,
-      yearMonth,
-      release: '5',
-      reportName: 'TR',
-      downloadTime: '2024-01-01T00:00:00.000+00:00',
-    }).slice(0, -1) + ',"report":',
-  );
-  const tail = Buffer.from('}');
-  const length = head.length + hugeReportSize(huge).totalBytes + tail.length;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${base}/counter-reports`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-okapi-tenant': 'diku', 'content-length': length },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    void (async () => {
-      const send = async (chunk: Buffer | string): Promise<void> => {
-        if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
-      };
-      await send(head);
-      for (const chunk of hugeReportChunks(huge)) {
-        if (req.destroyed) return;
-        await send(chunk);
-      }
-      req.end(tail);
-    })().catch(reject);
-  });
 }
 
 /** GETs a collection, reading and dropping the answer; status and bytes. */
@@ -179,11 +106,11 @@ async function runOnce(scenario: Scenario, run: number, pg: PgServer | undefined
       }),
     });
     const providerId = ((await provider.json()) as { id: string }).id;
-    const rss = sampler(pid);
+    const rss = rssSampler(pid);
     let t = performance.now();
     const posts = await Promise.all(
       Array.from({ length: scenario.clients }, (_, i) =>
-        postReport(svc!.url, providerId, monthOf(i), scenario.mb * MB).catch(() => -1),
+        postHugeReport(svc!.url, providerId, monthOf(i), scenario.mb * MB).catch(() => -1),
       ),
     );
     const postSeconds = (performance.now() - t) / 1000;
@@ -254,11 +181,7 @@ async function main(): Promise<void> {
     },
     { name: 'B', mode: 'streamed', clients: Number(values.clients), mb: Number(values.mb), gets },
   ];
-  const la = () =>
-    loadavg()
-      .map((v) => v.toFixed(2))
-      .join(' ');
-  console.log(`big-bodies: db ${values.db}, runs ${runs}; load average at start: ${la()}`);
+  console.log(`big-bodies: db ${values.db}, runs ${runs}; load average at start: ${loadAverage()}`);
   const pg = values.db === 'postgres' ? await startPgServer() : undefined;
   const results: RunResult[] = [];
   try {
@@ -269,7 +192,7 @@ async function main(): Promise<void> {
         console.log(
           `run ${run} ${scenario.name} ${scenario.mode} ${scenario.clients}×${scenario.mb} MB: idle ${r.idleMb.toFixed(0)} MB, ` +
             `POST peak ${r.postPeakMb.toFixed(0)} MB in ${r.postSeconds.toFixed(1)} s, GET peak ${r.getPeakMb.toFixed(0)} MB ` +
-            `in ${r.getSeconds.toFixed(1)} s (${r.getMb.toFixed(0)} MB answer), other answers: ${r.failures}; load ${la()}`,
+            `in ${r.getSeconds.toFixed(1)} s (${r.getMb.toFixed(0)} MB answer), other answers: ${r.failures}; load ${loadAverage()}`,
         );
       }
   } finally {
@@ -286,7 +209,7 @@ async function main(): Promise<void> {
       `| ${s.name} | ${s.clients} × ${s.mb} MB | ${s.mode} | ${m((r) => r.idleMb)} | ${m((r) => r.postPeakMb)} | ${median(rows.map((r) => r.postSeconds)).toFixed(1)} | ${m((r) => r.getPeakMb)} | ${m((r) => r.getMb)} | ${[...new Set(rows.map((r) => r.failures))].join('; ')} |`,
     );
   }
-  console.log(`load average at end: ${la()}`);
+  console.log(`load average at end: ${loadAverage()}`);
 }
 
 await main();

@@ -8,21 +8,20 @@
  * uploaded month is whole or absent (never half) and the upgrade completes when sent again.
  *
  *   node --import tsx bench/crash-safety.ts [--setups pglite,postgres,postgres-2] [--providers 10] \
- *     [--months 24] [--kills 6] [--upload-mb 20] [--latency 20] [--seed 1] [--stall-s 120]
+ *     [--months 24] [--kills 6] [--upload-mb 20] [--latency 20] [--seed 1] [--stall-s 120] [--spacing-ms 0]
  *
  * Setups: `pglite` (one process, data directory), `postgres` (one process), `postgres-2` (two
  * processes sharing the database; each kill hits one of them at random). The default is short (a few
  * minutes per setup); the figures in docs/hardening.md come from
- * `--providers 25 --months 48 --kills 20` (1,200 months, 20 kills per setup).
+ * `--providers 20 --months 50 --kills 20` (1,000 harvested months, 20 kills per setup).
  */
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startMockCounterServer } from '../mock/counter-server.ts';
-import { hugeReportChunks, hugeReportSize } from '../mock/huge.ts';
+import { hugeReportSize } from '../mock/huge.ts';
 import {
   killAllChildren,
   monthsBetween,
@@ -32,6 +31,7 @@ import {
   type ChildService,
 } from '../test/helpers/child-service.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
+import { loadAverage, postHugeReport } from './service-process.ts';
 
 /** Crash timings: heartbeats every 300 ms, an item is dead 1.5 s after its last heartbeat. */
 const CRASH_ENV = { STALE_HEARTBEAT_MS: '1500', HEARTBEAT_INTERVAL_MS: '300', LOG_LEVEL: 'warn' };
@@ -45,6 +45,8 @@ interface Options {
   kills: number;
   uploadMb: number;
   settleMs: number;
+  /** ENDPOINT_MIN_INTERVAL_MS of the processes: spaces each provider's requests, so the harvest lasts. */
+  spacingMs: number;
   random: () => number;
 }
 
@@ -52,7 +54,11 @@ interface SetupResult {
   setup: Setup;
   months: number;
   kills: number;
+  /** Kills that fell before every harvested month was stored. */
+  killsDuringHarvest: number;
   killPoints: string[];
+  /** Jobs and requests of killed processes handed back by a live process. */
+  handedBack: { jobs: number; requests: number };
   lost: number;
   duplicated: number;
   failedMonths: number;
@@ -109,53 +115,9 @@ async function storedCount(svc: ChildService): Promise<number | undefined> {
   }
 }
 
-/** A streamed POST of a large report; resolves with the status, or -1 when the connection broke. */
-function upload(
-  base: string,
-  providerId: string,
-  bytes: number,
-  onProgress: (sent: number) => void,
-): Promise<number> {
-  const huge = { release: '5' as const, begin: UPLOAD_MONTH, end: UPLOAD_MONTH, bytes };
-  const head = Buffer.from(
-    JSON.stringify({
-      providerId,
-      yearMonth: UPLOAD_MONTH,
-      release: '5',
-      reportName: 'TR',
-      downloadTime: '2024-01-01T00:00:00.000+00:00',
-    }).slice(0, -1) + ',"report":',
-  );
-  const length = head.length + hugeReportSize(huge).totalBytes + 1;
-  return new Promise((resolve) => {
-    const req = httpRequest(
-      `${base}/counter-reports`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-okapi-tenant': 'diku', 'content-length': length },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', () => resolve(-1));
-      },
-    );
-    req.on('error', () => resolve(-1));
-    void (async () => {
-      let sent = 0;
-      const send = async (chunk: Buffer | string): Promise<void> => {
-        sent += chunk.length;
-        onProgress(sent);
-        if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
-      };
-      await send(head);
-      for (const chunk of hugeReportChunks(huge)) {
-        if (req.destroyed) return;
-        await send(chunk);
-      }
-      req.end('}');
-    })().catch(() => resolve(-1));
-  });
+/** A streamed POST of the large month; resolves with the status, or -1 when the connection broke. */
+function upload(base: string, providerId: string, bytes: number, onProgress: (sent: number) => void) {
+  return postHugeReport(base, providerId, UPLOAD_MONTH, bytes, onProgress).catch(() => -1);
 }
 
 class Cluster {
@@ -180,7 +142,26 @@ class Cluster {
 
   async killAndRestart(i: number): Promise<void> {
     await this.procs[i].kill();
+    this.count(this.procs[i]);
     this.procs[i] = await this.spawn();
+  }
+
+  /** Hand-backs logged by processes that were killed. */
+  private readonly killedCounts = { jobs: 0, requests: 0 };
+
+  private count(proc: ChildService, into = this.killedCounts): void {
+    for (const r of proc.logRecords()) {
+      if (r.msg === 'jobs of a stopped process put back in the queue')
+        into.jobs += (r.jobs as unknown[]).length;
+      if (r.msg === 'requests of a stopped process put back in the queue') into.requests += r.items as number;
+    }
+  }
+
+  /** Jobs and requests of stopped processes that a live process handed back (from all processes' logs). */
+  handedBack(): { jobs: number; requests: number } {
+    const counts = { ...this.killedCounts };
+    for (const p of this.procs) this.count(p, counts);
+    return counts;
   }
 
   any(): ChildService {
@@ -234,7 +215,7 @@ async function runSetup(
 ): Promise<SetupResult> {
   const t0 = Date.now();
   const dir = await mkdtemp(join(tmpdir(), 'crash-safety-'));
-  const env: Record<string, string> = { ...CRASH_ENV };
+  const env: Record<string, string> = { ...CRASH_ENV, ENDPOINT_MIN_INTERVAL_MS: String(opts.spacingMs) };
   if (setup === 'pglite') env.HARVESTER_DATA_DIR = dir;
   else env.DATABASE_URL = await pg!.createDatabase();
   const cluster = new Cluster(setup, env);
@@ -283,6 +264,7 @@ async function runSetup(
     let uploadAcked = false;
     let upgrade = 'not done';
     let stalled = '';
+    let killsDuringHarvest = 0;
     for (const [k, threshold] of thresholds.entries()) {
       if (!(await waitForMonths(cluster, (n) => n >= threshold, opts.settleMs))) {
         stalled = `harvest stalled at ${(await storedCount(cluster.any())) ?? '?'} months before kill ${k + 1}`;
@@ -292,6 +274,8 @@ async function runSetup(
       await sleep(Math.floor(opts.random() * 300));
       const victim = cluster.pick(opts.random);
       const stored = (await storedCount(cluster.any())) ?? -1;
+      // The uploaded month counts in the stored number once it is there: compare with the harvest's total.
+      if (stored >= 0 && stored < total) killsDuringHarvest++;
       if (k === uploadAt) {
         const { status } = await killDuringUpload(cluster, victim, uploadPid, opts);
         uploadAcked = status === 201;
@@ -370,7 +354,9 @@ async function runSetup(
       setup,
       months: total + 1,
       kills: killPoints.length,
+      killsDuringHarvest,
       killPoints,
+      handedBack: cluster.handedBack(),
       lost,
       duplicated,
       failedMonths: records.filter((r) => r.failedAttempts !== undefined || r.failedReason !== undefined)
@@ -398,6 +384,7 @@ async function main(): Promise<void> {
       latency: { type: 'string', default: '20' },
       seed: { type: 'string', default: '1' },
       'stall-s': { type: 'string', default: '120' },
+      'spacing-ms': { type: 'string', default: '0' },
     },
   });
   const monthCount = Number(values.months);
@@ -410,15 +397,12 @@ async function main(): Promise<void> {
     kills: Number(values.kills),
     uploadMb: Number(values['upload-mb']),
     settleMs: Number(values['stall-s']) * 1000,
+    spacingMs: Number(values['spacing-ms']),
     random: seeded(Number(values.seed)),
   };
   const setups = values.setups.split(',') as Setup[];
-  const la = () =>
-    loadavg()
-      .map((v) => v.toFixed(2))
-      .join(' ');
   console.log(
-    `crash-safety: ${opts.providers} providers × ${opts.months.length} months + 1 uploaded month, ${opts.kills} kills per setup, seed ${values.seed}; load average ${la()}`,
+    `crash-safety: ${opts.providers} providers × ${opts.months.length} months + 1 uploaded month, ${opts.kills} kills per setup, seed ${values.seed}; load average ${loadAverage()}`,
   );
   const mock = await startMockCounterServer({ latencyMs: Number(values.latency) });
   const pg = setups.some((s) => s.startsWith('postgres')) ? await startPgServer() : undefined;
@@ -431,7 +415,8 @@ async function main(): Promise<void> {
       console.log(
         `${setup}: ${r.months} months, ${r.lost} lost, ${r.duplicated} stored twice, ${r.jobsLeftRunning} jobs left running, ` +
           `${r.failedMonths} months failed, ${r.failedJobs} jobs not successful; upload ${r.upload}; upgrade ${r.upgrade}; ` +
-          `${r.seconds.toFixed(0)} s; load ${la()}`,
+          `${r.killsDuringHarvest} kills during the harvest, handed back ${r.handedBack.jobs} jobs and ${r.handedBack.requests} requests; ` +
+          `${r.seconds.toFixed(0)} s; load ${loadAverage()}`,
       );
     }
   } finally {
@@ -440,14 +425,14 @@ async function main(): Promise<void> {
     await mock.close();
   }
   console.log(
-    '\n| setup | months | SIGKILLs | months lost | months stored twice | jobs left running | months failed | jobs not successful | uploaded month | upgrade | wall s |',
+    '\n| setup | months | SIGKILLs (during the harvest) | jobs / requests handed back | months lost | months stored twice | jobs left running | months failed | jobs not successful | uploaded month | upgrade | wall s |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results)
     console.log(
-      `| ${r.setup} | ${r.months} | ${r.kills} | ${r.lost} | ${r.duplicated} | ${r.jobsLeftRunning} | ${r.failedMonths} | ${r.failedJobs} | ${r.upload} | ${r.upgrade} | ${r.seconds.toFixed(0)} |`,
+      `| ${r.setup} | ${r.months} | ${r.kills} (${r.killsDuringHarvest}) | ${r.handedBack.jobs} / ${r.handedBack.requests} | ${r.lost} | ${r.duplicated} | ${r.jobsLeftRunning} | ${r.failedMonths} | ${r.failedJobs} | ${r.upload} | ${r.upgrade} | ${r.seconds.toFixed(0)} |`,
     );
-  console.log(`load average at end: ${la()}`);
+  console.log(`load average at end: ${loadAverage()}`);
   const bad = results.some((r) => r.lost + r.duplicated + r.jobsLeftRunning > 0);
   process.exitCode = bad ? 1 : 0;
 }

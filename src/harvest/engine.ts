@@ -62,6 +62,11 @@ export class HarvestEngine {
     await this.workers.stop();
   }
 
+  /** One round of the reaper now (it also runs periodically). */
+  async reap(): Promise<void> {
+    await this.workers.reap();
+  }
+
   /** Wakes the workers (new items, or a test moved the clock). */
   wake(): void {
     this.workers.wake();

@@ -2,13 +2,14 @@
  * The item workers of one process: claim requests as politeness allows (up to `requestConcurrency` in
  * flight), fetch each one, let the policy decide and act on it, and end the provider job after its last
  * item. Beside them a heartbeat keeps this process's items alive, and a reaper puts the items of a dead
- * process back in the queue and ends jobs whose end was never recorded.
+ * process back in the queue (whichever process took them) and ends jobs whose end was never recorded.
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.ts';
 import { Loop } from '../loop.ts';
 import { releaseEndpoint } from '../store/sql/endpoints.ts';
 import { failRun, getRun, spaceRequests } from '../store/sql/harvest-runs.ts';
+import { reclaimIntervalMs } from '../store/sql/lease.ts';
 import { waitingJobsWithoutItems } from '../store/sql/queue.ts';
 import type { ClaimedItem } from '../store/sql/work-items.ts';
 import type { FetchResult } from '../sushi/types.ts';
@@ -47,14 +48,16 @@ export class ItemWorkers {
 
   async start(): Promise<void> {
     const { ctx, queue } = this.parts;
-    // The embedded database has one owner: whatever was running belonged to a process that is gone.
-    await queue.requeueRunning({ all: ctx.db.kind === 'pglite' });
+    // Items of dead processes go back to the queue; at start-up also this instance id's, and on the
+    // embedded database (one owner) every running item: whoever held it is gone.
+    const n = await queue.reclaimDead(this.now(), { all: ctx.db.kind === 'pglite' });
+    if (n > 0) ctx.log.warn({ items: n }, 'requests of a stopped process put back in the queue');
     const cfg = ctx.config;
     this.loops.push(new Loop('harvest:heartbeat', cfg.heartbeatIntervalMs, () => this.beat(), ctx.log));
     this.loops.push(
       new Loop(
         'harvest:reaper',
-        Math.max(1000, Math.min(60_000, cfg.staleHeartbeatMinutes * 30_000)),
+        reclaimIntervalMs(cfg.staleHeartbeatMinutes * 60_000),
         () => this.reap(),
         ctx.log,
       ),
@@ -70,7 +73,7 @@ export class ItemWorkers {
     await Promise.all([this.workers.stop(), ...this.loops.map((l) => l.stop())]);
     await Promise.allSettled([...this.running.values()]);
     // Requests cut off by the stop are made again by the next process that takes them.
-    await this.parts.queue.requeueRunning({ all: false }).catch(() => {});
+    await this.parts.queue.giveBackMine().catch(() => {});
   }
 
   /** Wakes the workers (new items, or a test moved the clock). */
@@ -82,9 +85,10 @@ export class ItemWorkers {
     if (this.running.size > 0) await this.parts.queue.heartbeat(this.now());
   }
 
-  private async reap(): Promise<void> {
+  /** One round of the reaper (also for tests): dead processes' items, jobs whose end was not recorded. */
+  async reap(): Promise<void> {
     const { ctx, queue } = this.parts;
-    const n = await queue.requeueDead(this.now());
+    const n = await queue.reclaimDead(this.now());
     if (n > 0) {
       ctx.log.warn({ items: n }, 'requests of a stopped process put back in the queue');
       this.workers.wake();

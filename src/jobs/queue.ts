@@ -7,8 +7,12 @@
  * - `running`: claimed by the process `locked_by`, which refreshes `heartbeat_at` while it executes;
  * - `waiting`: a provider job that continues as work items (src/harvest) until its last item is done.
  *
- * A job is *active* (folio-contract §6.4) while its row is queued or waiting, or running with a heartbeat newer than the
- * stale heartbeat limit; a running row whose process died stops being active and is reaped.
+ * A job is *active* (folio-contract §6.4) while its row is live (store/sql/queue.ts `liveJob`): queued,
+ * waiting, running with a heartbeat newer than the stale heartbeat limit, or running under a dead process
+ * but taken fewer than 3 times — any live process hands such a row back to the queue (`reclaimDead`) and
+ * the job runs again. A row whose process died 3 times is no longer active: purgestale reaps it and marks
+ * its JobInfo `Stale job`. A process that lost its lease (its heartbeats came too late and another process
+ * took the job) neither detaches nor records the end of the job: the other run does.
  * Accepting a job (uniqueness check, JobInfo insert, queue insert) happens in one transaction under a
  * per-tenant advisory lock, so two concurrent /start calls cannot both succeed. Workers claim rows with
  * `FOR UPDATE SKIP LOCKED`, so each job executes once.
@@ -24,7 +28,7 @@ import {
   claimJob,
   countActive,
   deleteDead,
-  deleteJob,
+  deleteHeldJob,
   deleteWaiting,
   insertJob,
   markWaiting,
@@ -42,6 +46,14 @@ export interface QueuedJob {
   timestamp: number;
   /** When this process claimed it (the JobInfo `startedAt` of the finished row). */
   startedAt: number;
+}
+
+/** This process no longer holds the job's row: another process took it over after missed heartbeats. */
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+  constructor(jobId: string) {
+    super(`job ${jobId} was taken over by another process`);
+  }
 }
 
 /** Refused by the uniqueness rules of folio-contract §6.4; the message is FOLIO's. */
@@ -139,12 +151,17 @@ export class JobQueue {
     await this.lease.heartbeat(this.db, now);
   }
 
-  /** Writes the finished JobInfo and removes the queue row, in one transaction. */
-  async finish(job: QueuedJob, info: JobInfo): Promise<void> {
-    await this.db.transaction(async (tx) => {
+  /**
+   * Writes the finished JobInfo and removes the queue row, in one transaction. False (nothing written) when
+   * this process no longer holds the row: another process took the job over and records its end. A row
+   * already reaped by purgestale is no obstacle: the real end replaces the `Stale job` mark.
+   */
+  async finish(job: QueuedJob, info: JobInfo): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      if ((await deleteHeldJob(tx, job.id, this.lease.owner)) === 'taken') return false;
       await saveJobInfo(tx, job.tenant, info);
-      await deleteJob(tx, job.id);
       await takeJobNotes(tx, job.tenant, job.id);
+      return true;
     });
   }
 
@@ -154,7 +171,7 @@ export class JobQueue {
    * one that stores the items, so a crash leaves either both or neither.
    */
   async detach(tx: Queryable, jobId: string): Promise<void> {
-    await markWaiting(tx, jobId);
+    if (!(await markWaiting(tx, jobId, this.lease.owner))) throw new LeaseLostError(jobId);
   }
 
   /**
@@ -178,16 +195,17 @@ export class JobQueue {
   }
 
   /**
-   * At start-up: running jobs left by a process that is gone go back to the queue, to be executed again —
-   * on an embedded database every running row (it has one owner: whoever ran them is dead), on PostgreSQL
-   * those of this instance id (a restart). A job already tried `maxAttempts` times stays as it is (a job
-   * that kills its process is not retried forever; purgestale marks it). Returns the ids re-queued.
+   * Running jobs whose process is dead go back to the queue, to be executed again, whoever ran them (see
+   * Lease.reclaim): every process does this periodically and at start-up, where with `starting` also the
+   * rows of its own instance id count as dead (a restart), and on an embedded database every running row
+   * (it has one owner). A job already taken 3 times stays as it is (a job that kills its process is not
+   * retried forever; purgestale marks it). Returns the ids handed back.
    */
-  async requeueOrphaned(all: boolean, now: number, maxAttempts = 3): Promise<string[]> {
-    return this.lease.giveBack(this.db, { all, runAfter: now, maxAttempts });
+  async reclaimDead(now: number, starting?: { all: boolean }): Promise<string[]> {
+    return this.lease.reclaim(this.db, now, { starting });
   }
 
-  /** Deletes running rows whose process stopped sending heartbeats; their JobInfos become orphans. */
+  /** Deletes running rows that are no longer live (their process died 3 times); their JobInfos become orphans. */
   async reapDead(now: number, tenant?: string): Promise<number> {
     return deleteDead(this.db, this.aliveSince(now), tenant);
   }

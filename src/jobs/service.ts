@@ -11,11 +11,12 @@ import type { ErmStore } from '../erm/port.ts';
 import { Loop } from '../loop.ts';
 import type { JobInfo } from '../store/sql/job-info.ts';
 import { beatInstance } from '../store/sql/instances.ts';
+import { reclaimIntervalMs } from '../store/sql/lease.ts';
 import { pruneFires } from '../store/sql/periodic-fires.ts';
 import type { QueueKind } from '../store/sql/queue.ts';
 import { JobCleanup } from './cleanup.ts';
 import type { HarvestProvider, ProviderJobContext } from './provider-hook.ts';
-import { baseJobInfo, JobQueue, type QueuedJob } from './queue.ts';
+import { baseJobInfo, JobQueue, LeaseLostError, type QueuedJob } from './queue.ts';
 import { formatJobError, runProviderJob, runTenantJob } from './runner.ts';
 import { PeriodicScheduler } from './scheduler.ts';
 
@@ -118,12 +119,20 @@ export class JobService {
     if (!this.ctx.config.runWorkers) return;
     const { config, log } = this.ctx;
     // A job that was executing when its process was killed (a provider job still planning, a tenant job
-    // still enqueueing) would otherwise stay "running" until purgestale marks it failed: run it again.
-    // A provider job resumes (it plans only what its remaining work items do not cover), a tenant job
-    // skips the providers whose jobs are active.
-    const requeued = await this.queue.requeueOrphaned(this.ctx.db.kind === 'pglite', this.ctx.clock.now());
-    if (requeued.length > 0) log.warn({ jobs: requeued }, 'jobs of a stopped process put back in the queue');
+    // still enqueueing) would otherwise stay "running" until purgestale marks it failed: run it again,
+    // now and whenever a process dies later (whichever process ran it). A provider job resumes (it plans
+    // only what its remaining work items do not cover), a tenant job skips the providers whose jobs are
+    // active.
+    await this.reclaim({ all: this.ctx.db.kind === 'pglite' });
     this.loops.push(new Loop('heartbeat', config.heartbeatIntervalMs, () => this.beat(), log));
+    this.loops.push(
+      new Loop(
+        'reclaim',
+        reclaimIntervalMs(config.staleHeartbeatMinutes * 60_000),
+        () => this.reclaim().then(() => undefined),
+        log,
+      ),
+    );
     this.loops.push(new Loop('scheduler', config.schedulerTickMs, () => this.scheduler.tick(), log));
     if (config.cleanupIntervalMinutes > 0)
       this.loops.push(
@@ -159,6 +168,16 @@ export class JobService {
     if (this.runningCount > 0) await this.queue.heartbeat(now);
   }
 
+  /** Hands back the jobs of dead processes (at start-up with `starting`) and wakes the workers. */
+  async reclaim(starting?: { all: boolean }): Promise<string[]> {
+    const ids = await this.queue.reclaimDead(this.ctx.clock.now(), starting);
+    if (ids.length > 0) {
+      this.ctx.log.warn({ jobs: ids }, 'jobs of a stopped process put back in the queue');
+      this.wake();
+    }
+    return ids;
+  }
+
   /** The built-in timer: cleanup for every tenant, then old fire records. */
   async cleanAll(): Promise<void> {
     for (const tenant of await this.ctx.tenants.list()) await this.cleanup.cleanup(tenant);
@@ -176,6 +195,10 @@ export class JobService {
         return;
       }
     } catch (err) {
+      if (err instanceof LeaseLostError) {
+        log.warn(`${job.kind} job taken over by another process; its end is recorded there`);
+        return;
+      }
       errorMessage = formatJobError(err);
     }
     const info: JobInfo = {
@@ -186,7 +209,10 @@ export class JobService {
       errorMessage,
     };
     try {
-      await this.queue.finish(job, info);
+      if (!(await this.queue.finish(job, info))) {
+        log.warn(`${job.kind} job taken over by another process; its end is recorded there`);
+        return;
+      }
       this.countFinished(job, info.result ?? 'failure');
       log.info({ result: info.result, errorMessage }, `${job.kind} job finished`);
     } catch (err) {

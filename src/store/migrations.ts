@@ -134,6 +134,11 @@ export const systemMigrations: Migration[] = [
     name: 'adaptive pace per endpoint (rate limits)',
     sql: ENDPOINT_PACE_DDL,
   },
+  {
+    version: 5,
+    name: 'work items count their takes (as queue rows do)',
+    sql: [`ALTER TABLE harvester.work_items ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0`],
+  },
 ];
 
 export const tenantMigrations: Migration[] = [

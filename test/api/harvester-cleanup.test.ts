@@ -129,11 +129,20 @@ for (const backend of backends()) {
         JSON.stringify(jobs),
       );
 
-      // The worker "dies": its row stops getting heartbeats and the last one is 6 minutes old.
+      // The worker "dies": its row stops getting heartbeats and the last one is 6 minutes old. Taken once,
+      // it is still active: a live process hands it back and the job runs again (test/jobs/reclaim.test.ts).
       await svc.ctx.db.query(
         `UPDATE harvester.queue SET locked_by = 'dead-process', heartbeat_at = $1 WHERE state = 'running'`,
         [new Date(clock.now() - 6 * MIN)],
       );
+      assert.equal((await call(svc, 'POST', `${JOBS}/purgestale`)).status, 204);
+      assert.ok(
+        (await allJobs(svc)).every((j) => j.finishedAt === undefined),
+        'a dead row taken once is not stale',
+      );
+      assert.equal((await call(svc, 'GET', '/erm-usage-harvester/start/live')).status, 500, 'still active');
+      // Taken 3 times (its process died each time), it is not handed back again: purgestale ends it.
+      await svc.ctx.db.query(`UPDATE harvester.queue SET attempts = 3 WHERE state = 'running'`);
       assert.equal((await call(svc, 'POST', `${JOBS}/purgestale`)).status, 204);
       jobs = await allJobs(svc);
       const live = jobs.find((j) => j.providerId === 'live')!;

@@ -5,7 +5,7 @@
 import { cqlToSql } from '../../cql/index.ts';
 import type { Queryable } from '../db.ts';
 import { tenantTable } from '../tenants.ts';
-import { QUEUE } from './queue.ts';
+import { liveJob, QUEUE } from './queue.ts';
 
 export type JobType = 'periodic' | 'tenant' | 'provider';
 
@@ -226,7 +226,7 @@ export async function markStale(
            <= $3::numeric
        AND NOT EXISTS (
          SELECT 1 FROM ${QUEUE} q
-         WHERE q.id = j.id AND q.tenant = $4 AND (q.state IN ('queued', 'waiting') OR q.heartbeat_at >= $5))`,
+         WHERE q.id = j.id AND q.tenant = $4 AND ${liveJob('q', '$5')})`,
     [now, STALE_JOB_MESSAGE, createdBefore, tenant, aliveSince],
   );
   return res.rowCount;

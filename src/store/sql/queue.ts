@@ -4,7 +4,7 @@
  * became work items is `waiting` (not claimable, still active) until its last item is done.
  */
 import type { Queryable } from '../db.ts';
-import { Lease, TAKE } from './lease.ts';
+import { Lease, MAX_ATTEMPTS, TAKE } from './lease.ts';
 import { systemTable } from './schema.ts';
 import { WORK_ITEMS } from './work-items.ts';
 
@@ -25,13 +25,19 @@ const ROW = 'id, tenant, kind, provider_id, payload, started_at';
 
 /** The lease of this process on queue rows. */
 export function queueLease(instanceId: string, staleHeartbeatMs: number): Lease {
-  return new Lease(QUEUE, instanceId, staleHeartbeatMs);
+  return new Lease(QUEUE, instanceId, staleHeartbeatMs, MAX_ATTEMPTS);
 }
 
 /**
- * Active jobs of the tenant of the given kinds (optionally of one provider): queued, waiting, or running
- * with a heartbeat at or after `aliveSince`.
+ * SQL condition: the queue row `alias` is live — queued, waiting, running with a heartbeat at or after the
+ * parameter `aliveSince`, or running under a dead holder but taken fewer than MAX_ATTEMPTS times (a live
+ * process hands it back, lease.ts). Only a row whose holder died MAX_ATTEMPTS times is not.
  */
+export function liveJob(alias: string, aliveSince: string): string {
+  return `(${alias}.state IN ('queued', 'waiting') OR ${alias}.heartbeat_at >= ${aliveSince} OR ${alias}.attempts < ${MAX_ATTEMPTS})`;
+}
+
+/** Active jobs of the tenant of the given kinds (optionally of one provider): their rows are live. */
 export async function countActive(
   tx: Queryable,
   tenant: string,
@@ -40,10 +46,10 @@ export async function countActive(
   providerId?: string,
 ): Promise<number> {
   const res = await tx.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM ${QUEUE}
+    `SELECT count(*)::text AS n FROM ${QUEUE} q
      WHERE tenant = $1 AND kind = ANY($2::text[])
        AND ($3::text IS NULL OR provider_id = $3)
-       AND (state IN ('queued', 'waiting') OR heartbeat_at >= $4)`,
+       AND ${liveJob('q', '$4')}`,
     [tenant, kinds, providerId ?? null, aliveSince],
   );
   return Number(res.rows[0].n);
@@ -70,7 +76,7 @@ export async function claimJob(
 ): Promise<QueueRow | undefined> {
   const res = await tx.query<QueueRow>(
     `UPDATE ${QUEUE} AS q
-     SET ${TAKE}, started_at = $2, attempts = q.attempts + 1
+     SET ${TAKE}, started_at = $2
      WHERE q.id = (
        SELECT id FROM ${QUEUE}
        WHERE state = 'queued' AND kind = ANY($3::text[]) AND run_after <= $2
@@ -83,13 +89,36 @@ export async function claimJob(
   return res.rows[0];
 }
 
-export async function deleteJob(tx: Queryable, id: string): Promise<void> {
-  await tx.query(`DELETE FROM ${QUEUE} WHERE id = $1`, [id]);
+/**
+ * Removes a finished job's row if `owner` still holds it. 'gone' when there is no row (purgestale reaped
+ * it: the job's end is still recorded), 'taken' when another process holds it or it was handed back
+ * (this process lost its lease: the other run records the end).
+ */
+export async function deleteHeldJob(
+  tx: Queryable,
+  id: string,
+  owner: string,
+): Promise<'deleted' | 'gone' | 'taken'> {
+  const res = await tx.query(`DELETE FROM ${QUEUE} WHERE id = $1 AND state = 'running' AND locked_by = $2`, [
+    id,
+    owner,
+  ]);
+  if (res.rowCount > 0) return 'deleted';
+  const left = await tx.query(`SELECT 1 FROM ${QUEUE} WHERE id = $1`, [id]);
+  return left.rowCount > 0 ? 'taken' : 'gone';
 }
 
-/** The job continues as work items: not claimable, still active, until its last item is done. */
-export async function markWaiting(tx: Queryable, id: string): Promise<void> {
-  await tx.query(`UPDATE ${QUEUE} SET state = 'waiting', locked_by = NULL WHERE id = $1`, [id]);
+/**
+ * The job continues as work items: not claimable, still active, until its last item is done. False when
+ * `owner` no longer holds the row (its lease was lost: another process runs the job).
+ */
+export async function markWaiting(tx: Queryable, id: string, owner: string): Promise<boolean> {
+  const res = await tx.query(
+    `UPDATE ${QUEUE} SET state = 'waiting', locked_by = NULL
+     WHERE id = $1 AND state = 'running' AND locked_by = $2`,
+    [id, owner],
+  );
+  return res.rowCount > 0;
 }
 
 /** Deletes a waiting job and returns it; undefined when it is not (or no longer) waiting. */
@@ -102,11 +131,11 @@ export async function deleteWaiting(tx: Queryable, id: string): Promise<QueueRow
   return res.rows[0];
 }
 
-/** Deletes running jobs whose heartbeat is older than `aliveSince` (of one tenant, or all). */
+/** Deletes the rows that are no longer live (see liveJob) of one tenant, or all. */
 export async function deleteDead(db: Queryable, aliveSince: Date, tenant?: string): Promise<number> {
   const res = await db.query(
-    `DELETE FROM ${QUEUE}
-     WHERE state = 'running' AND heartbeat_at < $1 AND ($2::text IS NULL OR tenant = $2)`,
+    `DELETE FROM ${QUEUE} q
+     WHERE state = 'running' AND NOT ${liveJob('q', '$1')} AND ($2::text IS NULL OR tenant = $2)`,
     [aliveSince, tenant ?? null],
   );
   return res.rowCount;

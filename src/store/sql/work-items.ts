@@ -6,13 +6,15 @@
  * processes), the endpoint's spacing has passed, and its provider job is below its own request limit.
  * Claims are serialised by one advisory lock so that these counts are exact; a claim is a short
  * statement, so the lock is held only briefly. A running item whose process stops heartbeating is put
- * back in the queue (its outcome is stored with idempotent upserts, so a repeat is harmless).
+ * back in the queue by any live process (its outcome is stored with idempotent upserts, so a repeat is
+ * harmless), however often that happened: `attempts` counts the takes since the last outcome that put
+ * the item back (a deferral, a rate limit), for diagnosis only.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db.ts';
 import { ENDPOINTS } from './endpoints.ts';
 import { HARVEST_RUNS } from './harvest-runs.ts';
-import { GIVE_BACK, Lease, TAKE, type GiveBackOptions } from './lease.ts';
+import { GIVE_BACK, Lease, TAKE } from './lease.ts';
 import { lockWorkItemClaims } from './locks.ts';
 import { systemTable } from './schema.ts';
 
@@ -188,7 +190,7 @@ export class WorkItemQueue {
   ): Promise<void> {
     await this.db.query(
       `UPDATE ${WORK_ITEMS}
-       SET ${GIVE_BACK}, run_after = $2,
+       SET ${GIVE_BACK}, run_after = $2, attempts = 0,
            rate_limit_retries = $3, deferrals = $4, first_deferred_at = $5
        WHERE id = $1`,
       [
@@ -242,17 +244,17 @@ export class WorkItemQueue {
     return res.rows[0].n;
   }
 
-  /** Running items whose process stopped heartbeating go back to the queue. */
-  async requeueDead(now: number): Promise<number> {
-    return this.lease.giveBackDead(this.db, now);
+  /**
+   * Running items whose process is dead go back to the queue (Lease.reclaim; `starting` at start-up).
+   * Returns how many.
+   */
+  async reclaimDead(now: number, starting?: { all: boolean }): Promise<number> {
+    return (await this.lease.reclaim(this.db, now, { starting })).length;
   }
 
-  /**
-   * Running items go back to the queue: this process's (a restart with the same instance id, or a stop),
-   * or with `all` every one (start of the single owner of an embedded database).
-   */
-  async requeueRunning(opts: Pick<GiveBackOptions, 'all'>): Promise<void> {
-    await this.lease.giveBack(this.db, opts);
+  /** This process's running items go back to the queue (a clean stop; the attempt is not counted). */
+  async giveBackMine(): Promise<void> {
+    await this.lease.giveBackMine(this.db);
   }
 }
 
