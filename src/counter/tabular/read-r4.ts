@@ -6,8 +6,8 @@
  * reader does; memory holds one item. The layout read and the mapping of columns to the R4 JSON are in
  * docs/counter-tabular.md, section 10.
  */
-import { createHash } from 'node:crypto';
 import { MonthBuckets } from '../month-buckets.ts';
+import { r4MonthsOf } from '../r4-months.ts';
 import { lastDayOf, monthsBetween, parseYearMonth, type YearMonth } from '../year-month.ts';
 import { monthOfHeading, TabularReadError } from './read.ts';
 
@@ -368,28 +368,7 @@ async function read(rows: AsyncIterable<string[]>, buckets: MonthBuckets): Promi
     reportName,
     yearMonths,
     rows: dataRows,
-    async *months() {
-      try {
-        for (const yearMonth of yearMonths) {
-          const items: unknown[] = [];
-          const hash = createHash('sha256');
-          if (buckets.has(yearMonth))
-            for await (const line of buckets.read(yearMonth)) {
-              hash.update(line).update('\n');
-              items.push(JSON.parse(line));
-            }
-          await buckets.release(yearMonth);
-          yield {
-            yearMonth,
-            report: { ...meta, customer: [{ ...customer, reportItems: items }] },
-            itemCount: items.length,
-            contentHash: hash.digest('hex'),
-          };
-        }
-      } finally {
-        await buckets.dispose();
-      }
-    },
+    months: () => r4MonthsOf(buckets, yearMonths, meta, customer),
     dispose: () => buckets.dispose(),
   };
 }

@@ -1,10 +1,10 @@
 /** A 2xx COUNTER 4 response → FetchResult (shared by cs41 and NSS; folio-contract §7.10.3, §7.9). */
-import { createHash } from 'node:crypto';
+import { r4MonthsOf } from '../../counter/r4-months.ts';
 import type { YearMonth } from '../../counter/year-month.ts';
 import { fromTransportFailure, makeFailure, retryAfterFacts, type FailureFacts } from '../failure.ts';
 import { BodyError, type HttpResponse } from '../transport.ts';
 import type { FetchResult, MonthData, MonthSource } from '../types.ts';
-import { readR4Response, type R4Exception, type R4Json, type R4Parsed } from './response.ts';
+import { readR4Response, type R4Exception, type R4Parsed } from './response.ts';
 
 /** `Exception{Number=<n>, Severity=<S>, Message=<m>, HelpUrl=<u>, Data=<d>}`, empty parts omitted. */
 export function formatR4Exception(e: R4Exception): string {
@@ -43,27 +43,9 @@ class R4MonthSource implements MonthSource {
     this.itemCount = parsed.itemCount;
   }
 
-  async *months(): AsyncGenerator<MonthData> {
+  months(): AsyncGenerator<MonthData> {
     const { buckets, meta, customer } = this.parsed;
-    try {
-      for (const yearMonth of this.yearMonths) {
-        const items: R4Json[] = [];
-        const hash = createHash('sha256');
-        for await (const line of buckets.read(yearMonth)) {
-          hash.update(line).update('\n');
-          items.push(JSON.parse(line) as R4Json);
-        }
-        await buckets.release(yearMonth);
-        yield {
-          yearMonth,
-          report: { ...meta, customer: [{ ...customer, reportItems: items }] },
-          itemCount: items.length,
-          contentHash: hash.digest('hex'),
-        };
-      }
-    } finally {
-      await buckets.dispose();
-    }
+    return r4MonthsOf(buckets, this.yearMonths, meta, customer);
   }
 
   dispose(): Promise<void> {
