@@ -141,14 +141,6 @@ function append<T>(byMonth: Map<YearMonth, T[]>, month: YearMonth, value: T): vo
   else byMonth.set(month, [value]);
 }
 
-/** The objects of a list; anything else in it is reported as unreadable. */
-function* objectsOf(list: unknown[], reader: Reader): Generator<JsonObject> {
-  for (const element of list) {
-    if (isJsonObject(element)) yield element;
-    else reader.sink.unreadable();
-  }
-}
-
 /**
  * Groups a 5.0 period list by month, reporting each instance's count; `whole` when every entry was
  * an object with a readable period (none was left out).
@@ -159,7 +151,11 @@ function groupPeriods(
 ): { byMonth: Map<YearMonth, unknown[]>; whole: boolean } {
   const byMonth = new Map<YearMonth, unknown[]>();
   let kept = 0;
-  for (const entry of objectsOf(list, reader)) {
+  for (const entry of list) {
+    if (!isJsonObject(entry)) {
+      reader.sink.unreadable();
+      continue;
+    }
     const month = periodMonth(entry, reader);
     if (month === undefined) {
       reader.sink.unreadable();
@@ -184,8 +180,11 @@ function splitMetrics(
   performance: JsonObject,
   reader: Reader,
 ): { byMonth: Map<YearMonth, JsonObject>; whole: boolean } {
-  const byMonth = new Map<YearMonth, JsonObject>();
+  // First pass: report the counts and find the months. When all counts fall in one month and every
+  // key was read, the month's group is the object itself (no copy is built).
   let whole = true;
+  let only: YearMonth | undefined;
+  let several = false;
   for (const metric in performance) {
     const counts = performance[metric];
     if (!isJsonObject(counts)) {
@@ -203,14 +202,26 @@ function splitMetrics(
         continue;
       }
       any = true;
-      const count = counts[monthKey];
-      reader.sink.count(month, metric, count);
+      reader.sink.count(month, metric, counts[monthKey]);
+      if (only === undefined) only = month;
+      else if (month !== only) several = true;
+    }
+    if (!any) whole = false;
+  }
+  const byMonth = new Map<YearMonth, JsonObject>();
+  if (only === undefined) return { byMonth, whole };
+  if (!several && whole) return { byMonth: byMonth.set(only, performance), whole };
+  for (const metric in performance) {
+    const counts = performance[metric];
+    if (!isJsonObject(counts)) continue;
+    for (const monthKey in counts) {
+      const month = parseYearMonth(monthKey);
+      if (month === undefined) continue;
       let metrics = byMonth.get(month);
       if (!metrics) byMonth.set(month, (metrics = {}));
       const monthCounts = (metrics[metric] ??= {}) as JsonObject;
-      monthCounts[monthKey] = count;
+      monthCounts[monthKey] = counts[monthKey];
     }
-    if (!any) whole = false;
   }
   return { byMonth, whole };
 }
@@ -248,7 +259,11 @@ function splitList(
   const byMonth = new Map<YearMonth, JsonObject[]>();
   let whole = true;
   let only: YearMonth | undefined;
-  for (const element of objectsOf(list, reader)) {
+  for (const element of list) {
+    if (!isJsonObject(element)) {
+      reader.sink.unreadable();
+      continue;
+    }
     const split = splitNode(element, reader);
     if (whole) {
       const [month] = split.keys();

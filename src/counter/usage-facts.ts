@@ -239,6 +239,11 @@ interface Pending {
 
 export class UsageFacts implements UsageSink {
   private readonly months = new Map<YearMonth, MonthState>();
+  private lastMonth: YearMonth | undefined;
+  private lastState: MonthState | undefined;
+  /** The last `YOP` string found valid (most items repeat a few years). */
+  private validYop: string | undefined;
+  private elementPlace: DiagnosticPlace | undefined;
   readonly reportDiagnostics: DiagnosticSet;
   /** Elements whose usage was read, per layout; an element with both layouts counts in both. */
   readonly layoutElements = { '5': 0, '5.1': 0 };
@@ -282,11 +287,16 @@ export class UsageFacts implements UsageSink {
   }
 
   private monthState(month: YearMonth): MonthState {
+    // Counts come month after month of the same month (one-month reports: always), so the last one
+    // is kept at hand.
+    if (month === this.lastMonth && this.lastState) return this.lastState;
     let state = this.months.get(month);
     if (!state) {
       state = { totals: new Map(), top: new Map(), diagnostics: new DiagnosticSet(this.options.maxExamples) };
       this.months.set(month, state);
     }
+    this.lastMonth = month;
+    this.lastState = state;
     return state;
   }
 
@@ -416,10 +426,11 @@ export class UsageFacts implements UsageSink {
 
   endUnit(): void {
     if (!this.options.validate) return;
+    const pairs = PAIRS_BY_LAYOUT[this.currentLayout];
     for (const month of this.unitTouched) {
       const slots = this.unitSlots.get(month)!;
-      for (const [u, t, unique, total, releases] of PAIR_SLOTS) {
-        if (slots[u] > slots[t] && releases.includes(this.currentLayout))
+      for (const [u, t, unique, total] of pairs) {
+        if (slots[u] > slots[t])
           this.monthState(month).diagnostics.add(
             'unique_exceeds_total',
             `${unique} ${slots[u]} > ${total} ${slots[t]} in ${month}`,
@@ -436,10 +447,11 @@ export class UsageFacts implements UsageSink {
   }
 
   yop(value: unknown): void {
-    if (!this.options.validate) return;
+    if (!this.options.validate || (value === this.validYop && value !== undefined)) return;
     const yop = typeof value === 'number' ? String(value) : value;
     if (typeof yop !== 'string' || !YOP_PATTERN.test(yop))
       this.elementDiagnostic('yop_invalid', `YOP ${JSON.stringify(value)} is not four digits (yyyy)`);
+    else if (typeof value === 'string') this.validYop = value;
   }
 
   count(month: YearMonth, rawMetric: unknown, raw: unknown): void {
@@ -495,8 +507,14 @@ export class UsageFacts implements UsageSink {
     return undefined;
   }
 
+  /** `{ item }` of the element being read (one object per element; DiagnosticSet copies it). */
+  private place(): DiagnosticPlace {
+    if (this.elementPlace?.item !== this.element) this.elementPlace = { item: this.element };
+    return this.elementPlace;
+  }
+
   private check(month: YearMonth, metric: string, value: number, state: MonthState): void {
-    const place = { item: this.element };
+    const place = this.place();
     if (value < 0) state.diagnostics.add('negative_count', `${metric} in ${month} is ${value}`, place);
     if (this.reportId !== undefined) {
       const layout = this.currentLayout;
@@ -524,6 +542,12 @@ export class UsageFacts implements UsageSink {
     }
   }
 }
+
+/** Per layout the Unique ≤ Total pairs that apply to it. */
+const PAIRS_BY_LAYOUT: Record<CounterRelease, (typeof PAIR_SLOTS)[number][]> = {
+  '5': PAIR_SLOTS.filter((pair) => pair[4].includes('5')),
+  '5.1': PAIR_SLOTS.filter((pair) => pair[4].includes('5.1')),
+};
 
 function unreadableMessage(element: unknown): string {
   if (!isJsonObject(element))
