@@ -91,7 +91,11 @@ export interface MonthStream extends MonthFacts {
   header: JsonObject;
   /** Serialized size of the month's items in characters (close to their JSON length). */
   itemBytes: number;
-  /** The items as JSON texts, in order; may be iterated again until the next month is requested. */
+  /**
+   * The items as JSON texts, in order; may be iterated again until the next month is requested. The
+   * texts are decoded from UTF-8 and are what `JSON.parse` accepted or `JSON.stringify` wrote, so a NUL
+   * or a lone surrogate occurs in them only escaped (`\u0000`, `\ud800`), never raw.
+   */
   items(): AsyncIterable<string>;
   /**
    * sha256 (hex) of the item texts as `items()` yields them, each followed by `\n`, taken while the

@@ -32,6 +32,20 @@ function unstorableCode(hex: string): boolean {
 export function storableJsonText(json: string): StorableText {
   const hasRaw = UNSTORABLE_CHAR.test(json);
   UNSTORABLE_CHAR.lastIndex = 0;
+  return replaceUnstorable(json, hasRaw);
+}
+
+/**
+ * `storableJsonText` of a JSON text that holds no raw NUL and no lone surrogate, only perhaps escaped
+ * ones: text `JSON.stringify` wrote, or text decoded from UTF-8 that `JSON.parse` accepted (a decoder
+ * never yields a lone surrogate, and JSON allows no raw control character). Only the escapes are
+ * looked at, which is most of the cost saved for a large report's items.
+ */
+export function storableEscapedJsonText(json: string): StorableText {
+  return replaceUnstorable(json, false);
+}
+
+function replaceUnstorable(json: string, hasRaw: boolean): StorableText {
   if (!hasRaw && !SUSPECT_ESCAPE.test(json)) return { text: json, replaced: 0 };
   let replaced = 0;
   let text = json.replace(ESCAPE, (escape: string, _high?: string, _low?: string, single?: string) => {

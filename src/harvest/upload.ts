@@ -9,7 +9,7 @@ import type { Diagnostic, MonthFacts, MonthStream, TopItem, YearMonth } from '..
 import type { CounterReport } from '../model/records.ts';
 import type { ErmStore, StreamedReport } from '../erm/port.ts';
 import type { MonthSource } from '../sushi/types.ts';
-import { storableJsonText, storableValue } from '../counter/storable-text.ts';
+import { storableEscapedJsonText, storableValue } from '../counter/storable-text.ts';
 import { siblingReleases, upsertLookupCql } from './cql-terms.ts';
 import type { HarvestState } from './month-state.ts';
 
@@ -251,7 +251,8 @@ class StorableMonth {
   /** The item texts, storable; `count` adds the replacements to `replaced` (once per month). */
   async *items(count = false): AsyncGenerator<string> {
     for await (const raw of this.month.items()) {
-      const { text, replaced } = storableJsonText(raw);
+      // The splitter's item texts hold unstorable characters only as escapes (MonthStream.items).
+      const { text, replaced } = storableEscapedJsonText(raw);
       if (count) this.replaced += replaced;
       yield text;
     }

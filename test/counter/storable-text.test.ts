@@ -4,7 +4,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { storableJsonText, storableValue } from '../../src/counter/storable-text.ts';
+import { Buffer } from 'node:buffer';
+import { storableEscapedJsonText, storableJsonText, storableValue } from '../../src/counter/storable-text.ts';
 
 describe('storable text', () => {
   it('replaces escaped NULs and lone surrogates, in values and member names', () => {
@@ -39,6 +40,25 @@ describe('storable text', () => {
     assert.deepEqual(storableValue({ k: { '\udfff': 'a\u0000' } }), {
       value: { k: { '\ufffd': 'a\ufffd' } },
       replaced: 2,
+    });
+  });
+
+  it('replaces the same escapes in text decoded from UTF-8, where nothing unstorable is raw', () => {
+    // A lone surrogate sent raw (CESU-8 bytes) is decoded as U+FFFD; escaped ones stay escapes.
+    const bytes = Buffer.concat([
+      Buffer.from('{"raw":"'),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      Buffer.from(String.raw`","esc":"\ud800 \u0000","pair":"\ud83d\ude00","lit":"\\u0000"}`),
+    ]);
+    const json = bytes.toString('utf8');
+    assert.deepEqual(storableEscapedJsonText(json), storableJsonText(json));
+    const { text, replaced } = storableEscapedJsonText(json);
+    assert.equal(replaced, 2);
+    assert.deepEqual(JSON.parse(text), {
+      raw: '\ufffd\ufffd\ufffd',
+      esc: '\ufffd \ufffd',
+      pair: '\ud83d\ude00',
+      lit: '\\u0000',
     });
   });
 });
