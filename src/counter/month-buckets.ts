@@ -81,6 +81,21 @@ async function* readLines(file: string): AsyncGenerator<string> {
   }
 }
 
+/** A spill file in blocks of READ_BYTES, each a buffer of its own. */
+async function* readBlocks(file: string): AsyncGenerator<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    for (;;) {
+      const block = Buffer.allocUnsafeSlow(READ_BYTES);
+      const { bytesRead } = await handle.read(block, 0, READ_BYTES, null);
+      if (bytesRead === 0) break;
+      yield block.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The bucket's blocks, the last one cut to what is filled. */
 function filled(bucket: Bucket): Buffer[] {
   const blocks = bucket.blocks.slice();
@@ -217,6 +232,17 @@ export class MonthBuckets {
     if (!bucket) return;
     if (bucket.file) yield* readLines(bucket.file);
     for (const block of filled(bucket)) yield* linesOf(block);
+  }
+
+  /**
+   * The month's lines as raw UTF-8 blocks in insertion order, each line followed by `\n`; a line may
+   * continue in the next block. The blocks are the caller's to keep, not to change.
+   */
+  async *blocks(month: YearMonth): AsyncGenerator<Buffer> {
+    const bucket = this.buckets.get(month);
+    if (!bucket) return;
+    if (bucket.file) yield* readBlocks(bucket.file);
+    yield* filled(bucket);
   }
 
   /** Frees a month's memory and deletes its spill file. */

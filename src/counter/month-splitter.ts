@@ -98,6 +98,12 @@ export interface MonthStream extends MonthFacts {
    */
   items(): AsyncIterable<string>;
   /**
+   * The same item texts comma-joined, in texts of about 4 MiB cut between items (what a store writes
+   * as chunk rows), when the month holds plain items only (no R5.1 IR parent groups); the same
+   * iteration rules as `items()`.
+   */
+  itemChunks?(): AsyncIterable<string>;
+  /**
    * sha256 (hex) of the item texts as `items()` yields them, each followed by `\n`, taken while the
    * items were split; undefined when it could not be (a month holding IR parent groups, whose texts
    * are only joined when the month is read).
@@ -182,7 +188,11 @@ export interface SplitReport {
 
 export type SplitResult = SplitReport | SplitException | SplitInvalid;
 
-type Entry = ['i', JsonObject] | ['c', number, JsonObject] | ['p', number, JsonObject];
+/**
+ * A bucket line: a plain item is its JSON text (an object, so it starts with `{`); an IR child or
+ * parent is tagged with the sequence number of its parent group.
+ */
+type Entry = ['c', number, JsonObject] | ['p', number, JsonObject];
 
 const ITEMS = ['items'];
 
@@ -310,15 +320,15 @@ class MonthCollector {
       // source text when that is what JSON.stringify writes (no second serialisation).
       const [[month, whole]] = byMonth;
       if (whole === item && isStringifyText(item, colons)) {
-        this.buckets.add(month, `["i",${source}]`);
+        this.buckets.add(month, source);
         this.hash(month).add(source);
         this.countItem(month);
         return byMonth.keys();
       }
     }
     for (const [month, text] of stringifyCopies(item, byMonth)) {
-      // Same text as JSON.stringify(['i', filtered] satisfies Entry).
-      this.buckets.add(month, `["i",${text}]`);
+      // Same text as JSON.stringify(filtered).
+      this.buckets.add(month, text);
       this.hash(month).add(text);
       this.countItem(month);
     }
@@ -437,9 +447,9 @@ function withoutUsage(obj: JsonObject): JsonObject {
 const ITEMS_SENTINEL = JSON.stringify('\u0000counter-split-items\u0000');
 
 /** The JSON text of a bucket entry's object, sliced out of the line without parsing it. */
-function entryPayload(line: string): { tag: Entry[0]; seq: number; json: string } {
+function entryPayload(line: string): { tag: Entry[0] | 'i'; seq: number; json: string } {
+  if (line.charCodeAt(0) === 0x7b) return { tag: 'i', seq: -1, json: line };
   const tag = line[2] as Entry[0];
-  if (tag === 'i') return { tag, seq: -1, json: line.slice(5, -1) };
   const comma = line.indexOf(',', 5);
   return { tag, seq: Number(line.slice(5, comma)), json: line.slice(comma + 1, -1) };
 }
@@ -475,6 +485,49 @@ async function* streamMonthItems(lines: AsyncIterable<string>): AsyncGenerator<s
   }
   // Children whose parent never completed cannot occur in a parsed document; keep them parent-less.
   for (const children of pendingChildren.values()) yield `{"Items":[${children.join(',')}]}`;
+}
+
+/** Target length of one `itemChunks` text. */
+const ITEM_CHUNK_BYTES = 4 * 1024 * 1024;
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+
+/**
+ * The lines of a month of plain items (each line an item's JSON text) comma-joined, in texts of about
+ * `target` bytes cut between items: the bytes of the buckets, with `\n` turned into `,`, decoded once
+ * per text instead of once per item.
+ */
+export async function* commaJoinedChunks(
+  blocks: AsyncIterable<Buffer>,
+  target: number,
+): AsyncGenerator<string> {
+  let pieces: Buffer[] = [];
+  let size = 0;
+  for await (const block of blocks) {
+    pieces.push(block);
+    size += block.length;
+    if (size < target) continue;
+    const all = Buffer.concat(pieces, size);
+    const cut = all.lastIndexOf(NEWLINE);
+    if (cut === -1) {
+      pieces = [all];
+      continue;
+    }
+    if (cut > 0) yield joinLines(all.subarray(0, cut));
+    const rest = all.subarray(cut + 1);
+    pieces = rest.length > 0 ? [rest] : [];
+    size = rest.length;
+  }
+  if (size === 0) return;
+  const all = Buffer.concat(pieces, size);
+  const end = all[all.length - 1] === NEWLINE ? all.length - 1 : all.length;
+  if (end > 0) yield joinLines(all.subarray(0, end));
+}
+
+/** `\n`-separated non-empty lines (a buffer of the caller's) as one comma-joined text. */
+function joinLines(lines: Buffer): string {
+  for (let i = lines.indexOf(NEWLINE); i !== -1; i = lines.indexOf(NEWLINE, i + 1)) lines[i] = COMMA;
+  return lines.toString('utf8');
 }
 
 async function buildMonthItemsJson(lines: AsyncIterable<string>): Promise<string[]> {
@@ -625,6 +678,9 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
           header: headerForMonth(header, yearMonth, detectedRelease),
           itemBytes: buckets.totalBytes(yearMonth),
           items: () => streamMonthItems(buckets.read(yearMonth)),
+          ...(collector.hashes.get(yearMonth)?.valid !== false && {
+            itemChunks: () => commaJoinedChunks(buckets.blocks(yearMonth), ITEM_CHUNK_BYTES),
+          }),
           ...(contentHash !== undefined && { contentHash }),
         };
         await buckets.release(yearMonth);

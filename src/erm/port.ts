@@ -14,6 +14,11 @@ export interface StreamedReport {
   header: unknown;
   items: () => AsyncIterable<string>;
   /**
+   * The same items comma-joined, in texts cut between items (a store writes each as one chunk row
+   * instead of joining `items()` itself); optional.
+   */
+  itemChunks?: () => AsyncIterable<string>;
+  /**
    * The report's members other than `Report_Items`, in their order (a report body streamed over HTTP);
    * default `{Report_Header: header}`.
    */

@@ -20,6 +20,8 @@ export const ITEMS_KEY = 'Report_Items';
 export interface ReportColumn {
   report: string | null;
   items?: () => AsyncIterable<string>;
+  /** The items already comma-joined in chunk texts (StreamedReport.itemChunks), when given. */
+  chunks?: () => AsyncIterable<string>;
 }
 
 /** Records read without their chunked report: record → the report without its items. */
@@ -52,7 +54,12 @@ function stubOf(streamed: StreamedReport): JsonRecord {
 export function reportColumn(record: JsonRecord, streamed?: StreamedReport): ReportColumn {
   if (record.report === undefined) return { report: null };
   const report = record.report as JsonRecord;
-  if (streamed) return { report: JSON.stringify(stubOf(streamed)), items: streamed.items };
+  if (streamed)
+    return {
+      report: JSON.stringify(stubOf(streamed)),
+      items: streamed.items,
+      ...(streamed.itemChunks && { chunks: streamed.itemChunks }),
+    };
   const items = typeof report === 'object' && report !== null ? report[ITEMS_KEY] : undefined;
   const json = JSON.stringify(report);
   if (!Array.isArray(items) || json.length <= CHUNKED_REPORT_BYTES) return { report: json };
@@ -76,12 +83,14 @@ export async function writeChunks(
   let parts: string[] = [];
   let size = 0;
   let seq = 0;
+  const insert = (items: string): Promise<unknown> =>
+    tx.query(`INSERT INTO ${table} (report_id, seq, items) VALUES ($1::uuid, $2, $3)`, [id, seq++, items]);
+  if (column.chunks) {
+    for await (const chunk of column.chunks()) if (chunk !== '') await insert(chunk);
+    return;
+  }
   const flush = async (): Promise<void> => {
-    await tx.query(`INSERT INTO ${table} (report_id, seq, items) VALUES ($1::uuid, $2, $3)`, [
-      id,
-      seq++,
-      parts.join(','),
-    ]);
+    await insert(parts.join(','));
     parts = [];
     size = 0;
   };

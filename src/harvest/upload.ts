@@ -258,6 +258,24 @@ class StorableMonth {
     }
   }
 
+  /** Whether the month's items can be read comma-joined in chunks (`itemChunks`). */
+  get hasItemChunks(): boolean {
+    return this.month.itemChunks !== undefined;
+  }
+
+  /**
+   * The item texts comma-joined in chunks of about 4 MiB, storable (escapes never span two items, so
+   * a chunk is made storable as a whole); `count` as for `items`.
+   */
+  async *itemChunks(count = false): AsyncGenerator<string> {
+    if (!this.month.itemChunks) throw new Error('the month has no item chunks');
+    for await (const raw of this.month.itemChunks()) {
+      const { text, replaced } = storableEscapedJsonText(raw);
+      if (count) this.replaced += replaced;
+      yield text;
+    }
+  }
+
   /** The splitter's hash of the month's items (of the text as sent), when it took one. */
   get contentHash(): string | undefined {
     return this.month.contentHash;
@@ -328,7 +346,11 @@ export async function* monthsToStore(
     if (stream.outsideRequest) continue;
     const month = new StorableMonth(stream);
     if (stream.itemBytes > STREAMED_MONTH_BYTES) {
-      const streamed = { header: month.header, items: () => month.items() };
+      const streamed: StreamedReport = {
+        header: month.header,
+        items: () => month.items(),
+        ...(month.hasItemChunks && { itemChunks: () => month.itemChunks() }),
+      };
       const contentHash = await streamedHash(month);
       const usage = month.usage();
       yield {

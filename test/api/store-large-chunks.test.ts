@@ -86,6 +86,41 @@ for (const backend of backends()) {
       assert.equal(await chunkCount(svc, id), 0);
     });
 
+    it('a split month of more than 4 MB is stored as its item texts, byte for byte, NULs replaced', async () => {
+      const pid = (await create(svc, '/usage-data-providers', udp('Chunked month'))).id as string;
+      const request = { release: '5.1', begin: '2023-01', end: '2023-01', bytes: 9 * 1024 * 1024 } as const;
+      // One item carries an escaped NUL, which PostgreSQL cannot store: it is stored as U+FFFD.
+      const text = [...hugeReportChunks(request)]
+        .join('')
+        .replace('"Huge Title 000000007"', String.raw`"Huge Title \u0000 7"`);
+      const body = async function* (): AsyncGenerator<Buffer> {
+        for (let i = 0; i < text.length; i += 65_536) yield Buffer.from(text.slice(i, i + 65_536));
+      };
+      const expected: string[] = [];
+      const reference = await splitReportStream(body(), '5.1');
+      assert.equal(reference.kind, 'report');
+      if (reference.kind !== 'report') return;
+      for await (const month of reference.monthStreams())
+        for await (const item of month.items())
+          expected.push(item.replace(String.raw`\u0000`, String.raw`\ufffd`));
+      const split = await splitReportStream(body(), '5.1');
+      assert.equal(split.kind, 'report');
+      if (split.kind !== 'report') return;
+      let id = '';
+      for await (const month of monthsToStore(split, undefined)) {
+        assert.ok(month.outcome.streamed?.itemChunks, 'stored from the item chunks');
+        const key = { providerId: pid, release: '5.1', reportName: 'TR', yearMonth: month.yearMonth };
+        id = await upsertMonth(svc.store, 'diku', key, month.outcome, '2024-01-01T00:00:00.000+00:00', 5);
+      }
+      const rows = await svc.ctx.db.query<{ items: string }>(
+        `SELECT items FROM ${tenantTable('diku', 'counter_report_chunks')} WHERE report_id = $1::uuid ORDER BY seq`,
+        [id],
+      );
+      assert.ok(rows.rows.length >= 2);
+      assert.ok(expected[7].includes(String.raw`Huge Title \ufffd 7`));
+      assert.equal(rows.rows.map((r) => r.items).join(','), expected.join(','));
+    });
+
     if (backend.name === 'postgres')
       it(
         'a generated 60 MB report: split, stored streamed, read back over HTTP with the sums per month',
