@@ -397,14 +397,16 @@ export class UsageFacts implements UsageSink {
   private flushItem(): void {
     if (this.itemCounts.size === 0) return;
     const item = this.item ?? new RankedItem(undefined, undefined, undefined);
-    for (const [month, counts] of this.itemCounts) {
+    const seq = this.itemSeq;
+    // forEach: no iterator results allocated per entry.
+    this.itemCounts.forEach((counts, month) => {
       const state = this.monthState(month);
-      for (const [metric, count] of counts) {
+      counts.forEach((count, metric) => {
         let top = state.top.get(metric);
         if (!top) state.top.set(metric, (top = new TopK(this.options.topK)));
-        top.offer(count, this.itemSeq, item);
-      }
-    }
+        top.offer(count, seq, item);
+      });
+    });
     this.itemCounts.clear();
   }
 
@@ -425,11 +427,14 @@ export class UsageFacts implements UsageSink {
   }
 
   endUnit(): void {
-    if (!this.options.validate) return;
+    const touched = this.unitTouched;
+    if (touched.length === 0) return;
     const pairs = PAIRS_BY_LAYOUT[this.currentLayout];
-    for (const month of this.unitTouched) {
+    for (let m = 0; m < touched.length; m++) {
+      const month = touched[m];
       const slots = this.unitSlots.get(month)!;
-      for (const [u, t, unique, total] of pairs) {
+      for (let p = 0; p < pairs.length; p++) {
+        const [u, t, unique, total] = pairs[p];
         if (slots[u] > slots[t])
           this.monthState(month).diagnostics.add(
             'unique_exceeds_total',
@@ -437,9 +442,9 @@ export class UsageFacts implements UsageSink {
             { item: this.element },
           );
       }
-      slots.fill(0);
+      for (let k = 0; k < slots.length; k++) slots[k] = 0;
     }
-    this.unitTouched.length = 0;
+    touched.length = 0;
   }
 
   unreadable(): void {

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Ajv } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { extractedFiles, SCHEMA_DIR } from '../../scripts/extract-counter-schemas.ts';
 import { REPORT_IDS } from '../../src/counter/index.ts';
 import { allowedMetrics } from '../../src/counter/validate/rules.ts';
@@ -18,6 +20,16 @@ void describe('COUNTER schema copies', () => {
     void it(`${name} is the extraction of the official document (run scripts/extract-counter-schemas.ts)`, () => {
       assert.equal(readFileSync(join(SCHEMA_DIR, name), 'utf8'), text);
     });
+
+  void it('each copy is valid against its meta-schema (the validators do not check that at run time)', () => {
+    for (const [name, ajv] of [
+      ['counter-api-5.1.0.1.json', new Ajv2020({ strict: false })],
+      ['counter-sushi-5.0.3.json', new Ajv({ strict: false })],
+    ] as const) {
+      const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, name), 'utf8')) as Schema;
+      assert.equal(ajv.validateSchema(schema), true, `${name}: ${ajv.errorsText(ajv.errors)}`);
+    }
+  });
 
   void it('the 5.1 metrics allowed per report are the metric members of its *_Performance* schemas', () => {
     const schemas = (
