@@ -56,6 +56,17 @@ type RequestBody = string | (() => Readable);
 async function* recordJsonPieces(record: JsonRecord, report: StreamedReport): AsyncGenerator<string> {
   const head = JSON.stringify(record);
   yield `${head.slice(0, -1)}${head === '{}' ? '' : ','}"report":{"Report_Header":${JSON.stringify(report.header)},"Report_Items":[`;
+  if (report.itemChunks) {
+    // Already comma-joined in pieces of a few MiB.
+    let first = true;
+    for await (const chunk of report.itemChunks()) {
+      if (chunk === '') continue;
+      yield first ? chunk : `,${chunk}`;
+      first = false;
+    }
+    yield ']}}';
+    return;
+  }
   // Items are small; sending them in ~64 KiB pieces keeps writes few.
   let batch = '';
   let first = true;

@@ -383,6 +383,31 @@ describe('OkapiErmStore', () => {
       assert.equal(front.requests.at(-1)!.method, 'PUT');
       const replaced = await svc.store.read(TENANT, 'counter-reports', id);
       assert.deepEqual(replaced.report, { Report_Header: header, Report_Items: [] });
+
+      // Items given comma-joined in chunks as well (a split month): the chunks are sent.
+      const chunks = async function* () {
+        yield items
+          .slice(0, 1000)
+          .map((item) => JSON.stringify(item))
+          .join(',');
+        yield '';
+        yield items
+          .slice(1000)
+          .map((item) => JSON.stringify(item))
+          .join(',');
+      };
+      const unused = async function* (): AsyncGenerator<string> {
+        yield* [];
+        throw new Error('items() is not read when itemChunks() is given');
+      };
+      await store.putCounterReportStream(
+        TENANT,
+        id,
+        { ...record, id },
+        { header, items: unused, itemChunks: chunks },
+      );
+      const chunked = await svc.store.read(TENANT, 'counter-reports', id);
+      assert.deepEqual(chunked.report, { Report_Header: header, Report_Items: items });
     });
 
     it('postCounterReport / putCounterReport round trip; records equal what the store holds', async () => {
