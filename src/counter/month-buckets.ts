@@ -81,12 +81,12 @@ async function* readLines(file: string): AsyncGenerator<string> {
   }
 }
 
-/** A spill file in blocks of READ_BYTES, each a buffer of its own. */
+/** A spill file in blocks of READ_BYTES, read into one buffer (each valid until the next). */
 async function* readBlocks(file: string): AsyncGenerator<Buffer> {
   const handle = await open(file, 'r');
   try {
+    const block = Buffer.allocUnsafeSlow(READ_BYTES);
     for (;;) {
-      const block = Buffer.allocUnsafeSlow(READ_BYTES);
       const { bytesRead } = await handle.read(block, 0, READ_BYTES, null);
       if (bytesRead === 0) break;
       yield block.subarray(0, bytesRead);
@@ -236,7 +236,8 @@ export class MonthBuckets {
 
   /**
    * The month's lines as raw UTF-8 blocks in insertion order, each line followed by `\n`; a line may
-   * continue in the next block. The blocks are the caller's to keep, not to change.
+   * continue in the next block. A block is valid until the next one is requested, and not to be
+   * changed.
    */
   async *blocks(month: YearMonth): AsyncGenerator<Buffer> {
     const bucket = this.buckets.get(month);

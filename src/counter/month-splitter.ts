@@ -494,37 +494,39 @@ const COMMA = 0x2c;
 
 /**
  * The lines of a month of plain items (each line an item's JSON text) comma-joined, in texts of about
- * `target` bytes cut between items: the bytes of the buckets, with `\n` turned into `,`, decoded once
- * per text instead of once per item.
+ * `target` bytes cut between items: the bytes of the buckets are copied into one working buffer, their
+ * `\n` turned into `,`, and decoded once per text instead of once per item. Each block is copied
+ * before the next is asked for, so the blocks may reuse one buffer.
  */
 export async function* commaJoinedChunks(
   blocks: AsyncIterable<Buffer>,
   target: number,
 ): AsyncGenerator<string> {
-  let pieces: Buffer[] = [];
+  let work = Buffer.alloc(0);
   let size = 0;
   for await (const block of blocks) {
-    pieces.push(block);
+    if (size + block.length > work.length) {
+      // Grown by doubling up to twice the target (a small month stays small), beyond that only for
+      // a line longer than that.
+      const doubled = Math.min(2 * target, Math.max(2 * work.length, 64 * 1024));
+      const larger = Buffer.allocUnsafeSlow(Math.max(doubled, size + block.length));
+      work.copy(larger, 0, 0, size);
+      work = larger;
+    }
+    block.copy(work, size);
     size += block.length;
     if (size < target) continue;
-    const all = Buffer.concat(pieces, size);
-    const cut = all.lastIndexOf(NEWLINE);
-    if (cut === -1) {
-      pieces = [all];
-      continue;
-    }
-    if (cut > 0) yield joinLines(all.subarray(0, cut));
-    const rest = all.subarray(cut + 1);
-    pieces = rest.length > 0 ? [rest] : [];
-    size = rest.length;
+    const cut = work.lastIndexOf(NEWLINE, size - 1);
+    if (cut === -1) continue;
+    if (cut > 0) yield joinLines(work.subarray(0, cut));
+    work.copy(work, 0, cut + 1, size);
+    size -= cut + 1;
   }
-  if (size === 0) return;
-  const all = Buffer.concat(pieces, size);
-  const end = all[all.length - 1] === NEWLINE ? all.length - 1 : all.length;
-  if (end > 0) yield joinLines(all.subarray(0, end));
+  const end = size > 0 && work[size - 1] === NEWLINE ? size - 1 : size;
+  if (end > 0) yield joinLines(work.subarray(0, end));
 }
 
-/** `\n`-separated non-empty lines (a buffer of the caller's) as one comma-joined text. */
+/** `\n`-separated non-empty lines (a buffer of the caller's, changed) as one comma-joined text. */
 function joinLines(lines: Buffer): string {
   for (let i = lines.indexOf(NEWLINE); i !== -1; i = lines.indexOf(NEWLINE, i + 1)) lines[i] = COMMA;
   return lines.toString('utf8');

@@ -68,7 +68,10 @@ void describe('month item chunks', () => {
 
   void it('cuts a large month between items into texts of about the target size', async () => {
     const chunks: string[] = [];
-    const lines = Array.from({ length: 500 }, (_, i) => JSON.stringify({ Title: `t${i} é`, n: i }));
+    const lines = Array.from({ length: 500 }, (_, i) =>
+      // Item 250 is longer than twice the target.
+      JSON.stringify({ Title: `t${i} é${i === 250 ? 'x'.repeat(5000) : ''}`, n: i }),
+    );
     const bytes = Buffer.from(lines.map((line) => `${line}\n`).join(''));
     // Blocks cut anywhere, also inside a character.
     async function* blocks(): AsyncGenerator<Buffer> {
@@ -78,7 +81,7 @@ void describe('month item chunks', () => {
     assert.ok(chunks.length > 5);
     assert.equal(chunks.join(','), lines.join(','));
     for (const chunk of chunks) {
-      assert.ok(Buffer.byteLength(chunk) < 1000 + 200, 'about the target');
+      if (!chunk.includes('xxx')) assert.ok(Buffer.byteLength(chunk) < 1000 + 200, 'about the target');
       JSON.parse(`[${chunk}]`);
     }
     // The blocks given are left as they were.
