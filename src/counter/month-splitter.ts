@@ -489,27 +489,29 @@ async function* streamMonthItems(lines: AsyncIterable<string>): AsyncGenerator<s
 
 /** Target length of one `itemChunks` text. */
 const ITEM_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Room for one more block read from a bucket (month-buckets.ts reads spill files 1 MiB at a time). */
+const BLOCK_ALLOWANCE = 1024 * 1024 + 1;
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
 
 /**
  * The lines of a month of plain items (each line an item's JSON text) comma-joined, in texts of about
- * `target` bytes cut between items: the bytes of the buckets are copied into one working buffer, their
- * `\n` turned into `,`, and decoded once per text instead of once per item. Each block is copied
- * before the next is asked for, so the blocks may reuse one buffer.
+ * `target` bytes cut between items: the bytes of the buckets are copied into one working buffer (of
+ * `capacity` bytes, more only when a line needs it), their `\n` turned into `,`, and decoded once per
+ * text instead of once per item. Each block is copied before the next is asked for, so the blocks may
+ * reuse one buffer.
  */
 export async function* commaJoinedChunks(
   blocks: AsyncIterable<Buffer>,
   target: number,
+  capacity = target + BLOCK_ALLOWANCE,
 ): AsyncGenerator<string> {
-  let work = Buffer.alloc(0);
+  let work = Buffer.allocUnsafeSlow(capacity);
   let size = 0;
   for await (const block of blocks) {
     if (size + block.length > work.length) {
-      // Grown by doubling up to twice the target (a small month stays small), beyond that only for
-      // a line longer than that.
-      const doubled = Math.min(2 * target, Math.max(2 * work.length, 64 * 1024));
-      const larger = Buffer.allocUnsafeSlow(Math.max(doubled, size + block.length));
+      // Only for a line longer than the buffer, or bytes beyond the expected (non-ASCII text).
+      const larger = Buffer.allocUnsafeSlow(Math.max(2 * work.length, size + block.length));
       work.copy(larger, 0, 0, size);
       work = larger;
     }
@@ -681,7 +683,12 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
           itemBytes: buckets.totalBytes(yearMonth),
           items: () => streamMonthItems(buckets.read(yearMonth)),
           ...(collector.hashes.get(yearMonth)?.valid !== false && {
-            itemChunks: () => commaJoinedChunks(buckets.blocks(yearMonth), ITEM_CHUNK_BYTES),
+            itemChunks: () =>
+              commaJoinedChunks(
+                buckets.blocks(yearMonth),
+                ITEM_CHUNK_BYTES,
+                Math.min(buckets.totalBytes(yearMonth), ITEM_CHUNK_BYTES) + BLOCK_ALLOWANCE,
+              ),
           }),
           ...(contentHash !== undefined && { contentHash }),
         };
