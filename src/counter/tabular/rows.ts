@@ -4,7 +4,7 @@
  * streaming reader). Cells are strings; an xlsx number becomes its decimal text.
  */
 import { createReadStream } from 'node:fs';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { TabularReadError } from './read.ts';
 
 /** The longest row taken (characters): a longer one is no COUNTER row, and would fill memory. */
@@ -108,7 +108,9 @@ function cellText(value: unknown): string {
 
 /** The rows of the first worksheet, streamed (shared strings are kept, the cells are not). */
 export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
+  // Loaded on the first xlsx file: exceljs is large (about 26 MB resident) and most services never read one.
+  const { default: excel } = await import('exceljs');
+  const reader = new excel.stream.xlsx.WorkbookReader(path, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',
