@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { hugeReportChunks, hugeReportSize } from '../mock/huge.ts';
 
 const ROOT = new URL('..', import.meta.url);
@@ -29,6 +30,20 @@ export function serviceStartArgs(): string[] {
   const words = pkg.scripts.start.split(/\s+/);
   if (words[0] !== 'node') throw new Error(`the start script does not run node: ${pkg.scripts.start}`);
   return words.slice(1);
+}
+
+/**
+ * A bench script compiled to JavaScript with what it imports (bench/tsconfig.compiled.json, into
+ * bench/out/compiled/, incremental), for children that must run as the service does, without tsx: tsx
+ * runs its module hooks in a thread of their own, about 50 MB of RSS that `npm start` does not have.
+ * Returns the path of the compiled `bench/<name>.js`.
+ */
+export function compiledBenchScript(name: string): string {
+  execFileSync('npx', ['tsc', '-b', 'bench/tsconfig.compiled.json'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return fileURLToPath(new URL(`bench/out/compiled/bench/${name}.js`, ROOT));
 }
 
 /** The 1-, 5- and 15-minute load averages, two decimals each. */
