@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { hugeReportChunks, hugeReportSize, type HugeRequest } from '../mock/huge.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
 import { benchResult, loadAverage, modeSummary } from './result.ts';
-import { compiledBenchScript, serviceStartArgs } from './service-process.ts';
+import { compiledBenchScript, serviceNodeFlags } from './service-process.ts';
 
 const MB = 1024 * 1024;
 const BEGIN = '2023-01';
@@ -93,16 +93,6 @@ async function startReportServer(sizeMB: number): Promise<{ server: Server; url:
 
 /** Node flags for the children of mode `ours` only: the service's, then `--ours-flags`. */
 let oursFlags: string[] = [];
-
-/**
- * The Node flags the service starts with by default: those before the script in package.json's
- * `start` script, so that `ours` runs with the heap settings the service runs with.
- */
-export function serviceNodeFlags(): string[] {
-  const args = serviceStartArgs();
-  const script = args.findIndex((a) => !a.startsWith('--'));
-  return script < 0 ? args : args.slice(0, script);
-}
 
 /** This script compiled (set by `parent`): children run as plain JavaScript, as `npm start` runs. */
 let childScript = '';

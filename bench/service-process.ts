@@ -33,6 +33,16 @@ export function serviceStartArgs(): string[] {
 }
 
 /**
+ * The Node flags the service starts with by default: those before the script in package.json's `start`
+ * script (e.g. its heap limits), for bench children that stand for the service.
+ */
+export function serviceNodeFlags(): string[] {
+  const args = serviceStartArgs();
+  const script = args.findIndex((a) => !a.startsWith('--'));
+  return script < 0 ? args : args.slice(0, script);
+}
+
+/**
  * A bench script compiled to JavaScript with what it imports (bench/tsconfig.compiled.json, into
  * bench/out/compiled/, incremental), for children that must run as the service does, without tsx: tsx
  * runs its module hooks in a thread of their own, about 50 MB of RSS that `npm start` does not have.
