@@ -64,7 +64,7 @@ describe('the compiled service (npm start)', () => {
     });
     assert.equal(providers.status, 200, await providers.text());
 
-    // Generous bound: the compiled service idles at about 270 MB on a first start (docs/benchmarks.md §4).
+    // Generous bound: the compiled service idles at about 250 MB on a first start (docs/benchmarks.md, section 4).
     const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${svc.child.pid}/status`, 'utf8'));
     if (rss) assert.ok(Number(rss[1]) / 1024 < 500, `RSS ${Number(rss[1]) / 1024} MB`);
     await svc.stop();

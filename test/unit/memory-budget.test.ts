@@ -59,7 +59,7 @@ describe('the memory bound', () => {
   it('takes MEMORY_BUDGET_MB instead of the heap limit, and refuses a bad value', () => {
     const config = loadConfig({ MEMORY_BUDGET_MB: '400' });
     assert.equal(config.memoryBudgetMb, 400);
-    setMemoryBound(config.memoryBudgetMb! * MiB);
+    setMemoryBound((config.memoryBudgetMb ?? 0) * MiB);
     assert.equal(memoryBound(), 400 * MiB);
     assert.equal(memoryBudgets().r4GroupedBytes, 100 * MiB);
     assert.equal(memoryBudgets().tableMergeBytes, Math.floor((100 * MiB) / 1.6));
