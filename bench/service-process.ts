@@ -46,6 +46,7 @@ export function serviceNodeFlags(): string[] {
  * A bench script compiled to JavaScript with what it imports (bench/tsconfig.compiled.json, into
  * bench/out/compiled/, incremental), for children that must run as the service does, without tsx: tsx
  * runs its module hooks in a thread of their own, about 50 MB of RSS that `npm start` does not have.
+ * (It also compiles the embedded database's initdb script, which is started by path, not imported.)
  * Returns the path of the compiled `bench/<name>.js`.
  */
 export function compiledBenchScript(name: string): string {
