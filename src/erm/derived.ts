@@ -108,12 +108,38 @@ const LOOSE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  */
 export async function refreshProviderStats(tx: Queryable, tenant: string, providerId: string): Promise<void> {
   if (!LOOSE_UUID.test(providerId)) return;
-  const stats = await computeProviderStats(tx, tenant, providerId);
+  // `computeProviderStats` and the write in one statement, which writes nothing when nothing changed.
+  // The lists are sorted by code point (COLLATE "C"), as `sortedStrings` sorts them.
   await tx.query(
-    `UPDATE ${tenantTable(tenant, 'usage_data_providers')}
-     SET jsonb = (jsonb - $2::text[]) || $3::jsonb
-     WHERE id = $1::uuid`,
-    [providerId, [...DERIVED_PROVIDER_FIELDS], JSON.stringify(stats)],
+    `WITH s AS (
+       SELECT
+         max(jsonb->>'yearMonth') FILTER (WHERE NOT jsonb ? 'failedAttempts') AS latest,
+         min(jsonb->>'yearMonth') FILTER (WHERE NOT jsonb ? 'failedAttempts') AS earliest,
+         bool_or(jsonb ? 'failedReason') AS has_failed,
+         array_agg(DISTINCT coalesce((regexp_match(jsonb->>'failedReason', $3))[1], 'other') COLLATE "C"
+                   ORDER BY coalesce((regexp_match(jsonb->>'failedReason', $3))[1], 'other') COLLATE "C")
+           FILTER (WHERE jsonb ? 'failedReason') AS error_codes,
+         array_agg(DISTINCT (jsonb->>'reportName') COLLATE "C" ORDER BY (jsonb->>'reportName') COLLATE "C")
+           FILTER (WHERE jsonb ? 'reportName') AS report_types,
+         array_agg(DISTINCT (jsonb->>'release') COLLATE "C" ORDER BY (jsonb->>'release') COLLATE "C")
+           FILTER (WHERE jsonb ? 'release') AS report_releases
+       FROM ${tenantTable(tenant, 'counter_reports')}
+       WHERE jsonb->>'providerId' = $1
+     ),
+     stats AS (
+       SELECT jsonb_strip_nulls(jsonb_build_object('latestReport', latest, 'earliestReport', earliest))
+         || jsonb_build_object(
+              'hasFailedReport', CASE WHEN has_failed THEN 'yes' ELSE 'no' END,
+              'reportErrorCodes', coalesce(to_jsonb(error_codes), '[]'::jsonb),
+              'reportTypes', coalesce(to_jsonb(report_types), '[]'::jsonb),
+              'reportReleases', coalesce(to_jsonb(report_releases), '[]'::jsonb)) AS value
+       FROM s
+     )
+     UPDATE ${tenantTable(tenant, 'usage_data_providers')} p
+     SET jsonb = (p.jsonb - $2::text[]) || stats.value
+     FROM stats
+     WHERE p.id = $1::uuid AND p.jsonb IS DISTINCT FROM (p.jsonb - $2::text[]) || stats.value`,
+    [providerId, [...DERIVED_PROVIDER_FIELDS], ERROR_CODE_PATTERN],
   );
 }
 

@@ -216,8 +216,7 @@ export class MonthStore {
       }
       return true;
     }
-    await recordUpload(ctx.db, c.item.jobId, true);
-    await tally.months(
+    await tally.monthsUploaded(
       c.item,
       writes.map((w) => w.outcome),
       c.log,
