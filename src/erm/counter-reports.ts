@@ -36,8 +36,9 @@ export const COUNTER_REPORTS: RecordTable = {
     const providers = new Set([stringField(stored, 'providerId'), stringField(previous, 'providerId')]);
     for (const pid of providers)
       if (pid === undefined) continue;
-      else if (later) later.stats.add(pid);
-      else await refreshProviderStats(tx, tenant, pid);
+      else if (!later) await refreshProviderStats(tx, tenant, pid);
+      else if (previous === undefined) later.stats.inserted(pid, stored);
+      else later.stats.changed(pid);
   },
   async afterDelete(tx, tenant, previous) {
     const pid = stringField(previous, 'providerId');

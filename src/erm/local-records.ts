@@ -35,7 +35,7 @@ import {
   tenantDistinct,
   tenantErrorCodes,
 } from './counter-reports.ts';
-import { lockProviders, refreshProviderStats } from './derived.ts';
+import { lockProviders, refreshProviderStats, StatsBatch } from './derived.ts';
 import type { Page, StreamedReport } from './port.ts';
 import { PROVIDERS } from './providers.ts';
 import { RecordValidationError, rmbErrors } from './record-checks.ts';
@@ -101,7 +101,7 @@ const TABLES: Record<Resource, RecordTable> = {
 };
 
 function newWriteBatch(): WriteBatch {
-  return { stats: new Set(), usage: new UsageBatch() };
+  return { stats: new StatsBatch(), usage: new UsageBatch() };
 }
 
 function isUniqueViolation(err: unknown): boolean {
@@ -502,7 +502,7 @@ export class LocalRecords {
    */
   private async flushLater(tx: Queryable, tenant: string, later: WriteBatch): Promise<void> {
     await later.usage.flush(tx, tenant);
-    for (const pid of [...later.stats].sort()) await refreshProviderStats(tx, tenant, pid);
+    await later.stats.flush(tx, tenant);
   }
 
   /** Runs a write transaction; a unique-index conflict the table explains (a month) becomes its 422. */

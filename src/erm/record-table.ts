@@ -12,6 +12,7 @@ import type { Db, Queryable } from '../store/db.ts';
 import { tenantTable } from '../store/tenants.ts';
 import { setChunkedStub, type ReportColumn } from './report-chunks.ts';
 import { StoreError } from './store-error.ts';
+import type { StatsBatch } from './derived.ts';
 import type { UsageBatch } from './usage.ts';
 
 /** The path segment of a record type in the HTTP API. */
@@ -55,7 +56,7 @@ export interface RecordTable {
 /** What the writes of one transaction derive, written once before its commit (see `afterWrite`). */
 export interface WriteBatch {
   /** Providers whose statistics the writes changed. */
-  stats: Set<string>;
+  stats: StatsBatch;
   /** The usage rows of the counter reports written. */
   usage: UsageBatch;
 }

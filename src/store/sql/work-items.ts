@@ -195,7 +195,9 @@ export class WorkItemQueue {
       );
       return rows.map((row) => ({
         ...toItem(row),
-        run: row.has_run ? { rateLimited: row.rate_limited === true, failure: row.failure ?? undefined } : null,
+        run: row.has_run
+          ? { rateLimited: row.rate_limited === true, failure: row.failure ?? undefined }
+          : null,
       }));
     });
   }
