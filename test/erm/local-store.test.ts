@@ -144,7 +144,7 @@ for (const backend of backends()) {
             .map((k) => [k, p[k]]),
         );
       };
-      const upsert = svc.store.upsertCounterReports!.bind(svc.store);
+      const upsert = svc.store.upsertCounterReports.bind(svc.store);
       // Inserts only: the stored statistics are extended with the new months.
       const ids = await upsert('diku', [
         month('2019-11', 10),
