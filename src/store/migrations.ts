@@ -301,7 +301,7 @@ export const tenantMigrations: Migration[] = [
     name: 'top items as one list per stored month and metric (usage_top_lists replaces usage_top)',
     sql: [
       // One row per stored month and metric instead of one per item: the harvest writes a few rows per
-      // month instead of up to 25 per metric, each with its index entries (docs/benchmarks.md §2).
+      // month instead of up to 25 per metric, each with its index entries (docs/benchmarks.md, section 2).
       `CREATE TABLE IF NOT EXISTS {schema}.usage_top_lists (
          report_id uuid NOT NULL REFERENCES {schema}.counter_reports (id) ON DELETE CASCADE,
          provider_id text NOT NULL,
