@@ -6,6 +6,8 @@
  * (a ChildResult) on stdout.
  *
  *   node --import tsx bench/harvest-child.ts '<ChildParams as JSON>'
+ *   (bench/harvest.ts runs it compiled: node bench/out/compiled/bench/harvest-child.js, see
+ *   bench/service-process.ts)
  */
 import { performance } from 'node:perf_hooks';
 import { loadConfig, loadHarvestConfig, type Config } from '../src/config.ts';

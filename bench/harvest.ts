@@ -25,12 +25,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startMockCounterServer } from '../mock/counter-server.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
 import type { ChildParams, ChildResult } from './harvest-child.ts';
 import { benchResult, loadAverage } from './result.ts';
+import { compiledBenchScript, serviceNodeFlags } from './service-process.ts';
 
 const REPORTS = ['TR', 'PR', 'DR', 'IR'];
 const BEGIN = '2022-01';
@@ -74,15 +74,21 @@ function median(values: number[]): number {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
+/**
+ * The child runs compiled, with the Node flags of `npm start`, as the service runs by default (no tsx,
+ * whose module hooks take about 50 MB of their own).
+ */
+const CHILD_FLAGS = serviceNodeFlags();
+const CHILD_SCRIPT = compiledBenchScript('harvest-child');
+
 function runChild(params: ChildParams): Promise<ChildResult> {
   const child = spawn(
     process.execPath,
     [
       // e.g. BENCH_CHILD_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the service
       ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
-      '--import',
-      'tsx',
-      fileURLToPath(new URL('./harvest-child.ts', import.meta.url)),
+      ...CHILD_FLAGS,
+      CHILD_SCRIPT,
       JSON.stringify(params),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },

@@ -6,7 +6,8 @@
  *
  *   node --import tsx bench/idle-rss.ts [--runs 3] [--idle 5]
  *
- * ours:     `node --import tsx src/cli/main.ts serve` on a fresh data directory, RSS (VmRSS) and peak
+ * ours:     `npm start`'s command (package.json: the compiled `node dist/src/cli/main.js serve`, built first
+ *           by its `prestart`) on a fresh data directory, RSS (VmRSS) and peak
  *           (VmHWM) once /admin/health answers and again after --idle seconds; then the same on a restart.
  * baseline: a bare `PGlite.create(dir)` in a child process with PGlite's defaults (no service around
  *           it, so the service's own ~150 MB come on top of these figures), first start and reopen.
@@ -19,6 +20,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchResult, loadAverage, median } from './result.ts';
+import { serviceStartArgs } from './service-process.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '3' }, idle: { type: 'string', default: '5' } },
@@ -26,6 +28,7 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs);
 const IDLE_MS = Number(values.idle) * 1000;
 const ROOT = join(import.meta.dirname, '..');
+const START_ARGS = serviceStartArgs();
 
 interface Sample {
   mode: string;
@@ -80,7 +83,7 @@ async function measureReady(
 async function ours(dataDir: string, start: Sample['start']): Promise<Sample> {
   const port = await freePort();
   const t0 = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, START_ARGS, {
     cwd: ROOT,
     env: { ...process.env, HARVESTER_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: 'ignore',
@@ -129,7 +132,10 @@ const load = () =>
     .join(' ');
 
 const loadAverageStart = loadAverage();
-console.log(`idle RSS, ${RUNS} runs alternating, idle ${IDLE_MS / 1000} s; load average at start: ${load()}`);
+console.log(
+  `idle RSS, ${RUNS} runs alternating, idle ${IDLE_MS / 1000} s; ours: node ${START_ARGS.join(' ')}; ` +
+    `load average at start: ${load()}`,
+);
 const samples: Sample[] = [];
 for (let run = 0; run < RUNS; run++) {
   for (const measure of [ours, baseline]) {

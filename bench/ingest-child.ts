@@ -15,6 +15,8 @@ import { migrateSystem, migrateTenant } from '../src/store/migrations.ts';
 import { PostgresDb } from '../src/store/postgres.ts';
 import { tenantSchema, tenantTable } from '../src/store/tenants.ts';
 import { createEndpoint } from '../src/sushi/registry.ts';
+import { loadHarvestConfig } from '../src/config.ts';
+import { memoryBudgets } from '../src/memory-budget.ts';
 import type { Mode, RunResult } from './ingest.ts';
 
 const MB = 1024 * 1024;
@@ -95,7 +97,11 @@ async function ours(args: Args, clock: { started: number; cpu: number }): Promis
       maxResponseBytes: 8 * 1024 * MB,
       userAgent: 'bench',
     },
-    { validateReports: args.mode !== 'ours-novalidate' },
+    {
+      validateReports: args.mode !== 'ours-novalidate',
+      // As the service binds it (harvest/binding.ts) with the default REQUEST_CONCURRENCY.
+      splitterBucketBytes: memoryBudgets().splitterBucketBytes(loadHarvestConfig({}).requestConcurrency),
+    },
   );
   const result = await endpoint.fetchReport({
     reportName: 'TR',

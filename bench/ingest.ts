@@ -9,7 +9,8 @@
  *   node --import tsx bench/ingest.ts --size 100 --runs 3 [--months 12] [--store postgres|pglite] [--modes ours,baseline]
  *
  * `ours` children run with the Node flags of the service's default start command (package.json
- * `start`, e.g. its heap limits), then those of `--ours-flags`.
+ * `start`, e.g. its heap limits), then those of `--ours-flags`. Children of both modes run this script
+ * compiled to JavaScript (bench/tsconfig.compiled.json), as `npm start` runs the service: no tsx.
  *
  * Mode `ours-novalidate` is `ours` with the report diagnostics (schema and Code of Practice checks)
  * turned off, to measure what they cost: `--modes ours,ours-novalidate,baseline`.
@@ -18,15 +19,14 @@
  * postgres (a private server is started in a temporary directory).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { hugeReportChunks, hugeReportSize, type HugeRequest } from '../mock/huge.ts';
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
 import { benchResult, loadAverage, modeSummary } from './result.ts';
+import { compiledBenchScript, serviceNodeFlags } from './service-process.ts';
 
 const MB = 1024 * 1024;
 const BEGIN = '2023-01';
@@ -94,29 +94,14 @@ async function startReportServer(sizeMB: number): Promise<{ server: Server; url:
 /** Node flags for the children of mode `ours` only: the service's, then `--ours-flags`. */
 let oursFlags: string[] = [];
 
-/**
- * The Node flags the service starts with by default: those before `--import` in package.json's
- * `start` script, so that `ours` runs with the heap settings the service runs with.
- */
-export function serviceNodeFlags(): string[] {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const words = pkg.scripts.start.split(/\s+/);
-  const flags: string[] = [];
-  for (const word of words.slice(words.indexOf('node') + 1)) {
-    if (word === '--import' || !word.startsWith('--')) break;
-    flags.push(word);
-  }
-  return flags;
-}
+/** This script compiled (set by `parent`): children run as plain JavaScript, as `npm start` runs. */
+let childScript = '';
 
 function runChild(args: string[], bodyBytes: number): Promise<RunResult> {
-  const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
     const flags = (process.env.BENCH_CHILD_FLAGS ?? '').split(' ').filter((f) => f !== '');
     if (isOurs(args[1] as Mode)) flags.push(...oursFlags);
-    const child = spawn(process.execPath, [...flags, '--import', 'tsx', script, '--child', ...args], {
+    const child = spawn(process.execPath, [...flags, childScript, '--child', ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, BENCH_BODY_BYTES: String(bodyBytes) },
     });
@@ -192,6 +177,7 @@ async function parent(): Promise<void> {
   END = endMonth(Number(values.months));
   const loadAverageStart = loadAverage();
   oursFlags = [...serviceNodeFlags(), ...values['ours-flags'].split(' ').filter((f) => f !== '')];
+  childScript = compiledBenchScript('ingest');
   const sizeMB = Number(values.size);
   const runs = Number(values.runs);
   const modes = values.modes.split(',') as Mode[];

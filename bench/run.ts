@@ -107,7 +107,7 @@ export const ROWS: Row[] = [
   },
   {
     id: 'ingest-1g',
-    case: 'ingest, 1 GB one-month TR (PostgreSQL), default Node flags (the service start command)',
+    case: 'ingest, 1 GB one-month TR (PostgreSQL), compiled, with the Node flags of the service start command',
     script: 'ingest.ts',
     standard: ['--size', '1024', '--months', '1', '--runs', '3', '--modes', 'ours'],
     quick: ['--size', '100', '--months', '1', '--runs', '1', '--modes', 'ours'],

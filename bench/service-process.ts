@@ -3,10 +3,59 @@
  * share: a streamed POST of a large counter report generated while it is sent (mock/huge.ts), the
  * resident set size of a process read from /proc, and the machine's load average for the record.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { hugeReportChunks, hugeReportSize } from '../mock/huge.ts';
+
+const ROOT = new URL('..', import.meta.url);
+
+/**
+ * `npm start`'s command line after `node` (package.json's `start` script: Node flags, the compiled CLI,
+ * `serve`), once its `prestart` (the incremental build) has run, so that a bench measures the service
+ * exactly as it starts by default.
+ */
+export function serviceStartArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as {
+    scripts: { start: string; prestart?: string };
+  };
+  if (pkg.scripts.prestart)
+    execFileSync('npm', ['run', '--silent', 'prestart'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  const words = pkg.scripts.start.split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`the start script does not run node: ${pkg.scripts.start}`);
+  return words.slice(1);
+}
+
+/**
+ * The Node flags the service starts with by default: those before the script in package.json's `start`
+ * script (e.g. its heap limits), for bench children that stand for the service.
+ */
+export function serviceNodeFlags(): string[] {
+  const args = serviceStartArgs();
+  const script = args.findIndex((a) => !a.startsWith('--'));
+  return script < 0 ? args : args.slice(0, script);
+}
+
+/**
+ * A bench script compiled to JavaScript with what it imports (bench/tsconfig.compiled.json, into
+ * bench/out/compiled/, incremental), for children that must run as the service does, without tsx: tsx
+ * runs its module hooks in a thread of their own, about 50 MB of RSS that `npm start` does not have.
+ * (It also compiles the embedded database's initdb script, which is started by path, not imported.)
+ * Returns the path of the compiled `bench/<name>.js`.
+ */
+export function compiledBenchScript(name: string): string {
+  execFileSync('npx', ['tsc', '-b', 'bench/tsconfig.compiled.json'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return fileURLToPath(new URL(`bench/out/compiled/bench/${name}.js`, ROOT));
+}
 
 /** The 1-, 5- and 15-minute load averages, two decimals each. */
 export function loadAverage(): string {

@@ -67,6 +67,11 @@ export interface Config {
    * (docs/hardening.md, "Memory under big requests"); false only to compare with the buffered way.
    */
   streamBodies: boolean;
+  /**
+   * MEMORY_BUDGET_MB: the bound of the data held in memory while working, from which the export's, the
+   * uploads' and the harvest's budgets derive (src/memory-budget.ts); undefined = from the heap limit.
+   */
+  memoryBudgetMb?: number;
 }
 
 /**
@@ -241,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     healthTimeoutMs: int(env, 'HEALTH_TIMEOUT_MS', 5000, 1),
     instanceId: env.HARVESTER_INSTANCE_ID || `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     streamBodies: bool(env, 'STREAM_BODIES', true),
+    memoryBudgetMb: env.MEMORY_BUDGET_MB ? int(env, 'MEMORY_BUDGET_MB', 0, 16) : undefined,
     harvest: loadHarvestConfig(env),
     server: loadServerLimits(env),
     uploadLimitBytes: int(env, 'HARVESTER_UPLOAD_LIMIT_BYTES', 2 * 1024 * 1024 * 1024, 1),

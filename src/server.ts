@@ -3,12 +3,14 @@
  * `startService` is what `erm-usage-harvester serve` (and `npm start`) runs, and what tests start on a
  * real port.
  */
+import { getHeapStatistics } from 'node:v8';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { ServiceContext } from './context.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
+import { memoryBound, setMemoryBound } from './memory-budget.ts';
 import { gaugeReader } from './live-gauges.ts';
 import { buildApp, type App } from './api/app.ts';
 import { healthRoutes } from './api/health.ts';
@@ -62,6 +64,16 @@ export interface RunningService {
 
 export async function startService(config: Config, opts: StartOptions = {}): Promise<RunningService> {
   const log = opts.logger ?? createLogger({ level: config.logLevel });
+  setMemoryBound(config.memoryBudgetMb === undefined ? undefined : config.memoryBudgetMb * 1024 * 1024);
+  log.info(
+    {
+      memoryBoundMb: Math.round(memoryBound() / 2 ** 20),
+      heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+    },
+    config.memoryBudgetMb === undefined
+      ? 'memory bound from the heap limit'
+      : 'memory bound from MEMORY_BUDGET_MB',
+  );
   const clock = opts.clock ?? systemClock;
   const db: Db =
     opts.db ??

@@ -6,13 +6,12 @@
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { ServiceContext } from '../context.ts';
+import { packageRoot } from '../package-root.ts';
 import type { App, Routes } from './app.ts';
 
-/** web/ at the repository root, from src/api/ (and from dist/src/api/ after a build). */
+/** web/ at the repository root (next to src/ and dist/). */
 function webRoot(): string {
-  const here = import.meta.dirname;
-  const up = path.basename(path.dirname(path.dirname(here))) === 'dist' ? 3 : 2;
-  return path.resolve(here, ...Array<string>(up).fill('..'), 'web');
+  return path.join(packageRoot(), 'web');
 }
 
 export function uiRoutes(_ctx: ServiceContext): Routes {

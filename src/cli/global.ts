@@ -1,7 +1,9 @@
 /** Options every client command shares, the client built from them, and how errors are shown. */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { HarvesterApiError, HarvesterClient, HarvesterConnectionError } from '../client/index.ts';
+import { packageRoot } from '../package-root.ts';
 
 export interface GlobalOptions {
   url: string;
@@ -60,7 +62,7 @@ function globalOptions(cmd: Command): GlobalOptions {
 
 export function cliVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
       version?: string;
     };
     return pkg.version ?? '0.0.0';

@@ -29,14 +29,16 @@ export const COUNTER_REPORTS: RecordTable = {
   check: checkCounterReport,
   separateReport: true,
   providersOf: (record) => [stringField(record, 'providerId')],
-  async afterWrite(tx, tenant, stored, previous, statsLater) {
+  async afterWrite(tx, tenant, stored, previous, later) {
     // A record inserted under an id of its own has no usage rows yet (they go with the record).
-    await refreshUsage(tx, tenant, stored, previous === undefined);
+    if (later) later.usage.add(stored, previous === undefined);
+    else await refreshUsage(tx, tenant, stored, previous === undefined);
     const providers = new Set([stringField(stored, 'providerId'), stringField(previous, 'providerId')]);
     for (const pid of providers)
       if (pid === undefined) continue;
-      else if (statsLater) statsLater.add(pid);
-      else await refreshProviderStats(tx, tenant, pid);
+      else if (!later) await refreshProviderStats(tx, tenant, pid);
+      else if (previous === undefined) later.stats.inserted(pid, stored);
+      else later.stats.changed(pid);
   },
   async afterDelete(tx, tenant, previous) {
     const pid = stringField(previous, 'providerId');

@@ -107,14 +107,117 @@ const LOOSE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * holds the provider's lock (lockProviders) in the same transaction.
  */
 export async function refreshProviderStats(tx: Queryable, tenant: string, providerId: string): Promise<void> {
+  await writeProviderStats(tx, tenant, providerId);
+}
+
+/** The aggregates of `computeProviderStats` over the records of `FROM` (one row `s`). */
+const STATS_AGGREGATES = `SELECT
+         max(jsonb->>'yearMonth') FILTER (WHERE NOT jsonb ? 'failedAttempts') AS latest,
+         min(jsonb->>'yearMonth') FILTER (WHERE NOT jsonb ? 'failedAttempts') AS earliest,
+         bool_or(jsonb ? 'failedReason') AS has_failed,
+         array_agg(DISTINCT coalesce((regexp_match(jsonb->>'failedReason', $3))[1], 'other') COLLATE "C"
+                   ORDER BY coalesce((regexp_match(jsonb->>'failedReason', $3))[1], 'other') COLLATE "C")
+           FILTER (WHERE jsonb ? 'failedReason') AS error_codes,
+         array_agg(DISTINCT (jsonb->>'reportName') COLLATE "C" ORDER BY (jsonb->>'reportName') COLLATE "C")
+           FILTER (WHERE jsonb ? 'reportName') AS report_types,
+         array_agg(DISTINCT (jsonb->>'release') COLLATE "C" ORDER BY (jsonb->>'release') COLLATE "C")
+           FILTER (WHERE jsonb ? 'release') AS report_releases`;
+
+/** A derived list of the provider (`p`) joined with the same list of the new records (`s`), sorted. */
+const mergedList = (field: string, column: string) =>
+  `coalesce((SELECT to_jsonb(array_agg(DISTINCT v COLLATE "C" ORDER BY v COLLATE "C")) FROM (
+      SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(p.jsonb->'${field}') = 'array'
+                                            THEN p.jsonb->'${field}' ELSE '[]'::jsonb END)
+      UNION ALL SELECT unnest(s.${column})) AS l(v)), '[]'::jsonb)`;
+
+/**
+ * Recomputes (`inserted` undefined) or extends (`inserted`: the only writes since the statistics were
+ * last written were inserts of these records) and stores the statistics of one provider, in one
+ * statement that writes nothing when nothing changed. Extending reads the new records only: a record
+ * added can only widen the month span and add to the lists, so the provider's stored statistics joined
+ * with those of the new records are the statistics over all its records. The lists are sorted by code
+ * point (COLLATE "C"), as `sortedStrings` sorts them.
+ */
+async function writeProviderStats(
+  tx: Queryable,
+  tenant: string,
+  providerId: string,
+  inserted?: JsonRecord[],
+): Promise<void> {
   if (!LOOSE_UUID.test(providerId)) return;
-  const stats = await computeProviderStats(tx, tenant, providerId);
+  const providers = tenantTable(tenant, 'usage_data_providers');
+  const value = inserted
+    ? `jsonb_strip_nulls(jsonb_build_object(
+         'latestReport', greatest(p.jsonb->>'latestReport', s.latest),
+         'earliestReport', least(p.jsonb->>'earliestReport', s.earliest)))
+       || jsonb_build_object(
+         'hasFailedReport',
+           CASE WHEN p.jsonb->>'hasFailedReport' = 'yes' OR s.has_failed THEN 'yes' ELSE 'no' END,
+         'reportErrorCodes', ${mergedList('reportErrorCodes', 'error_codes')},
+         'reportTypes', ${mergedList('reportTypes', 'report_types')},
+         'reportReleases', ${mergedList('reportReleases', 'report_releases')})`
+    : `jsonb_strip_nulls(jsonb_build_object('latestReport', s.latest, 'earliestReport', s.earliest))
+       || jsonb_build_object(
+         'hasFailedReport', CASE WHEN s.has_failed THEN 'yes' ELSE 'no' END,
+         'reportErrorCodes', coalesce(to_jsonb(s.error_codes), '[]'::jsonb),
+         'reportTypes', coalesce(to_jsonb(s.report_types), '[]'::jsonb),
+         'reportReleases', coalesce(to_jsonb(s.report_releases), '[]'::jsonb))`;
+  const records = inserted
+    ? `jsonb_array_elements($4::jsonb) AS r(jsonb)`
+    : `${tenantTable(tenant, 'counter_reports')} WHERE jsonb->>'providerId' = $1`;
+  const params: unknown[] = [providerId, [...DERIVED_PROVIDER_FIELDS], ERROR_CODE_PATTERN];
+  if (inserted) params.push(JSON.stringify(inserted.map(statsFacts)));
   await tx.query(
-    `UPDATE ${tenantTable(tenant, 'usage_data_providers')}
-     SET jsonb = (jsonb - $2::text[]) || $3::jsonb
-     WHERE id = $1::uuid`,
-    [providerId, [...DERIVED_PROVIDER_FIELDS], JSON.stringify(stats)],
+    `WITH s AS (${STATS_AGGREGATES} FROM ${records}),
+     stats AS (SELECT p.id, ${value} AS value FROM ${providers} p, s WHERE p.id = $1::uuid)
+     UPDATE ${providers} p
+     SET jsonb = (p.jsonb - $2::text[]) || stats.value
+     FROM stats
+     WHERE p.id = stats.id AND p.jsonb IS DISTINCT FROM (p.jsonb - $2::text[]) || stats.value`,
+    params,
   );
+}
+
+/** The fields of a counter report the statistics read. */
+function statsFacts(record: JsonRecord): JsonRecord {
+  const facts: JsonRecord = {};
+  for (const key of ['yearMonth', 'failedAttempts', 'failedReason', 'reportName', 'release'])
+    if (record[key] !== undefined) facts[key] = record[key];
+  return facts;
+}
+
+/**
+ * The providers whose statistics the counter report writes of one transaction change, written once
+ * before its commit (`flush`): a provider only added to (every write an insert) has its statistics
+ * extended with the new records, any other recomputed over all its records.
+ */
+export class StatsBatch {
+  private readonly providers = new Map<string, JsonRecord[] | 'all'>();
+
+  /** A record inserted for the provider. */
+  inserted(providerId: string, record: JsonRecord): void {
+    const seen = this.providers.get(providerId);
+    if (seen === 'all') return;
+    this.providers.set(providerId, [...(seen ?? []), statsFacts(record)]);
+  }
+
+  /** A write other than an insert touched the provider. */
+  changed(providerId: string): void {
+    this.providers.set(providerId, 'all');
+  }
+
+  /** The providers touched, sorted (the lock order). */
+  get touched(): string[] {
+    return [...this.providers.keys()].sort();
+  }
+
+  async flush(tx: Queryable, tenant: string): Promise<void> {
+    for (const pid of this.touched) {
+      const inserted = this.providers.get(pid);
+      await writeProviderStats(tx, tenant, pid, inserted === 'all' ? undefined : inserted);
+    }
+    this.providers.clear();
+  }
 }
 
 /** Sets harvestingConfig.aggregator.name to the label of the referenced aggregator setting, if it exists. */

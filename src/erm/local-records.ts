@@ -35,7 +35,7 @@ import {
   tenantDistinct,
   tenantErrorCodes,
 } from './counter-reports.ts';
-import { lockProviders, refreshProviderStats } from './derived.ts';
+import { lockProviders, refreshProviderStats, StatsBatch } from './derived.ts';
 import type { Page, StreamedReport } from './port.ts';
 import { PROVIDERS } from './providers.ts';
 import { RecordValidationError, rmbErrors } from './record-checks.ts';
@@ -51,6 +51,7 @@ import {
   updateRow,
   type RecordTable,
   type Resource,
+  type WriteBatch,
 } from './record-table.ts';
 import {
   assembleReport,
@@ -62,6 +63,7 @@ import {
   type ReportColumn,
 } from './report-chunks.ts';
 import { readSetting, writeSetting } from './settings.ts';
+import { UsageBatch } from './usage.ts';
 import { INVALID_UUID_MESSAGE, StoreError } from './store-error.ts';
 
 export interface ListQuery {
@@ -97,6 +99,10 @@ const TABLES: Record<Resource, RecordTable> = {
   'aggregator-settings': AGGREGATORS,
   'counter-reports': COUNTER_REPORTS,
 };
+
+function newWriteBatch(): WriteBatch {
+  return { stats: new StatsBatch(), usage: new UsageBatch() };
+}
 
 function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
@@ -231,7 +237,7 @@ export class LocalRecords {
     record: JsonRecord,
     opts: WriteOptions,
     streamed?: StreamedReport,
-    statsLater?: Set<string>,
+    later?: WriteBatch,
   ): Promise<JsonRecord> {
     const id = String(record.id);
     const stored = this.sealed(spec, await this.prepare(tx, tenant, spec, record));
@@ -246,7 +252,7 @@ export class LocalRecords {
         },
       ]);
     await writeChunks(tx, tenant, id, column);
-    await spec.afterWrite?.(tx, tenant, stored, undefined, statsLater);
+    await spec.afterWrite?.(tx, tenant, stored, undefined, later);
     return stored;
   }
 
@@ -284,7 +290,7 @@ export class LocalRecords {
     previous: JsonRecord,
     opts: WriteOptions,
     streamed?: StreamedReport,
-    statsLater?: Set<string>,
+    later?: WriteBatch,
   ): Promise<JsonRecord> {
     const merged = this.withSecrets(spec, record, previous);
     const stored = this.sealed(spec, await this.prepare(tx, tenant, spec, merged));
@@ -295,7 +301,7 @@ export class LocalRecords {
       await deleteChunks(tx, tenant, String(stored.id));
       await writeChunks(tx, tenant, String(stored.id), column);
     }
-    await spec.afterWrite?.(tx, tenant, stored, previous, statsLater);
+    await spec.afterWrite?.(tx, tenant, stored, previous, later);
     return stored;
   }
 
@@ -317,22 +323,22 @@ export class LocalRecords {
       const existing = await existingMonths(tx, tenant, key);
       if (existing.size > 0 && !overwrite) throw new MonthsExistError([...existing.keys()].sort());
       const ids: string[] = [];
-      const statsLater = new Set<string>();
+      const later = newWriteBatch();
       for await (const { record, streamed } of months) {
         const found = existing.get(String(record.yearMonth));
         if (found) {
           const body = validate(spec, withStubReport({ ...record, id: found.id }, streamed));
           const previous = await selectJson(tx, tenant, spec, found.id, true);
           if (!previous) throw new StoreError(404, 'Not found');
-          await this.updateIn(tx, tenant, spec, body, previous, opts, streamed, statsLater);
+          await this.updateIn(tx, tenant, spec, body, previous, opts, streamed, later);
           ids.push(found.id);
         } else {
           const body = validate(spec, withStubReport({ ...record, id: randomUUID() }, streamed));
-          const stored = await this.insertIn(tx, tenant, spec, body, opts, streamed, statsLater);
+          const stored = await this.insertIn(tx, tenant, spec, body, opts, streamed, later);
           ids.push(String(stored.id));
         }
       }
-      await this.refreshStats(tx, tenant, statsLater);
+      await this.flushLater(tx, tenant, later);
       return ids;
     });
   }
@@ -356,7 +362,7 @@ export class LocalRecords {
     );
     if (records.length === 0) return [];
     return this.write(spec, records[0], async (tx) => {
-      const statsLater = new Set<string>();
+      const later = newWriteBatch();
       await lockProviders(
         tx,
         tenant,
@@ -365,7 +371,7 @@ export class LocalRecords {
       const locked = new Set(records.flatMap((r) => spec.providersOf(r)));
       for (const [i, record] of records.entries()) {
         if (writes[i].id === undefined) {
-          await this.insertIn(tx, tenant, spec, record, opts, undefined, statsLater);
+          await this.insertIn(tx, tenant, spec, record, opts, undefined, later);
           continue;
         }
         const previous = await selectJson(tx, tenant, spec, String(record.id), true);
@@ -373,9 +379,9 @@ export class LocalRecords {
         const moved = spec.providersOf(previous).filter((p) => p !== undefined && !locked.has(p));
         await lockProviders(tx, tenant, moved);
         for (const p of moved) locked.add(p);
-        await this.updateIn(tx, tenant, spec, record, previous, opts, undefined, statsLater);
+        await this.updateIn(tx, tenant, spec, record, previous, opts, undefined, later);
       }
-      await this.refreshStats(tx, tenant, statsLater);
+      await this.flushLater(tx, tenant, later);
       return records.map((r) => String(r.id));
     });
   }
@@ -490,9 +496,13 @@ export class LocalRecords {
     return metadata;
   }
 
-  /** Recomputes the statistics of the providers collected by writes (`statsLater`), in lock order. */
-  private async refreshStats(tx: Queryable, tenant: string, providers: Set<string>): Promise<void> {
-    for (const pid of [...providers].sort()) await refreshProviderStats(tx, tenant, pid);
+  /**
+   * Writes what the writes of the transaction derived (`later`): the usage rows of the records, then
+   * the statistics of the providers, in lock order.
+   */
+  private async flushLater(tx: Queryable, tenant: string, later: WriteBatch): Promise<void> {
+    await later.usage.flush(tx, tenant);
+    await later.stats.flush(tx, tenant);
   }
 
   /** Runs a write transaction; a unique-index conflict the table explains (a month) becomes its 422. */

@@ -12,6 +12,8 @@ import type { Db, Queryable } from '../store/db.ts';
 import { tenantTable } from '../store/tenants.ts';
 import { setChunkedStub, type ReportColumn } from './report-chunks.ts';
 import { StoreError } from './store-error.ts';
+import type { StatsBatch } from './derived.ts';
+import type { UsageBatch } from './usage.ts';
 
 /** The path segment of a record type in the HTTP API. */
 export type Resource = 'usage-data-providers' | 'aggregator-settings' | 'counter-reports';
@@ -35,20 +37,28 @@ export interface RecordTable {
   prepare?(tx: Queryable, tenant: string, record: JsonRecord): Promise<JsonRecord>;
   /**
    * Runs in the write's transaction after the row is stored (`previous`: the replaced record). With
-   * `statsLater`, the providers whose statistics the write changed are added to it instead of being
-   * recomputed: a caller writing several records recomputes them once, before its commit.
+   * `later`, what the write derives (the providers' statistics, the usage rows) is added to it instead
+   * of being written: a caller writing several records writes it once, before its commit (`flushLater`).
    */
   afterWrite?(
     tx: Queryable,
     tenant: string,
     stored: JsonRecord,
     previous?: JsonRecord,
-    statsLater?: Set<string>,
+    later?: WriteBatch,
   ): Promise<void>;
   /** Runs in the delete's transaction: the cascades. */
   afterDelete?(tx: Queryable, tenant: string, previous: JsonRecord): Promise<void>;
   /** The answer to a unique index conflict other than on the id (counter reports: the month exists). */
   conflict?(record: JsonRecord): StoreError;
+}
+
+/** What the writes of one transaction derive, written once before its commit (see `afterWrite`). */
+export interface WriteBatch {
+  /** Providers whose statistics the writes changed. */
+  stats: StatsBatch;
+  /** The usage rows of the counter reports written. */
+  usage: UsageBatch;
 }
 
 export interface Row {

@@ -1,7 +1,9 @@
 /**
- * The usage tables `usage_totals` and `usage_top` (tenant migration 4): per stored month the totals per
- * metric and the first items of `topItems`, written in the transaction of every counter report write
- * (`refreshUsage`, from counter-reports.ts) and removed with the record (foreign key cascade). The
+ * The usage tables `usage_totals` (tenant migration 4) and `usage_top_lists` (tenant migration 6): per
+ * stored month the totals per metric, and per metric the list of the month's first items of `topItems`
+ * (one row per month and metric, the items in a jsonb array), written in the transaction of every
+ * counter report write (`UsageBatch`, from counter-reports.ts: one statement for all the months a
+ * transaction writes) and removed with the record (foreign key cascade). The
  * usage API (api/usage-routes.ts) answers from them with one aggregate each, never reading a report.
  * docs/architecture.md "Usage" says why a table and not an aggregate over the records' jsonb.
  */
@@ -19,9 +21,90 @@ function text(record: JsonRecord, key: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** The usage rows of one stored counter report: its totals and, per metric, its first items. */
+interface UsageRow {
+  id: string;
+  providerId: string;
+  release: string;
+  reportName: string;
+  yearMonth: string;
+  totals: Record<string, unknown>;
+  top: Record<string, TopListItem[]>;
+}
+
+/** One item of a month's top list as `usage_top_lists.items` keeps it (in rank order). */
+interface TopListItem {
+  name: string | null;
+  platform: string | null;
+  identifiers: unknown;
+  count: number;
+}
+
+/** The usage rows a record carries now; undefined when it has none (a failure, no usage, no key). */
+function usageRowOf(stored: JsonRecord): UsageRow | undefined {
+  const id = text(stored, 'id');
+  const providerId = text(stored, 'providerId');
+  const release = text(stored, 'release');
+  const reportName = text(stored, 'reportName')?.toUpperCase();
+  const yearMonth = text(stored, 'yearMonth');
+  if (!id || !providerId || !release || !reportName || !yearMonth || stored.failedReason !== undefined)
+    return undefined;
+  const totals = usageTotalsOf(stored.usageTotals);
+  const top = topListsOf(stored.topItems);
+  if (totals.length === 0 && Object.keys(top).length === 0) return undefined;
+  return { id, providerId, release, reportName, yearMonth, totals: Object.fromEntries(totals), top };
+}
+
+/**
+ * The usage rows of the counter reports written in one transaction, written together before its commit
+ * (`flush`): one statement removes the rows of the replaced records, one writes the rows of all of them
+ * into both tables. Only the small rows are held, never the records.
+ */
+export class UsageBatch {
+  private readonly stale = new Set<string>();
+  private readonly rows = new Map<string, UsageRow | undefined>();
+
+  /** A record written; `fresh`: inserted under a new id, so it has no rows to remove. */
+  add(stored: JsonRecord, fresh = false): void {
+    const id = text(stored, 'id');
+    if (!id) return;
+    if (!fresh && !this.rows.has(id)) this.stale.add(id);
+    this.rows.set(id, usageRowOf(stored));
+  }
+
+  async flush(tx: Queryable, tenant: string): Promise<void> {
+    const totalsTable = tenantTable(tenant, 'usage_totals');
+    const topTable = tenantTable(tenant, 'usage_top_lists');
+    if (this.stale.size > 0)
+      await tx.query(
+        `WITH totals AS (DELETE FROM ${totalsTable} WHERE report_id = ANY($1::uuid[]))
+         DELETE FROM ${topTable} WHERE report_id = ANY($1::uuid[])`,
+        [[...this.stale]],
+      );
+    const rows = [...this.rows.values()].filter((r): r is UsageRow => r !== undefined);
+    this.stale.clear();
+    this.rows.clear();
+    if (rows.length === 0) return;
+    await tx.query(
+      `WITH r AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb)
+           AS r(id uuid, "providerId" text, release text, "reportName" text, "yearMonth" text, totals jsonb, top jsonb)
+       ),
+       totals AS (
+         INSERT INTO ${totalsTable} (report_id, provider_id, release, report_name, year_month, metric, total)
+         SELECT r.id, r."providerId", r.release, r."reportName", r."yearMonth", t.key, t.value::bigint
+         FROM r, jsonb_each_text(r.totals) t
+       )
+       INSERT INTO ${topTable} (report_id, provider_id, report_name, year_month, metric, items)
+       SELECT r.id, r."providerId", r."reportName", r."yearMonth", m.key, m.value FROM r, jsonb_each(r.top) m`,
+      [JSON.stringify(rows)],
+    );
+  }
+}
+
 /**
  * Replaces the usage rows of one stored counter report with what the record carries now; `fresh`: the
- * record was just inserted under a new id, so it has no rows to remove. One statement writes both tables.
+ * record was just inserted under a new id, so it has no rows to remove.
  */
 export async function refreshUsage(
   tx: Queryable,
@@ -29,44 +112,9 @@ export async function refreshUsage(
   stored: JsonRecord,
   fresh = false,
 ): Promise<void> {
-  const id = text(stored, 'id');
-  if (!id) return;
-  const totalsTable = tenantTable(tenant, 'usage_totals');
-  const topTable = tenantTable(tenant, 'usage_top');
-  if (!fresh)
-    await tx.query(
-      `WITH totals AS (DELETE FROM ${totalsTable} WHERE report_id = $1)
-       DELETE FROM ${topTable} WHERE report_id = $1`,
-      [id],
-    );
-  const providerId = text(stored, 'providerId');
-  const release = text(stored, 'release');
-  const reportName = text(stored, 'reportName')?.toUpperCase();
-  const yearMonth = text(stored, 'yearMonth');
-  if (!providerId || !release || !reportName || !yearMonth || stored.failedReason !== undefined) return;
-  const totals = usageTotalsOf(stored.usageTotals);
-  const items = topItemsOf(stored.topItems);
-  if (totals.length === 0 && items.length === 0) return;
-  await tx.query(
-    `WITH totals AS (
-       INSERT INTO ${totalsTable} (report_id, provider_id, release, report_name, year_month, metric, total)
-       SELECT $1, $2, $3, $4, $5, t.key, t.value::bigint FROM jsonb_each_text($6::jsonb) t
-     )
-     INSERT INTO ${topTable}
-       (report_id, provider_id, report_name, year_month, metric, rank, name, platform, identifiers, count)
-     SELECT $1, $2, $4, $5, i->>'metric', (i->>'rank')::int, i->>'name', i->>'platform', i->'identifiers',
-            (i->>'count')::bigint
-     FROM jsonb_array_elements($7::jsonb) i`,
-    [
-      id,
-      providerId,
-      release,
-      reportName,
-      yearMonth,
-      JSON.stringify(Object.fromEntries(totals)),
-      JSON.stringify(items),
-    ],
-  );
+  const batch = new UsageBatch();
+  batch.add(stored, fresh);
+  await batch.flush(tx, tenant);
 }
 
 /** The totals of a record's `usageTotals` that fit a bigint. */
@@ -77,31 +125,31 @@ function usageTotalsOf(totals: unknown): [string, unknown][] {
   );
 }
 
-/** The rows of a record's `topItems`: the first TOP_ITEMS_KEPT per metric with a valid count. */
-function topItemsOf(top: unknown): unknown[] {
-  const items: unknown[] = [];
-  if (!top || typeof top !== 'object' || Array.isArray(top)) return items;
+/** A record's `topItems` as lists per metric: the first TOP_ITEMS_KEPT with a valid count, in order. */
+function topListsOf(top: unknown): Record<string, TopListItem[]> {
+  const lists: Record<string, TopListItem[]> = {};
+  if (!top || typeof top !== 'object' || Array.isArray(top)) return lists;
   for (const [metric, list] of Object.entries(top as Record<string, unknown>)) {
     if (!Array.isArray(list)) continue;
-    list.slice(0, TOP_ITEMS_KEPT).forEach((item: unknown, index) => {
+    const items: TopListItem[] = [];
+    for (const item of list.slice(0, TOP_ITEMS_KEPT)) {
       const it = (item ?? {}) as {
         name?: unknown;
         platform?: unknown;
         identifiers?: unknown;
         count?: unknown;
       };
-      if (!COUNT.test(String(it.count))) return;
+      if (!COUNT.test(String(it.count))) continue;
       items.push({
-        metric,
-        rank: index + 1,
         name: typeof it.name === 'string' ? it.name : null,
         platform: typeof it.platform === 'string' ? it.platform : null,
         identifiers: it.identifiers && typeof it.identifiers === 'object' ? it.identifiers : {},
         count: Number(it.count),
       });
-    });
+    }
+    if (items.length > 0) lists[metric] = items;
   }
-  return items;
+  return lists;
 }
 
 export interface UsageQuery {
@@ -180,11 +228,14 @@ export async function usageTop(
     count: string;
     months: string;
   }>(
-    `SELECT name, platform, identifiers, provider_id, sum(count)::text AS count, count(*)::text AS months
-     FROM ${tenantTable(tenant, 'usage_top')}
+    // Each month's list of first items (usage_top_lists.items) unnested: a row per item and month.
+    `SELECT i.name, i.platform, i.identifiers, t.provider_id, sum(i.count)::text AS count,
+            count(*)::text AS months
+     FROM ${tenantTable(tenant, 'usage_top_lists')} t
+       CROSS JOIN LATERAL jsonb_to_recordset(t.items) AS i(name text, platform text, identifiers jsonb, count bigint)
      WHERE ${cond} AND metric = $${params.length - 1}
-     GROUP BY name, platform, identifiers, provider_id
-     ORDER BY sum(count) DESC, name NULLS LAST LIMIT $${params.length}`,
+     GROUP BY i.name, i.platform, i.identifiers, t.provider_id
+     ORDER BY sum(i.count) DESC, i.name NULLS LAST LIMIT $${params.length}`,
     params,
   );
   return res.rows.map((r) => ({

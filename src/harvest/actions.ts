@@ -19,6 +19,14 @@ import {
   type PolicyDecision,
 } from './policy.ts';
 
+/** What `act` leaves to its caller. */
+export interface ActOutcome {
+  /** Rest of the endpoint beyond its spacing, ms. */
+  endpointWaitMs: number;
+  /** The request is done: its item is to be removed (with the endpoint's release, one statement). */
+  removeItem: boolean;
+}
+
 export class DecisionActions {
   constructor(
     private readonly parts: HarvestParts,
@@ -29,25 +37,28 @@ export class DecisionActions {
     return this.parts.ctx.clock.now();
   }
 
-  /** Carries out the decision; returns how long the endpoint must rest beyond its spacing. */
-  async act(c: ItemContext, result: FetchResult, decision: PolicyDecision): Promise<number> {
+  /**
+   * Carries out the decision; returns how long the endpoint must rest beyond its spacing, and whether
+   * the item is done and still to be removed (the caller removes it as it releases the endpoint).
+   */
+  async act(c: ItemContext, result: FetchResult, decision: PolicyDecision): Promise<ActOutcome> {
     const reason = result.kind === 'failure' ? scrub(c.binding, result.reason) : '';
+    const rest = (endpointWaitMs: number): ActOutcome => ({ endpointWaitMs, removeItem: false });
     switch (decision.action) {
       case 'store':
       case 'store-partial':
       case 'store-empty':
         if (result.kind === 'data') await this.months.storeData(c, result.data, storedState(decision));
         else await this.months.storeEmpty(c, result.exceptions);
-        await this.parts.queue.remove(c.item.id);
-        return 0;
+        return { endpointWaitMs: 0, removeItem: true };
       case 'defer':
-        return this.defer(c, decision, reason);
+        return rest(await this.defer(c, decision, reason));
       case 'rate-limit':
-        return this.rateLimit(c, decision, reason);
+        return rest(await this.rateLimit(c, decision, reason));
       case 'stop-job':
       case 'stop-report':
         await this.stopRun(c, decision, reason);
-        return 0;
+        return rest(0);
       case 'fail':
         if (decision.expand && c.item.begin !== c.item.end) {
           const months = expandItem(c.item);
@@ -56,14 +67,14 @@ export class DecisionActions {
             `expanded ${c.item.reportName} ${c.item.begin}..${c.item.end} into ${months.length} months`,
           );
           await this.parts.queue.expand(c.item, months, this.now());
-          return 0;
+          return rest(0);
         }
         await this.months.failItem(c, reason, monthFailure(decision));
-        return 0;
+        return rest(0);
       case 'not-ready':
       case 'terminal':
         await this.months.failItem(c, reason, monthFailure(decision));
-        return 0;
+        return rest(0);
     }
   }
 

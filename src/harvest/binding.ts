@@ -16,6 +16,7 @@ import { createEndpoint } from '../sushi/registry.ts';
 import { EndpointInitError } from '../sushi/types.ts';
 import type { ServiceEndpoint, TransportOptions } from '../sushi/types.ts';
 import { parseIntSetting } from '../tenant-settings.ts';
+import { memoryBudgets } from '../memory-budget.ts';
 
 /** A failure that ends a provider job; `name` becomes the first part of the JobInfo errorMessage. */
 class HarvestRunError extends Error {
@@ -99,6 +100,8 @@ export class Bindings {
       );
     const endpoint = createEndpoint(provider, aggregator, this.transport(), {
       enableStandardViews: this.ctx.config.harvest.enableStandardViews,
+      // Up to REQUEST_CONCURRENCY responses are split at once; they share the splitter's part of the bound.
+      splitterBucketBytes: memoryBudgets().splitterBucketBytes(this.ctx.config.harvest.requestConcurrency),
     });
     for (const s of endpoint.secrets) secrets.add(s);
     return {

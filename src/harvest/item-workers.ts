@@ -13,7 +13,7 @@ import { reclaimIntervalMs } from '../store/sql/lease.ts';
 import { waitingJobsWithoutItems } from '../store/sql/queue.ts';
 import type { ClaimedItem } from '../store/sql/work-items.ts';
 import type { FetchResult } from '../sushi/types.ts';
-import type { DecisionActions } from './actions.ts';
+import type { ActOutcome, DecisionActions } from './actions.ts';
 import type { ProviderBinding } from './binding.ts';
 import type { HarvestParts } from './context.ts';
 import type { PaceAfterAnswer } from './pace.ts';
@@ -139,7 +139,8 @@ export class ItemWorkers {
   /** One request, start to end; every outcome ends with the item removed, re-queued or expanded. */
   private async process(item: ClaimedItem): Promise<void> {
     const { ctx, queue, bindings } = this.parts;
-    const run = await getRun(ctx.db, item.jobId);
+    // The run as the claim read it (one statement less per request); read now for an item taken otherwise.
+    const run = item.run !== undefined ? (item.run ?? undefined) : await getRun(ctx.db, item.jobId);
     if (run?.failure) {
       await queue.remove(item.id);
       return;
@@ -194,15 +195,21 @@ export class ItemWorkers {
       { event: 'response', rule: decision.rule, action: decision.action, code: decision.code },
       'report response',
     );
-    let endpointWait = 0;
+    let acted: ActOutcome = { endpointWaitMs: 0, removeItem: false };
     let pace: PaceAfterAnswer | undefined;
     try {
       pace = await this.parts.paces.record(item.endpoint, result, decision, this.now());
       // Before the item goes back to the queue: no request to the endpoint sooner than its rest.
       if (pace.restMs > 0) await releaseEndpoint(ctx.db, item.endpoint, this.now(), pace.restMs);
-      endpointWait = await this.actions.act({ item, binding, log, pace }, result, decision);
+      acted = await this.actions.act({ item, binding, log, pace }, result, decision);
     } finally {
-      await releaseEndpoint(ctx.db, item.endpoint, this.now(), Math.max(endpointWait, pace?.restMs ?? 0));
+      // A request done: its item is removed as the endpoint is released (one statement).
+      await queue.removeAndRelease(
+        acted.removeItem ? item.id : undefined,
+        item.endpoint,
+        this.now(),
+        Math.max(acted.endpointWaitMs, pace?.restMs ?? 0),
+      );
       if (run?.rateLimited)
         await spaceRequests(ctx.db, item.jobId, this.now() + ctx.config.harvest.rateLimitedSpacingMs);
       if (result.kind === 'data') await result.data.dispose().catch(() => {});

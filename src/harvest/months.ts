@@ -185,7 +185,7 @@ export class MonthStore {
    */
   private async storeMonths(c: ItemContext, months: PendingMonth[], downloadTime: string): Promise<boolean> {
     if (months.length === 0) return true;
-    const { ctx, erm, tally } = this.parts;
+    const { erm, tally } = this.parts;
     const found = await this.existingMany(
       c,
       months.map((m) => m.key),
@@ -216,8 +216,7 @@ export class MonthStore {
       }
       return true;
     }
-    await recordUpload(ctx.db, c.item.jobId, true);
-    await tally.months(
+    await tally.monthsUploaded(
       c.item,
       writes.map((w) => w.outcome),
       c.log,

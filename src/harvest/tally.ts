@@ -4,6 +4,7 @@
  * metrics. Counting never fails a harvest: a failed count is logged.
  */
 import type { YearMonth } from '../counter/index.ts';
+import { recordUpload } from '../store/sql/harvest-runs.ts';
 import { addToJobReport, type JobReportDelta } from '../store/sql/job-info.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Logger } from '../log.ts';
@@ -34,8 +35,16 @@ export class HarvestTally {
     await this.add(item, { failed: { upload: 1 } }, log);
   }
 
-  /** Several successful months written together: one job report update. */
-  async months(item: Counted, outcomes: (MonthOutcome & { kind: 'success' })[], log: Logger): Promise<void> {
+  /**
+   * Several successful months written together: their upload counted (harvest-runs.ts `recordUpload`)
+   * and the job report updated in one statement. When that fails the upload is counted on its own
+   * (a failure of that propagates, as `recordUpload`'s does) and the report update is logged.
+   */
+  async monthsUploaded(
+    item: Counted,
+    outcomes: (MonthOutcome & { kind: 'success' })[],
+    log: Logger,
+  ): Promise<void> {
     const delta = { stored: 0, empty: 0 };
     for (const outcome of outcomes) {
       const state = outcome.state?.state ?? 'harvested';
@@ -43,7 +52,12 @@ export class HarvestTally {
       if (state === 'empty') delta.empty++;
       else delta.stored++;
     }
-    await this.add(item, delta, log);
+    try {
+      await addToJobReport(this.ctx.db, item.tenant, item.jobId, delta, { uploadSucceeded: true });
+    } catch (err) {
+      log.warn({ event: 'job-report', err: (err as Error).message }, 'cannot update the job report');
+      await recordUpload(this.ctx.db, item.jobId, true);
+    }
   }
 
   /** A request put back for later (queued, busy, rate limited). */

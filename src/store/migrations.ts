@@ -296,6 +296,45 @@ export const tenantMigrations: Migration[] = [
        )`,
     ],
   },
+  {
+    version: 6,
+    name: 'top items as one list per stored month and metric (usage_top_lists replaces usage_top)',
+    sql: [
+      // One row per stored month and metric instead of one per item: the harvest writes a few rows per
+      // month instead of up to 25 per metric, each with its index entries (docs/benchmarks.md, section 2).
+      `CREATE TABLE IF NOT EXISTS {schema}.usage_top_lists (
+         report_id uuid NOT NULL REFERENCES {schema}.counter_reports (id) ON DELETE CASCADE,
+         provider_id text NOT NULL,
+         report_name text NOT NULL,
+         year_month text NOT NULL,
+         metric text NOT NULL,
+         items jsonb NOT NULL,
+         PRIMARY KEY (report_id, metric)
+       )`,
+      // One index serves /usage/top for the tenant (report, metric, then every provider's months) and
+      // for one provider (report, metric, provider, then the month range).
+      `CREATE INDEX IF NOT EXISTS usage_top_lists_metric ON {schema}.usage_top_lists (report_name, metric, provider_id, year_month)`,
+      `INSERT INTO {schema}.usage_top_lists
+         SELECT c.id, c.jsonb->>'providerId', upper(c.jsonb->>'reportName'), c.jsonb->>'yearMonth', m.key,
+                jsonb_agg(jsonb_build_object(
+                  'name', CASE WHEN jsonb_typeof(i.item->'name') = 'string' THEN i.item->>'name' END,
+                  'platform', CASE WHEN jsonb_typeof(i.item->'platform') = 'string' THEN i.item->>'platform' END,
+                  'identifiers', CASE WHEN jsonb_typeof(i.item->'identifiers') IN ('object', 'array')
+                                      THEN i.item->'identifiers' ELSE '{}'::jsonb END,
+                  'count', (i.item->>'count')::numeric::bigint) ORDER BY i.rank)
+         FROM {schema}.counter_reports c,
+              jsonb_each(c.jsonb->'topItems') m,
+              jsonb_array_elements(CASE WHEN jsonb_typeof(m.value) = 'array' THEN m.value ELSE '[]'::jsonb END)
+                WITH ORDINALITY AS i(item, rank)
+         WHERE jsonb_typeof(c.jsonb->'topItems') = 'object' AND NOT c.jsonb ? 'failedReason'
+           AND c.jsonb->>'providerId' IS NOT NULL AND c.jsonb->>'release' IS NOT NULL
+           AND c.jsonb->>'reportName' IS NOT NULL AND c.jsonb->>'yearMonth' IS NOT NULL
+           AND i.rank <= 25 AND i.item->>'count' ~ '^-?[0-9]{1,18}$'
+         GROUP BY c.id, m.key
+       ON CONFLICT DO NOTHING`,
+      `DROP TABLE IF EXISTS {schema}.usage_top`,
+    ],
+  },
 ];
 
 async function applyMigrations(

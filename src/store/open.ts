@@ -1,6 +1,4 @@
 import type { Db } from './db.ts';
-import { PgliteDb } from './pglite.ts';
-import { PostgresDb } from './postgres.ts';
 
 export interface DatabaseOptions {
   /** A PostgreSQL connection string; when absent the embedded database is used. */
@@ -13,8 +11,16 @@ export interface DatabaseOptions {
   pgliteSharedBuffers?: string;
 }
 
+/**
+ * Each backend is loaded only when it is used: PGlite's module (WebAssembly PostgreSQL) is large, and a
+ * service on PostgreSQL never needs it; the pg driver is small but as unneeded on PGlite.
+ */
 export async function openDatabase(opts: DatabaseOptions): Promise<Db> {
-  if (opts.databaseUrl) return PostgresDb.open(opts.databaseUrl, opts.poolSize);
+  if (opts.databaseUrl) {
+    const { PostgresDb } = await import('./postgres.ts');
+    return PostgresDb.open(opts.databaseUrl, opts.poolSize);
+  }
+  const { PgliteDb } = await import('./pglite.ts');
   return PgliteDb.open(opts.memory ? undefined : (opts.dataDir ?? './data'), {
     sharedBuffers: opts.pgliteSharedBuffers,
   });

@@ -112,7 +112,17 @@ export interface PgliteOptions {
 
 export const DEFAULT_PGLITE_SHARED_BUFFERS = '32MB';
 
-const INITDB_SCRIPT = fileURLToPath(new URL('./pglite-initdb.ts', import.meta.url));
+/**
+ * The child's script and its Node arguments: next to this module, as TypeScript run through tsx (tests,
+ * `node --import tsx`) or as the compiled JavaScript of `npm start` (dist/, no tsx needed).
+ */
+function initdbCommand(dir: string): string[] {
+  const compiled = import.meta.url.endsWith('.js');
+  const script = fileURLToPath(
+    new URL(compiled ? './pglite-initdb.js' : './pglite-initdb.ts', import.meta.url),
+  );
+  return compiled ? [script, dir] : ['--import', 'tsx', script, dir];
+}
 
 /**
  * Creates the database directory `pgdata` of a data directory in a child process (see
@@ -134,7 +144,7 @@ async function initialiseInChild(dataDir: string): Promise<void> {
   await new Promise<void>((done, fail) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', INITDB_SCRIPT, temp],
+      initdbCommand(temp),
       { maxBuffer: 4 * 1024 * 1024 },
       (err, _stdout, stderr) => {
         if (!err) return done();

@@ -196,6 +196,9 @@ class RestEndpoint implements ServiceEndpoint {
       requested: { begin: item.beginDate, end: item.endDate },
       reportId: report,
       validate: this.options.validateReports ?? true,
+      ...(this.options.splitterBucketBytes !== undefined && {
+        memoryBudgetBytes: this.options.splitterBucketBytes,
+      }),
     });
     const facts: FailureFacts = { httpStatus: response.status, ...retryAfterFacts(response.headers) };
     const bodyFailure = response.body.failure();

@@ -133,6 +133,8 @@ export interface ImplementationOptions {
   enableStandardViews?: boolean;
   /** Schema and Code of Practice diagnostics on COUNTER 5 JSON reports (default true). */
   validateReports?: boolean;
+  /** Month buckets of one COUNTER 5 response held in memory before the largest spill (memory-budget.ts). */
+  splitterBucketBytes?: number;
 }
 
 /** One service implementation: its `/impl` entry and how to bind it to a provider. */

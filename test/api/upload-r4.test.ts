@@ -146,13 +146,22 @@ for (const backend of backends()) {
         }
       });
 
-    it('an uploaded JR1 exported again (json: COUNTER 4 has no tabular export) gives the counts of the file', async () => {
+    const exportOf = (pid: string, report: string, from: string, to: string, format: string) =>
+      fetch(
+        `${svc.url}/counter-reports/export/provider/${pid}/report/${encodeURIComponent(report)}/version/4/from/${from}/to/${to}?format=${format}`,
+        { headers: { 'x-okapi-tenant': 'diku' } },
+      );
+    const cellsOf = (text: string, separator: string) =>
+      text
+        .replace(/^\uFEFF/, '')
+        .split(separator === ',' ? '\r\n' : '\n')
+        .slice(0, -1)
+        .map((line) => line.split(separator));
+
+    it('an uploaded JR1 exported again as json gives the counts of the file', async () => {
       const pid = await provider('4', 'r4 export');
       assert.equal((await upload(svc, pid, 'JR1.tsv', JR1)).status, 200);
-      const path = `/counter-reports/export/provider/${pid}/report/JR1/version/4/from/2022-01/to/2022-03`;
-      const get = (format: string) =>
-        fetch(`${svc.url}${path}?format=${format}`, { headers: { 'x-okapi-tenant': 'diku' } });
-      const res = await get('json');
+      const res = await exportOf(pid, 'JR1', '2022-01', '2022-03', 'json');
       assert.equal(res.status, 200, await res.clone().text());
       const merged: any = await res.json();
       const rows = (merged.customer[0].reportItems as Item[]).map((item) => [
@@ -165,9 +174,101 @@ for (const backend of backends()) {
         .map((line) => line.split('\t'))
         .map((cells) => [cells[0], cells.slice(10).map(Number)]);
       assert.deepEqual(rows, want);
-      const tsv = await get('tsv');
-      assert.equal(tsv.status, 400);
-      assert.match(await tsv.text(), /json only/);
+    });
+
+    it('the harvested JR1 exported as tsv is the COUNTER 4 table of the mock’s usage, as written by hand', async () => {
+      const res = await exportOf(harvestedId, 'JR1', '2022-01', '2022-03', 'tsv');
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal(res.headers.get('content-type'), 'text/tab-separated-values; charset=utf-8');
+      assert.match(res.headers.get('content-disposition') ?? '', /_JR1_4_2022-01_2022-03\.tsv"$/);
+      const got = cellsOf(await res.text(), '\t');
+      const want = cellsOf(JR1, '\t');
+      const customer = harvested[0].report.customer[0];
+      assert.deepEqual(got[0], want[0]);
+      assert.deepEqual(got.slice(1, 3), [[customer.name ?? ''], [customer.id ?? '']]);
+      assert.deepEqual(got.slice(3, 6), want.slice(3, 6), 'period covered');
+      assert.match(got[6][0], /^\d{4}-\d{2}-\d{2}$/, 'date run');
+      // Headings, the total row, the journals with FT_TOTAL per month and the period's HTML and PDF.
+      assert.deepEqual(got.slice(7), want.slice(7));
+    });
+
+    it('csv and xlsx hold the same cells as tsv; an exported table uploaded again stores the same usage', async () => {
+      const tsv = cellsOf(
+        await (await exportOf(harvestedId, 'JR1', '2022-01', '2022-03', 'tsv')).text(),
+        '\t',
+      );
+      const csvRes = await exportOf(harvestedId, 'JR1', '2022-01', '2022-03', 'csv');
+      assert.equal(csvRes.headers.get('content-type'), 'text/csv; charset=utf-8');
+      const csvText = await csvRes.text();
+      assert.deepEqual(cellsOf(csvText, ','), tsv);
+      const xlsxRes = await exportOf(harvestedId, 'JR1', '2022-01', '2022-03', 'xlsx');
+      assert.equal(xlsxRes.status, 200);
+      const ExcelJS = (await import('exceljs')).default;
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.load(Buffer.from(await xlsxRes.arrayBuffer()) as any);
+      const sheetRows: string[][] = [];
+      wb.worksheets[0].eachRow({ includeEmpty: true }, (row) => {
+        const values = Array.from((row.values as (string | number | null | undefined)[]).slice(1));
+        sheetRows.push(values.map((v) => (v === null || v === undefined ? '' : String(v))));
+      });
+      const trim = (rows: string[][]) =>
+        rows.map((r) => {
+          const out = [...r];
+          while (out.length > 0 && out[out.length - 1] === '') out.pop();
+          return out;
+        });
+      assert.deepEqual(trim(sheetRows), trim(tsv));
+
+      const pid = await provider('4', 'r4 round trip');
+      const res = await upload(svc, pid, 'export.csv', csvText);
+      assert.equal(res.status, 200, res.text);
+      const stored = await reportsOf(svc, pid);
+      assert.deepEqual(
+        stored.map((r) => [r.reportName, r.yearMonth, r.itemCount]),
+        harvested.map((r) => [r.reportName, r.yearMonth, r.itemCount]),
+      );
+      for (const [i, record] of stored.entries())
+        assert.deepEqual(journals(record), journals(harvested[i]), record.yearMonth);
+    });
+
+    it('one stored R4 month exported as csv; the range of an uploaded DB1 lists every activity of each database', async () => {
+      const one = await fetch(`${svc.url}/counter-reports/export/${harvested[1].id}?format=csv`, {
+        headers: { 'x-okapi-tenant': 'diku' },
+      });
+      assert.equal(one.status, 200, await one.clone().text());
+      const rows = cellsOf(await one.text(), ',');
+      assert.deepEqual(rows[4], ['2022-02-01 to 2022-02-28']);
+      assert.deepEqual(rows[7].slice(-4), [
+        'Reporting Period Total',
+        'Reporting Period HTML',
+        'Reporting Period PDF',
+        'Feb-2022',
+      ]);
+      assert.equal(rows.length, 9 + journals(harvested[1]).length);
+
+      const pid = await provider('4', 'r4 db1 export');
+      assert.equal((await upload(svc, pid, 'DB1.csv', DB1)).status, 200);
+      const db1 = await exportOf(pid, 'DB1', '2022-01', '2022-02', 'csv');
+      assert.equal(db1.status, 200, await db1.clone().text());
+      const got = cellsOf(await db1.text(), ',');
+      const want = DB1.replace(/\r\n$/, '')
+        .split('\r\n')
+        .map((line) => line.split(','));
+      assert.deepEqual(got[7], want[7], 'headings');
+      const key = (r: string[]) => `${r[0]}|${r[3]}`;
+      const data = new Map(got.slice(8).map((r) => [key(r), r]));
+      // Every row of the file is there; the activities the file leaves out of Database B are zero rows.
+      for (const row of want.slice(8)) assert.deepEqual(data.get(key(row)), row);
+      assert.deepEqual(data.get('Database B|Record Views'), [
+        'Database B',
+        'Publisher Y',
+        'Platform Z',
+        'Record Views',
+        '0',
+        '0',
+        '0',
+      ]);
+      assert.equal(data.size, 8);
     });
 
     it('DB1 as csv: a month with one database and a month with two', async () => {

@@ -134,16 +134,25 @@ for (const backend of backends()) {
       assert.deepEqual(changed.months, [{ yearMonth: '2022-02', totals: { Total_Item_Requests: 7 } }]);
     });
 
-    it('tenant migration 4 fills the usage tables from months stored before it', async () => {
+    it('tenant migrations 4 and 6 fill the usage tables from months stored before them', async () => {
       const before = await client.usageTotals({ report: 'TR' });
       const topBefore = await client.usageTop({ report: 'TR', metric: 'Total_Item_Requests', limit: 5 });
       const schema = '"diku_mod_erm_usage_harvester"';
       await svc.ctx.db.query(`DELETE FROM ${schema}.usage_totals`);
-      await svc.ctx.db.query(`DELETE FROM ${schema}.usage_top`);
+      await svc.ctx.db.query(`DELETE FROM ${schema}.usage_top_lists`);
       assert.deepEqual((await client.usageTotals({ report: 'TR' })).months, []);
+      assert.deepEqual(
+        (await client.usageTop({ report: 'TR', metric: 'Total_Item_Requests', limit: 5 })).items,
+        [],
+      );
+      // Migration 4's totals, migration 6's top item lists (its own table, usage_top, is gone since 6).
       const v4 = tenantMigrations.find((m) => m.version === 4)!;
-      for (const stmt of v4.sql.filter((q) => q.trim().startsWith('INSERT')))
-        await svc.ctx.db.query(stmt.replaceAll('{schema}', schema));
+      const v6 = tenantMigrations.find((m) => m.version === 6)!;
+      const fills = [...v4.sql, ...v6.sql].filter(
+        (q) => q.trim().startsWith('INSERT') && !q.includes('.usage_top\n'),
+      );
+      assert.equal(fills.length, 2);
+      for (const stmt of fills) await svc.ctx.db.query(stmt.replaceAll('{schema}', schema));
       assert.deepEqual(await client.usageTotals({ report: 'TR' }), before);
       assert.deepEqual(
         await client.usageTop({ report: 'TR', metric: 'Total_Item_Requests', limit: 5 }),

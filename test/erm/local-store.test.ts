@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ErmError } from '../../src/erm/port.ts';
+import { usageTop, usageTotals } from '../../src/erm/usage.ts';
 import { secrets } from '../../src/log.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends } from '../helpers/service.ts';
@@ -103,6 +104,107 @@ for (const backend of backends()) {
         svc.store.postCounterReport('diku', { ...base, yearMonth: '2020-03' }),
         422,
         'Unprocessable Entity',
+      );
+    });
+
+    it('upsertCounterReports: the statistics extended by inserts equal those recomputed over all months; usage rows written', async () => {
+      const base = {
+        providerId,
+        release: '5',
+        reportName: 'DR',
+        downloadTime: '2024-02-01T10:00:00.000+00:00',
+      };
+      const month = (yearMonth: string, count: number) => ({
+        record: {
+          ...base,
+          yearMonth,
+          report: { Report_Items: [] },
+          usageTotals: { Total_Item_Requests: count },
+          topItems: {
+            Total_Item_Requests: [
+              { name: 'A', platform: 'P', identifiers: { ISSN: '1' }, count: count - 1 },
+              { name: 'B', platform: 'P', identifiers: {}, count: 1 },
+              { name: 'bad', count: 'x' },
+            ],
+          },
+        },
+      });
+      const stats = async () => {
+        const p = await svc.store.getProvider('diku', providerId);
+        return Object.fromEntries(
+          [
+            'latestReport',
+            'earliestReport',
+            'hasFailedReport',
+            'reportErrorCodes',
+            'reportTypes',
+            'reportReleases',
+          ]
+            .filter((k) => k in p)
+            .map((k) => [k, p[k]]),
+        );
+      };
+      const upsert = svc.store.upsertCounterReports.bind(svc.store);
+      // Inserts only: the stored statistics are extended with the new months.
+      const ids = await upsert('diku', [
+        month('2019-11', 10),
+        {
+          record: {
+            ...base,
+            release: '5.1',
+            yearMonth: '2019-10',
+            failedAttempts: 2,
+            failedReason: 'Number=3031',
+          },
+        },
+        month('2021-06', 4),
+      ]);
+      assert.equal(ids.length, 3);
+      const extended = await stats();
+      assert.equal(extended.earliestReport, '2019-11');
+      assert.equal(extended.latestReport, '2021-06');
+      assert.equal(extended.hasFailedReport, 'yes');
+      assert.deepEqual(extended.reportReleases, ['5', '5.1']);
+      assert.deepEqual(extended.reportTypes, ['DR', 'TR']);
+      // The same months recomputed from scratch (a PUT recomputes over all the provider's months).
+      const p = await svc.store.getProvider('diku', providerId);
+      await svc.store.putProvider('diku', { ...p, latestReport: '1900-01', reportTypes: [] });
+      assert.deepEqual(await stats(), extended);
+      // A replacement recomputes: the failure replaced by data leaves no failed month behind.
+      await upsert('diku', [{ id: ids[1], ...month('2019-10', 3) }]);
+      const replaced = await stats();
+      assert.equal(replaced.earliestReport, '2019-10');
+      assert.equal(replaced.hasFailedReport, 'no');
+      assert.deepEqual(replaced.reportErrorCodes, []);
+      // Usage rows of all three months, written in one statement; the invalid top item left out.
+      const top = await usageTop(svc.ctx.db, 'diku', {
+        providerId,
+        reportName: 'DR',
+        from: '2019-01',
+        to: '2021-12',
+        metric: 'Total_Item_Requests',
+        limit: 5,
+      });
+      assert.deepEqual(
+        top.map((t) => [t.name, t.count, t.months, t.identifiers]),
+        [
+          ['A', 9 + 3 + 2, 3, { ISSN: '1' }],
+          ['B', 3, 3, {}],
+        ],
+      );
+      const totals = await usageTotals(svc.ctx.db, 'diku', {
+        providerId,
+        reportName: 'DR',
+        from: '2019-01',
+        to: '2021-12',
+      });
+      assert.deepEqual(
+        totals.map((t) => [t.yearMonth, t.totals.Total_Item_Requests]),
+        [
+          ['2019-10', 3],
+          ['2019-11', 10],
+          ['2021-06', 4],
+        ],
       );
     });
 

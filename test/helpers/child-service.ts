@@ -52,15 +52,19 @@ export interface ChildService {
 
 const all = new Set<ChildService>();
 
-/** Starts a `serve` child with FAST_ENV plus `env`, on a free port, and waits until it listens. */
+/**
+ * Starts a `serve` child with FAST_ENV plus `env`, on a free port, and waits until it listens. `nodeArgs`
+ * replace the TypeScript CLI run through tsx (e.g. a compiled `dist/src/cli/main.js`).
+ */
 export async function startChild(
   name: string,
   env: Record<string, string | undefined>,
   timeoutMs = 90_000,
+  nodeArgs = ['--import', 'tsx', cli],
 ): Promise<ChildService> {
   const port = await freePort();
   let out = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'serve'], {
     env: { ...process.env, ...FAST_ENV, PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

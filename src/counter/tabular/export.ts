@@ -22,6 +22,7 @@ import { masterColumns, viewDefinition, type ColumnId } from './layouts.ts';
 import { mergeRange, type MergedRange, type MergeStrategy, type MonthInput } from './merge.ts';
 import { mergeR4Range, type R4Merge } from './r4.ts';
 import type { SpillOptions, SpillStats } from './spill.ts';
+import { checkR4Tabular, r4TabularSource, R4Totals } from './write-r4.ts';
 import { headingRows, itemRows, type TabularLayout } from './table.ts';
 import {
   MASTER_JSON_PROJECTION,
@@ -214,17 +215,40 @@ async function prepareR4(
   format: ExportFormat,
   months: YearMonth[],
 ): Promise<PreparedExport> {
-  if (format !== 'json')
-    throw new ExportError(
-      'invalid_request',
-      `COUNTER 4 reports can be exported as json only (requested "${format}")`,
-    );
+  // Checked before any month is read: a report without a tabular layout is json only.
+  if (format !== 'json') checkR4Tabular(request.sourceReportId ?? request.reportId);
+  const totals = new R4Totals(months.length);
   const merge: R4Merge = await mergeR4Range(
     request.months,
     { begin: months[0], end: months[months.length - 1] },
     request.spill,
+    format === 'json' ? undefined : (item, i) => totals.add(item, i),
   );
-  const chunks = (): AsyncGenerator<Uint8Array> => utf8(merge.chunks());
+  let chunks: () => AsyncGenerator<Uint8Array>;
+  if (format === 'json') chunks = () => utf8(merge.chunks());
+  else {
+    const source = r4TabularSource({
+      reportName: request.sourceReportId ?? request.reportId,
+      header: merge.header,
+      months,
+      created: createdOf(request).slice(0, 10),
+      totals,
+      items: () => merge.items(),
+    });
+    chunks =
+      format === 'tsv'
+        ? () => utf8(tsvChunks(source))
+        : format === 'csv'
+          ? () => utf8(csvChunks(source))
+          : () => xlsxChunks(source, request.reportId);
+  }
+  const stream = async function* (): AsyncGenerator<Uint8Array> {
+    try {
+      yield* chunks();
+    } finally {
+      await merge.dispose();
+    }
+  };
   return {
     ...base(request, format, '4', months),
     release: '4',
@@ -235,8 +259,8 @@ async function prepareR4(
     notes: () => [],
     spillStats: () => merge.stats(),
     mergeStrategy: 'table',
-    body: chunks,
-    writeTo: (out) => writeChunks(chunks(), out),
+    body: stream,
+    writeTo: (out) => writeChunks(stream(), out),
     dispose: () => merge.dispose(),
   };
 }

@@ -2,7 +2,7 @@
  * COUNTER 4 reports (stored by cs41 in FOLIO's camelCase JSON, one customer per month): the months
  * of a range merged into one report of the same JSON form. Report items are combined by their
  * description (everything but `itemPerformance`); their `itemPerformance` entries are concatenated in
- * month order. There is no tabular COUNTER 4 layout here (see docs/counter-tabular.md).
+ * month order. The tabular layout is written by `write-r4.ts` (docs/counter-tabular.md, section 8).
  */
 import { canonicalJson } from './canonical.ts';
 import { isJsonObject, type JsonObject } from '../json.ts';
@@ -32,10 +32,19 @@ function without(obj: JsonObject, key: string): JsonObject {
   return copy;
 }
 
+/** One merged report item: its description and its `itemPerformance` entries with their month index. */
+export interface R4MergedItem {
+  description: JsonObject;
+  /** `[index of the month in the range, itemPerformance entry]`, in month order. */
+  performance: Array<[number, JsonObject]>;
+}
+
 export interface R4Merge {
   header: JsonObject;
   suppliedMonths: YearMonth[];
   stats(): SpillStats;
+  /** The merged items in the order they first appear; iterate once (either this or `chunks`). */
+  items(): AsyncGenerator<R4MergedItem>;
   /** The merged report as JSON text chunks; iterate once. */
   chunks(): AsyncGenerator<string>;
   dispose(): Promise<void>;
@@ -52,6 +61,8 @@ export async function mergeR4Range(
   input: MonthInput,
   range: { begin: YearMonth; end: YearMonth },
   spill?: SpillOptions,
+  /** Sees every stored item with the index of its month in the range, as the months are read. */
+  observe?: (item: JsonObject, monthIndex: number) => void,
 ): Promise<R4Merge> {
   const months = monthsBetween(range.begin, range.end);
   const index = new Map(months.map((m, i) => [m, i]));
@@ -75,6 +86,7 @@ export async function mergeR4Range(
       for await (const raw of month.items()) {
         const item = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
         if (!isJsonObject(item)) continue;
+        observe?.(item, i);
         const performance = Array.isArray(item.itemPerformance)
           ? item.itemPerformance.filter(isJsonObject)
           : [];
@@ -92,20 +104,26 @@ export async function mergeR4Range(
     throw error;
   }
   const base = header ?? { customer: [{}] };
+  async function* items(): AsyncGenerator<R4MergedItem> {
+    for await (const entry of groups.finish((_key, position) => position)) {
+      const performance = entry.value
+        .map((pair, order) => ({ pair, order }))
+        .sort((a, b) => a.pair[0] - b.pair[0] || a.order - b.order)
+        .map(({ pair }) => pair);
+      yield { description: JSON.parse(entry.key) as JsonObject, performance };
+    }
+  }
   return {
     header: base,
     suppliedMonths: supplied,
+    items,
     async *chunks() {
       const meta = JSON.stringify(without(base, 'customer'));
       const customer = JSON.stringify((base.customer as JsonObject[])[0] ?? {});
       let text = `${meta === '{}' ? '{' : `${meta.slice(0, -1)},`}"customer":[${customer === '{}' ? '{' : `${customer.slice(0, -1)},`}"reportItems":[`;
       let first = true;
-      for await (const entry of groups.finish((_key, position) => position)) {
-        const performance = entry.value
-          .map((pair, order) => ({ pair, order }))
-          .sort((a, b) => a.pair[0] - b.pair[0] || a.order - b.order)
-          .map(({ pair }) => pair[1]);
-        const item = { ...(JSON.parse(entry.key) as JsonObject), itemPerformance: performance };
+      for await (const { description, performance } of items()) {
+        const item = { ...description, itemPerformance: performance.map(([, entry]) => entry) };
         text += `${first ? '' : ','}${JSON.stringify(item)}`;
         first = false;
         if (text.length >= 64 * 1024) {

@@ -9,6 +9,7 @@
 import { MonthBuckets } from '../month-buckets.ts';
 import { r4MonthsOf } from '../r4-months.ts';
 import { lastDayOf, monthsBetween, parseYearMonth, type YearMonth } from '../year-month.ts';
+import { memoryBudgets } from '../../memory-budget.ts';
 import { monthOfHeading, TabularReadError } from './read.ts';
 
 /** A Release 4 report this reader does not take (JR3, JR4, JR5, BR4, TR1 …): answered as an unsupported type. */
@@ -205,7 +206,7 @@ export interface R4TabularReport {
 
 export interface R4ReadOptions {
   tmpDir?: string;
-  /** A month bucket above this many characters spills to disk (default 32 MiB). */
+  /** A month bucket above this many characters spills to disk (default from src/memory-budget.ts, 32 MiB without a heap limit). */
   spillThresholdBytes?: number;
 }
 
@@ -227,8 +228,8 @@ export async function readR4Tabular(
   options: R4ReadOptions = {},
 ): Promise<R4TabularReport> {
   const buckets = new MonthBuckets({
-    spillThresholdBytes: options.spillThresholdBytes ?? 32 * 1024 * 1024,
-    memoryBudgetBytes: 128 * 1024 * 1024,
+    spillThresholdBytes: options.spillThresholdBytes ?? memoryBudgets().r4SpillThresholdBytes,
+    memoryBudgetBytes: memoryBudgets().r4GroupedBytes,
     ...(options.tmpDir !== undefined && { tmpDir: options.tmpDir }),
   });
   try {

@@ -8,6 +8,7 @@
 import { parseReportId, reportName, type CounterRelease, type ReportId } from '../reports.ts';
 import { PARENT_COLUMNS, ROW_ATTRIBUTES } from './layouts.ts';
 import { SpillingGroupBy, type GroupCodec, type SpillOptions } from './spill.ts';
+import { memoryBudgets } from '../../memory-budget.ts';
 
 /** A file that is not a COUNTER tabular report, with the place (1-based row, column heading) of the fault. */
 export class TabularReadError extends Error {
@@ -277,7 +278,8 @@ export interface TabularReadOptions {
   /**
    * R5.1 IR rows are grouped under their parent across the whole file; the groups are held in
    * memory up to this budget and spill to temporary files beyond it (docs/counter-tabular.md,
-   * section 10). Default 64 MiB.
+   * section 10). Default: the upload's share of the memory bound (src/memory-budget.ts), 64 MiB without
+   * a heap limit.
    */
   memoryBudgetBytes?: number;
   tmpDir?: string;
@@ -306,7 +308,7 @@ export async function tabularToJson(
   let groups: SpillingGroupBy<string[]> | undefined;
   let groupSeq = 0;
   const spill: SpillOptions = {
-    memoryBudgetBytes: options.memoryBudgetBytes ?? 64 * 1024 * 1024,
+    memoryBudgetBytes: options.memoryBudgetBytes ?? memoryBudgets().tabularUploadBytes,
     ...(options.tmpDir !== undefined && { tmpDir: options.tmpDir }),
   };
 

@@ -4,7 +4,7 @@
  * streaming reader). Cells are strings; an xlsx number becomes its decimal text.
  */
 import { createReadStream } from 'node:fs';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { TabularReadError } from './read.ts';
 
 /** The longest row taken (characters): a longer one is no COUNTER row, and would fill memory. */
@@ -38,6 +38,8 @@ export async function* tsvRows(path: string): AsyncGenerator<string[]> {
   for await (const line of lines(path)) yield line.split('\t');
 }
 
+const CSV_SPECIAL = new Set([',', '"', '\n', '\r']);
+
 /** RFC 4180: fields in double quotes may hold commas, quotes (doubled) and line breaks. */
 export async function* csvRows(path: string): AsyncGenerator<string[]> {
   let row: string[] = [];
@@ -54,10 +56,14 @@ export async function* csvRows(path: string): AsyncGenerator<string[]> {
     for (let i = 0; i < text.length; i += 1) {
       const c = text[i];
       if (quoted) {
-        if (c === '"') {
-          quoted = false;
-          afterQuote = true;
-        } else field += c;
+        // Characters are appended a run at a time, never one by one: one `+=` per character would
+        // build a chain of millions of string pieces for a long field (hundreds of MB of heap).
+        const close = text.indexOf('"', i);
+        field += text.slice(i, close < 0 ? text.length : close);
+        if (close < 0) break;
+        quoted = false;
+        afterQuote = true;
+        i = close;
         continue;
       }
       if (c === '"') {
@@ -82,7 +88,10 @@ export async function* csvRows(path: string): AsyncGenerator<string[]> {
       else {
         if (pendingCr) field += '\r';
         pendingCr = false;
-        field += c;
+        let end = i + 1;
+        while (end < text.length && !CSV_SPECIAL.has(text[end])) end += 1;
+        field += text.slice(i, end);
+        i = end - 1;
       }
     }
   }
@@ -108,7 +117,9 @@ function cellText(value: unknown): string {
 
 /** The rows of the first worksheet, streamed (shared strings are kept, the cells are not). */
 export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
+  // Loaded on the first xlsx file: exceljs is large (about 26 MB resident) and most services never read one.
+  const { default: excel } = await import('exceljs');
+  const reader = new excel.stream.xlsx.WorkbookReader(path, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',

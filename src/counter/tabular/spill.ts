@@ -15,6 +15,7 @@ import { mkdtemp, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { memoryBudgets } from '../../memory-budget.ts';
 
 export type Position = readonly number[];
 
@@ -38,7 +39,8 @@ export interface GroupEntry<T> {
 
 export interface SpillOptions {
   /**
-   * Memory for the combined values held in memory (an estimate of their heap size). Default 128 MiB:
+   * Memory for the combined values held in memory (an estimate of their heap size). Default: the table
+   * merge's share of the service's memory bound (src/memory-budget.ts), 128 MiB without a heap limit:
    * the distinct items of a twelve-month 100 MB TR fit; larger ranges spill. Peak heap use is about
    * 1.6 times this (while spilled partitions are sorted), plus the garbage V8 keeps.
    */
@@ -82,8 +84,6 @@ function hash(text: string, seed: number): number {
 }
 
 const ENTRY_OVERHEAD = 120;
-
-export const DEFAULT_MEMORY_BUDGET = 128 * 1024 * 1024;
 
 interface Slot<T> {
   position: number[];
@@ -156,7 +156,7 @@ export class SpillingGroupBy<T> {
     private readonly codec: GroupCodec<T>,
     private readonly options: SpillOptions = {},
   ) {
-    this.budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
+    this.budget = options.memoryBudgetBytes ?? memoryBudgets().tableMergeBytes;
     const count = Math.max(1, options.partitions ?? 64);
     this.partitions = Array.from({ length: count }, () => ({
       entries: new Map(),

@@ -21,6 +21,10 @@ export async function configureEndpoint(tx: Queryable, key: string, p: EndpointP
   );
 }
 
+/** The release's SET clause: $2 the time of the release, $3 the extra wait (ms). */
+export const RELEASE_ENDPOINT = `next_allowed_at = GREATEST(next_allowed_at,
+  $2::timestamptz + make_interval(secs => (min_interval_ms + $3::int) / 1000.0))`;
+
 /** After a request: the endpoint may be used again after its spacing (or a longer back-off). */
 export async function releaseEndpoint(
   db: Queryable,
@@ -28,12 +32,11 @@ export async function releaseEndpoint(
   now: number,
   extraWaitMs = 0,
 ): Promise<void> {
-  await db.query(
-    `UPDATE ${ENDPOINTS}
-     SET next_allowed_at = GREATEST(next_allowed_at, $2::timestamptz + make_interval(secs => (min_interval_ms + $3::int) / 1000.0))
-     WHERE key = $1`,
-    [key, new Date(now), extraWaitMs],
-  );
+  await db.query(`UPDATE ${ENDPOINTS} SET ${RELEASE_ENDPOINT} WHERE key = $1`, [
+    key,
+    new Date(now),
+    extraWaitMs,
+  ]);
 }
 
 /** Endpoints that may not be asked before a time after `now`, for the metrics. */

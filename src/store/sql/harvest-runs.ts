@@ -45,12 +45,21 @@ export async function getRun(db: Queryable, jobId: string): Promise<HarvestRun |
   };
 }
 
-/** Counts an upload outcome; returns the failures in a row after it. */
+/** A successful upload ends the failures in a row (see `recordUpload`). */
+export const UPLOAD_SUCCEEDED = 'failed_uploads = 0';
+
+/**
+ * Counts an upload outcome; returns the failures in a row after it. A success where there were none
+ * writes nothing. job-info.ts `addToJobReport` counts a success in its own statement.
+ */
 export async function recordUpload(db: Queryable, jobId: string, ok: boolean): Promise<number> {
   const res = await db.query<{ failed_uploads: number }>(
-    `UPDATE ${HARVEST_RUNS} SET failed_uploads = CASE WHEN $2 THEN 0 ELSE failed_uploads + 1 END
-     WHERE job_id = $1 RETURNING failed_uploads`,
-    [jobId, ok],
+    ok
+      ? `UPDATE ${HARVEST_RUNS} SET ${UPLOAD_SUCCEEDED} WHERE job_id = $1 AND failed_uploads <> 0
+         RETURNING failed_uploads`
+      : `UPDATE ${HARVEST_RUNS} SET failed_uploads = failed_uploads + 1 WHERE job_id = $1
+         RETURNING failed_uploads`,
+    [jobId],
   );
   return res.rows[0]?.failed_uploads ?? 0;
 }

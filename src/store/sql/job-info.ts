@@ -5,6 +5,7 @@
 import { cqlToSql } from '../../cql/index.ts';
 import type { Queryable } from '../db.ts';
 import { tenantTable } from '../tenants.ts';
+import { HARVEST_RUNS, UPLOAD_SUCCEEDED } from './harvest-runs.ts';
 import { liveJob, QUEUE } from './queue.ts';
 
 export type JobType = 'periodic' | 'tenant' | 'provider';
@@ -137,11 +138,16 @@ export async function addToJobReport(
   tenant: string,
   jobId: string,
   delta: JobReportDelta,
+  opts: { uploadSucceeded?: boolean } = {},
 ): Promise<void> {
   const t = table(tenant);
   const zero = JSON.stringify(emptyJobReport());
+  // With `uploadSucceeded`, the same statement counts the upload as harvest-runs.ts `recordUpload` does.
+  const upload = opts.uploadSucceeded
+    ? `WITH upload AS (UPDATE ${HARVEST_RUNS} SET ${UPLOAD_SUCCEEDED} WHERE job_id = $1 AND failed_uploads <> 0) `
+    : '';
   await db.query(
-    `UPDATE ${t} SET jsonb = jsonb_set(jsonb, '{report}', (
+    `${upload}UPDATE ${t} SET jsonb = jsonb_set(jsonb, '{report}', (
        SELECT r || jsonb_build_object(
          'stored', (r->>'stored')::int + $2::int,
          'empty', (r->>'empty')::int + $3::int,

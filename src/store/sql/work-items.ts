@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db.ts';
-import { ENDPOINTS } from './endpoints.ts';
+import { ENDPOINTS, RELEASE_ENDPOINT, releaseEndpoint } from './endpoints.ts';
 import { HARVEST_RUNS } from './harvest-runs.ts';
 import { GIVE_BACK, Lease, TAKE } from './lease.ts';
 import { lockWorkItemClaims } from './locks.ts';
@@ -38,6 +38,17 @@ export interface ClaimedItem extends WorkItem {
   rateLimitRetries: number;
   deferrals: number;
   firstDeferredAt?: number;
+  /**
+   * The state of the item's provider run when the item was claimed (`claimMany` reads it in the same
+   * statement); null when the job has no run. Absent on items read otherwise.
+   */
+  run?: ClaimedRun | null;
+}
+
+/** A provider run as the claim of one of its items saw it (harvest-runs.ts `HarvestRun`). */
+export interface ClaimedRun {
+  rateLimited: boolean;
+  failure?: string;
 }
 
 interface ItemRow {
@@ -159,21 +170,35 @@ export class WorkItemQueue {
            FROM by_job WHERE job_rank <= job_free
          ),
          candidate AS (
-           SELECT id FROM by_endpoint WHERE endpoint_rank <= endpoint_free ORDER BY run_after, seq LIMIT $5
+           SELECT id, job_id FROM by_endpoint WHERE endpoint_rank <= endpoint_free
+           ORDER BY run_after, seq LIMIT $5
          )
          UPDATE ${WORK_ITEMS} w
          SET ${TAKE}
-         FROM candidate c WHERE w.id = c.id
+         FROM candidate c LEFT JOIN ${HARVEST_RUNS} r ON r.job_id = c.job_id
+         WHERE w.id = c.id
          RETURNING w.id, w.tenant, w.job_id, w.provider_id, w.endpoint, w.report_name, w.begin_month,
-                   w.end_month, w.rate_limit_retries, w.deferrals, w.first_deferred_at, w.run_after, w.seq`,
+                   w.end_month, w.rate_limit_retries, w.deferrals, w.first_deferred_at, w.run_after, w.seq,
+                   r.job_id IS NOT NULL AS has_run, r.rate_limited, r.failure`,
         [this.lease.owner, new Date(now), this.lease.aliveSince(now), this.providerRequestConcurrency, max],
       );
-      const rows = res.rows as (ItemRow & { run_after: Date | string; seq: number | string })[];
+      const rows = res.rows as (ItemRow & {
+        run_after: Date | string;
+        seq: number | string;
+        has_run: boolean;
+        rate_limited: boolean | null;
+        failure: string | null;
+      })[];
       rows.sort(
         (a, b) =>
           new Date(a.run_after).getTime() - new Date(b.run_after).getTime() || Number(a.seq) - Number(b.seq),
       );
-      return rows.map(toItem);
+      return rows.map((row) => ({
+        ...toItem(row),
+        run: row.has_run
+          ? { rateLimited: row.rate_limited === true, failure: row.failure ?? undefined }
+          : null,
+      }));
     });
   }
 
@@ -215,6 +240,24 @@ export class WorkItemQueue {
 
   async remove(id: string): Promise<void> {
     await this.db.query(`DELETE FROM ${WORK_ITEMS} WHERE id = $1`, [id]);
+  }
+
+  /**
+   * After a request: removes its item (when `id` is given: the request is done) and releases its
+   * endpoint (endpoints.ts `releaseEndpoint`), in one statement.
+   */
+  async removeAndRelease(
+    id: string | undefined,
+    endpoint: string,
+    now: number,
+    extraWaitMs: number,
+  ): Promise<void> {
+    if (id === undefined) return releaseEndpoint(this.db, endpoint, now, extraWaitMs);
+    await this.db.query(
+      `WITH done AS (DELETE FROM ${WORK_ITEMS} WHERE id = $4)
+       UPDATE ${ENDPOINTS} SET ${RELEASE_ENDPOINT} WHERE key = $1`,
+      [endpoint, new Date(now), extraWaitMs, id],
+    );
   }
 
   /** Removes the job's queued items (optionally of one report) and returns them. */

@@ -12,6 +12,7 @@ import { SaxesParser } from 'saxes';
 import type { SushiException } from '../../counter/index.ts';
 import { MonthBuckets } from '../../counter/month-buckets.ts';
 import { lastDayOf, parseYearMonth, type YearMonth } from '../../counter/year-month.ts';
+import { memoryBudgets } from '../../memory-budget.ts';
 import {
   customerMeta,
   EXCEPTION_SEVERITY,
@@ -249,8 +250,8 @@ export async function readR4Response(
   options: R4ReadOptions = {},
 ): Promise<R4Parsed> {
   const buckets = new MonthBuckets({
-    spillThresholdBytes: options.spillThresholdBytes ?? 32 * 1024 * 1024,
-    memoryBudgetBytes: options.memoryBudgetBytes ?? 128 * 1024 * 1024,
+    spillThresholdBytes: options.spillThresholdBytes ?? memoryBudgets().r4SpillThresholdBytes,
+    memoryBudgetBytes: options.memoryBudgetBytes ?? memoryBudgets().r4GroupedBytes,
     ...(options.tmpDir !== undefined && { tmpDir: options.tmpDir }),
   });
   const reader = new ResponseReader(buckets);

@@ -128,7 +128,7 @@ void describe('export requests that cannot be served', () => {
       'invalid_request',
       /TR_J1 cannot be derived from DR/,
     );
-    await rejects(request({ release: '4', reportId: 'JR1', months: jan() }), 'invalid_request', /json only/);
+    await rejects(request({ release: '4', reportId: 'JR5', months: jan() }), 'invalid_request', /json only/);
   });
 
   void it('rejects months that do not fit: outside the range, out of order, another report or release, none', async () => {
