@@ -111,8 +111,9 @@ export class DecisionActions {
     if (wait.exhausted) {
       const failure = monthFailure(decision);
       const text = `TooManyRequestsException: ${reason}`;
-      await this.months.failItem(c, text, failure);
+      // Taken first, as in stopRun: none of them can be claimed while this item still holds the endpoint.
       const waiting = await this.parts.queue.takeQueued(item.jobId);
+      await this.months.failItem(c, text, failure);
       for (const other of waiting)
         await this.months.failMonths({ ...c, item: other }, itemMonths(other), text, failure);
       log.warn(
@@ -135,8 +136,10 @@ export class DecisionActions {
     const { item, log } = c;
     const scopeReport = decision.action === 'stop-report' ? item.reportName : undefined;
     const failure = monthFailure(decision);
-    await this.months.failItem(c, reason, failure);
+    // The job's queued items are taken before this item leaves the queue: while it is still running its
+    // endpoint counts it as in flight, so no other worker can claim (and send) one of them meanwhile.
     const skipped = await this.parts.queue.takeQueued(item.jobId, scopeReport);
+    await this.months.failItem(c, reason, failure);
     for (const other of skipped)
       await this.months.failMonths({ ...c, item: other }, itemMonths(other), reason, failure, true);
     log.warn(
