@@ -3,8 +3,9 @@
  * database of a private PostgreSQL cluster (test/helpers/pg-server.ts) and harvest the same workload
  * from the mock COUNTER server (mock/): N cs51 providers, each with its own endpoint (`latencyMs` per
  * request), TR, PR, DR and IR for 12 months (TR one month per request: 15 requests per provider), as
- * bench/harvest.ts does. Every process runs with the default settings except request concurrency
- * (per process, default 16) and endpoint spacing (0 ms).
+ * bench/harvest.ts does. Every process starts as `npm start` starts the service (compiled, with its Node
+ * flags: bench/service-process.ts) and runs with the default settings except request concurrency (per
+ * process, default 16) and endpoint spacing (0 ms).
  *
  *   node --import tsx bench/scaling.ts [--providers 100] [--latency 50] [--processes 1,2,4] \
  *     [--rounds 3] [--concurrency 16] [--timeout <s per harvest>]
@@ -48,6 +49,7 @@ import {
 import { startPgServer, type PgServer } from '../test/helpers/pg-server.ts';
 import { clusterCpuMs, peakRssMB, procStat, serviceCpuMs } from './proc-cpu.ts';
 import { benchResult, loadAverage, median } from './result.ts';
+import { serviceStartArgs } from './service-process.ts';
 
 const REPORTS = ['TR', 'PR', 'DR', 'IR'];
 const BEGIN = '2022-01';
@@ -124,15 +126,20 @@ async function runOnce(
     LOG_LEVEL: 'warn',
   };
   const procs: ChildService[] = [];
+  // The processes start as `npm start` starts the service: compiled, with its Node flags.
+  const start = serviceStartArgs();
+  const nodeArgs = start[start.length - 1] === 'serve' ? start.slice(0, -1) : start;
   const db = new pg.Client({ connectionString: databaseUrl });
   const tag = `s${processes}r${round}`;
   const key = (i: number) => `ok-${tag}-${i}`;
   try {
     // The first process migrates the database and enables the tenant; the others join it.
-    procs.push(await startChild(`${tag}-1`, env, 300_000));
+    procs.push(await startChild(`${tag}-1`, env, 300_000, nodeArgs));
     procs.push(
       ...(await Promise.all(
-        Array.from({ length: processes - 1 }, (_, i) => startChild(`${tag}-${i + 2}`, env, 300_000)),
+        Array.from({ length: processes - 1 }, (_, i) =>
+          startChild(`${tag}-${i + 2}`, env, 300_000, nodeArgs),
+        ),
       )),
     );
     await db.connect();
