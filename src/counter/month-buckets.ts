@@ -7,6 +7,7 @@
  * heap holds no bucket strings (they die young instead of filling the old generation until the next
  * spill), and a spill writes the blocks as they are.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,11 @@ interface Bucket {
   /** Characters ever added, in memory and on disk. */
   totalBytes: number;
   file?: string;
+  /** sha256 of every byte ever added (see `digest`), fed block by block. */
+  hash: Hash;
+  /** Bytes of the last block already fed to `hash`. */
+  hashed: number;
+  digest?: string;
 }
 
 const READ_BYTES = 1024 * 1024;
@@ -104,6 +110,14 @@ function filled(bucket: Bucket): Buffer[] {
   return blocks;
 }
 
+/** Feeds the bytes of the last block not yet hashed to the bucket's hash. */
+function feedHash(bucket: Bucket): void {
+  const block = bucket.blocks[bucket.blocks.length - 1];
+  if (block === undefined || bucket.used === bucket.hashed) return;
+  bucket.hash.update(block.subarray(bucket.hashed, bucket.used));
+  bucket.hashed = bucket.used;
+}
+
 /** The non-empty lines of a block that ends with a line break. */
 function linesOf(block: Buffer): string[] {
   const lines: string[] = [];
@@ -133,12 +147,19 @@ export class MonthBuckets {
   /** Synchronous so that it can be called from a streaming parser's callback. */
   add(month: YearMonth, line: string): void {
     let bucket = this.buckets.get(month);
-    if (!bucket) this.buckets.set(month, (bucket = { blocks: [], used: 0, bytes: 0, totalBytes: 0 }));
+    if (!bucket)
+      this.buckets.set(
+        month,
+        (bucket = { blocks: [], used: 0, bytes: 0, totalBytes: 0, hash: createHash('sha256'), hashed: 0 }),
+      );
     // At most 3 bytes per UTF-16 unit, plus the line break.
     const most = line.length * 3 + 1;
     let block = bucket.blocks[bucket.blocks.length - 1];
     if (block === undefined || block.length - bucket.used < most) {
-      if (block !== undefined) bucket.blocks[bucket.blocks.length - 1] = block.subarray(0, bucket.used);
+      if (block !== undefined) {
+        feedHash(bucket);
+        bucket.blocks[bucket.blocks.length - 1] = block.subarray(0, bucket.used);
+      }
       // Small while the bucket is small (many small reports), BLOCK_BYTES once it has grown.
       const size = Math.min(BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, bucket.bytes));
       block =
@@ -146,6 +167,7 @@ export class MonthBuckets {
         Buffer.allocUnsafeSlow(Math.max(size, most));
       bucket.blocks.push(block);
       bucket.used = 0;
+      bucket.hashed = 0;
     }
     bucket.used += block.write(line, bucket.used, 'utf8');
     block[bucket.used++] = 0x0a;
@@ -198,11 +220,13 @@ export class MonthBuckets {
   private async spill(month: YearMonth, bucket: Bucket): Promise<void> {
     if (bucket.blocks.length === 0) return;
     bucket.file ??= join(await this.ensureSpillDir(), `${month}.jsonl`);
+    feedHash(bucket);
     const blocks = filled(bucket);
     // The bucket is emptied before the write so that lines added meanwhile are not lost or doubled.
     const chars = bucket.bytes;
     bucket.blocks = [];
     bucket.used = 0;
+    bucket.hashed = 0;
     bucket.bytes = 0;
     this.inMemoryBytes -= chars;
     const handle = await open(bucket.file, 'a', 0o600);
@@ -244,6 +268,22 @@ export class MonthBuckets {
     if (!bucket) return;
     if (bucket.file) yield* readBlocks(bucket.file);
     yield* filled(bucket);
+  }
+
+  /**
+   * sha256 (hex) of the month's bytes as `blocks` yields them: its lines in UTF-8, each followed by
+   * `\n`, the same as a hash fed each line's text and `\n`; fed while the lines were added, so a
+   * spilled month is not read again for it. Undefined for a month without lines. After the first call
+   * no more lines are to be added to the month.
+   */
+  digest(month: YearMonth): string | undefined {
+    const bucket = this.buckets.get(month);
+    if (!bucket) return undefined;
+    if (bucket.digest === undefined) {
+      feedHash(bucket);
+      bucket.digest = bucket.hash.digest('hex');
+    }
+    return bucket.digest;
   }
 
   /** Frees a month's memory and deletes its spill file. */

@@ -6,7 +6,6 @@
  *
  * Errors are values: the result is a report, an exception-only body, or an invalid body with a code.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { findExceptions, unwrapStringifiedJson, type SushiException } from './exceptions.ts';
 import { Findings, hasOwnUsage, isUsageKey, splitItemByMonth, type Finding } from './item-split.ts';
 import { stringifyCopies } from './copy-json.ts';
@@ -234,8 +233,11 @@ class MonthCollector {
   readonly facts: UsageFacts;
   readonly checks: ReportChecks;
   private parentMonths = new Set<YearMonth>();
-  /** Per month the hash of its item texts as they are added (MonthStream.contentHash). */
-  readonly hashes = new Map<YearMonth, ItemHash>();
+  /**
+   * Months holding entries whose text is only known when the month is read (IR parent groups): their
+   * bucket bytes are not the item texts, so they have no `contentHash` and no `itemChunks`.
+   */
+  readonly tagged = new Set<YearMonth>();
 
   constructor(
     readonly release: CounterRelease,
@@ -274,7 +276,7 @@ class MonthCollector {
     for (const [month, filtered] of byMonth) {
       this.buckets.add(month, JSON.stringify(['c', this.itemCount, filtered] satisfies Entry));
       this.parentMonths.add(month);
-      this.hash(month).valid = false;
+      this.tagged.add(month);
     }
   }
 
@@ -321,7 +323,6 @@ class MonthCollector {
       const [[month, whole]] = byMonth;
       if (whole === item && isStringifyText(item, colons)) {
         this.buckets.add(month, source);
-        this.hash(month).add(source);
         this.countItem(month);
         return byMonth.keys();
       }
@@ -329,16 +330,9 @@ class MonthCollector {
     for (const [month, text] of stringifyCopies(item, byMonth)) {
       // Same text as JSON.stringify(filtered).
       this.buckets.add(month, text);
-      this.hash(month).add(text);
       this.countItem(month);
     }
     return byMonth.keys();
-  }
-
-  private hash(month: YearMonth): ItemHash {
-    let hash = this.hashes.get(month);
-    if (!hash) this.hashes.set(month, (hash = new ItemHash()));
-    return hash;
   }
 
   private countItem(month: YearMonth): void {
@@ -359,44 +353,10 @@ class MonthCollector {
     for (const month of months) {
       const monthMeta = own.get(month) ?? withoutUsage(meta);
       this.buckets.add(month, JSON.stringify(['p', this.itemCount, monthMeta] satisfies Entry));
-      this.hash(month).valid = false;
+      this.tagged.add(month);
       this.countItem(month);
     }
     return months;
-  }
-}
-
-const HASH_BATCH_CHARS = 64 * 1024;
-
-/**
- * The sha256 of a month's item texts, each followed by `\n`, fed while the items are split so that a
- * large month needs no extra pass over its spilled items. Texts are batched into one update per
- * ~64 KiB (the same bytes as one update per text).
- */
-class ItemHash {
-  private readonly hash: Hash = createHash('sha256');
-  private pending = '';
-  /** False once the month got an entry whose text is only known when the month is read. */
-  valid = true;
-  private digested: string | undefined;
-
-  add(text: string): void {
-    this.pending += text;
-    this.pending += '\n';
-    if (this.pending.length > HASH_BATCH_CHARS) {
-      this.hash.update(this.pending);
-      this.pending = '';
-    }
-  }
-
-  digest(): string | undefined {
-    if (!this.valid) return undefined;
-    if (this.digested === undefined) {
-      this.hash.update(this.pending);
-      this.pending = '';
-      this.digested = this.hash.digest('hex');
-    }
-    return this.digested;
   }
 }
 
@@ -676,13 +636,15 @@ function toSplitReport(collector: MonthCollector, header: JsonObject): SplitRepo
   async function* monthStreams(): AsyncGenerator<MonthStream> {
     try {
       for (const yearMonth of yearMonths) {
-        const contentHash = collector.hashes.get(yearMonth)?.digest();
+        const plain = !collector.tagged.has(yearMonth);
+        // The bucket holds the item texts, each followed by `\n`: its bytes' hash is theirs.
+        const contentHash = plain ? buckets.digest(yearMonth) : undefined;
         yield {
           ...monthFacts(yearMonth),
           header: headerForMonth(header, yearMonth, detectedRelease),
           itemBytes: buckets.totalBytes(yearMonth),
           items: () => streamMonthItems(buckets.read(yearMonth)),
-          ...(collector.hashes.get(yearMonth)?.valid !== false && {
+          ...(plain && {
             itemChunks: () =>
               commaJoinedChunks(
                 buckets.blocks(yearMonth),
