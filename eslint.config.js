@@ -10,6 +10,7 @@ export default tseslint.config(
       'coverage/**',
       'bench/out/**',
       '.tmp/**',
+      'src/counter/validate/compiled/**',
     ],
   },
   ...tseslint.configs.recommendedTypeChecked,

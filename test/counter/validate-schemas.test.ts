@@ -1,5 +1,6 @@
 /**
  * The schema copies under src/counter/validate/schemas are exactly what the extraction script makes
+ * (and the validators compiled from them, under compiled/, what the compile script makes)
  * of the official documents in test/fixtures/counter/spec, and the metric tables of the semantic
  * checks agree with the 5.1.0.1 schema.
  */
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { COMPILED_DIR, compiledValidatorFiles } from '../../scripts/compile-counter-validators.ts';
 import { extractedFiles, SCHEMA_DIR } from '../../scripts/extract-counter-schemas.ts';
 import { REPORT_IDS } from '../../src/counter/index.ts';
 import { allowedMetrics } from '../../src/counter/validate/rules.ts';
@@ -19,6 +21,11 @@ void describe('COUNTER schema copies', () => {
   for (const [name, text] of Object.entries(extractedFiles()))
     void it(`${name} is the extraction of the official document (run scripts/extract-counter-schemas.ts)`, () => {
       assert.equal(readFileSync(join(SCHEMA_DIR, name), 'utf8'), text);
+    });
+
+  for (const [name, text] of Object.entries(compiledValidatorFiles()))
+    void it(`compiled/${name} is Ajv's code of the copies (run scripts/compile-counter-validators.ts)`, () => {
+      assert.equal(readFileSync(join(COMPILED_DIR, name), 'utf8'), text);
     });
 
   void it('each copy is valid against its meta-schema (the validators do not check that at run time)', () => {
