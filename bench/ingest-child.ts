@@ -111,7 +111,7 @@ async function ours(args: Args, clock: { started: number; cpu: number }): Promis
   if (result.kind !== 'data') throw new Error(`fetch failed: ${result.reason}`);
   if (process.env.BENCH_DEBUG)
     console.error(
-      `split done at ${(performance.now() / 1000).toFixed(2)} s, rss ${peakRssMB().toFixed(0)} MB`,
+      `split done at ${(performance.now() / 1000).toFixed(2)} s, CPU ${(cpuSeconds() - clock.cpu).toFixed(2)} s since the start, rss ${peakRssMB().toFixed(0)} MB`,
     );
   let months = 0;
   const downloadTime = new Date().toISOString().replace('Z', '+00:00');
