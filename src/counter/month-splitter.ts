@@ -10,6 +10,12 @@ import { findExceptions, unwrapStringifiedJson, type SushiException } from './ex
 import { Findings, hasOwnUsage, isUsageKey, splitItemByMonth, type Finding } from './item-split.ts';
 import { stringifyCopies } from './copy-json.ts';
 import { JsonObjectScanner } from './json-scanner.ts';
+import {
+  countMetricMapItem,
+  metricMapItemTexts,
+  metricMapShape,
+  type MetricMapShape,
+} from './metric-map-items.ts';
 import { findKeyLoose, getLoose, isJsonObject, normaliseKey, type JsonObject } from './json.ts';
 import { MonthBuckets, type BucketStats } from './month-buckets.ts';
 import { headerForMonth, headerLayout, headerPeriod, isTotalsGranularity } from './report-header.ts';
@@ -313,7 +319,11 @@ class MonthCollector {
   }
 
   private addItem(item: unknown, source?: string, colons = -1): Iterable<YearMonth> {
-    if (isJsonObject(item)) this.facts.beginItem(item, this.requiresItemId);
+    if (isJsonObject(item)) {
+      this.facts.beginItem(item, this.requiresItemId);
+      const shape = metricMapShape(item);
+      if (shape) return this.addMetricMapItem(item, shape, source, colons);
+    }
     const byMonth = splitItemByMonth(item, this.findings, this.facts);
     if (byMonth.size === 0 && isJsonObject(item)) this.findings.add('item_without_usage');
     if (!isJsonObject(item)) return [];
@@ -333,6 +343,32 @@ class MonthCollector {
       this.countItem(month);
     }
     return byMonth.keys();
+  }
+
+  /**
+   * An item of the common 5.1 shape (metric-map-items.ts): the same facts, months and texts as
+   * `splitItemByMonth` and `stringifyCopies` give, without the per-month copies.
+   */
+  private addMetricMapItem(
+    item: JsonObject,
+    shape: MetricMapShape,
+    source: string | undefined,
+    colons: number,
+  ): YearMonth[] {
+    const months = countMetricMapItem(item, shape, this.facts);
+    if (months.length === 1) {
+      // All of the item in one month: its text, the source text when that is JSON.stringify's.
+      const text =
+        source !== undefined && colons >= 0 && isStringifyText(item, colons) ? source : JSON.stringify(item);
+      this.buckets.add(months[0], text);
+      this.countItem(months[0]);
+      return months;
+    }
+    for (const [month, text] of metricMapItemTexts(item, shape, months)) {
+      this.buckets.add(month, text);
+      this.countItem(month);
+    }
+    return months;
   }
 
   private countItem(month: YearMonth): void {
