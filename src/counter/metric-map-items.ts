@@ -68,28 +68,35 @@ function onlyUsageKey(obj: JsonObject, wanted: string): string | undefined {
   return found;
 }
 
+/** The months of an item of the shape, and for each count (in reading order) its month's index. */
+export interface ItemMonths {
+  /** In the order they first occur. */
+  months: YearMonth[];
+  /** Per count, in the order the counts were read, the index of its month in `months`. */
+  slots: number[];
+}
+
 /**
  * Reports the item's usage to `sink` as `splitItemByMonth` does (same calls, same order) and returns
- * its months in the order they first occur.
+ * its months.
  */
-export function countMetricMapItem(item: JsonObject, shape: MetricMapShape, sink: UsageSink): YearMonth[] {
-  const months: YearMonth[] = [];
+export function countMetricMapItem(item: JsonObject, shape: MetricMapShape, sink: UsageSink): ItemMonths {
+  const found: ItemMonths = { months: [], slots: [] };
   for (const key in item) {
     if (key === shape.listKey) {
       sink.structure();
       const list = item[key] as JsonObject[];
-      for (let i = 0; i < list.length; i++)
-        countAttributeSet(list[i], shape.performanceKeys[i], sink, months);
+      for (let i = 0; i < list.length; i++) countAttributeSet(list[i], shape.performanceKeys[i], sink, found);
     } else if (normaliseKey(key) === 'yop') sink.yop(item[key]);
   }
-  return months;
+  return found;
 }
 
 function countAttributeSet(
   element: JsonObject,
   performanceKey: string,
   sink: UsageSink,
-  months: YearMonth[],
+  { months, slots }: ItemMonths,
 ): void {
   for (const key in element) {
     if (key === performanceKey) {
@@ -102,7 +109,9 @@ function countAttributeSet(
         for (const monthKey in counts) {
           const month = parseYearMonth(monthKey)!;
           sink.count(month, metric, counts[monthKey]);
-          if (!months.includes(month)) months.push(month);
+          let slot = months.indexOf(month);
+          if (slot < 0) slot = months.push(month) - 1;
+          slots.push(slot);
         }
       }
       sink.endUnit();
@@ -148,7 +157,7 @@ function around(obj: JsonObject, key: string): [string, string] {
 }
 
 /**
- * Per month (of `months`, as `countMetricMapItem` returned them) the text of the item's copy for that
+ * Per month (as `countMetricMapItem` found them for this item) the text of the item's copy for that
  * month, the same text as `JSON.stringify` of `splitItemByMonth`'s copy: the attribute sets with counts
  * in the month, each with its metrics that have counts in the month, each with those counts only.
  * Each month's text is collected as pieces and joined once (one flat string, no chains of pieces).
@@ -156,9 +165,10 @@ function around(obj: JsonObject, key: string): [string, string] {
 export function metricMapItemTexts(
   item: JsonObject,
   shape: MetricMapShape,
-  months: readonly YearMonth[],
+  { months, slots }: ItemMonths,
 ): Map<YearMonth, string> {
   const n = months.length;
+  let read = 0;
   const pieces: string[][] = [];
   const [itemBefore, itemAfter] = around(item, shape.listKey);
   const head = `{${itemBefore}${keyText(shape.listKey)}[`;
@@ -178,7 +188,7 @@ export function metricMapItemTexts(
       const metricHead = keyText(metric);
       const counts = metrics[metric] as JsonObject;
       for (const monthKey in counts) {
-        const j = months.indexOf(parseYearMonth(monthKey)!);
+        const j = slots[read++];
         const out = pieces[j];
         if (!setOpen[j]) {
           setOpen[j] = true;

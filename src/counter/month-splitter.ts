@@ -355,7 +355,8 @@ class MonthCollector {
     source: string | undefined,
     colons: number,
   ): YearMonth[] {
-    const months = countMetricMapItem(item, shape, this.facts);
+    const found = countMetricMapItem(item, shape, this.facts);
+    const { months } = found;
     if (months.length === 1) {
       // All of the item in one month: its text, the source text when that is JSON.stringify's.
       const text =
@@ -364,7 +365,7 @@ class MonthCollector {
       this.countItem(months[0]);
       return months;
     }
-    for (const [month, text] of metricMapItemTexts(item, shape, months)) {
+    for (const [month, text] of metricMapItemTexts(item, shape, found)) {
       this.buckets.add(month, text);
       this.countItem(month);
     }

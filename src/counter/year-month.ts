@@ -12,7 +12,8 @@ const parsed = new Map<string, YearMonth | undefined>();
 export function parseYearMonth(value: unknown): YearMonth | undefined {
   if (typeof value !== 'string') return undefined;
   // Memoised: every item repeats the same few month keys and dates.
-  if (parsed.has(value)) return parsed.get(value);
+  const known = parsed.get(value);
+  if (known !== undefined || parsed.has(value)) return known;
   const month = parseUncached(value);
   if (parsed.size >= MAX_CACHED) parsed.clear();
   parsed.set(value, month);
