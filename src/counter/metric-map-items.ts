@@ -157,7 +157,7 @@ function around(obj: JsonObject, key: string): [string, string] {
 }
 
 /**
- * Per month (as `countMetricMapItem` found them for this item) the text of the item's copy for that
+ * Per month (as `countMetricMapItem` found them for this item, in that order) the text of the item's copy for that
  * month, the same text as `JSON.stringify` of `splitItemByMonth`'s copy: the attribute sets with counts
  * in the month, each with its metrics that have counts in the month, each with those counts only.
  * Each month's text is collected as pieces and joined once (one flat string, no chains of pieces).
@@ -166,17 +166,21 @@ export function metricMapItemTexts(
   item: JsonObject,
   shape: MetricMapShape,
   { months, slots }: ItemMonths,
-): Map<YearMonth, string> {
+): string[] {
   const n = months.length;
   let read = 0;
-  const pieces: string[][] = [];
+  if (sets.length < n) {
+    sets = new Int32Array(n);
+    setOpen = new Uint8Array(n);
+    metricOpen = new Uint8Array(n);
+  }
+  while (pieces.length < n) pieces.push([]);
   const [itemBefore, itemAfter] = around(item, shape.listKey);
   const head = `{${itemBefore}${keyText(shape.listKey)}[`;
-  for (let j = 0; j < n; j++) pieces.push([head]);
-  // Per month: attribute sets written so far, and whether the current set / metric is open in it.
-  const sets = new Array<number>(n).fill(0);
-  const setOpen = new Array<boolean>(n).fill(false);
-  const metricOpen = new Array<boolean>(n).fill(false);
+  for (let j = 0; j < n; j++) {
+    pieces[j].push(head);
+    sets[j] = 0;
+  }
   const list = item[shape.listKey] as JsonObject[];
   for (let i = 0; i < list.length; i++) {
     const element = list[i];
@@ -190,33 +194,41 @@ export function metricMapItemTexts(
       for (const monthKey in counts) {
         const j = slots[read++];
         const out = pieces[j];
-        if (!setOpen[j]) {
-          setOpen[j] = true;
-          out.push(sets[j]++ === 0 ? setHead : `,${setHead}`);
-          out.push(metricHead, '{');
-        } else if (!metricOpen[j]) out.push(',', metricHead, '{');
+        if (setOpen[j] === 0) {
+          setOpen[j] = 1;
+          out.push(sets[j]++ === 0 ? setHead : `,${setHead}`, metricHead, '{');
+        } else if (metricOpen[j] === 0) out.push(',', metricHead, '{');
         else out.push(',');
-        metricOpen[j] = true;
+        metricOpen[j] = 1;
         out.push(keyText(monthKey), valueText(counts[monthKey]));
       }
       for (let j = 0; j < n; j++)
-        if (metricOpen[j]) {
-          metricOpen[j] = false;
+        if (metricOpen[j] === 1) {
+          metricOpen[j] = 0;
           pieces[j].push('}');
         }
     }
     const setTail = `}${after}}`;
     for (let j = 0; j < n; j++)
-      if (setOpen[j]) {
-        setOpen[j] = false;
+      if (setOpen[j] === 1) {
+        setOpen[j] = 0;
         pieces[j].push(setTail);
       }
   }
   const tail = `]${itemAfter}}`;
-  const texts = new Map<YearMonth, string>();
+  const texts: string[] = [];
   for (let j = 0; j < n; j++) {
-    pieces[j].push(tail);
-    texts.set(months[j], pieces[j].join(''));
+    const out = pieces[j];
+    out.push(tail);
+    texts.push(out.join(''));
+    out.length = 0;
   }
   return texts;
 }
+
+// Working state of metricMapItemTexts, kept between items (fewer short-lived allocations): per month
+// its text's pieces, the attribute sets written, and whether the current set and metric are open.
+const pieces: string[][] = [];
+let sets = new Int32Array(16);
+let setOpen = new Uint8Array(16);
+let metricOpen = new Uint8Array(16);

@@ -365,9 +365,10 @@ class MonthCollector {
       this.countItem(months[0]);
       return months;
     }
-    for (const [month, text] of metricMapItemTexts(item, shape, found)) {
-      this.buckets.add(month, text);
-      this.countItem(month);
+    const texts = metricMapItemTexts(item, shape, found);
+    for (let j = 0; j < months.length; j++) {
+      this.buckets.add(months[j], texts[j]);
+      this.countItem(months[j]);
     }
     return months;
   }
