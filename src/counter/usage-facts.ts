@@ -225,10 +225,27 @@ class TopK {
   }
 }
 
+/** One metric in one month: its total, and what the item being tallied counted in it. */
+interface Tally {
+  metric: string;
+  total: number;
+  /** The item's count since the last flush, and whether it is listed in `UsageFacts.touched`. */
+  itemCount: number;
+  touched: boolean;
+  /** The metric's slot among the Unique/Total pair metrics, -1 when none. */
+  pairSlot: number;
+}
+
 interface MonthState {
-  totals: Map<string, number>;
+  month: YearMonth;
+  /** Per metric, in the order the metrics were first counted in the month. */
+  tallies: Map<string, Tally>;
   top: Map<string, TopK>;
   diagnostics: DiagnosticSet;
+  /** Counts of the Unique/Total pair metrics in the unit being read (see `beginUnit`). */
+  unitSlots: Float64Array | undefined;
+  /** Whether the unit being read counted a pair metric in this month (listed in `unitTouched`). */
+  unitTouched: boolean;
 }
 
 interface Pending {
@@ -270,11 +287,11 @@ export class UsageFacts implements UsageSink {
   // into one row per attribute combination).
   private item: RankedItem | undefined;
   private itemSeq = 0;
-  private readonly itemCounts = new Map<YearMonth, Map<string, number>>();
+  /** The month and metric tallies the item has counts in since the last flush, in counting order. */
+  private readonly touched: [MonthState, Tally][] = [];
 
-  // The unit being read (the owner of one Performance): counts of the Unique/Total pairs per month.
-  private readonly unitSlots = new Map<YearMonth, Float64Array>();
-  private readonly unitTouched: YearMonth[] = [];
+  // The unit being read (the owner of one Performance): the months with Unique/Total pair counts.
+  private readonly unitTouched: MonthState[] = [];
 
   constructor(private readonly options: FactsOptions) {
     this.reportDiagnostics = new DiagnosticSet(options.maxExamples);
@@ -292,7 +309,14 @@ export class UsageFacts implements UsageSink {
     if (month === this.lastMonth && this.lastState) return this.lastState;
     let state = this.months.get(month);
     if (!state) {
-      state = { totals: new Map(), top: new Map(), diagnostics: new DiagnosticSet(this.options.maxExamples) };
+      state = {
+        month,
+        tallies: new Map(),
+        top: new Map(),
+        diagnostics: new DiagnosticSet(this.options.maxExamples),
+        unitSlots: undefined,
+        unitTouched: false,
+      };
       this.months.set(month, state);
     }
     this.lastMonth = month;
@@ -306,7 +330,7 @@ export class UsageFacts implements UsageSink {
 
   /** Months that hold counts, sorted. */
   usageMonths(): YearMonth[] {
-    return [...this.months.keys()].filter((m) => this.months.get(m)!.totals.size > 0).sort();
+    return [...this.months.keys()].filter((m) => this.months.get(m)!.tallies.size > 0).sort();
   }
 
   usage(month: YearMonth): MonthUsage {
@@ -314,7 +338,9 @@ export class UsageFacts implements UsageSink {
     if (!state) return { totals: {}, topItems: {} };
     const topItems: Record<string, TopItem[]> = {};
     for (const [metric, top] of state.top) topItems[metric] = top.sorted();
-    return { totals: Object.fromEntries(state.totals), topItems };
+    const totals: Record<string, number> = {};
+    state.tallies.forEach((tally, metric) => (totals[metric] = tally.total));
+    return { totals, topItems };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -395,19 +421,19 @@ export class UsageFacts implements UsageSink {
   }
 
   private flushItem(): void {
-    if (this.itemCounts.size === 0) return;
+    const touched = this.touched;
+    if (touched.length === 0) return;
     const item = this.item ?? new RankedItem(undefined, undefined, undefined);
     const seq = this.itemSeq;
-    // forEach: no iterator results allocated per entry.
-    this.itemCounts.forEach((counts, month) => {
-      const state = this.monthState(month);
-      counts.forEach((count, metric) => {
-        let top = state.top.get(metric);
-        if (!top) state.top.set(metric, (top = new TopK(this.options.topK)));
-        top.offer(count, seq, item);
-      });
-    });
-    this.itemCounts.clear();
+    for (let i = 0; i < touched.length; i++) {
+      const [state, tally] = touched[i];
+      let top = state.top.get(tally.metric);
+      if (!top) state.top.set(tally.metric, (top = new TopK(this.options.topK)));
+      top.offer(tally.itemCount, seq, item);
+      tally.itemCount = 0;
+      tally.touched = false;
+    }
+    touched.length = 0;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -423,6 +449,7 @@ export class UsageFacts implements UsageSink {
   }
 
   beginUnit(): void {
+    for (const state of this.unitTouched) state.unitTouched = false;
     this.unitTouched.length = 0;
   }
 
@@ -431,12 +458,14 @@ export class UsageFacts implements UsageSink {
     if (touched.length === 0) return;
     const pairs = PAIRS_BY_LAYOUT[this.currentLayout];
     for (let m = 0; m < touched.length; m++) {
-      const month = touched[m];
-      const slots = this.unitSlots.get(month)!;
+      const state = touched[m];
+      const { month } = state;
+      const slots = state.unitSlots!;
+      state.unitTouched = false;
       for (let p = 0; p < pairs.length; p++) {
         const [u, t, unique, total] = pairs[p];
         if (slots[u] > slots[t])
-          this.monthState(month).diagnostics.add(
+          state.diagnostics.add(
             'unique_exceeds_total',
             `${unique} ${slots[u]} > ${total} ${slots[t]} in ${month}`,
             { item: this.element },
@@ -477,13 +506,26 @@ export class UsageFacts implements UsageSink {
     const value = this.number(raw, metric, month, state);
     if (value === undefined) return;
     this.elementCounts += 1;
-    state.totals.set(metric, (state.totals.get(metric) ?? 0) + value);
-    if (this.options.topK > 0) {
-      let counts = this.itemCounts.get(month);
-      if (!counts) this.itemCounts.set(month, (counts = new Map()));
-      counts.set(metric, (counts.get(metric) ?? 0) + value);
+    let tally = state.tallies.get(metric);
+    if (!tally) {
+      tally = {
+        metric,
+        total: 0,
+        itemCount: 0,
+        touched: false,
+        pairSlot: PAIR_METRIC_SLOTS.get(metric) ?? -1,
+      };
+      state.tallies.set(metric, tally);
     }
-    if (this.options.validate) this.check(month, metric, value, state);
+    tally.total += value;
+    if (this.options.topK > 0) {
+      tally.itemCount += value;
+      if (!tally.touched) {
+        tally.touched = true;
+        this.touched.push([state, tally]);
+      }
+    }
+    if (this.options.validate) this.check(month, metric, value, state, tally);
   }
 
   /** The count as a number: integers as they are, digit strings converted; anything else dropped. */
@@ -518,7 +560,7 @@ export class UsageFacts implements UsageSink {
     return this.elementPlace;
   }
 
-  private check(month: YearMonth, metric: string, value: number, state: MonthState): void {
+  private check(month: YearMonth, metric: string, value: number, state: MonthState, tally: Tally): void {
     const place = this.place();
     if (value < 0) state.diagnostics.add('negative_count', `${metric} in ${month} is ${value}`, place);
     if (this.reportId !== undefined) {
@@ -538,11 +580,13 @@ export class UsageFacts implements UsageSink {
         `usage in ${month}, outside the requested ${requested.begin}..${requested.end}`,
         place,
       );
-    const slot = PAIR_METRIC_SLOTS.get(metric);
-    if (slot !== undefined) {
-      let slots = this.unitSlots.get(month);
-      if (!slots) this.unitSlots.set(month, (slots = new Float64Array(PAIR_METRIC_SLOTS.size)));
-      if (!this.unitTouched.includes(month)) this.unitTouched.push(month);
+    const slot = tally.pairSlot;
+    if (slot >= 0) {
+      const slots = (state.unitSlots ??= new Float64Array(PAIR_METRIC_SLOTS.size));
+      if (!state.unitTouched) {
+        state.unitTouched = true;
+        this.unitTouched.push(state);
+      }
       slots[slot] += value;
     }
   }
