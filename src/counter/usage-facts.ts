@@ -227,6 +227,7 @@ class TopK {
 
 /** One metric in one month: its total, and what the item being tallied counted in it. */
 interface Tally {
+  state: MonthState;
   metric: string;
   total: number;
   /** The item's count since the last flush, and whether it is listed in `UsageFacts.touched`. */
@@ -287,8 +288,8 @@ export class UsageFacts implements UsageSink {
   // into one row per attribute combination).
   private item: RankedItem | undefined;
   private itemSeq = 0;
-  /** The month and metric tallies the item has counts in since the last flush, in counting order. */
-  private readonly touched: [MonthState, Tally][] = [];
+  /** The tallies (month and metric) the item has counts in since the last flush, in counting order. */
+  private readonly touched: Tally[] = [];
 
   // The unit being read (the owner of one Performance): the months with Unique/Total pair counts.
   private readonly unitTouched: MonthState[] = [];
@@ -426,7 +427,8 @@ export class UsageFacts implements UsageSink {
     const item = this.item ?? new RankedItem(undefined, undefined, undefined);
     const seq = this.itemSeq;
     for (let i = 0; i < touched.length; i++) {
-      const [state, tally] = touched[i];
+      const tally = touched[i];
+      const { state } = tally;
       let top = state.top.get(tally.metric);
       if (!top) state.top.set(tally.metric, (top = new TopK(this.options.topK)));
       top.offer(tally.itemCount, seq, item);
@@ -509,6 +511,7 @@ export class UsageFacts implements UsageSink {
     let tally = state.tallies.get(metric);
     if (!tally) {
       tally = {
+        state,
         metric,
         total: 0,
         itemCount: 0,
@@ -522,7 +525,7 @@ export class UsageFacts implements UsageSink {
       tally.itemCount += value;
       if (!tally.touched) {
         tally.touched = true;
-        this.touched.push([state, tally]);
+        this.touched.push(tally);
       }
     }
     if (this.options.validate) this.check(month, metric, value, state, tally);
