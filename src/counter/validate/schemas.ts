@@ -3,12 +3,12 @@
  * the release the data is in: COUNTER_API 5.1.0.1 (JSON Schema 2020-12 inside OpenAPI 3.1) and
  * COUNTER_SUSHI5 5.0.3 (the draft-4 dialect of Swagger 2.0, which Ajv's default draft-07 reads).
  * The schemas are copies under ./schemas (see its README). Their validators are compiled ahead of
- * time (Ajv's standalone code, ./compiled, written by scripts/compile-counter-validators.ts): a
- * release's module is loaded on first use, in milliseconds instead of the 0.1–0.2 CPU s that
+ * time (Ajv's standalone code, ./compiled, written by scripts/compile-counter-validators.ts): the
+ * module of a release's master report (with its standard views) is loaded on first use, in milliseconds instead of the 0.1–0.2 CPU s that
  * compiling the schemas in each process took (docs/benchmarks.md, section 1).
  */
 import { createRequire } from 'node:module';
-import type { CounterRelease, ReportId } from '../reports.ts';
+import { masterReportOf, type CounterRelease, type ReportId } from '../reports.ts';
 
 /** A compiled check: undefined when valid, else the first violation as `<JSON pointer>: <message>`. */
 export type SchemaCheck = (value: unknown) => SchemaViolation | undefined;
@@ -35,16 +35,19 @@ interface ValidateFunction {
 }
 
 const require = createRequire(import.meta.url);
-const modules = new Map<CounterRelease, Record<string, ValidateFunction | undefined>>();
+const modules = new Map<string, Record<string, ValidateFunction | undefined>>();
 const compiled = new Map<string, SchemaCheck>();
 
-/** The module names as scripts/compile-counter-validators.ts writes them. */
-function validators(release: CounterRelease): Record<string, ValidateFunction | undefined> {
-  let loaded = modules.get(release);
+/**
+ * The validators of a release's master report and its standard views, loaded on first use (module
+ * names as scripts/compile-counter-validators.ts writes them).
+ */
+function validators(release: CounterRelease, report: ReportId): Record<string, ValidateFunction | undefined> {
+  const name = `validators-${release === '5.1' ? '5.1' : '5.0'}-${masterReportOf(report)}`;
+  let loaded = modules.get(name);
   if (!loaded) {
-    const name = release === '5.1' ? 'validators-5.1' : 'validators-5.0';
     loaded = require(`./compiled/${name}.cjs`) as Record<string, ValidateFunction | undefined>;
-    modules.set(release, loaded);
+    modules.set(name, loaded);
   }
   return loaded;
 }
@@ -69,7 +72,7 @@ export function schemaCheck(release: CounterRelease, report: ReportId, part: Par
   const key = `${release}:${report}:${part}`;
   let check = compiled.get(key);
   if (!check) {
-    const validate = validators(release)[`${report}_${part}`];
+    const validate = validators(release, report)[`${report}_${part}`];
     if (!validate) throw new Error(`no compiled validator ${key}`);
     check = toCheck(validate);
     compiled.set(key, check);
