@@ -46,7 +46,10 @@ export function storableEscapedJsonText(json: string): StorableText {
 }
 
 function replaceUnstorable(json: string, hasRaw: boolean): StorableText {
-  if (!hasRaw && !SUSPECT_ESCAPE.test(json)) return { text: json, replaced: 0 };
+  // Most texts hold no `\u` escape at all: a plain search says so several times faster than the
+  // regular expression (a large month's chunk texts are looked at here).
+  if (!hasRaw && (json.indexOf('\\u') === -1 || !SUSPECT_ESCAPE.test(json)))
+    return { text: json, replaced: 0 };
   let replaced = 0;
   let text = json.replace(ESCAPE, (escape: string, _high?: string, _low?: string, single?: string) => {
     if (single === undefined || !unstorableCode(single)) return escape;
