@@ -8,7 +8,7 @@
  * process, default 16) and endpoint spacing (0 ms).
  *
  *   node --import tsx bench/scaling.ts [--providers 100] [--latency 50] [--processes 1,2,4] \
- *     [--rounds 3] [--concurrency 16] [--timeout <s per harvest>]
+ *     [--rounds 3] [--concurrency 16] [--timeout <s per harvest>] [--cpu-prof <dir>]
  *
  * Per configuration and round, on a fresh database: the processes are started (the first alone, it
  * migrates), the providers created through the first, the CPU counters read, one tenant harvest
@@ -88,6 +88,10 @@ interface Options {
   concurrency: number;
   timeoutMs: number;
   idleMs: number;
+  /** Providers harvested before the measured harvest, unmeasured (0: none). */
+  warmUp: number;
+  /** A directory for a CPU profile of every service process (`--cpu-prof`), written when it stops. */
+  cpuProfDir?: string;
 }
 
 export function lowerBoundMs(providers: number, latencyMs: number, perProcess: number, processes: number) {
@@ -128,7 +132,10 @@ async function runOnce(
   const procs: ChildService[] = [];
   // The processes start as `npm start` starts the service: compiled, with its Node flags.
   const start = serviceStartArgs();
-  const nodeArgs = start[start.length - 1] === 'serve' ? start.slice(0, -1) : start;
+  const nodeArgs = [
+    ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
+    ...(start[start.length - 1] === 'serve' ? start.slice(0, -1) : start),
+  ];
   const db = new pg.Client({ connectionString: databaseUrl });
   const tag = `s${processes}r${round}`;
   const key = (i: number) => `ok-${tag}-${i}`;
@@ -147,22 +154,52 @@ async function runOnce(
     const postmaster = procStat(pidRow.rows[0].pid)?.ppid;
     if (!postmaster) throw new Error('postmaster not found in /proc');
 
-    const ids = Array.from({ length: opts.providers }, (_, i) => ({ id: randomUUID(), i: i + 1 }));
-    await eachLimited(ids, 8, async ({ id, i }) => {
-      const res = await request(
-        procs[0].url,
-        'POST',
-        '/usage-data-providers',
-        providerRecord(id, {
-          label: `Scaling ${tag} provider ${i}`,
-          serviceUrl: `${mock.url}/${key(i)}`,
-          reports: REPORTS,
-          start: BEGIN,
-          end: END,
-        }),
-      );
-      if (res.status !== 201) throw new Error(`provider: ${res.status} ${res.text}`);
-    });
+    const createProviders = async (count: number, keyOf: (i: number) => string, label: string) => {
+      const created = Array.from({ length: count }, (_, i) => ({ id: randomUUID(), i: i + 1 }));
+      await eachLimited(created, 8, async ({ id, i }) => {
+        const res = await request(
+          procs[0].url,
+          'POST',
+          '/usage-data-providers',
+          providerRecord(id, {
+            label: `Scaling ${tag} ${label} ${i}`,
+            serviceUrl: `${mock.url}/${keyOf(i)}`,
+            reports: REPORTS,
+            start: BEGIN,
+            end: END,
+          }),
+        );
+        if (res.status !== 201) throw new Error(`provider: ${res.status} ${res.text}`);
+      });
+      return created;
+    };
+    /** Starts a tenant harvest and waits until the database holds `jobs` finished one-shot jobs. */
+    const harvest = async (jobs: number, since: number): Promise<string | undefined> => {
+      const started = await request(procs[0].url, 'GET', '/erm-usage-harvester/start');
+      if (started.status !== 200) throw new Error(`start: ${started.status} ${started.text}`);
+      for (;;) {
+        await sleep(250);
+        const res = await db.query<{ total: number; unfinished: number }>(
+          `SELECT count(*)::int AS total, count(*) FILTER (WHERE NOT (jsonb ? 'finishedAt'))::int AS unfinished
+           FROM ${SCHEMA}.job_info WHERE jsonb->>'type' <> 'periodic'`,
+        );
+        const { total, unfinished } = res.rows[0];
+        if (total >= jobs && unfinished === 0) return undefined;
+        if (Date.now() - since > opts.timeoutMs)
+          return `timeout after ${opts.timeoutMs} ms: ${unfinished}/${total} jobs unfinished`;
+      }
+    };
+
+    // Warm-up (--warm-up W): W other providers harvested first, not measured, so that every process has
+    // run the harvest's code once (its compilation) before the measured harvest.
+    const warm = opts.warmUp;
+    if (warm > 0) {
+      await createProviders(warm, (i) => `ok-w${tag}-${i}`, 'warm-up provider');
+      const failed = await harvest(warm + 1, Date.now());
+      if (failed) throw new Error(`warm-up: ${failed}`);
+    }
+    const warmMonths = warm * REPORTS.length * MONTHS;
+    const ids = await createProviders(opts.providers, key, 'provider');
 
     // What the processes and the cluster use doing nothing (queue polls, heartbeats, the scheduler).
     const allCpu = () => procs.reduce((n, p) => n + serviceCpuMs(p.child.pid!), 0) + clusterCpuMs(postmaster);
@@ -174,27 +211,9 @@ async function runOnce(
     const serviceCpu0 = procs.map((p) => serviceCpuMs(p.child.pid!));
     const dbCpu0 = clusterCpuMs(postmaster);
     const t0 = Date.now();
-    const started = await request(procs[0].url, 'GET', '/erm-usage-harvester/start');
-    if (started.status !== 200) throw new Error(`start: ${started.status} ${started.text}`);
-
-    let ok = false;
-    let error: string | undefined;
-    for (;;) {
-      await sleep(250);
-      const jobs = await db.query<{ total: number; unfinished: number }>(
-        `SELECT count(*)::int AS total, count(*) FILTER (WHERE NOT (jsonb ? 'finishedAt'))::int AS unfinished
-         FROM ${SCHEMA}.job_info WHERE jsonb->>'type' <> 'periodic'`,
-      );
-      const { total, unfinished } = jobs.rows[0];
-      if (total >= opts.providers + 1 && unfinished === 0) {
-        ok = true;
-        break;
-      }
-      if (Date.now() - t0 > opts.timeoutMs) {
-        error = `timeout after ${opts.timeoutMs} ms: ${unfinished}/${total} jobs unfinished`;
-        break;
-      }
-    }
+    // The tenant job also starts a job for every warm-up provider (it finds nothing to harvest).
+    const error = await harvest(warm > 0 ? 2 * warm + opts.providers + 2 : opts.providers + 1, t0);
+    const ok = error === undefined;
     const serviceCpu = procs.reduce((n, p, i) => n + serviceCpuMs(p.child.pid!) - serviceCpu0[i], 0);
     const dbCpu = clusterCpuMs(postmaster) - dbCpu0;
     const servicePeak = Math.max(...procs.map((p) => peakRssMB(p.child.pid!)));
@@ -210,9 +229,9 @@ async function runOnce(
               count(*) FILTER (WHERE jsonb ? 'failedAttempts' OR jsonb ? 'failedReason')::int AS failed
        FROM ${SCHEMA}.counter_reports`,
     );
-    const expected = opts.providers * REPORTS.length * MONTHS;
+    const expected = opts.providers * REPORTS.length * MONTHS + warmMonths;
     const { n, distinct, failed } = recs.rows[0];
-    const months = n;
+    const months = n - warmMonths;
     let maxPerEndpoint = 0;
     for (const { i } of ids) maxPerEndpoint = Math.max(maxPerEndpoint, mock.maxInFlight(key(i)));
     const lastFinished = last.rows[0].last ? Date.parse(last.rows[0].last) : NaN;
@@ -265,6 +284,8 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '16' },
       timeout: { type: 'string', default: '600' },
       'idle-s': { type: 'string', default: '10' },
+      'cpu-prof': { type: 'string' },
+      'warm-up': { type: 'string', default: '0' },
     },
   });
   const opts: Options = {
@@ -273,6 +294,8 @@ async function main(): Promise<void> {
     concurrency: Number(values.concurrency),
     timeoutMs: Number(values.timeout) * 1000,
     idleMs: Number(values['idle-s']) * 1000,
+    cpuProfDir: values['cpu-prof'],
+    warmUp: Number(values['warm-up']),
   };
   const counts = values.processes.split(',').map(Number);
   const rounds = Number(values.rounds);
