@@ -155,6 +155,12 @@ export async function waitingJobsWithoutItems(db: Queryable): Promise<string[]> 
   return res.rows.map((r) => r.id);
 }
 
+/** Whether any work item is in the queue (queued or taken), for the item workers' idle poll. */
+export async function anyWorkItems(db: Queryable): Promise<boolean> {
+  const res = await db.query(`SELECT 1 FROM ${WORK_ITEMS} LIMIT 1`);
+  return res.rowCount > 0;
+}
+
 /** Jobs in the queue by state, for the metrics. */
 export async function countJobsByState(db: Queryable): Promise<{ state: string; n: number }[]> {
   const res = await db.query<{ state: string; n: string }>(
