@@ -10,7 +10,7 @@ const n = Number(process.argv[2] ?? 2);
 const seconds = Number(process.argv[3] ?? 20);
 const pgServer = await startPgServer();
 const url = await pgServer.createDatabase('idle');
-const env = { DATABASE_URL: url, QUEUE_POLL_MS: '1000', SCHEDULER_TICK_MS: '1000', HEARTBEAT_INTERVAL_MS: '30000', LOG_LEVEL: 'warn' , ...(process.env.EXTRA ? JSON.parse(process.env.EXTRA) : {})};
+const env = { DATABASE_URL: url, QUEUE_POLL_MS: '1000', QUEUE_IDLE_POLL_MS: '15000', SCHEDULER_TICK_MS: '1000', HEARTBEAT_INTERVAL_MS: '30000', LOG_LEVEL: 'warn' , ...(process.env.EXTRA ? JSON.parse(process.env.EXTRA) : {})};
 const start = serviceStartArgs();
 const nodeArgs = start[start.length - 1] === 'serve' ? start.slice(0, -1) : start;
 const procs: ChildService[] = [];

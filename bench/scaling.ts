@@ -125,6 +125,7 @@ async function runOnce(
     ENDPOINT_MIN_INTERVAL_MS: '0',
     // The service's defaults, where the fast test environment of child-service.ts sets others.
     QUEUE_POLL_MS: '1000',
+    QUEUE_IDLE_POLL_MS: '15000',
     SCHEDULER_TICK_MS: '1000',
     HEARTBEAT_INTERVAL_MS: '30000',
     LOG_LEVEL: 'warn',
