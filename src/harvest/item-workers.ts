@@ -43,7 +43,12 @@ export class ItemWorkers {
     this.offers = new ReportOffers(parts);
     // Every request in flight links this one stop signal (a listener each): no warning at high concurrency.
     setMaxListeners(0, this.abort.signal);
-    this.workers = new Loop('harvest:items', () => this.pollMs(), () => this.fill(), ctx.log);
+    this.workers = new Loop(
+      'harvest:items',
+      () => this.pollMs(),
+      () => this.fill(),
+      ctx.log,
+    );
   }
 
   private now(): number {

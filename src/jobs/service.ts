@@ -44,7 +44,12 @@ class Lane {
     private readonly slots: number,
     private readonly svc: JobService,
   ) {
-    this.loop = new Loop(`worker:${name}`, () => svc.pollMs(), () => this.fill(), svc.ctx.log);
+    this.loop = new Loop(
+      `worker:${name}`,
+      () => svc.pollMs(),
+      () => this.fill(),
+      svc.ctx.log,
+    );
   }
 
   private async fill(): Promise<void> {
