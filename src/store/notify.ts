@@ -95,6 +95,8 @@ export class WakeListener {
         'wakeup connection lost; workers poll until it is back',
       );
       this.retry();
+      // The workers look now, and then at the short poll until the connection is back.
+      this.wakeAll();
     };
     client.on('error', onLost);
     client.on('end', () => onLost());
