@@ -33,7 +33,9 @@
  *
  * Figures: docs/benchmarks.md, section 0.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -71,6 +73,8 @@ interface RunResult {
   failedJobs: number;
   verified: boolean;
   serviceCpuMs: number;
+  /** Of the service CPU, that of the processes' threads other than the main thread. */
+  serviceOtherThreadsCpuMs: number;
   dbCpuMs: number;
   totalCpuPerMonthMs: number;
   /** CPU of the processes and the cluster while idle before the harvest, ms per second. */
@@ -98,6 +102,21 @@ export function lowerBoundMs(providers: number, latencyMs: number, perProcess: n
   const r = REQUESTS_PER_PROVIDER;
   return Math.max(r * latencyMs, Math.ceil((providers * r) / (perProcess * processes)) * latencyMs);
 }
+
+/**
+ * CPU ms of the main thread of a process (/proc/<pid>/task/<pid>/stat): the rest of its time is that of
+ * its other threads (V8's compiler and garbage collector helpers, libuv's pool).
+ */
+function mainThreadCpuMs(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -210,12 +229,14 @@ async function runOnce(
     const idleCpuMsPerS = opts.idleMs > 0 ? ((allCpu() - idle0) * 1000) / (Date.now() - idleT0) : NaN;
 
     const serviceCpu0 = procs.map((p) => serviceCpuMs(p.child.pid!));
+    const mainCpu0 = procs.map((p) => mainThreadCpuMs(p.child.pid!));
     const dbCpu0 = clusterCpuMs(postmaster);
     const t0 = Date.now();
     // The tenant job also starts a job for every warm-up provider (it finds nothing to harvest).
     const error = await harvest(warm > 0 ? 2 * warm + opts.providers + 2 : opts.providers + 1, t0);
     const ok = error === undefined;
     const serviceCpu = procs.reduce((n, p, i) => n + serviceCpuMs(p.child.pid!) - serviceCpu0[i], 0);
+    const mainCpu = procs.reduce((n, p, i) => n + mainThreadCpuMs(p.child.pid!) - mainCpu0[i], 0);
     const dbCpu = clusterCpuMs(postmaster) - dbCpu0;
     const servicePeak = Math.max(...procs.map((p) => peakRssMB(p.child.pid!)));
 
@@ -249,6 +270,7 @@ async function runOnce(
       failedJobs: last.rows[0].failed,
       verified: ok && n === expected && distinct === expected && failed === 0 && last.rows[0].failed === 0,
       serviceCpuMs: serviceCpu,
+      serviceOtherThreadsCpuMs: serviceCpu - mainCpu,
       dbCpuMs: dbCpu,
       totalCpuPerMonthMs: (serviceCpu + dbCpu) / Math.max(1, months),
       idleCpuMsPerS,
@@ -323,7 +345,7 @@ async function main(): Promise<void> {
         console.log(
           `round ${round}, ${processes} process(es): ${r.verified ? 'OK' : 'NOT VERIFIED'} wall ${s(r.wallMs)} s ` +
             `(bound ${s(r.boundMs)} s), months ${r.months} (distinct ${r.distinctMonths}, failed ${r.failedMonths}), ` +
-            `service CPU ${s(r.serviceCpuMs)} s, database CPU ${s(r.dbCpuMs)} s, ` +
+            `service CPU ${s(r.serviceCpuMs)} s (other threads ${s(r.serviceOtherThreadsCpuMs)} s), database CPU ${s(r.dbCpuMs)} s, ` +
             `total ${r.totalCpuPerMonthMs.toFixed(2)} ms/month, max in flight/endpoint ${r.maxInFlightPerEndpoint}, ` +
             `total ${r.maxInFlightTotal}, service peak RSS ${r.servicePeakRssMB.toFixed(0)} MB; load ${la()}` +
             (r.error ? `; ${r.error}` : ''),
@@ -347,6 +369,7 @@ async function main(): Promise<void> {
       boundMs: g[0]?.boundMs ?? NaN,
       months: m((r) => r.months),
       serviceCpuMs: m((r) => r.serviceCpuMs),
+      serviceOtherThreadsCpuMs: m((r) => r.serviceOtherThreadsCpuMs),
       dbCpuMs: m((r) => r.dbCpuMs),
       serviceCpuPerMonthMs: m((r) => r.serviceCpuMs / Math.max(1, r.months)),
       dbCpuPerMonthMs: m((r) => r.dbCpuMs / Math.max(1, r.months)),
