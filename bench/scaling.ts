@@ -8,7 +8,7 @@
  * process, default 16) and endpoint spacing (0 ms).
  *
  *   node --import tsx bench/scaling.ts [--providers 100] [--latency 50] [--processes 1,2,4] \
- *     [--rounds 3] [--concurrency 16] [--timeout <s per harvest>]
+ *     [--rounds 3] [--concurrency 16] [--timeout <s per harvest>] [--cpu-prof <dir>]
  *
  * Per configuration and round, on a fresh database: the processes are started (the first alone, it
  * migrates), the providers created through the first, the CPU counters read, one tenant harvest
@@ -33,7 +33,9 @@
  *
  * Figures: docs/benchmarks.md, section 0.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -71,6 +73,8 @@ interface RunResult {
   failedJobs: number;
   verified: boolean;
   serviceCpuMs: number;
+  /** Of the service CPU, that of the processes' threads other than the main thread. */
+  serviceOtherThreadsCpuMs: number;
   dbCpuMs: number;
   totalCpuPerMonthMs: number;
   /** CPU of the processes and the cluster while idle before the harvest, ms per second. */
@@ -88,12 +92,31 @@ interface Options {
   concurrency: number;
   timeoutMs: number;
   idleMs: number;
+  /** Providers harvested before the measured harvest, unmeasured (0: none). */
+  warmUp: number;
+  /** A directory for a CPU profile of every service process (`--cpu-prof`), written when it stops. */
+  cpuProfDir?: string;
 }
 
 export function lowerBoundMs(providers: number, latencyMs: number, perProcess: number, processes: number) {
   const r = REQUESTS_PER_PROVIDER;
   return Math.max(r * latencyMs, Math.ceil((providers * r) / (perProcess * processes)) * latencyMs);
 }
+
+/**
+ * CPU ms of the main thread of a process (/proc/<pid>/task/<pid>/stat): the rest of its time is that of
+ * its other threads (V8's compiler and garbage collector helpers, libuv's pool).
+ */
+function mainThreadCpuMs(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -121,6 +144,7 @@ async function runOnce(
     ENDPOINT_MIN_INTERVAL_MS: '0',
     // The service's defaults, where the fast test environment of child-service.ts sets others.
     QUEUE_POLL_MS: '1000',
+    QUEUE_IDLE_POLL_MS: '15000',
     SCHEDULER_TICK_MS: '1000',
     HEARTBEAT_INTERVAL_MS: '30000',
     LOG_LEVEL: 'warn',
@@ -128,7 +152,10 @@ async function runOnce(
   const procs: ChildService[] = [];
   // The processes start as `npm start` starts the service: compiled, with its Node flags.
   const start = serviceStartArgs();
-  const nodeArgs = start[start.length - 1] === 'serve' ? start.slice(0, -1) : start;
+  const nodeArgs = [
+    ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
+    ...(start[start.length - 1] === 'serve' ? start.slice(0, -1) : start),
+  ];
   const db = new pg.Client({ connectionString: databaseUrl });
   const tag = `s${processes}r${round}`;
   const key = (i: number) => `ok-${tag}-${i}`;
@@ -147,22 +174,52 @@ async function runOnce(
     const postmaster = procStat(pidRow.rows[0].pid)?.ppid;
     if (!postmaster) throw new Error('postmaster not found in /proc');
 
-    const ids = Array.from({ length: opts.providers }, (_, i) => ({ id: randomUUID(), i: i + 1 }));
-    await eachLimited(ids, 8, async ({ id, i }) => {
-      const res = await request(
-        procs[0].url,
-        'POST',
-        '/usage-data-providers',
-        providerRecord(id, {
-          label: `Scaling ${tag} provider ${i}`,
-          serviceUrl: `${mock.url}/${key(i)}`,
-          reports: REPORTS,
-          start: BEGIN,
-          end: END,
-        }),
-      );
-      if (res.status !== 201) throw new Error(`provider: ${res.status} ${res.text}`);
-    });
+    const createProviders = async (count: number, keyOf: (i: number) => string, label: string) => {
+      const created = Array.from({ length: count }, (_, i) => ({ id: randomUUID(), i: i + 1 }));
+      await eachLimited(created, 8, async ({ id, i }) => {
+        const res = await request(
+          procs[0].url,
+          'POST',
+          '/usage-data-providers',
+          providerRecord(id, {
+            label: `Scaling ${tag} ${label} ${i}`,
+            serviceUrl: `${mock.url}/${keyOf(i)}`,
+            reports: REPORTS,
+            start: BEGIN,
+            end: END,
+          }),
+        );
+        if (res.status !== 201) throw new Error(`provider: ${res.status} ${res.text}`);
+      });
+      return created;
+    };
+    /** Starts a tenant harvest and waits until the database holds `jobs` finished one-shot jobs. */
+    const harvest = async (jobs: number, since: number): Promise<string | undefined> => {
+      const started = await request(procs[0].url, 'GET', '/erm-usage-harvester/start');
+      if (started.status !== 200) throw new Error(`start: ${started.status} ${started.text}`);
+      for (;;) {
+        await sleep(250);
+        const res = await db.query<{ total: number; unfinished: number }>(
+          `SELECT count(*)::int AS total, count(*) FILTER (WHERE NOT (jsonb ? 'finishedAt'))::int AS unfinished
+           FROM ${SCHEMA}.job_info WHERE jsonb->>'type' <> 'periodic'`,
+        );
+        const { total, unfinished } = res.rows[0];
+        if (total >= jobs && unfinished === 0) return undefined;
+        if (Date.now() - since > opts.timeoutMs)
+          return `timeout after ${opts.timeoutMs} ms: ${unfinished}/${total} jobs unfinished`;
+      }
+    };
+
+    // Warm-up (--warm-up W): W other providers harvested first, not measured, so that every process has
+    // run the harvest's code once (its compilation) before the measured harvest.
+    const warm = opts.warmUp;
+    if (warm > 0) {
+      await createProviders(warm, (i) => `ok-w${tag}-${i}`, 'warm-up provider');
+      const failed = await harvest(warm + 1, Date.now());
+      if (failed) throw new Error(`warm-up: ${failed}`);
+    }
+    const warmMonths = warm * REPORTS.length * MONTHS;
+    const ids = await createProviders(opts.providers, key, 'provider');
 
     // What the processes and the cluster use doing nothing (queue polls, heartbeats, the scheduler).
     const allCpu = () => procs.reduce((n, p) => n + serviceCpuMs(p.child.pid!), 0) + clusterCpuMs(postmaster);
@@ -172,30 +229,14 @@ async function runOnce(
     const idleCpuMsPerS = opts.idleMs > 0 ? ((allCpu() - idle0) * 1000) / (Date.now() - idleT0) : NaN;
 
     const serviceCpu0 = procs.map((p) => serviceCpuMs(p.child.pid!));
+    const mainCpu0 = procs.map((p) => mainThreadCpuMs(p.child.pid!));
     const dbCpu0 = clusterCpuMs(postmaster);
     const t0 = Date.now();
-    const started = await request(procs[0].url, 'GET', '/erm-usage-harvester/start');
-    if (started.status !== 200) throw new Error(`start: ${started.status} ${started.text}`);
-
-    let ok = false;
-    let error: string | undefined;
-    for (;;) {
-      await sleep(250);
-      const jobs = await db.query<{ total: number; unfinished: number }>(
-        `SELECT count(*)::int AS total, count(*) FILTER (WHERE NOT (jsonb ? 'finishedAt'))::int AS unfinished
-         FROM ${SCHEMA}.job_info WHERE jsonb->>'type' <> 'periodic'`,
-      );
-      const { total, unfinished } = jobs.rows[0];
-      if (total >= opts.providers + 1 && unfinished === 0) {
-        ok = true;
-        break;
-      }
-      if (Date.now() - t0 > opts.timeoutMs) {
-        error = `timeout after ${opts.timeoutMs} ms: ${unfinished}/${total} jobs unfinished`;
-        break;
-      }
-    }
+    // The tenant job also starts a job for every warm-up provider (it finds nothing to harvest).
+    const error = await harvest(warm > 0 ? 2 * warm + opts.providers + 2 : opts.providers + 1, t0);
+    const ok = error === undefined;
     const serviceCpu = procs.reduce((n, p, i) => n + serviceCpuMs(p.child.pid!) - serviceCpu0[i], 0);
+    const mainCpu = procs.reduce((n, p, i) => n + mainThreadCpuMs(p.child.pid!) - mainCpu0[i], 0);
     const dbCpu = clusterCpuMs(postmaster) - dbCpu0;
     const servicePeak = Math.max(...procs.map((p) => peakRssMB(p.child.pid!)));
 
@@ -210,9 +251,9 @@ async function runOnce(
               count(*) FILTER (WHERE jsonb ? 'failedAttempts' OR jsonb ? 'failedReason')::int AS failed
        FROM ${SCHEMA}.counter_reports`,
     );
-    const expected = opts.providers * REPORTS.length * MONTHS;
+    const expected = opts.providers * REPORTS.length * MONTHS + warmMonths;
     const { n, distinct, failed } = recs.rows[0];
-    const months = n;
+    const months = n - warmMonths;
     let maxPerEndpoint = 0;
     for (const { i } of ids) maxPerEndpoint = Math.max(maxPerEndpoint, mock.maxInFlight(key(i)));
     const lastFinished = last.rows[0].last ? Date.parse(last.rows[0].last) : NaN;
@@ -229,6 +270,7 @@ async function runOnce(
       failedJobs: last.rows[0].failed,
       verified: ok && n === expected && distinct === expected && failed === 0 && last.rows[0].failed === 0,
       serviceCpuMs: serviceCpu,
+      serviceOtherThreadsCpuMs: serviceCpu - mainCpu,
       dbCpuMs: dbCpu,
       totalCpuPerMonthMs: (serviceCpu + dbCpu) / Math.max(1, months),
       idleCpuMsPerS,
@@ -265,6 +307,8 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '16' },
       timeout: { type: 'string', default: '600' },
       'idle-s': { type: 'string', default: '10' },
+      'cpu-prof': { type: 'string' },
+      'warm-up': { type: 'string', default: '0' },
     },
   });
   const opts: Options = {
@@ -273,6 +317,8 @@ async function main(): Promise<void> {
     concurrency: Number(values.concurrency),
     timeoutMs: Number(values.timeout) * 1000,
     idleMs: Number(values['idle-s']) * 1000,
+    cpuProfDir: values['cpu-prof'],
+    warmUp: Number(values['warm-up']),
   };
   const counts = values.processes.split(',').map(Number);
   const rounds = Number(values.rounds);
@@ -299,7 +345,7 @@ async function main(): Promise<void> {
         console.log(
           `round ${round}, ${processes} process(es): ${r.verified ? 'OK' : 'NOT VERIFIED'} wall ${s(r.wallMs)} s ` +
             `(bound ${s(r.boundMs)} s), months ${r.months} (distinct ${r.distinctMonths}, failed ${r.failedMonths}), ` +
-            `service CPU ${s(r.serviceCpuMs)} s, database CPU ${s(r.dbCpuMs)} s, ` +
+            `service CPU ${s(r.serviceCpuMs)} s (other threads ${s(r.serviceOtherThreadsCpuMs)} s), database CPU ${s(r.dbCpuMs)} s, ` +
             `total ${r.totalCpuPerMonthMs.toFixed(2)} ms/month, max in flight/endpoint ${r.maxInFlightPerEndpoint}, ` +
             `total ${r.maxInFlightTotal}, service peak RSS ${r.servicePeakRssMB.toFixed(0)} MB; load ${la()}` +
             (r.error ? `; ${r.error}` : ''),
@@ -323,6 +369,7 @@ async function main(): Promise<void> {
       boundMs: g[0]?.boundMs ?? NaN,
       months: m((r) => r.months),
       serviceCpuMs: m((r) => r.serviceCpuMs),
+      serviceOtherThreadsCpuMs: m((r) => r.serviceOtherThreadsCpuMs),
       dbCpuMs: m((r) => r.dbCpuMs),
       serviceCpuPerMonthMs: m((r) => r.serviceCpuMs / Math.max(1, r.months)),
       dbCpuPerMonthMs: m((r) => r.dbCpuMs / Math.max(1, r.months)),

@@ -34,8 +34,16 @@ export interface Config {
   /** A running job whose worker has not reported for this long is no longer alive. */
   staleHeartbeatMinutes: number;
   heartbeatIntervalMs: number;
-  /** How often workers look for queued work when no notification arrives. */
+  /**
+   * How often workers look for queued work while some is queued but not yet due (an endpoint's spacing,
+   * a deferred request), or while this process hears no wakeups from the others.
+   */
   queuePollMs: number;
+  /**
+   * How often workers look for work while there is none: new work wakes them (in the process, and
+   * through PostgreSQL's LISTEN/NOTIFY from other processes); this poll is the safety net.
+   */
+  queueIdlePollMs: number;
   /** How often the periodic scheduler checks for due fire times. */
   schedulerTickMs: number;
   misfireThresholdMs: number;
@@ -239,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       : int(env, 'STALE_HEARTBEAT_MINUTES', 5, 1),
     heartbeatIntervalMs: int(env, 'HEARTBEAT_INTERVAL_MS', 30_000, 10),
     queuePollMs: int(env, 'QUEUE_POLL_MS', 1000, 10),
+    queueIdlePollMs: int(env, 'QUEUE_IDLE_POLL_MS', 15_000, 10),
     schedulerTickMs: int(env, 'SCHEDULER_TICK_MS', 1000, 10),
     misfireThresholdMs: int(env, 'MISFIRE_THRESHOLD_MS', 60_000),
     runWorkers: bool(env, 'HARVESTER_WORKERS', true),

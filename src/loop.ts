@@ -1,4 +1,7 @@
-/** A repeating background task: runs, waits `intervalMs`, runs again; errors are logged, never thrown. */
+/**
+ * A repeating background task: runs, waits `intervalMs`, runs again; errors are logged, never thrown.
+ * `intervalMs` may be a function, asked after every run (e.g. a longer wait while there is no work).
+ */
 import type { Logger } from './log.ts';
 
 export class Loop {
@@ -9,14 +12,18 @@ export class Loop {
 
   constructor(
     private readonly name: string,
-    private readonly intervalMs: number,
+    private readonly intervalMs: number | (() => number),
     private readonly task: () => Promise<void>,
     private readonly log: Logger,
   ) {}
 
   start(): void {
     this.stopped = false;
-    this.schedule(this.intervalMs);
+    this.schedule(this.interval());
+  }
+
+  private interval(): number {
+    return typeof this.intervalMs === 'number' ? this.intervalMs : this.intervalMs();
   }
 
   /** Runs the task soon (now, or right after the current run). */
@@ -46,7 +53,7 @@ export class Loop {
         if (this.stopped) return;
         const again = this.again;
         this.again = false;
-        this.schedule(again ? 0 : this.intervalMs);
+        this.schedule(again ? 0 : this.interval());
       });
   }
 

@@ -10,7 +10,8 @@ import { Loop } from '../loop.ts';
 import { releaseEndpoint } from '../store/sql/endpoints.ts';
 import { failRun, getRun, spaceRequests } from '../store/sql/harvest-runs.ts';
 import { reclaimIntervalMs } from '../store/sql/lease.ts';
-import { waitingJobsWithoutItems } from '../store/sql/queue.ts';
+import { subscribeWakeups } from '../store/notify.ts';
+import { anyWorkItems, waitingJobsWithoutItems } from '../store/sql/queue.ts';
 import type { ClaimedItem } from '../store/sql/work-items.ts';
 import type { FetchResult } from '../sushi/types.ts';
 import type { ActOutcome, DecisionActions } from './actions.ts';
@@ -29,6 +30,9 @@ export class ItemWorkers {
   private readonly abort = new AbortController();
   private readonly offers: ReportOffers;
   private stopping = false;
+  /** No work item in the queue at the last look: the workers wait for a wakeup (or the idle poll). */
+  private idle = false;
+  private wakeups: ReturnType<typeof subscribeWakeups>;
 
   constructor(
     private readonly parts: HarvestParts,
@@ -39,7 +43,12 @@ export class ItemWorkers {
     this.offers = new ReportOffers(parts);
     // Every request in flight links this one stop signal (a listener each): no warning at high concurrency.
     setMaxListeners(0, this.abort.signal);
-    this.workers = new Loop('harvest:items', ctx.config.queuePollMs, () => this.fill(), ctx.log);
+    this.workers = new Loop(
+      'harvest:items',
+      () => this.pollMs(),
+      () => this.fill(),
+      ctx.log,
+    );
   }
 
   private now(): number {
@@ -63,14 +72,26 @@ export class ItemWorkers {
       ),
     );
     for (const loop of this.loops) loop.start();
+    // Items queued by other processes on the same PostgreSQL database wake the workers.
+    this.wakeups = subscribeWakeups(ctx.db, cfg.databaseUrl, 'items', () => this.wake(), ctx.log);
     this.workers.start();
     this.workers.wake();
+  }
+
+  /**
+   * The short poll while items are queued (one may become due: an endpoint's spacing, a deferral) or
+   * while this process hears no wakeups from the others; the idle poll while the queue is empty.
+   */
+  private pollMs(): number {
+    const { queuePollMs, queueIdlePollMs } = this.parts.ctx.config;
+    if (!this.idle || (this.wakeups && !this.wakeups.listener.connected)) return queuePollMs;
+    return Math.max(queuePollMs, queueIdlePollMs);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     this.abort.abort();
-    await Promise.all([this.workers.stop(), ...this.loops.map((l) => l.stop())]);
+    await Promise.all([this.workers.stop(), ...this.loops.map((l) => l.stop()), this.wakeups?.release()]);
     await Promise.allSettled([...this.running.values()]);
     // Requests cut off by the stop are made again by the next process that takes them.
     await this.parts.queue.giveBackMine().catch(() => {});
@@ -116,6 +137,7 @@ export class ItemWorkers {
       }
       if (items.length < free) break;
     }
+    this.idle = this.running.size === 0 && !(await anyWorkItems(ctx.db));
   }
 
   private logFor(item: ClaimedItem, binding?: ProviderBinding): Logger {

@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../store/db.ts';
 import { formatDateTime } from '../dates.ts';
 import { saveJobInfo, type JobInfo } from '../store/sql/job-info.ts';
+import { notifyWake } from '../store/notify.ts';
 import type { Lease } from '../store/sql/lease.ts';
 import { lockTenant } from '../store/sql/locks.ts';
 import {
@@ -86,16 +87,23 @@ export interface QueueOptions {
   instanceId: string;
   /** A running job whose heartbeat is older than this is no longer alive. */
   staleHeartbeatMs: number;
+  /**
+   * Tell the other processes on the database when jobs or work items are queued (PostgreSQL's NOTIFY,
+   * store/notify.ts), in the transaction that queues them.
+   */
+  notify?: boolean;
 }
 
 export class JobQueue {
   private readonly lease: Lease;
+  private readonly notify: boolean;
 
   constructor(
     private readonly db: Db,
     opts: QueueOptions,
   ) {
     this.lease = queueLease(opts.instanceId, opts.staleHeartbeatMs);
+    this.notify = opts.notify ?? false;
   }
 
   /** Heartbeats at or after this time are alive. */
@@ -128,6 +136,7 @@ export class JobQueue {
       });
       await insertJob(tx, { id, tenant, kind, providerId }, now);
       if (request) await saveJobRequest(tx, tenant, id, request);
+      if (this.notify) await notifyWake(tx, 'jobs');
     });
     return id;
   }
@@ -172,6 +181,8 @@ export class JobQueue {
    */
   async detach(tx: Queryable, jobId: string): Promise<void> {
     if (!(await markWaiting(tx, jobId, this.lease.owner))) throw new LeaseLostError(jobId);
+    // The items are queued: the item workers of the other processes start on them at once.
+    if (this.notify) await notifyWake(tx, 'items');
   }
 
   /**

@@ -10,6 +10,7 @@ import { formatDateTime } from '../dates.ts';
 import type { ErmStore } from '../erm/port.ts';
 import { Loop } from '../loop.ts';
 import type { JobInfo } from '../store/sql/job-info.ts';
+import { subscribeWakeups } from '../store/notify.ts';
 import { beatInstance } from '../store/sql/instances.ts';
 import { reclaimIntervalMs } from '../store/sql/lease.ts';
 import { pruneFires } from '../store/sql/periodic-fires.ts';
@@ -27,7 +28,12 @@ const STOP_WAIT_MS = 5000;
 /** Fire records older than this are pruned by the cleanup timer. */
 const FIRE_RECORD_RETENTION_MS = 30 * 86_400_000;
 
-/** One worker lane: claims jobs of some kinds while it has free slots. */
+/**
+ * One worker lane: claims jobs of some kinds while it has free slots. A job is due when it is queued,
+ * and every enqueue wakes the lanes (in this process directly, in the others through the wakeups of
+ * store/notify.ts), so the lane polls only at the idle interval — at the short one while this process
+ * hears no wakeups.
+ */
 class Lane {
   readonly running = new Map<string, Promise<void>>();
   readonly loop: Loop;
@@ -38,7 +44,12 @@ class Lane {
     private readonly slots: number,
     private readonly svc: JobService,
   ) {
-    this.loop = new Loop(`worker:${name}`, svc.ctx.config.queuePollMs, () => this.fill(), svc.ctx.log);
+    this.loop = new Loop(
+      `worker:${name}`,
+      () => svc.pollMs(),
+      () => this.fill(),
+      svc.ctx.log,
+    );
   }
 
   private async fill(): Promise<void> {
@@ -61,6 +72,7 @@ export class JobService {
   stopping = false;
   private readonly lanes: Lane[];
   private readonly loops: Loop[] = [];
+  private wakeups: ReturnType<typeof subscribeWakeups>;
 
   constructor(
     readonly ctx: ServiceContext,
@@ -71,6 +83,7 @@ export class JobService {
     this.queue = new JobQueue(ctx.db, {
       instanceId: ctx.config.instanceId,
       staleHeartbeatMs: ctx.config.staleHeartbeatMinutes * 60_000,
+      notify: ctx.db.kind === 'postgres',
     });
     this.cleanup = new JobCleanup(ctx, erm, this.queue);
     this.scheduler = new PeriodicScheduler(ctx, (tenant) => this.startTenantJob(tenant, { scheduled: true }));
@@ -107,6 +120,16 @@ export class JobService {
     for (const lane of this.lanes) lane.loop.wake();
   }
 
+  /**
+   * How long a lane waits before it looks for jobs again: the idle poll, as new jobs wake it; the short
+   * poll while this process on PostgreSQL hears no wakeups (its listener connection is down).
+   */
+  pollMs(): number {
+    const { queuePollMs, queueIdlePollMs } = this.ctx.config;
+    if (this.wakeups && !this.wakeups.listener.connected) return queuePollMs;
+    return Math.max(queuePollMs, queueIdlePollMs);
+  }
+
   /** Builds missing schedules, then (with runWorkers) starts workers, heartbeats, scheduler and cleanup. */
   async start(): Promise<void> {
     for (const tenant of await this.ctx.tenants.list()) {
@@ -139,6 +162,8 @@ export class JobService {
         new Loop('cleanup', config.cleanupIntervalMinutes * 60_000, () => this.cleanAll(), log),
       );
     for (const loop of this.loops) loop.start();
+    // Jobs queued by other processes on the same PostgreSQL database wake the lanes.
+    this.wakeups = subscribeWakeups(this.ctx.db, config.databaseUrl, 'jobs', () => this.wake(), log);
     for (const lane of this.lanes) {
       lane.loop.start();
       lane.loop.wake();
@@ -148,7 +173,11 @@ export class JobService {
   /** Stops taking work, tells running jobs to stop, and waits for them a few seconds. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all([...this.lanes.map((l) => l.loop.stop()), ...this.loops.map((l) => l.stop())]);
+    await Promise.all([
+      ...this.lanes.map((l) => l.loop.stop()),
+      ...this.loops.map((l) => l.stop()),
+      this.wakeups?.release(),
+    ]);
     const running = this.lanes.flatMap((l) => [...l.running.values()]);
     if (running.length === 0) return;
     let timer: NodeJS.Timeout | undefined;

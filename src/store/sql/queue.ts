@@ -105,7 +105,7 @@ export async function deleteHeldJob(
   ]);
   if (res.rowCount > 0) return 'deleted';
   const left = await tx.query(`SELECT 1 FROM ${QUEUE} WHERE id = $1`, [id]);
-  return left.rowCount > 0 ? 'taken' : 'gone';
+  return left.rows.length > 0 ? 'taken' : 'gone';
 }
 
 /**
@@ -153,6 +153,13 @@ export async function waitingJobsWithoutItems(db: Queryable): Promise<string[]> 
        AND NOT EXISTS (SELECT 1 FROM ${WORK_ITEMS} w WHERE w.job_id = q.id)`,
   );
   return res.rows.map((r) => r.id);
+}
+
+/** Whether any work item is in the queue (queued or taken), for the item workers' idle poll. */
+export async function anyWorkItems(db: Queryable): Promise<boolean> {
+  // rows, not rowCount: PGlite counts only the rows a statement changed.
+  const res = await db.query(`SELECT 1 FROM ${WORK_ITEMS} LIMIT 1`);
+  return res.rows.length > 0;
 }
 
 /** Jobs in the queue by state, for the metrics. */
