@@ -130,6 +130,47 @@ const mergedList = (field: string, column: string) =>
                                             THEN p.jsonb->'${field}' ELSE '[]'::jsonb END)
       UNION ALL SELECT unnest(s.${column})) AS l(v)), '[]'::jsonb)`;
 
+/** The statistics of the provider `p` recomputed from the aggregates `s` (`STATS_AGGREGATES`). */
+const RECOMPUTED = `jsonb_strip_nulls(jsonb_build_object('latestReport', s.latest, 'earliestReport', s.earliest))
+       || jsonb_build_object(
+         'hasFailedReport', CASE WHEN s.has_failed THEN 'yes' ELSE 'no' END,
+         'reportErrorCodes', coalesce(to_jsonb(s.error_codes), '[]'::jsonb),
+         'reportTypes', coalesce(to_jsonb(s.report_types), '[]'::jsonb),
+         'reportReleases', coalesce(to_jsonb(s.report_releases), '[]'::jsonb))`;
+
+/** The statistics of the provider `p` extended with the aggregates `s` of records added to it. */
+const EXTENDED = `jsonb_strip_nulls(jsonb_build_object(
+         'latestReport', greatest(p.jsonb->>'latestReport', s.latest),
+         'earliestReport', least(p.jsonb->>'earliestReport', s.earliest)))
+       || jsonb_build_object(
+         'hasFailedReport',
+           CASE WHEN p.jsonb->>'hasFailedReport' = 'yes' OR s.has_failed THEN 'yes' ELSE 'no' END,
+         'reportErrorCodes', ${mergedList('reportErrorCodes', 'error_codes')},
+         'reportTypes', ${mergedList('reportTypes', 'report_types')},
+         'reportReleases', ${mergedList('reportReleases', 'report_releases')})`;
+
+/**
+ * The statement parts that store the statistics of the provider `$<provider>` from the aggregates
+ * `s` (a CTE the caller defines): a CTE `stats` and the UPDATE, which writes nothing when nothing
+ * changed. `$<fields>` is the list of derived fields (`DERIVED_PROVIDER_FIELDS`).
+ */
+function statsUpdate(
+  tenant: string,
+  extend: boolean,
+  p: { provider: number; fields: number },
+  guard = 'TRUE',
+): { stats: string; update: string } {
+  const providers = tenantTable(tenant, 'usage_data_providers');
+  return {
+    stats: `stats AS (SELECT p.id, ${extend ? EXTENDED : RECOMPUTED} AS value
+       FROM ${providers} p, s WHERE p.id = $${p.provider}::uuid AND ${guard})`,
+    update: `UPDATE ${providers} p
+     SET jsonb = (p.jsonb - $${p.fields}::text[]) || stats.value
+     FROM stats
+     WHERE p.id = stats.id AND p.jsonb IS DISTINCT FROM (p.jsonb - $${p.fields}::text[]) || stats.value`,
+  };
+}
+
 /**
  * Recomputes (`inserted` undefined) or extends (`inserted`: the only writes since the statistics were
  * last written were inserts of these records) and stores the statistics of one provider, in one
@@ -145,37 +186,79 @@ async function writeProviderStats(
   inserted?: JsonRecord[],
 ): Promise<void> {
   if (!LOOSE_UUID.test(providerId)) return;
-  const providers = tenantTable(tenant, 'usage_data_providers');
-  const value = inserted
-    ? `jsonb_strip_nulls(jsonb_build_object(
-         'latestReport', greatest(p.jsonb->>'latestReport', s.latest),
-         'earliestReport', least(p.jsonb->>'earliestReport', s.earliest)))
-       || jsonb_build_object(
-         'hasFailedReport',
-           CASE WHEN p.jsonb->>'hasFailedReport' = 'yes' OR s.has_failed THEN 'yes' ELSE 'no' END,
-         'reportErrorCodes', ${mergedList('reportErrorCodes', 'error_codes')},
-         'reportTypes', ${mergedList('reportTypes', 'report_types')},
-         'reportReleases', ${mergedList('reportReleases', 'report_releases')})`
-    : `jsonb_strip_nulls(jsonb_build_object('latestReport', s.latest, 'earliestReport', s.earliest))
-       || jsonb_build_object(
-         'hasFailedReport', CASE WHEN s.has_failed THEN 'yes' ELSE 'no' END,
-         'reportErrorCodes', coalesce(to_jsonb(s.error_codes), '[]'::jsonb),
-         'reportTypes', coalesce(to_jsonb(s.report_types), '[]'::jsonb),
-         'reportReleases', coalesce(to_jsonb(s.report_releases), '[]'::jsonb))`;
-  const records = inserted
-    ? `jsonb_array_elements($4::jsonb) AS r(jsonb)`
-    : `${tenantTable(tenant, 'counter_reports')} WHERE jsonb->>'providerId' = $1`;
-  const params: unknown[] = [providerId, [...DERIVED_PROVIDER_FIELDS], ERROR_CODE_PATTERN];
-  if (inserted) params.push(JSON.stringify(inserted.map(statsFacts)));
+  if (inserted) {
+    const part = extendStatsSql(tenant, { provider: 1, fields: 2, facts: 3 });
+    await tx.query(`WITH ${part.ctes} ${part.update}`, [
+      providerId,
+      [...DERIVED_PROVIDER_FIELDS],
+      ...insertedFacts(inserted),
+    ]);
+    return;
+  }
+  const { stats, update } = statsUpdate(tenant, false, { provider: 1, fields: 2 });
   await tx.query(
-    `WITH s AS (${STATS_AGGREGATES} FROM ${records}),
-     stats AS (SELECT p.id, ${value} AS value FROM ${providers} p, s WHERE p.id = $1::uuid)
-     UPDATE ${providers} p
-     SET jsonb = (p.jsonb - $2::text[]) || stats.value
-     FROM stats
-     WHERE p.id = stats.id AND p.jsonb IS DISTINCT FROM (p.jsonb - $2::text[]) || stats.value`,
-    params,
+    `WITH s AS (${STATS_AGGREGATES} FROM ${tenantTable(tenant, 'counter_reports')}
+                WHERE jsonb->>'providerId' = $1), ${stats}
+     ${update}`,
+    [providerId, [...DERIVED_PROVIDER_FIELDS], ERROR_CODE_PATTERN],
   );
+}
+
+/** Whether `providerId` can have statistics (a provider's id); others are never written. */
+export function hasStats(providerId: string): boolean {
+  return LOOSE_UUID.test(providerId);
+}
+
+/**
+ * The statement parts that extend the statistics of provider `$<provider>` with records inserted for
+ * it: the CTEs `s` and `stats` (to follow a `WITH`) and the UPDATE. Their parameters: `$<fields>` the
+ * derived field names, and from `$<facts>` the six values of `insertedFacts`. `guard` is a condition
+ * the update also needs.
+ */
+export function extendStatsSql(
+  tenant: string,
+  p: { provider: number; fields: number; facts: number },
+  guard?: string,
+): { ctes: string; update: string } {
+  const f = p.facts;
+  const { stats, update } = statsUpdate(tenant, true, p, guard);
+  return {
+    ctes: `s AS (SELECT $${f}::text AS latest, $${f + 1}::text AS earliest, $${f + 2}::boolean AS has_failed,
+                 $${f + 3}::text[] AS error_codes, $${f + 4}::text[] AS report_types,
+                 $${f + 5}::text[] AS report_releases),
+     ${stats}`,
+    update,
+  };
+}
+
+/**
+ * The aggregates of `STATS_AGGREGATES` over inserted records, computed here: latest and earliest month
+ * without failed attempts, whether any failed, the error codes, report names and releases.
+ */
+export function insertedFacts(
+  records: JsonRecord[],
+): [string | null, string | null, boolean, string[], string[], string[]] {
+  let latest: string | null = null;
+  let earliest: string | null = null;
+  let failed = false;
+  const codes = new Set<string>();
+  const types = new Set<string>();
+  const releases = new Set<string>();
+  const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+  for (const r of records) {
+    if (r.failedAttempts === undefined && r.yearMonth !== undefined) {
+      const ym = text(r.yearMonth);
+      if (latest === null || ym > latest) latest = ym;
+      if (earliest === null || ym < earliest) earliest = ym;
+    }
+    if (r.failedReason !== undefined) {
+      failed = true;
+      codes.add(errorCodeOf(text(r.failedReason)));
+    }
+    if (r.reportName !== undefined) types.add(text(r.reportName));
+    if (r.release !== undefined) releases.add(text(r.release));
+  }
+  return [latest, earliest, failed, [...codes], [...types], [...releases]];
 }
 
 /** The fields of a counter report the statistics read. */

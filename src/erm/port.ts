@@ -92,6 +92,17 @@ export interface ErmStore {
    * transaction, all or none; returns the ids in order. Without it callers write month by month.
    */
   upsertCounterReports?(tenant: string, writes: { id?: string; record: CounterReport }[]): Promise<string[]>;
+  /**
+   * Optional (the service's own store): POSTs new counter reports for months of which none is stored
+   * yet, in one statement that first looks them up as `findStoredMonths` does; all or none. When any
+   * of the months is stored nothing is written and the answer is what `findStoredMonths` returns;
+   * undefined when the store cannot write these records so (then callers look up and upsert).
+   */
+  insertNewMonths?(
+    tenant: string,
+    key: StoredMonthsKey,
+    records: CounterReport[],
+  ): Promise<{ ids: string[] } | { existing: CounterReport[] } | undefined>;
   /** A tenant setting (`max_failed_attempts`, `days_to_keep_logs`); undefined when none is stored. */
   getSetting(tenant: string, key: string): Promise<unknown>;
 }

@@ -208,6 +208,95 @@ for (const backend of backends()) {
       );
     });
 
+    it('insertNewMonths: new months, their usage rows and the statistics in one statement; nothing written when one is stored', async () => {
+      const created = await svc.store.create('diku', 'usage-data-providers', {
+        label: 'Fresh months provider',
+        status: 'active',
+        harvestingConfig: { harvestingStatus: 'active', harvestVia: 'sushi' },
+      });
+      const pid = String(created.id);
+      const record = (yearMonth: string, count: number) => ({
+        providerId: pid,
+        release: '5.1',
+        reportName: 'PR',
+        yearMonth,
+        downloadTime: '2024-02-01T10:00:00.000+00:00',
+        report: { Report_Header: { Report_ID: 'PR' }, Report_Items: [{ Platform: 'P', n: count }] },
+        usageTotals: { Searches_Platform: count },
+        topItems: { Searches_Platform: [{ name: 'P', platform: 'P', identifiers: {}, count }] },
+        contentHash: `hash-${yearMonth}`,
+      });
+      const key = (yearMonths: string[]) => ({
+        providerId: pid,
+        releases: ['5', '5.1'],
+        reportName: 'pr',
+        yearMonths,
+      });
+      const first = await svc.store.insertNewMonths('diku', key(['2023-01', '2023-02']), [
+        record('2023-01', 5),
+        record('2023-02', 7),
+      ]);
+      assert.ok(first && 'ids' in first);
+      assert.equal(first.ids.length, 2);
+      const stored = await svc.store.read('diku', 'counter-reports', first.ids[1]);
+      assert.equal(stored.yearMonth, '2023-02');
+      assert.deepEqual(stored.report, record('2023-02', 7).report);
+      assert.equal(stored.contentHash, 'hash-2023-02');
+      assert.ok((stored.metadata as Record<string, unknown>).createdDate);
+      const p = await svc.store.getProvider('diku', pid);
+      assert.equal(p.earliestReport, '2023-01');
+      assert.equal(p.latestReport, '2023-02');
+      assert.deepEqual(p.reportTypes, ['PR']);
+      assert.deepEqual(p.reportReleases, ['5.1']);
+      assert.equal(p.hasFailedReport, 'no');
+      const totals = await usageTotals(svc.ctx.db, 'diku', {
+        providerId: pid,
+        reportName: 'PR',
+        from: '2023-01',
+        to: '2023-12',
+      });
+      assert.deepEqual(
+        totals.map((t) => [t.yearMonth, t.totals.Searches_Platform]),
+        [
+          ['2023-01', 5],
+          ['2023-02', 7],
+        ],
+      );
+      // One of the months is stored (under the sibling release's key too): nothing written, the stored
+      // months are the answer.
+      const again = await svc.store.insertNewMonths('diku', key(['2023-02', '2023-03']), [
+        record('2023-02', 9),
+        record('2023-03', 9),
+      ]);
+      assert.ok(again && 'existing' in again);
+      assert.deepEqual(
+        again.existing.map((r) => [r.id, r.yearMonth, r.report]),
+        [[first.ids[1], '2023-02', undefined]],
+      );
+      const march = await svc.store.findStoredMonths('diku', key(['2023-03']));
+      assert.equal(march.length, 0);
+      // A month the unique month index refuses (twice in one call): all or none.
+      await assert.rejects(
+        svc.store.insertNewMonths('diku', key(['2023-04']), [record('2023-04', 1), record('2023-04', 2)]),
+      );
+      assert.equal((await svc.store.findStoredMonths('diku', key(['2023-04']))).length, 0);
+      const after = await usageTotals(svc.ctx.db, 'diku', {
+        providerId: pid,
+        reportName: 'PR',
+        from: '2023-03',
+        to: '2023-12',
+      });
+      assert.deepEqual(after, []);
+      assert.equal((await svc.store.getProvider('diku', pid)).latestReport, '2023-02');
+      // A record of another provider than the key's is not written so.
+      assert.equal(
+        await svc.store.insertNewMonths('diku', key(['2023-05']), [
+          { ...record('2023-05', 1), providerId: UNKNOWN },
+        ]),
+        undefined,
+      );
+    });
+
     it('getSetting: undefined until set; setSetting stores any JSON value per tenant', async () => {
       assert.equal(await svc.store.getSetting('diku', 'max_failed_attempts'), undefined);
       await svc.store.setSetting('diku', 'max_failed_attempts', 7);
