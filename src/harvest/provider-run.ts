@@ -123,10 +123,15 @@ export class ProviderRuns {
     }
   }
 
-  /** Ends the job when none of its items is left; safe to call from several processes at once. */
-  async finishIfDone(jobId: string): Promise<void> {
+  /**
+   * Ends the job when none of its items is left; safe to call from several processes at once. `left`:
+   * the job's items as the removal of its last request counted them (work-items.ts
+   * `removeAndRelease`), taken as is when 0 or on the embedded database, else counted again here.
+   */
+  async finishIfDone(jobId: string, left?: number): Promise<void> {
     const { ctx, queue, bindings } = this.parts;
-    if ((await queue.countForJob(jobId)) > 0) return;
+    const exact = left !== undefined && (left === 0 || ctx.db.kind === 'pglite');
+    if ((exact ? left : await queue.countForJob(jobId)) > 0) return;
     const run = await getRun(ctx.db, jobId);
     let errorMessage: string | undefined;
     if (run?.failure) {
