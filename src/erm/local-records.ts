@@ -421,7 +421,9 @@ export class LocalRecords {
       row.metadata = this.metadata(opts);
       const column = reportColumnOf(spec, row);
       if (column.items) return undefined;
-      rows.push(`{"id":"${String(row.id)}","jsonb":${jsonbOf(spec, row)},"report":${column.report ?? 'null'}}`);
+      rows.push(
+        `{"id":"${String(row.id)}","jsonb":${jsonbOf(spec, row)},"report":${column.report ?? 'null'}}`,
+      );
       stored.push(row);
     }
     const table = tenantTable(tenant, spec.table);

@@ -105,9 +105,7 @@ export class LocalErmStore extends LocalRecords implements ErmStore {
     return asPort(
       async () =>
         (await super.insertNewMonths(tenant, key, records)) as
-          | { ids: string[] }
-          | { existing: CounterReport[] }
-          | undefined,
+          { ids: string[] } | { existing: CounterReport[] } | undefined,
     );
   }
 
