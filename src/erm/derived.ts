@@ -150,28 +150,6 @@ const EXTENDED = `jsonb_strip_nulls(jsonb_build_object(
          'reportReleases', ${mergedList('reportReleases', 'report_releases')})`;
 
 /**
- * The statement parts that store the statistics of the provider `$<provider>` from the aggregates
- * `s` (a CTE the caller defines): a CTE `stats` and the UPDATE, which writes nothing when nothing
- * changed. `$<fields>` is the list of derived fields (`DERIVED_PROVIDER_FIELDS`).
- */
-function statsUpdate(
-  tenant: string,
-  extend: boolean,
-  p: { provider: number; fields: number },
-  guard = 'TRUE',
-): { stats: string; update: string } {
-  const providers = tenantTable(tenant, 'usage_data_providers');
-  return {
-    stats: `stats AS (SELECT p.id, ${extend ? EXTENDED : RECOMPUTED} AS value
-       FROM ${providers} p, s WHERE p.id = $${p.provider}::uuid AND ${guard})`,
-    update: `UPDATE ${providers} p
-     SET jsonb = (p.jsonb - $${p.fields}::text[]) || stats.value
-     FROM stats
-     WHERE p.id = stats.id AND p.jsonb IS DISTINCT FROM (p.jsonb - $${p.fields}::text[]) || stats.value`,
-  };
-}
-
-/**
  * Recomputes (`inserted` undefined) or extends (`inserted`: the only writes since the statistics were
  * last written were inserts of these records) and stores the statistics of one provider, in one
  * statement that writes nothing when nothing changed. Extending reads the new records only: a record
@@ -187,19 +165,25 @@ async function writeProviderStats(
 ): Promise<void> {
   if (!LOOSE_UUID.test(providerId)) return;
   if (inserted) {
-    const part = extendStatsSql(tenant, { provider: 1, fields: 2, facts: 3 });
+    // The caller holds the lock already; taking it again in the statement is free.
+    const part = extendStatsSql(tenant, { provider: 1, fields: 2, lock: 3, facts: 4 });
     await tx.query(`WITH ${part.ctes} ${part.update}`, [
       providerId,
       [...DERIVED_PROVIDER_FIELDS],
+      statsLockKey(tenant, providerId),
       ...insertedFacts(inserted),
     ]);
     return;
   }
-  const { stats, update } = statsUpdate(tenant, false, { provider: 1, fields: 2 });
+  const providers = tenantTable(tenant, 'usage_data_providers');
   await tx.query(
     `WITH s AS (${STATS_AGGREGATES} FROM ${tenantTable(tenant, 'counter_reports')}
-                WHERE jsonb->>'providerId' = $1), ${stats}
-     ${update}`,
+                WHERE jsonb->>'providerId' = $1),
+     stats AS (SELECT p.id, ${RECOMPUTED} AS value FROM ${providers} p, s WHERE p.id = $1::uuid)
+     UPDATE ${providers} p
+     SET jsonb = (p.jsonb - $2::text[]) || stats.value
+     FROM stats
+     WHERE p.id = stats.id AND p.jsonb IS DISTINCT FROM (p.jsonb - $2::text[]) || stats.value`,
     [providerId, [...DERIVED_PROVIDER_FIELDS], ERROR_CODE_PATTERN],
   );
 }
@@ -211,24 +195,39 @@ export function hasStats(providerId: string): boolean {
 
 /**
  * The statement parts that extend the statistics of provider `$<provider>` with records inserted for
- * it: the CTEs `s` and `stats` (to follow a `WITH`) and the UPDATE. Their parameters: `$<fields>` the
- * derived field names, and from `$<facts>` the six values of `insertedFacts`. `guard` is a condition
+ * it, for one statement that also inserts them: the CTEs (to follow a `WITH`) and an UPDATE (for a
+ * CTE of its own). Their parameters: `$<fields>` the derived field names, `$<lock>` the provider's lock
+ * key (`statsLockKey`), and from `$<facts>` the six values of `insertedFacts`. `guard` is a condition
  * the update also needs.
+ *
+ * The statement takes the provider's statistics lock itself (as `lockProviders` does), before the
+ * provider's row is updated, and the new statistics are computed from the row being updated, not from
+ * the statement's snapshot: when another writer held the lock, its committed statistics are the row
+ * the update finds (PostgreSQL re-reads a row changed since the snapshot before it updates it), and a
+ * writer that recomputes over all the provider's records waits for this statement's commit.
  */
 export function extendStatsSql(
   tenant: string,
-  p: { provider: number; fields: number; facts: number },
-  guard?: string,
+  p: { provider: number; fields: number; lock: number; facts: number },
+  guard = 'TRUE',
 ): { ctes: string; update: string } {
   const f = p.facts;
-  const { stats, update } = statsUpdate(tenant, true, p, guard);
+  const providers = tenantTable(tenant, 'usage_data_providers');
+  const value = `(p.jsonb - $${p.fields}::text[]) || ${EXTENDED}`;
   return {
     ctes: `s AS (SELECT $${f}::text AS latest, $${f + 1}::text AS earliest, $${f + 2}::boolean AS has_failed,
                  $${f + 3}::text[] AS error_codes, $${f + 4}::text[] AS report_types,
                  $${f + 5}::text[] AS report_releases),
-     ${stats}`,
-    update,
+     stats_lock AS (SELECT pg_advisory_xact_lock(${STATS_LOCK_CLASS}, hashtext($${p.lock})) WHERE ${guard})`,
+    update: `UPDATE ${providers} p SET jsonb = ${value}
+     FROM s, stats_lock
+     WHERE p.id = $${p.provider}::uuid AND p.jsonb IS DISTINCT FROM ${value}`,
   };
+}
+
+/** The key of a provider's statistics lock (`lockProviders`). */
+export function statsLockKey(tenant: string, providerId: string): string {
+  return `${tenant}:${providerId}`;
 }
 
 /**

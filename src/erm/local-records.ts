@@ -41,6 +41,7 @@ import {
   hasStats,
   insertedFacts,
   lockProviders,
+  statsLockKey,
   refreshProviderStats,
   StatsBatch,
 } from './derived.ts';
@@ -400,8 +401,8 @@ export class LocalRecords {
    * statement looks the months up as `findStoredMonths` does and, when none is found, inserts the
    * records under new ids with their usage rows and extends the provider's statistics — all or none,
    * as one statement is. When a month is found nothing is written and the found months (without
-   * report data) are the answer. On PostgreSQL the provider's statistics lock is taken first (one
-   * transaction); the embedded database runs one statement at a time, so it needs none. Undefined when
+   * report data) are the answer. The statement takes the provider's statistics lock itself
+   * (derived.ts `extendStatsSql`). Undefined when
    * a record cannot be written so: a report large enough to be stored in chunks, or a record of
    * another provider than `key`'s. Same checks and stored fields as `create`.
    */
@@ -457,21 +458,26 @@ export class LocalRecords {
     const withStats = stored.length > 0 && hasStats(key.providerId);
     if (withStats) {
       const first = params.length + 1;
-      params.push([...DERIVED_PROVIDER_FIELDS], ...insertedFacts(stored));
+      params.push(
+        [...DERIVED_PROVIDER_FIELDS],
+        statsLockKey(tenant, key.providerId),
+        ...insertedFacts(stored),
+      );
       // The provider's id is $1 (every record is of `key.providerId`).
-      const part = extendStatsSql(tenant, { provider: 1, fields: first, facts: first + 1 }, guard);
+      const part = extendStatsSql(
+        tenant,
+        { provider: 1, fields: first, lock: first + 1, facts: first + 2 },
+        guard,
+      );
       ctes.push(part.ctes, `stats_written AS (${part.update})`);
     }
     const sql = `WITH ${ctes.join(',\n')}
       SELECT id, jsonb FROM found ORDER BY seq`;
-    const run = async (q: Queryable) => (await q.query<{ id: string; jsonb: JsonRecord }>(sql, params)).rows;
-    const found =
-      this.ctx.db.kind === 'pglite'
-        ? await this.conflictAs(spec, stored[0] ?? {}, () => run(this.ctx.db))
-        : await this.write(spec, stored[0] ?? {}, async (tx) => {
-            if (withStats) await lockProviders(tx, tenant, [key.providerId]);
-            return run(tx);
-          });
+    const found = await this.conflictAs(
+      spec,
+      stored[0] ?? {},
+      async () => (await this.ctx.db.query<{ id: string; jsonb: JsonRecord }>(sql, params)).rows,
+    );
     if (found.length > 0) return { existing: found.map((r) => ({ ...r.jsonb, id: r.id })) };
     return { ids: stored.map((r) => String(r.id)) };
   }

@@ -297,6 +297,66 @@ for (const backend of backends()) {
       );
     });
 
+    it('insertNewMonths at the same time as other writes of the provider: the statistics equal those recomputed', async () => {
+      const created = await svc.store.create('diku', 'usage-data-providers', {
+        label: 'Parallel fresh months provider',
+        status: 'active',
+        harvestingConfig: { harvestingStatus: 'active', harvestVia: 'sushi' },
+      });
+      const pid = String(created.id);
+      const record = (reportName: string, yearMonth: string, failed = false) => ({
+        providerId: pid,
+        release: '5',
+        reportName,
+        yearMonth,
+        downloadTime: '2024-02-01T10:00:00.000+00:00',
+        ...(failed
+          ? { failedAttempts: 1, failedReason: `Number=30${yearMonth.slice(-2)}` }
+          : { report: { Report_Items: [] } }),
+      });
+      const months = (year: number) =>
+        Array.from({ length: 12 }, (_, i) => `${year}-${String(i + 1).padStart(2, '0')}`);
+      await Promise.all([
+        // Responses of a harvest (extend the statistics) …
+        ...[2015, 2016, 2017, 2018].map((year, i) =>
+          svc.store.insertNewMonths(
+            'diku',
+            { providerId: pid, releases: ['5'], reportName: 'TR', yearMonths: months(year) },
+            months(year).map((ym, m) => record('TR', ym, i === 3 && m === 5)),
+          ),
+        ),
+        // … while single months are written and one is deleted (recompute them).
+        ...months(2014).map((ym) => svc.store.postCounterReport('diku', record('DR', ym))),
+        svc.store
+          .postCounterReport('diku', record('PR', '2013-01'))
+          .then((id) => svc.store.remove('diku', 'counter-reports', id)),
+      ]);
+      const fields = [
+        'latestReport',
+        'earliestReport',
+        'hasFailedReport',
+        'reportErrorCodes',
+        'reportTypes',
+        'reportReleases',
+      ];
+      const stats = async () => {
+        const p = await svc.store.getProvider('diku', pid);
+        return Object.fromEntries(fields.map((k) => [k, p[k]]));
+      };
+      const seen = await stats();
+      assert.deepEqual(seen, {
+        latestReport: '2018-12',
+        earliestReport: '2014-01',
+        hasFailedReport: 'yes',
+        reportErrorCodes: ['3006'],
+        reportTypes: ['DR', 'TR'],
+        reportReleases: ['5'],
+      });
+      // A PUT of the provider recomputes them over all its months.
+      await svc.store.putProvider('diku', await svc.store.getProvider('diku', pid));
+      assert.deepEqual(await stats(), seen);
+    });
+
     it('getSetting: undefined until set; setSetting stores any JSON value per tenant', async () => {
       assert.equal(await svc.store.getSetting('diku', 'max_failed_attempts'), undefined);
       await svc.store.setSetting('diku', 'max_failed_attempts', 7);
