@@ -25,6 +25,23 @@ export interface StreamedReport {
   members?: Record<string, unknown>;
 }
 
+/** Reports whose JSON text is known (they were parsed from it): report → that text. */
+const knownJson = new WeakMap<object, string>();
+
+/**
+ * Notes that `report` was parsed from `json` (storable text), so that a store writing it can take that
+ * text instead of serialising the object again. The report must not be changed afterwards.
+ */
+export function withJsonText<T extends object>(report: T, json: string): T {
+  knownJson.set(report, json);
+  return report;
+}
+
+/** The JSON text a report was parsed from (`withJsonText`), when known. */
+export function jsonTextOf(report: unknown): string | undefined {
+  return typeof report === 'object' && report !== null ? knownJson.get(report) : undefined;
+}
+
 /** The months `findStoredMonths` looks for. */
 export interface StoredMonthsKey {
   providerId: string;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Diagnostic, MonthFacts, MonthStream, TopItem, YearMonth } from '../counter/index.ts';
 import type { CounterReport } from '../model/records.ts';
-import type { ErmStore, StoredMonthsKey, StreamedReport } from '../erm/port.ts';
+import { withJsonText, type ErmStore, type StoredMonthsKey, type StreamedReport } from '../erm/port.ts';
 import type { MonthSource } from '../sushi/types.ts';
 import { storableEscapedJsonText, storableValue } from '../counter/storable-text.ts';
 import { siblingReleases, upsertLookupCql } from './cql-terms.ts';
@@ -339,9 +339,9 @@ async function monthReport(month: StorableMonth): Promise<{ report: unknown; con
     hash?.update(text).update('\n');
     items.push(text);
   }
-  const report = JSON.parse(
-    `{"Report_Header":${JSON.stringify(month.header)},"Report_Items":[${items.join(',')}]}`,
-  ) as unknown;
+  const json = `{"Report_Header":${JSON.stringify(month.header)},"Report_Items":[${items.join(',')}]}`;
+  // The standalone store writes this text as it is (no second serialisation of the report).
+  const report = withJsonText(JSON.parse(json) as object, json);
   return { report, contentHash: hash?.digest('hex') ?? month.contentHash! };
 }
 
