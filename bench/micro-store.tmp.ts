@@ -5,7 +5,7 @@ import { startService } from '../src/server.ts';
 import { enableTenant } from '../src/tenant-lifecycle.ts';
 
 const logger = createLogger({ level: 'error', write: () => {} });
-const config = loadConfig({}, { host: '127.0.0.1', port: 0, memory: true, defaultTenant: '', cleanupIntervalMinutes: 0 });
+const config = loadConfig({}, { host: '127.0.0.1', port: 0, memory: !process.env.DIR, ...(process.env.DIR ? { dataDir: process.env.DIR } : {}), defaultTenant: '', cleanupIntervalMinutes: 0 });
 const svc = await startService(config, { logger, listen: false });
 await enableTenant(svc.ctx, 'diku');
 const store = svc.store;
@@ -14,10 +14,10 @@ const items = (n: number) => Array.from({ length: n }, (_, i) => ({ Title: `Item
 const metrics = ['Total_Item_Investigations','Total_Item_Requests','Unique_Item_Investigations','Unique_Item_Requests','Unique_Title_Investigations','Unique_Title_Requests','Limit_Exceeded','No_License'];
 const rec = (pid: string, ym: string) => ({
   providerId: pid, release: '5.1', reportName: 'TR', yearMonth: ym, downloadTime: '2024-02-01T10:00:00.000+00:00',
-  report: { Report_Header: { Report_ID: 'TR', Release: '5.1' }, Report_Items: items(20) },
+  report: { Report_Header: { Report_ID: 'TR', Release: '5.1' }, Report_Items: items(60) },
   itemCount: 20,
   usageTotals: Object.fromEntries(metrics.map((m) => [m, 100])),
-  topItems: Object.fromEntries(metrics.map((m) => [m, Array.from({ length: 20 }, (_, i) => ({ name: `Item ${i}`, platform: 'P', identifiers: { DOI: `10.1/${i}` }, count: 20 - i }))])),
+  topItems: Object.fromEntries(metrics.map((m) => [m, Array.from({ length: 25 }, (_, i) => ({ name: `Item title number ${i} of the report`, platform: 'P', identifiers: { DOI: `10.1/${i}` }, count: 20 - i }))])),
   diagnostics: [], contentHash: randomUUID(),
 });
 const mode = process.argv[2] ?? 'new';

@@ -11,7 +11,7 @@ import { releaseEndpoint } from '../store/sql/endpoints.ts';
 import { failRun, getRun, spaceRequests } from '../store/sql/harvest-runs.ts';
 import { reclaimIntervalMs } from '../store/sql/lease.ts';
 import { waitingJobsWithoutItems } from '../store/sql/queue.ts';
-import type { ClaimedItem } from '../store/sql/work-items.ts';
+import type { ClaimedItem, JobItemsLeft } from '../store/sql/work-items.ts';
 import type { FetchResult } from '../sushi/types.ts';
 import type { ActOutcome, DecisionActions } from './actions.ts';
 import type { ProviderBinding } from './binding.ts';
@@ -141,7 +141,7 @@ export class ItemWorkers {
    * Returns the job's items left as the removal of this one counted them (undefined when not removed
    * so; `ProviderRuns.finishIfDone`).
    */
-  private async process(item: ClaimedItem): Promise<number | undefined> {
+  private async process(item: ClaimedItem): Promise<JobItemsLeft | undefined> {
     const { ctx, queue, bindings } = this.parts;
     // The run as the claim read it (one statement less per request); read now for an item taken otherwise.
     const run = item.run !== undefined ? (item.run ?? undefined) : await getRun(ctx.db, item.jobId);
@@ -201,7 +201,7 @@ export class ItemWorkers {
     );
     let acted: ActOutcome = { endpointWaitMs: 0, removeItem: false };
     let pace: PaceAfterAnswer | undefined;
-    let left: number | undefined;
+    let left: JobItemsLeft | undefined;
     try {
       pace = await this.parts.paces.record(item.endpoint, result, decision, this.now(), item.pace);
       // Before the item goes back to the queue: no request to the endpoint sooner than its rest.

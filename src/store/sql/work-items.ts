@@ -90,6 +90,16 @@ function toItem(row: ItemRow): ClaimedItem {
   };
 }
 
+/**
+ * A job's items other than a removed one, as the statement that removed it counted them. `exact`: no
+ * removal by another request can have been hidden from it; otherwise items of the job in flight at
+ * the same time may be gone already (count them again).
+ */
+export interface JobItemsLeft {
+  left: number;
+  exact: boolean;
+}
+
 export class WorkItemQueue {
   private readonly lease: Lease;
 
@@ -264,27 +274,30 @@ export class WorkItemQueue {
   /**
    * After a request: removes its item (when `item` is given: the request is done) and releases its
    * endpoint (endpoints.ts `releaseEndpoint`), in one statement, which also counts the job's other
-   * items as it sees them (returned; undefined without `item`). On the embedded database, which runs
-   * one statement at a time, that count is exact; on a server other processes' removals of the job's
-   * items may not be visible to it yet (a count above 0 is then to be checked again).
+   * items as it sees them (undefined without `item`; see `JobItemsLeft`).
    */
   async removeAndRelease(
     item: { id: string; jobId: string } | undefined,
     endpoint: string,
     now: number,
     extraWaitMs: number,
-  ): Promise<number | undefined> {
+  ): Promise<JobItemsLeft | undefined> {
     if (item === undefined) {
       await releaseEndpoint(this.db, endpoint, now, extraWaitMs);
       return undefined;
     }
-    const res = await this.db.query<{ n: number }>(
+    const res = await this.db.query<{ n: number; running: number }>(
       `WITH done AS (DELETE FROM ${WORK_ITEMS} WHERE id = $4),
        released AS (UPDATE ${ENDPOINTS} SET ${RELEASE_ENDPOINT} WHERE key = $1)
-       SELECT count(*)::int AS n FROM ${WORK_ITEMS} WHERE job_id = $5 AND id <> $4`,
+       SELECT count(*)::int AS n, count(*) FILTER (WHERE state = 'running')::int AS running
+       FROM ${WORK_ITEMS} WHERE job_id = $5 AND id <> $4`,
       [endpoint, new Date(now), extraWaitMs, item.id, item.jobId],
     );
-    return res.rows[0].n;
+    const { n, running } = res.rows[0];
+    // One statement at a time (the embedded database), or no other request of the job in flight: a
+    // queued item leaves the queue only when a request takes it (seen running here) or by `takeQueued`,
+    // which a request of the same job does (seen running here too).
+    return { left: n, exact: this.db.kind === 'pglite' || n === 0 || running === 0 };
   }
 
   /** Removes the job's queued items (optionally of one report) and returns them. */
