@@ -4,28 +4,6 @@ import { checkHealth, type Db, type DbHealth, type QueryResult, type Queryable }
 // int8 (bigint, count(*)) as a JS number: our values stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 
-/** Statements worth preparing: data statements with parameters (the harvest's repeated ones). */
-const PREPARABLE = /^\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH)\b/i;
-const MAX_PREPARED = 300;
-/** Statement text → name; one name per text for the life of the process (`pg` prepares it per connection). */
-const preparedNames = new Map<string, string>();
-
-/**
- * The query as `pg` runs it: a data statement with parameters under a name (docs/benchmarks.md,
- * section 2), so that each connection parses and plans it once and later runs send only Bind and
- * Execute; at most MAX_PREPARED texts are named, others run unnamed.
- */
-function queryConfig(sql: string, params: unknown[] | undefined): pg.QueryConfig {
-  if (params === undefined || params.length === 0 || !PREPARABLE.test(sql))
-    return { text: sql, values: params };
-  let name = preparedNames.get(sql);
-  if (name === undefined && preparedNames.size < MAX_PREPARED) {
-    name = `harvester_${preparedNames.size}`;
-    preparedNames.set(sql, name);
-  }
-  return name === undefined ? { text: sql, values: params } : { name, text: sql, values: params };
-}
-
 export class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
   private lastAnswerAt = 0;
@@ -41,7 +19,7 @@ export class PostgresDb implements Db {
   }
 
   async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-    const res = await this.pool.query(queryConfig(sql, params));
+    const res = await this.pool.query(sql, params);
     this.lastAnswerAt = Date.now();
     return { rows: res.rows as T[], rowCount: res.rowCount ?? res.rows.length };
   }
@@ -54,7 +32,7 @@ export class PostgresDb implements Db {
     const client = await this.pool.connect();
     const tx: Queryable = {
       query: async <R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> => {
-        const res = await client.query(queryConfig(sql, params));
+        const res = await client.query(sql, params);
         this.lastAnswerAt = Date.now();
         return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
       },
