@@ -402,9 +402,9 @@ export class LocalRecords {
    * records under new ids with their usage rows and extends the provider's statistics — all or none,
    * as one statement is. When a month is found nothing is written and the found months (without
    * report data) are the answer. The statement takes the provider's statistics lock itself
-   * (derived.ts `extendStatsSql`). Undefined when
-   * a record cannot be written so: a report large enough to be stored in chunks, or a record of
-   * another provider than `key`'s. Same checks and stored fields as `create`.
+   * (derived.ts `extendStatsSql`). Undefined when a record cannot be written so: a report large
+   * enough to be stored in chunks, or a record of another provider than `key`'s. Same checks and
+   * stored fields as `create`.
    */
   async insertNewMonths(
     tenant: string,

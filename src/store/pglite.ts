@@ -155,13 +155,21 @@ class PreparedStatements {
       const serialize = serializers[stmt.paramTypes[i]];
       return serialize ? serialize(v) : String(v as string);
     });
-    const { messages } = await this.pg.execProtocol(
-      concat([
-        protocol.serialize.bind({ statement: stmt.name, values }),
-        protocol.serialize.execute({}),
-        protocol.serialize.sync(),
-      ]),
-    );
+    let messages: unknown[];
+    try {
+      ({ messages } = await this.pg.execProtocol(
+        concat([
+          protocol.serialize.bind({ statement: stmt.name, values }),
+          protocol.serialize.execute({}),
+          protocol.serialize.sync(),
+        ]),
+      ));
+    } catch (err) {
+      // A table the statement reads changed its columns (a migration at run time): prepared afresh
+      // next time, under a new name.
+      if (/cached plan must not change result type/.test((err as Error).message)) this.byText.delete(sql);
+      throw err;
+    }
     const all = stmt.rowDescription ? [stmt.rowDescription, ...messages] : messages;
     const res = pgliteResults.parseResults(
       all as Parameters<typeof pgliteResults.parseResults>[0],
