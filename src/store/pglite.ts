@@ -153,7 +153,7 @@ class PreparedStatements {
     const values = params.map((v, i) => {
       if (v === null || v === undefined) return null;
       const serialize = serializers[stmt.paramTypes[i]];
-      return serialize ? serialize(v) : String(v as string);
+      return serialize ? serialize(v) : (v as { toString(): string }).toString();
     });
     let messages: unknown[];
     try {
