@@ -81,7 +81,8 @@ const SCHEMA = `"${TENANT}_mod_erm_usage_harvester"`;
 
 /**
  * BENCH_SQL_PROFILE=1 (PGlite only): time spent inside the embedded database per statement, measured
- * around PGlite's synchronous protocol call (the statement text is read from the Parse or Query message).
+ * around PGlite's synchronous protocol call (the statement text is read from the Parse or Query message,
+ * or from the Parse of the named statement a Bind names); calls are counted per Bind or Query.
  * Returns a function that renders the table.
  */
 function profileSql(db: unknown): (() => string) | undefined {
@@ -95,18 +96,26 @@ function profileSql(db: unknown): (() => string) | undefined {
     const end = buf.indexOf(0, at);
     return [decoder.decode(buf.subarray(at, end)), end + 1];
   };
+  // Named statements (src/store/pglite.ts prepares the repeated ones): a Bind names its statement.
+  const named = new Map<string, string>();
   pg.execProtocolRawSync = function (this: unknown, message: Uint8Array) {
     if (message[0] === 0x50) {
-      const [, at] = cstring(message, 5);
+      const [name, at] = cstring(message, 5);
       current = cstring(message, at)[0];
+      if (name !== '') named.set(name, current);
     } else if (message[0] === 0x51) current = cstring(message, 5)[0];
+    else if (message[0] === 0x42) {
+      const [, at] = cstring(message, 5);
+      const name = cstring(message, at)[0];
+      current = named.get(name) ?? current;
+    }
     const t = performance.now();
     try {
       return (raw as (m: Uint8Array) => unknown).call(this, message);
     } finally {
       const s = stats.get(current) ?? { ms: 0, calls: 0 };
       s.ms += performance.now() - t;
-      if (message[0] === 0x50 || message[0] === 0x51) s.calls++;
+      if (message[0] === 0x42 || message[0] === 0x51) s.calls++;
       stats.set(current, s);
     }
   };

@@ -50,7 +50,7 @@ export function serviceNodeFlags(): string[] {
  * Returns the path of the compiled `bench/<name>.js`.
  */
 export function compiledBenchScript(name: string): string {
-  execFileSync('npx', ['tsc', '-b', 'bench/tsconfig.compiled.json'], {
+  execFileSync('npx', ['tsc', '-p', 'bench/tsconfig.compiled.json'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

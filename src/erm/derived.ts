@@ -130,6 +130,25 @@ const mergedList = (field: string, column: string) =>
                                             THEN p.jsonb->'${field}' ELSE '[]'::jsonb END)
       UNION ALL SELECT unnest(s.${column})) AS l(v)), '[]'::jsonb)`;
 
+/** The statistics of the provider `p` recomputed from the aggregates `s` (`STATS_AGGREGATES`). */
+const RECOMPUTED = `jsonb_strip_nulls(jsonb_build_object('latestReport', s.latest, 'earliestReport', s.earliest))
+       || jsonb_build_object(
+         'hasFailedReport', CASE WHEN s.has_failed THEN 'yes' ELSE 'no' END,
+         'reportErrorCodes', coalesce(to_jsonb(s.error_codes), '[]'::jsonb),
+         'reportTypes', coalesce(to_jsonb(s.report_types), '[]'::jsonb),
+         'reportReleases', coalesce(to_jsonb(s.report_releases), '[]'::jsonb))`;
+
+/** The statistics of the provider `p` extended with the aggregates `s` of records added to it. */
+const EXTENDED = `jsonb_strip_nulls(jsonb_build_object(
+         'latestReport', greatest(p.jsonb->>'latestReport', s.latest),
+         'earliestReport', least(p.jsonb->>'earliestReport', s.earliest)))
+       || jsonb_build_object(
+         'hasFailedReport',
+           CASE WHEN p.jsonb->>'hasFailedReport' = 'yes' OR s.has_failed THEN 'yes' ELSE 'no' END,
+         'reportErrorCodes', ${mergedList('reportErrorCodes', 'error_codes')},
+         'reportTypes', ${mergedList('reportTypes', 'report_types')},
+         'reportReleases', ${mergedList('reportReleases', 'report_releases')})`;
+
 /**
  * Recomputes (`inserted` undefined) or extends (`inserted`: the only writes since the statistics were
  * last written were inserts of these records) and stores the statistics of one provider, in one
@@ -145,37 +164,100 @@ async function writeProviderStats(
   inserted?: JsonRecord[],
 ): Promise<void> {
   if (!LOOSE_UUID.test(providerId)) return;
+  if (inserted) {
+    // The caller holds the lock already; taking it again in the statement is free.
+    const part = extendStatsSql(tenant, { provider: 1, fields: 2, lock: 3, facts: 4 });
+    await tx.query(`WITH ${part.ctes} ${part.update}`, [
+      providerId,
+      [...DERIVED_PROVIDER_FIELDS],
+      statsLockKey(tenant, providerId),
+      ...insertedFacts(inserted),
+    ]);
+    return;
+  }
   const providers = tenantTable(tenant, 'usage_data_providers');
-  const value = inserted
-    ? `jsonb_strip_nulls(jsonb_build_object(
-         'latestReport', greatest(p.jsonb->>'latestReport', s.latest),
-         'earliestReport', least(p.jsonb->>'earliestReport', s.earliest)))
-       || jsonb_build_object(
-         'hasFailedReport',
-           CASE WHEN p.jsonb->>'hasFailedReport' = 'yes' OR s.has_failed THEN 'yes' ELSE 'no' END,
-         'reportErrorCodes', ${mergedList('reportErrorCodes', 'error_codes')},
-         'reportTypes', ${mergedList('reportTypes', 'report_types')},
-         'reportReleases', ${mergedList('reportReleases', 'report_releases')})`
-    : `jsonb_strip_nulls(jsonb_build_object('latestReport', s.latest, 'earliestReport', s.earliest))
-       || jsonb_build_object(
-         'hasFailedReport', CASE WHEN s.has_failed THEN 'yes' ELSE 'no' END,
-         'reportErrorCodes', coalesce(to_jsonb(s.error_codes), '[]'::jsonb),
-         'reportTypes', coalesce(to_jsonb(s.report_types), '[]'::jsonb),
-         'reportReleases', coalesce(to_jsonb(s.report_releases), '[]'::jsonb))`;
-  const records = inserted
-    ? `jsonb_array_elements($4::jsonb) AS r(jsonb)`
-    : `${tenantTable(tenant, 'counter_reports')} WHERE jsonb->>'providerId' = $1`;
-  const params: unknown[] = [providerId, [...DERIVED_PROVIDER_FIELDS], ERROR_CODE_PATTERN];
-  if (inserted) params.push(JSON.stringify(inserted.map(statsFacts)));
   await tx.query(
-    `WITH s AS (${STATS_AGGREGATES} FROM ${records}),
-     stats AS (SELECT p.id, ${value} AS value FROM ${providers} p, s WHERE p.id = $1::uuid)
+    `WITH s AS (${STATS_AGGREGATES} FROM ${tenantTable(tenant, 'counter_reports')}
+                WHERE jsonb->>'providerId' = $1),
+     stats AS (SELECT p.id, ${RECOMPUTED} AS value FROM ${providers} p, s WHERE p.id = $1::uuid)
      UPDATE ${providers} p
      SET jsonb = (p.jsonb - $2::text[]) || stats.value
      FROM stats
      WHERE p.id = stats.id AND p.jsonb IS DISTINCT FROM (p.jsonb - $2::text[]) || stats.value`,
-    params,
+    [providerId, [...DERIVED_PROVIDER_FIELDS], ERROR_CODE_PATTERN],
   );
+}
+
+/** Whether `providerId` can have statistics (a provider's id); others are never written. */
+export function hasStats(providerId: string): boolean {
+  return LOOSE_UUID.test(providerId);
+}
+
+/**
+ * The statement parts that extend the statistics of provider `$<provider>` with records inserted for
+ * it, for one statement that also inserts them: the CTEs (to follow a `WITH`) and an UPDATE (for a
+ * CTE of its own). Their parameters: `$<fields>` the derived field names, `$<lock>` the provider's lock
+ * key (`statsLockKey`), and from `$<facts>` the six values of `insertedFacts`. `guard` is a condition
+ * the update also needs.
+ *
+ * The statement takes the provider's statistics lock itself (as `lockProviders` does), before the
+ * provider's row is updated, and the new statistics are computed from the row being updated, not from
+ * the statement's snapshot: when another writer held the lock, its committed statistics are the row
+ * the update finds (PostgreSQL re-reads a row changed since the snapshot before it updates it), and a
+ * writer that recomputes over all the provider's records waits for this statement's commit.
+ */
+export function extendStatsSql(
+  tenant: string,
+  p: { provider: number; fields: number; lock: number; facts: number },
+  guard = 'TRUE',
+): { ctes: string; update: string } {
+  const f = p.facts;
+  const providers = tenantTable(tenant, 'usage_data_providers');
+  const value = `(p.jsonb - $${p.fields}::text[]) || ${EXTENDED}`;
+  return {
+    ctes: `s AS (SELECT $${f}::text AS latest, $${f + 1}::text AS earliest, $${f + 2}::boolean AS has_failed,
+                 $${f + 3}::text[] AS error_codes, $${f + 4}::text[] AS report_types,
+                 $${f + 5}::text[] AS report_releases),
+     stats_lock AS (SELECT pg_advisory_xact_lock(${STATS_LOCK_CLASS}, hashtext($${p.lock})) WHERE ${guard})`,
+    update: `UPDATE ${providers} p SET jsonb = ${value}
+     FROM s, stats_lock
+     WHERE p.id = $${p.provider}::uuid AND p.jsonb IS DISTINCT FROM ${value}`,
+  };
+}
+
+/** The key of a provider's statistics lock (`lockProviders`). */
+export function statsLockKey(tenant: string, providerId: string): string {
+  return `${tenant}:${providerId}`;
+}
+
+/**
+ * The aggregates of `STATS_AGGREGATES` over inserted records, computed here: latest and earliest month
+ * without failed attempts, whether any failed, the error codes, report names and releases.
+ */
+export function insertedFacts(
+  records: JsonRecord[],
+): [string | null, string | null, boolean, string[], string[], string[]] {
+  let latest: string | null = null;
+  let earliest: string | null = null;
+  let failed = false;
+  const codes = new Set<string>();
+  const types = new Set<string>();
+  const releases = new Set<string>();
+  const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+  for (const r of records) {
+    if (r.failedAttempts === undefined && r.yearMonth !== undefined) {
+      const ym = text(r.yearMonth);
+      if (latest === null || ym > latest) latest = ym;
+      if (earliest === null || ym < earliest) earliest = ym;
+    }
+    if (r.failedReason !== undefined) {
+      failed = true;
+      codes.add(errorCodeOf(text(r.failedReason)));
+    }
+    if (r.reportName !== undefined) types.add(text(r.reportName));
+    if (r.release !== undefined) releases.add(text(r.release));
+  }
+  return [latest, earliest, failed, [...codes], [...types], [...releases]];
 }
 
 /** The fields of a counter report the statistics read. */

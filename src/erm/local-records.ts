@@ -22,7 +22,8 @@ import {
 import { formatDateTime } from '../dates.ts';
 import { secrets } from '../log.ts';
 import type { JsonRecord } from '../model/records.ts';
-import { isFolioUuid } from '../model/schemas.ts';
+import { DERIVED_PROVIDER_FIELDS, isFolioUuid } from '../model/schemas.ts';
+import { tenantTable } from '../store/tenants.ts';
 import type { Queryable } from '../store/db.ts';
 import { AGGREGATORS } from './aggregators.ts';
 import {
@@ -35,13 +36,22 @@ import {
   tenantDistinct,
   tenantErrorCodes,
 } from './counter-reports.ts';
-import { lockProviders, refreshProviderStats, StatsBatch } from './derived.ts';
+import {
+  extendStatsSql,
+  hasStats,
+  insertedFacts,
+  lockProviders,
+  statsLockKey,
+  refreshProviderStats,
+  StatsBatch,
+} from './derived.ts';
 import type { Page, StreamedReport } from './port.ts';
 import { PROVIDERS } from './providers.ts';
 import { RecordValidationError, rmbErrors } from './record-checks.ts';
 import {
   deleteRow,
   insertRow,
+  jsonbOf,
   selectJson,
   selectPage,
   selectPageIds,
@@ -63,7 +73,7 @@ import {
   type ReportColumn,
 } from './report-chunks.ts';
 import { readSetting, writeSetting } from './settings.ts';
-import { UsageBatch } from './usage.ts';
+import { insertUsageSql, UsageBatch, usageRowsJson } from './usage.ts';
 import { INVALID_UUID_MESSAGE, StoreError } from './store-error.ts';
 
 export interface ListQuery {
@@ -386,6 +396,92 @@ export class LocalRecords {
     });
   }
 
+  /**
+   * The harvester's months of one response when none of them is stored yet (a first harvest): ONE
+   * statement looks the months up as `findStoredMonths` does and, when none is found, inserts the
+   * records under new ids with their usage rows and extends the provider's statistics — all or none,
+   * as one statement is. When a month is found nothing is written and the found months (without
+   * report data) are the answer. The statement takes the provider's statistics lock itself
+   * (derived.ts `extendStatsSql`). Undefined when a record cannot be written so: a report large
+   * enough to be stored in chunks, or a record of another provider than `key`'s. Same checks and
+   * stored fields as `create`.
+   */
+  async insertNewMonths(
+    tenant: string,
+    key: { providerId: string; releases: string[]; reportName: string; yearMonths: string[] },
+    records: JsonRecord[],
+    opts: WriteOptions = {},
+  ): Promise<{ ids: string[] } | { existing: JsonRecord[] } | undefined> {
+    const spec = COUNTER_REPORTS;
+    const stored: JsonRecord[] = [];
+    const rows: string[] = [];
+    for (const body of records) {
+      if (body.providerId !== key.providerId) return undefined;
+      const record = validate(spec, { ...body, id: randomUUID() });
+      const row = this.sealed(spec, await this.prepare(this.ctx.db, tenant, spec, record));
+      row.metadata = this.metadata(opts);
+      const column = reportColumnOf(spec, row);
+      if (column.items) return undefined;
+      rows.push(
+        `{"id":"${String(row.id)}","jsonb":${jsonbOf(spec, row)},"report":${column.report ?? 'null'}}`,
+      );
+      stored.push(row);
+    }
+    const table = tenantTable(tenant, spec.table);
+    const params: unknown[] = [
+      key.providerId,
+      key.releases,
+      key.reportName,
+      key.yearMonths,
+      `[${rows.join(',')}]`,
+    ];
+    const ctes = [
+      `found AS (
+         SELECT id, jsonb, seq FROM ${table}
+         WHERE jsonb->>'providerId' = $1 AND jsonb->>'release' = ANY($2::text[])
+           AND lower(jsonb->>'reportName') = lower($3) AND jsonb->>'yearMonth' = ANY($4::text[])
+       )`,
+      `fresh AS (SELECT NOT EXISTS (SELECT 1 FROM found) AS ok)`,
+      `inserted AS (
+         INSERT INTO ${table} (id, jsonb, report, chunked)
+         SELECT n.id, n.jsonb, n.report, false
+         FROM jsonb_to_recordset($5::jsonb) AS n(id uuid, jsonb jsonb, report jsonb), fresh
+         WHERE fresh.ok
+       )`,
+    ];
+    const guard = '(SELECT ok FROM fresh)';
+    const usage = usageRowsJson(stored);
+    if (usage !== undefined) {
+      params.push(usage);
+      ctes.push(insertUsageSql(tenant, params.length, guard));
+    }
+    const withStats = stored.length > 0 && hasStats(key.providerId);
+    if (withStats) {
+      const first = params.length + 1;
+      params.push(
+        [...DERIVED_PROVIDER_FIELDS],
+        statsLockKey(tenant, key.providerId),
+        ...insertedFacts(stored),
+      );
+      // The provider's id is $1 (every record is of `key.providerId`).
+      const part = extendStatsSql(
+        tenant,
+        { provider: 1, fields: first, lock: first + 1, facts: first + 2 },
+        guard,
+      );
+      ctes.push(part.ctes, `stats_written AS (${part.update})`);
+    }
+    const sql = `WITH ${ctes.join(',\n')}
+      SELECT id, jsonb FROM found ORDER BY seq`;
+    const found = await this.conflictAs(
+      spec,
+      stored[0] ?? {},
+      async () => (await this.ctx.db.query<{ id: string; jsonb: JsonRecord }>(sql, params)).rows,
+    );
+    if (found.length > 0) return { existing: found.map((r) => ({ ...r.jsonb, id: r.id })) };
+    return { ids: stored.map((r) => String(r.id)) };
+  }
+
   /** The stored months (without report data) of one provider and report, by the unique month index. */
   findStoredMonths(
     tenant: string,
@@ -506,13 +602,14 @@ export class LocalRecords {
   }
 
   /** Runs a write transaction; a unique-index conflict the table explains (a month) becomes its 422. */
-  private async write<T>(
-    spec: RecordTable,
-    record: JsonRecord,
-    fn: (tx: Queryable) => Promise<T>,
-  ): Promise<T> {
+  private write<T>(spec: RecordTable, record: JsonRecord, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.conflictAs(spec, record, () => this.ctx.db.transaction(fn));
+  }
+
+  /** Runs `fn`; a unique-index conflict the table explains (a month) becomes its 422. */
+  private async conflictAs<T>(spec: RecordTable, record: JsonRecord, fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.ctx.db.transaction(fn);
+      return await fn();
     } catch (err) {
       if (isUniqueViolation(err) && spec.conflict) throw spec.conflict(record);
       throw err;

@@ -97,6 +97,18 @@ export class LocalErmStore extends LocalRecords implements ErmStore {
     return asPort(() => super.upsertCounterReports(tenant, writes));
   }
 
+  override insertNewMonths(
+    tenant: string,
+    key: StoredMonthsKey,
+    records: CounterReport[],
+  ): Promise<{ ids: string[] } | { existing: CounterReport[] } | undefined> {
+    return asPort(
+      async () =>
+        (await super.insertNewMonths(tenant, key, records)) as
+          { ids: string[] } | { existing: CounterReport[] } | undefined,
+    );
+  }
+
   postCounterReportStream(tenant: string, record: CounterReport, report: StreamedReport): Promise<string> {
     return asPort(async () => String((await this.create(tenant, 'counter-reports', record, {}, report)).id));
   }

@@ -25,6 +25,23 @@ export interface StreamedReport {
   members?: Record<string, unknown>;
 }
 
+/** Reports whose JSON text is known (they were parsed from it): report → that text. */
+const knownJson = new WeakMap<object, string>();
+
+/**
+ * Notes that `report` was parsed from `json` (storable text), so that a store writing it can take that
+ * text instead of serialising the object again. The report must not be changed afterwards.
+ */
+export function withJsonText<T extends object>(report: T, json: string): T {
+  knownJson.set(report, json);
+  return report;
+}
+
+/** The JSON text a report was parsed from (`withJsonText`), when known. */
+export function jsonTextOf(report: unknown): string | undefined {
+  return typeof report === 'object' && report !== null ? knownJson.get(report) : undefined;
+}
+
 /** The months `findStoredMonths` looks for. */
 export interface StoredMonthsKey {
   providerId: string;
@@ -92,6 +109,17 @@ export interface ErmStore {
    * transaction, all or none; returns the ids in order. Without it callers write month by month.
    */
   upsertCounterReports?(tenant: string, writes: { id?: string; record: CounterReport }[]): Promise<string[]>;
+  /**
+   * Optional (the service's own store): POSTs new counter reports for months of which none is stored
+   * yet, in one statement that first looks them up as `findStoredMonths` does; all or none. When any
+   * of the months is stored nothing is written and the answer is what `findStoredMonths` returns;
+   * undefined when the store cannot write these records so (then callers look up and upsert).
+   */
+  insertNewMonths?(
+    tenant: string,
+    key: StoredMonthsKey,
+    records: CounterReport[],
+  ): Promise<{ ids: string[] } | { existing: CounterReport[] } | undefined>;
   /** A tenant setting (`max_failed_attempts`, `days_to_keep_logs`); undefined when none is stored. */
   getSetting(tenant: string, key: string): Promise<unknown>;
 }

@@ -204,8 +204,8 @@ export async function selectJson(
   return res.rows[0]?.jsonb;
 }
 
-/** The record without `report` (counter reports keep it in its own column). */
-function jsonbOf(spec: RecordTable, record: JsonRecord): string {
+/** The record without `report` (counter reports keep it in its own column), as JSON text. */
+export function jsonbOf(spec: RecordTable, record: JsonRecord): string {
   if (!spec.separateReport) return JSON.stringify(record);
   const { report: _report, ...rest } = record;
   return JSON.stringify(rest);

@@ -8,7 +8,7 @@
 import type { Queryable } from '../store/db.ts';
 import { tenantTable } from '../store/tenants.ts';
 import type { JsonRecord } from '../model/records.ts';
-import type { StreamedReport } from './port.ts';
+import { jsonTextOf, type StreamedReport } from './port.ts';
 
 /** Reports whose JSON is longer than this (and that have `Report_Items`) are stored as item chunks. */
 export const CHUNKED_REPORT_BYTES = 4 * 1024 * 1024;
@@ -61,7 +61,7 @@ export function reportColumn(record: JsonRecord, streamed?: StreamedReport): Rep
       ...(streamed.itemChunks && { chunks: streamed.itemChunks }),
     };
   const items = typeof report === 'object' && report !== null ? report[ITEMS_KEY] : undefined;
-  const json = JSON.stringify(report);
+  const json = jsonTextOf(report) ?? JSON.stringify(report);
   if (!Array.isArray(items) || json.length <= CHUNKED_REPORT_BYTES) return { report: json };
   const { [ITEMS_KEY]: _items, ...stub } = report;
   return { report: JSON.stringify(stub), items: () => itemTexts(items) };

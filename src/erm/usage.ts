@@ -85,21 +85,41 @@ export class UsageBatch {
     this.stale.clear();
     this.rows.clear();
     if (rows.length === 0) return;
-    await tx.query(
-      `WITH r AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb)
+    await tx.query(`WITH ${insertUsageSql(tenant, 1)} SELECT 1`, [JSON.stringify(rows)]);
+  }
+}
+
+/**
+ * The usage rows of freshly inserted records (no rows to remove) as the JSON parameter of
+ * `insertUsageSql`; undefined when none of them has usage.
+ */
+export function usageRowsJson(records: JsonRecord[]): string | undefined {
+  const rows = records.map(usageRowOf).filter((r): r is UsageRow => r !== undefined);
+  return rows.length === 0 ? undefined : JSON.stringify(rows);
+}
+
+/**
+ * CTEs (to follow a `WITH`) that insert the usage rows of the JSON parameter `$<param>` (the rows of
+ * `usageRowsJson`) into both tables; `guard`, a condition the inserts also need.
+ */
+export function insertUsageSql(tenant: string, param: number, guard = 'TRUE'): string {
+  const totalsTable = tenantTable(tenant, 'usage_totals');
+  const topTable = tenantTable(tenant, 'usage_top_lists');
+  return `usage_rows AS (
+         SELECT * FROM jsonb_to_recordset($${param}::jsonb)
            AS r(id uuid, "providerId" text, release text, "reportName" text, "yearMonth" text, totals jsonb, top jsonb)
+         WHERE ${guard}
        ),
-       totals AS (
+       usage_totals_in AS (
          INSERT INTO ${totalsTable} (report_id, provider_id, release, report_name, year_month, metric, total)
          SELECT r.id, r."providerId", r.release, r."reportName", r."yearMonth", t.key, t.value::bigint
-         FROM r, jsonb_each_text(r.totals) t
-       )
-       INSERT INTO ${topTable} (report_id, provider_id, report_name, year_month, metric, items)
-       SELECT r.id, r."providerId", r."reportName", r."yearMonth", m.key, m.value FROM r, jsonb_each(r.top) m`,
-      [JSON.stringify(rows)],
-    );
-  }
+         FROM usage_rows r, jsonb_each_text(r.totals) t
+       ),
+       usage_top_in AS (
+         INSERT INTO ${topTable} (report_id, provider_id, report_name, year_month, metric, items)
+         SELECT r.id, r."providerId", r."reportName", r."yearMonth", m.key, m.value
+         FROM usage_rows r, jsonb_each(r.top) m
+       )`;
 }
 
 /**

@@ -12,7 +12,7 @@ import { failRun, getRun, spaceRequests } from '../store/sql/harvest-runs.ts';
 import { reclaimIntervalMs } from '../store/sql/lease.ts';
 import { subscribeWakeups } from '../store/notify.ts';
 import { anyWorkItems, waitingJobsWithoutItems } from '../store/sql/queue.ts';
-import type { ClaimedItem } from '../store/sql/work-items.ts';
+import type { ClaimedItem, JobItemsLeft } from '../store/sql/work-items.ts';
 import type { FetchResult } from '../sushi/types.ts';
 import type { ActOutcome, DecisionActions } from './actions.ts';
 import type { ProviderBinding } from './binding.ts';
@@ -154,12 +154,16 @@ export class ItemWorkers {
 
   /** One request; when it was its job's last item, the job ends here (not at the reaper's next round). */
   private async processAndFinish(item: ClaimedItem): Promise<void> {
-    await this.process(item);
-    if (!this.abort.signal.aborted) await this.runs.finishIfDone(item.jobId);
+    const left = await this.process(item);
+    if (!this.abort.signal.aborted) await this.runs.finishIfDone(item.jobId, left);
   }
 
-  /** One request, start to end; every outcome ends with the item removed, re-queued or expanded. */
-  private async process(item: ClaimedItem): Promise<void> {
+  /**
+   * One request, start to end; every outcome ends with the item removed, re-queued or expanded.
+   * Returns the job's items left as the removal of this one counted them (undefined when not removed
+   * so; `ProviderRuns.finishIfDone`).
+   */
+  private async process(item: ClaimedItem): Promise<JobItemsLeft | undefined> {
     const { ctx, queue, bindings } = this.parts;
     // The run as the claim read it (one statement less per request); read now for an item taken otherwise.
     const run = item.run !== undefined ? (item.run ?? undefined) : await getRun(ctx.db, item.jobId);
@@ -219,15 +223,16 @@ export class ItemWorkers {
     );
     let acted: ActOutcome = { endpointWaitMs: 0, removeItem: false };
     let pace: PaceAfterAnswer | undefined;
+    let left: JobItemsLeft | undefined;
     try {
-      pace = await this.parts.paces.record(item.endpoint, result, decision, this.now());
+      pace = await this.parts.paces.record(item.endpoint, result, decision, this.now(), item.pace);
       // Before the item goes back to the queue: no request to the endpoint sooner than its rest.
       if (pace.restMs > 0) await releaseEndpoint(ctx.db, item.endpoint, this.now(), pace.restMs);
       acted = await this.actions.act({ item, binding, log, pace }, result, decision);
     } finally {
       // A request done: its item is removed as the endpoint is released (one statement).
-      await queue.removeAndRelease(
-        acted.removeItem ? item.id : undefined,
+      left = await queue.removeAndRelease(
+        acted.removeItem ? item : undefined,
         item.endpoint,
         this.now(),
         Math.max(acted.endpointWaitMs, pace?.restMs ?? 0),
@@ -236,5 +241,6 @@ export class ItemWorkers {
         await spaceRequests(ctx.db, item.jobId, this.now() + ctx.config.harvest.rateLimitedSpacingMs);
       if (result.kind === 'data') await result.data.dispose().catch(() => {});
     }
+    return left;
   }
 }

@@ -23,6 +23,7 @@ import { failureReplaces, leftOutMonths, replacement, type MonthFailure } from '
 import {
   findMonth,
   findMonths,
+  insertNewMonths,
   monthsToStore,
   upsertMonth,
   upsertMonths,
@@ -186,10 +187,22 @@ export class MonthStore {
   private async storeMonths(c: ItemContext, months: PendingMonth[], downloadTime: string): Promise<boolean> {
     if (months.length === 0) return true;
     const { erm, tally } = this.parts;
-    const found = await this.existingMany(
-      c,
-      months.map((m) => m.key),
-    );
+    // A first harvest: looked up and written in one statement when none of the months is stored.
+    const fresh = await this.insertNew(c, months, downloadTime);
+    if (fresh && 'ids' in fresh) {
+      await tally.monthsUploaded(
+        c.item,
+        months.map((m) => m.outcome),
+        c.log,
+      );
+      return true;
+    }
+    const found =
+      fresh?.existing ??
+      (await this.existingMany(
+        c,
+        months.map((m) => m.key),
+      ));
     if (!found) {
       for (const m of months) if (!(await this.storeMonth(c, m.key, m.outcome, downloadTime))) return false;
       return true;
@@ -224,6 +237,29 @@ export class MonthStore {
     for (const [i, w] of writes.entries())
       await this.noteRestated(c, w.key, w.outcome, w.verdict, w.existing, ids[i]);
     return true;
+  }
+
+  /**
+   * The months written as new records in one statement (`insertNewMonths`) when none is stored; the
+   * stored months when some are (nothing written); undefined when the store cannot or the statement
+   * failed (then they are looked up and written as before).
+   */
+  private async insertNew(
+    c: ItemContext,
+    months: PendingMonth[],
+    downloadTime: string,
+  ): Promise<{ ids: string[] } | { existing: Map<string, CounterReport> } | undefined> {
+    try {
+      return await insertNewMonths(
+        this.parts.erm,
+        c.item.tenant,
+        months,
+        downloadTime,
+        c.binding.maxFailedAttempts,
+      );
+    } catch {
+      return undefined;
+    }
   }
 
   /** A month the provider restated (other items than stored): the change is recorded. */

@@ -69,17 +69,22 @@ export class EndpointPaces {
     private readonly config: HarvestConfig,
   ) {}
 
-  /** Records what the endpoint answered; returns its new pace. */
+  /**
+   * Records what the endpoint answered; returns its new pace. `claimed`: the pace as the claim of the
+   * request read it, when nothing else can have changed it since (the endpoint takes one request at a
+   * time).
+   */
   async record(
     endpoint: string,
     result: FetchResult,
     decision: PolicyDecision,
     now: number,
+    claimed?: EndpointPace,
   ): Promise<PaceAfterAnswer> {
     const signal = paceSignal(result, decision);
     if (signal !== 'slower') {
-      // The common case, an endpoint that is not slowed down: one read, nothing to change.
-      const current = await getPace(this.db, endpoint);
+      // The common case, an endpoint that is not slowed down: nothing to change (read with the claim).
+      const current = claimed ?? (await getPace(this.db, endpoint));
       if (current.intervalMs === 0 && current.limitedSince === undefined) return { ...current, restMs: 0 };
     }
     const pace = await changePace(

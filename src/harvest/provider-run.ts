@@ -14,7 +14,7 @@ import { closeRun, getRun, openRun } from '../store/sql/harvest-runs.ts';
 import { addToJobReport } from '../store/sql/job-info.ts';
 import { addJobNote } from '../store/sql/job-info.ts';
 import { takeJobNotes } from '../store/sql/job-requests.ts';
-import type { WorkItem } from '../store/sql/work-items.ts';
+import type { JobItemsLeft, WorkItem } from '../store/sql/work-items.ts';
 import type { HarvestParts } from './context.ts';
 import { itemMonths, planWorkItems } from './planner.ts';
 
@@ -123,10 +123,14 @@ export class ProviderRuns {
     }
   }
 
-  /** Ends the job when none of its items is left; safe to call from several processes at once. */
-  async finishIfDone(jobId: string): Promise<void> {
+  /**
+   * Ends the job when none of its items is left; safe to call from several processes at once. `seen`:
+   * the job's items as the removal of its last request counted them (work-items.ts
+   * `removeAndRelease`), taken as they are when exact, else counted again here.
+   */
+  async finishIfDone(jobId: string, seen?: JobItemsLeft): Promise<void> {
     const { ctx, queue, bindings } = this.parts;
-    if ((await queue.countForJob(jobId)) > 0) return;
+    if ((seen?.exact ? seen.left : await queue.countForJob(jobId)) > 0) return;
     const run = await getRun(ctx.db, jobId);
     let errorMessage: string | undefined;
     if (run?.failure) {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Diagnostic, MonthFacts, MonthStream, TopItem, YearMonth } from '../counter/index.ts';
 import type { CounterReport } from '../model/records.ts';
-import type { ErmStore, StreamedReport } from '../erm/port.ts';
+import { withJsonText, type ErmStore, type StoredMonthsKey, type StreamedReport } from '../erm/port.ts';
 import type { MonthSource } from '../sushi/types.ts';
 import { storableEscapedJsonText, storableValue } from '../counter/storable-text.ts';
 import { siblingReleases, upsertLookupCql } from './cql-terms.ts';
@@ -97,13 +97,22 @@ export async function findMonths(
   keys: MonthKey[],
 ): Promise<Map<string, CounterReport> | undefined> {
   if (!erm.findStoredMonths || keys.length === 0) return undefined;
+  return pickMonths(await erm.findStoredMonths(tenant, storedMonthsKey(keys)), keys[0].release);
+}
+
+/** What `findStoredMonths` looks for: the months of `keys` (one provider and report) under either release. */
+function storedMonthsKey(keys: MonthKey[]): StoredMonthsKey {
   const { providerId, release, reportName } = keys[0];
-  const records = await erm.findStoredMonths(tenant, {
+  return {
     providerId,
     releases: siblingReleases(release),
     reportName,
     yearMonths: keys.map((k) => k.yearMonth),
-  });
+  };
+}
+
+/** The stored record of each month: the one under `release`, else the one under its sibling. */
+function pickMonths(records: CounterReport[], release: string): Map<string, CounterReport> {
   const found = new Map<string, CounterReport>();
   for (const r of records) {
     const ym = String(r.yearMonth);
@@ -111,6 +120,30 @@ export async function findMonths(
     if (!seen || (seen.release !== release && r.release === release)) found.set(ym, r);
   }
   return found;
+}
+
+/**
+ * New months of one provider, release and report (none streamed, each written with `outcome`), in one
+ * store statement when none of them is stored yet (`insertNewMonths`): the new record ids in order, or
+ * the stored months (as `findMonths` answers) when some are stored and nothing was written; undefined
+ * when the store cannot write them so.
+ */
+export async function insertNewMonths(
+  erm: ErmStore,
+  tenant: string,
+  months: { key: MonthKey; outcome: MonthOutcome }[],
+  downloadTime: string,
+  maxFailedAttempts: number,
+): Promise<{ ids: string[] } | { existing: Map<string, CounterReport> } | undefined> {
+  if (!erm.insertNewMonths || months.length === 0) return undefined;
+  const keys = months.map((m) => m.key);
+  const answer = await erm.insertNewMonths(
+    tenant,
+    storedMonthsKey(keys),
+    months.map(({ key, outcome }) => buildRecord(key, outcome, downloadTime, undefined, maxFailedAttempts)),
+  );
+  if (answer === undefined || 'ids' in answer) return answer;
+  return { existing: pickMonths(answer.existing, keys[0].release) };
 }
 
 function failedAttemptsOf(existing: CounterReport | undefined): number {
@@ -306,9 +339,9 @@ async function monthReport(month: StorableMonth): Promise<{ report: unknown; con
     hash?.update(text).update('\n');
     items.push(text);
   }
-  const report = JSON.parse(
-    `{"Report_Header":${JSON.stringify(month.header)},"Report_Items":[${items.join(',')}]}`,
-  ) as unknown;
+  const json = `{"Report_Header":${JSON.stringify(month.header)},"Report_Items":[${items.join(',')}]}`;
+  // The standalone store writes this text as it is (no second serialisation of the report).
+  const report = withJsonText(JSON.parse(json) as object, json);
   return { report, contentHash: hash?.digest('hex') ?? month.contentHash! };
 }
 

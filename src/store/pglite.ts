@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import { parse as pgliteResults, PGlite, protocol } from '@electric-sql/pglite';
 import { checkHealth, type Db, type DbHealth, type QueryResult, type Queryable } from './db.ts';
 
 /** Raised when a second process tries to open a PGlite data directory that another process owns. */
@@ -93,13 +93,110 @@ export function lockDataDir(dataDir: string): () => void {
   throw new Error(`Could not lock the data directory ${dir}`);
 }
 
-function wrap(q: { query: PGlite['query'] }): Queryable {
+function wrap(q: { query: PGlite['query'] }, prepared: PreparedStatements): Queryable {
   return {
     async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+      const fast = prepared.usable(sql, params) ? await prepared.query<T>(sql, params!) : undefined;
+      if (fast) return fast;
       const res = await q.query<T>(sql, params as unknown[]);
       return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
     },
   };
+}
+
+/** Statements worth preparing: data statements with parameters (the harvest's repeated ones). */
+const PREPARABLE = /^\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH)\b/i;
+
+type ProtocolMessage = { name: string; dataTypeIDs?: number[] };
+
+interface Prepared {
+  name: string;
+  paramTypes: number[];
+  /** The statement's row description message (absent for statements that return no rows). */
+  rowDescription?: ProtocolMessage;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Named prepared statements on PGlite's one connection (docs/benchmarks.md, section 2): a statement
+ * text with parameters is parsed, analysed and described once; each later run sends only Bind, Execute
+ * and Sync in one call into the database, instead of PGlite's `query` with its five calls (Parse,
+ * Describe, Bind, Describe, Execute) and the parse and plan of the text each time. Parameters are
+ * serialised and rows parsed with PGlite's own serialisers and parsers by the described types, as its
+ * `query` does. At most MAX_PREPARED texts are kept; others run through `query`.
+ */
+class PreparedStatements {
+  private static readonly MAX_PREPARED = 300;
+  private readonly byText = new Map<string, Prepared>();
+  private next = 0;
+
+  constructor(private readonly pg: PGlite) {}
+
+  usable(sql: string, params: unknown[] | undefined): boolean {
+    return params !== undefined && params.length > 0 && PREPARABLE.test(sql);
+  }
+
+  /** Runs the statement prepared; undefined when it is not kept (then the caller runs it otherwise). */
+  async query<T>(sql: string, params: unknown[]): Promise<QueryResult<T> | undefined> {
+    const stmt = this.byText.get(sql) ?? (await this.prepare(sql));
+    if (!stmt) return undefined;
+    const serializers = this.pg.serializers as Record<number, ((v: unknown) => string) | undefined>;
+    const values = params.map((v, i) => {
+      if (v === null || v === undefined) return null;
+      const serialize = serializers[stmt.paramTypes[i]];
+      return serialize ? serialize(v) : (v as { toString(): string }).toString();
+    });
+    let messages: unknown[];
+    try {
+      ({ messages } = await this.pg.execProtocol(
+        concat([
+          protocol.serialize.bind({ statement: stmt.name, values }),
+          protocol.serialize.execute({}),
+          protocol.serialize.sync(),
+        ]),
+      ));
+    } catch (err) {
+      // A table the statement reads changed its columns (a migration at run time): prepared afresh
+      // next time, under a new name.
+      if (/cached plan must not change result type/.test((err as Error).message)) this.byText.delete(sql);
+      throw err;
+    }
+    const all = stmt.rowDescription ? [stmt.rowDescription, ...messages] : messages;
+    const res = pgliteResults.parseResults(
+      all as Parameters<typeof pgliteResults.parseResults>[0],
+      this.pg.parsers,
+    )[0] as unknown as { rows: T[]; affectedRows?: number };
+    return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+  }
+
+  private async prepare(sql: string): Promise<Prepared | undefined> {
+    if (this.byText.size >= PreparedStatements.MAX_PREPARED) return undefined;
+    const name = `harvester_${this.next++}`;
+    const { messages } = await this.pg.execProtocol(
+      concat([
+        protocol.serialize.parse({ name, text: sql }),
+        protocol.serialize.describe({ type: 'S', name }),
+        protocol.serialize.sync(),
+      ]),
+    );
+    const found = messages as ProtocolMessage[];
+    const stmt: Prepared = {
+      name,
+      paramTypes: found.find((m) => m.name === 'parameterDescription')?.dataTypeIDs ?? [],
+      rowDescription: found.find((m) => m.name === 'rowDescription'),
+    };
+    this.byText.set(sql, stmt);
+    return stmt;
+  }
 }
 
 export interface PgliteOptions {
@@ -159,6 +256,7 @@ async function initialiseInChild(dataDir: string): Promise<void> {
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
   private readonly q: Queryable;
+  private readonly prepared: PreparedStatements;
   /** Every statement and transaction runs in turn through this chain (PGlite has one connection). */
   private turn: Promise<unknown> = Promise.resolve();
   private lastAnswerAt = 0;
@@ -167,7 +265,8 @@ export class PgliteDb implements Db {
     private readonly pg: PGlite,
     private readonly release: () => void,
   ) {
-    this.q = wrap(pg);
+    this.prepared = new PreparedStatements(pg);
+    this.q = wrap(pg, this.prepared);
   }
 
   /** Opens (creating on first use) a file-backed database in `dataDir`, or an in-memory one for `undefined`. */
@@ -206,7 +305,7 @@ export class PgliteDb implements Db {
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.exclusive(() => this.pg.transaction(async (tx) => fn(wrap(tx))));
+    return this.exclusive(() => this.pg.transaction(async (tx) => fn(wrap(tx, this.prepared))));
   }
 
   health(timeoutMs: number): Promise<DbHealth> {

@@ -208,6 +208,155 @@ for (const backend of backends()) {
       );
     });
 
+    it('insertNewMonths: new months, their usage rows and the statistics in one statement; nothing written when one is stored', async () => {
+      const created = await svc.store.create('diku', 'usage-data-providers', {
+        label: 'Fresh months provider',
+        status: 'active',
+        harvestingConfig: { harvestingStatus: 'active', harvestVia: 'sushi' },
+      });
+      const pid = String(created.id);
+      const record = (yearMonth: string, count: number) => ({
+        providerId: pid,
+        release: '5.1',
+        reportName: 'PR',
+        yearMonth,
+        downloadTime: '2024-02-01T10:00:00.000+00:00',
+        report: { Report_Header: { Report_ID: 'PR' }, Report_Items: [{ Platform: 'P', n: count }] },
+        usageTotals: { Searches_Platform: count },
+        topItems: { Searches_Platform: [{ name: 'P', platform: 'P', identifiers: {}, count }] },
+        contentHash: `hash-${yearMonth}`,
+      });
+      const key = (yearMonths: string[]) => ({
+        providerId: pid,
+        releases: ['5', '5.1'],
+        reportName: 'pr',
+        yearMonths,
+      });
+      const first = await svc.store.insertNewMonths('diku', key(['2023-01', '2023-02']), [
+        record('2023-01', 5),
+        record('2023-02', 7),
+      ]);
+      assert.ok(first && 'ids' in first);
+      assert.equal(first.ids.length, 2);
+      const stored = await svc.store.read('diku', 'counter-reports', first.ids[1]);
+      assert.equal(stored.yearMonth, '2023-02');
+      assert.deepEqual(stored.report, record('2023-02', 7).report);
+      assert.equal(stored.contentHash, 'hash-2023-02');
+      assert.ok((stored.metadata as Record<string, unknown>).createdDate);
+      const p = await svc.store.getProvider('diku', pid);
+      assert.equal(p.earliestReport, '2023-01');
+      assert.equal(p.latestReport, '2023-02');
+      assert.deepEqual(p.reportTypes, ['PR']);
+      assert.deepEqual(p.reportReleases, ['5.1']);
+      assert.equal(p.hasFailedReport, 'no');
+      const totals = await usageTotals(svc.ctx.db, 'diku', {
+        providerId: pid,
+        reportName: 'PR',
+        from: '2023-01',
+        to: '2023-12',
+      });
+      assert.deepEqual(
+        totals.map((t) => [t.yearMonth, t.totals.Searches_Platform]),
+        [
+          ['2023-01', 5],
+          ['2023-02', 7],
+        ],
+      );
+      // One of the months is stored (under the sibling release's key too): nothing written, the stored
+      // months are the answer.
+      const again = await svc.store.insertNewMonths('diku', key(['2023-02', '2023-03']), [
+        record('2023-02', 9),
+        record('2023-03', 9),
+      ]);
+      assert.ok(again && 'existing' in again);
+      assert.deepEqual(
+        again.existing.map((r) => [r.id, r.yearMonth, r.report]),
+        [[first.ids[1], '2023-02', undefined]],
+      );
+      const march = await svc.store.findStoredMonths('diku', key(['2023-03']));
+      assert.equal(march.length, 0);
+      // A month the unique month index refuses (twice in one call): all or none.
+      await assert.rejects(
+        svc.store.insertNewMonths('diku', key(['2023-04']), [record('2023-04', 1), record('2023-04', 2)]),
+      );
+      assert.equal((await svc.store.findStoredMonths('diku', key(['2023-04']))).length, 0);
+      const after = await usageTotals(svc.ctx.db, 'diku', {
+        providerId: pid,
+        reportName: 'PR',
+        from: '2023-03',
+        to: '2023-12',
+      });
+      assert.deepEqual(after, []);
+      assert.equal((await svc.store.getProvider('diku', pid)).latestReport, '2023-02');
+      // A record of another provider than the key's is not written so.
+      assert.equal(
+        await svc.store.insertNewMonths('diku', key(['2023-05']), [
+          { ...record('2023-05', 1), providerId: UNKNOWN },
+        ]),
+        undefined,
+      );
+    });
+
+    it('insertNewMonths at the same time as other writes of the provider: the statistics equal those recomputed', async () => {
+      const created = await svc.store.create('diku', 'usage-data-providers', {
+        label: 'Parallel fresh months provider',
+        status: 'active',
+        harvestingConfig: { harvestingStatus: 'active', harvestVia: 'sushi' },
+      });
+      const pid = String(created.id);
+      const record = (reportName: string, yearMonth: string, failed = false) => ({
+        providerId: pid,
+        release: '5',
+        reportName,
+        yearMonth,
+        downloadTime: '2024-02-01T10:00:00.000+00:00',
+        ...(failed
+          ? { failedAttempts: 1, failedReason: `Number=30${yearMonth.slice(-2)}` }
+          : { report: { Report_Items: [] } }),
+      });
+      const months = (year: number) =>
+        Array.from({ length: 12 }, (_, i) => `${year}-${String(i + 1).padStart(2, '0')}`);
+      await Promise.all([
+        // Responses of a harvest (extend the statistics) …
+        ...[2015, 2016, 2017, 2018].map((year, i) =>
+          svc.store.insertNewMonths(
+            'diku',
+            { providerId: pid, releases: ['5'], reportName: 'TR', yearMonths: months(year) },
+            months(year).map((ym, m) => record('TR', ym, i === 3 && m === 5)),
+          ),
+        ),
+        // … while single months are written and one is deleted (recompute them).
+        ...months(2014).map((ym) => svc.store.postCounterReport('diku', record('DR', ym))),
+        svc.store
+          .postCounterReport('diku', record('PR', '2013-01'))
+          .then((id) => svc.store.remove('diku', 'counter-reports', id)),
+      ]);
+      const fields = [
+        'latestReport',
+        'earliestReport',
+        'hasFailedReport',
+        'reportErrorCodes',
+        'reportTypes',
+        'reportReleases',
+      ];
+      const stats = async () => {
+        const p = await svc.store.getProvider('diku', pid);
+        return Object.fromEntries(fields.map((k) => [k, p[k]]));
+      };
+      const seen = await stats();
+      assert.deepEqual(seen, {
+        latestReport: '2018-12',
+        earliestReport: '2014-01',
+        hasFailedReport: 'yes',
+        reportErrorCodes: ['3006'],
+        reportTypes: ['DR', 'TR'],
+        reportReleases: ['5'],
+      });
+      // A PUT of the provider recomputes them over all its months.
+      await svc.store.putProvider('diku', await svc.store.getProvider('diku', pid));
+      assert.deepEqual(await stats(), seen);
+    });
+
     it('getSetting: undefined until set; setSetting stores any JSON value per tenant', async () => {
       assert.equal(await svc.store.getSetting('diku', 'max_failed_attempts'), undefined);
       await svc.store.setSetting('diku', 'max_failed_attempts', 7);

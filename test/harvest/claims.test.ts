@@ -1,12 +1,14 @@
 /**
  * Batched claims of work items (WorkItemQueue.claimMany): one claim for several free request slots
  * never gives an endpoint more requests than its max in flight, nor a provider job more than its
- * request limit (1 when rate limited), and takes the items in queue order. Both databases.
+ * request limit (1 when rate limited), and takes the items in queue order; it reads the endpoint's pace
+ * where no other request can change it. Both databases.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Db } from '../../src/store/db.ts';
+import { changePace, getPace, NO_PACE } from '../../src/store/sql/endpoint-pace.ts';
 import { configureEndpoint } from '../../src/store/sql/endpoints.ts';
 import { markRateLimited } from '../../src/store/sql/harvest-runs.ts';
 import { WorkItemQueue, type ClaimedItem } from '../../src/store/sql/work-items.ts';
@@ -104,6 +106,44 @@ for (const backend of backends()) {
         const claimed = await queue.claimMany(Date.now(), 8);
         assert.equal(claimed.length, 1);
         assert.deepEqual(await queue.claimMany(Date.now(), 8), []);
+      } finally {
+        await db.close();
+      }
+    });
+
+    it("the claim reads the endpoint's pace when the endpoint takes one request at a time; the removal counts the job's items left", async () => {
+      const { db } = await backend.freshDb();
+      try {
+        const queue = new WorkItemQueue(db, 'claims-test', 5 * 60_000, PROVIDER_LIMIT);
+        const now = Date.now() - 1000;
+        await db.transaction(async (tx) => {
+          await configureEndpoint(tx, 'single', { maxInFlight: 1, minIntervalMs: 0 });
+          await configureEndpoint(tx, 'paced', { maxInFlight: 1, minIntervalMs: 0 });
+          await configureEndpoint(tx, 'shared', { maxInFlight: 2, minIntervalMs: 0 });
+        });
+        const single = await addJob(db, queue, 'single', 2, now);
+        await addJob(db, queue, 'paced', 1, now);
+        await addJob(db, queue, 'shared', 1, now);
+        await changePace(db, 'paced', now, (p) => ({ ...p, intervalMs: 800, rateLimits: 3 }), true);
+        const claimed = new Map((await queue.claimMany(Date.now(), 8)).map((i) => [i.endpoint, i]));
+        assert.deepEqual(claimed.get('single')?.pace, NO_PACE);
+        assert.deepEqual(claimed.get('paced')?.pace, await getPace(db, 'paced'));
+        assert.equal(claimed.get('paced')?.pace?.intervalMs, 800);
+        // An endpoint that takes several requests at once: its pace may change meanwhile, read it later.
+        assert.equal(claimed.get('shared')?.pace, undefined);
+        // The job of 'single' has one more item (queued): the count is exact, no request of it in flight.
+        const first = claimed.get('single')!;
+        assert.deepEqual(await queue.removeAndRelease(first, 'single', Date.now(), 0), {
+          left: 1,
+          exact: true,
+        });
+        const [second] = await queue.claimMany(Date.now(), 8);
+        assert.equal(second.jobId, single.jobId);
+        assert.deepEqual(await queue.removeAndRelease(second, 'single', Date.now(), 0), {
+          left: 0,
+          exact: true,
+        });
+        assert.equal(await queue.countForJob(single.jobId), 0);
       } finally {
         await db.close();
       }

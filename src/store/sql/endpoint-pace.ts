@@ -36,7 +36,7 @@ export interface EndpointPace {
   rateLimits: number;
 }
 
-interface PaceRow {
+export interface PaceRow {
   interval_ms: number;
   limited_since: Date | string | null;
   last_limit_at: Date | string | null;
@@ -48,7 +48,7 @@ const time = (v: Date | string | null): number | undefined =>
   v === null ? undefined : new Date(v).getTime();
 const date = (v: number | undefined): Date | null => (v === undefined ? null : new Date(v));
 
-function toPace(row: PaceRow): EndpointPace {
+export function toPace(row: PaceRow): EndpointPace {
   return {
     intervalMs: row.interval_ms,
     limitedSince: time(row.limited_since),

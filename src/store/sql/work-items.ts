@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db.ts';
+import { ENDPOINT_PACE, NO_PACE, toPace, type EndpointPace, type PaceRow } from './endpoint-pace.ts';
 import { ENDPOINTS, RELEASE_ENDPOINT, releaseEndpoint } from './endpoints.ts';
 import { HARVEST_RUNS } from './harvest-runs.ts';
 import { GIVE_BACK, Lease, TAKE } from './lease.ts';
@@ -43,6 +44,11 @@ export interface ClaimedItem extends WorkItem {
    * statement); null when the job has no run. Absent on items read otherwise.
    */
   run?: ClaimedRun | null;
+  /**
+   * The endpoint's pace as the claim read it, when the endpoint takes one request at a time (then only
+   * this request changes it until it is released); absent otherwise (read it when needed).
+   */
+  pace?: EndpointPace;
 }
 
 /** A provider run as the claim of one of its items saw it (harvest-runs.ts `HarvestRun`). */
@@ -82,6 +88,16 @@ function toItem(row: ItemRow): ClaimedItem {
     deferrals: row.deferrals,
     firstDeferredAt: row.first_deferred_at === null ? undefined : new Date(row.first_deferred_at).getTime(),
   };
+}
+
+/**
+ * A job's items other than a removed one, as the statement that removed it counted them. `exact`: no
+ * removal by another request can have been hidden from it; otherwise items of the job in flight at
+ * the same time may be gone already (count them again).
+ */
+export interface JobItemsLeft {
+  left: number;
+  exact: boolean;
 }
 
 export class WorkItemQueue {
@@ -137,12 +153,20 @@ export class WorkItemQueue {
    */
   async claimMany(now: number, max: number): Promise<ClaimedItem[]> {
     if (max <= 0) return [];
+    // The embedded database runs one statement at a time: the claim needs no lock (nor transaction).
+    if (this.db.kind === 'pglite') return this.claimIn(this.db, now, max);
     return this.db.transaction(async (tx) => {
       await lockWorkItemClaims(tx);
-      const res = await tx.query<ItemRow>(
-        // The live requests per endpoint and per job are counted once and joined as hashed sets: per-row
-        // counts over the live items cost a scan of them for every queued item (the queue's length).
-        `WITH live AS (
+      return this.claimIn(tx, now, max);
+    });
+  }
+
+  /** The statement of `claimMany` (the caller holds the claim lock where other processes claim). */
+  private async claimIn(tx: Queryable, now: number, max: number): Promise<ClaimedItem[]> {
+    const res = await tx.query<ItemRow>(
+      // The live requests per endpoint and per job are counted once and joined as hashed sets: per-row
+      // counts over the live items cost a scan of them for every queued item (the queue's length).
+      `WITH live AS (
            SELECT endpoint, job_id FROM ${WORK_ITEMS}
            WHERE state = 'running' AND heartbeat_at >= $3
          ),
@@ -170,36 +194,41 @@ export class WorkItemQueue {
            FROM by_job WHERE job_rank <= job_free
          ),
          candidate AS (
-           SELECT id, job_id FROM by_endpoint WHERE endpoint_rank <= endpoint_free
+           SELECT id, job_id, endpoint FROM by_endpoint WHERE endpoint_rank <= endpoint_free
            ORDER BY run_after, seq LIMIT $5
          )
          UPDATE ${WORK_ITEMS} w
          SET ${TAKE}
          FROM candidate c LEFT JOIN ${HARVEST_RUNS} r ON r.job_id = c.job_id
+           LEFT JOIN ${ENDPOINTS} e ON e.key = c.endpoint
+           LEFT JOIN ${ENDPOINT_PACE} p ON p.key = c.endpoint
          WHERE w.id = c.id
          RETURNING w.id, w.tenant, w.job_id, w.provider_id, w.endpoint, w.report_name, w.begin_month,
                    w.end_month, w.rate_limit_retries, w.deferrals, w.first_deferred_at, w.run_after, w.seq,
-                   r.job_id IS NOT NULL AS has_run, r.rate_limited, r.failure`,
-        [this.lease.owner, new Date(now), this.lease.aliveSince(now), this.providerRequestConcurrency, max],
-      );
-      const rows = res.rows as (ItemRow & {
+                   r.job_id IS NOT NULL AS has_run, r.rate_limited, r.failure,
+                   COALESCE(e.max_in_flight, 1) AS max_in_flight, p.key IS NOT NULL AS has_pace,
+                   p.interval_ms, p.limited_since, p.last_limit_at, p.last_answer_at, p.rate_limits`,
+      [this.lease.owner, new Date(now), this.lease.aliveSince(now), this.providerRequestConcurrency, max],
+    );
+    const rows = res.rows as (ItemRow &
+      PaceRow & {
         run_after: Date | string;
         seq: number | string;
         has_run: boolean;
         rate_limited: boolean | null;
         failure: string | null;
+        max_in_flight: number;
+        has_pace: boolean;
       })[];
-      rows.sort(
-        (a, b) =>
-          new Date(a.run_after).getTime() - new Date(b.run_after).getTime() || Number(a.seq) - Number(b.seq),
-      );
-      return rows.map((row) => ({
-        ...toItem(row),
-        run: row.has_run
-          ? { rateLimited: row.rate_limited === true, failure: row.failure ?? undefined }
-          : null,
-      }));
-    });
+    rows.sort(
+      (a, b) =>
+        new Date(a.run_after).getTime() - new Date(b.run_after).getTime() || Number(a.seq) - Number(b.seq),
+    );
+    return rows.map((row) => ({
+      ...toItem(row),
+      run: row.has_run ? { rateLimited: row.rate_limited === true, failure: row.failure ?? undefined } : null,
+      ...(row.max_in_flight === 1 && { pace: row.has_pace ? toPace(row) : NO_PACE }),
+    }));
   }
 
   /** Refreshes the heartbeat of every item this process is working on. */
@@ -243,21 +272,32 @@ export class WorkItemQueue {
   }
 
   /**
-   * After a request: removes its item (when `id` is given: the request is done) and releases its
-   * endpoint (endpoints.ts `releaseEndpoint`), in one statement.
+   * After a request: removes its item (when `item` is given: the request is done) and releases its
+   * endpoint (endpoints.ts `releaseEndpoint`), in one statement, which also counts the job's other
+   * items as it sees them (undefined without `item`; see `JobItemsLeft`).
    */
   async removeAndRelease(
-    id: string | undefined,
+    item: { id: string; jobId: string } | undefined,
     endpoint: string,
     now: number,
     extraWaitMs: number,
-  ): Promise<void> {
-    if (id === undefined) return releaseEndpoint(this.db, endpoint, now, extraWaitMs);
-    await this.db.query(
-      `WITH done AS (DELETE FROM ${WORK_ITEMS} WHERE id = $4)
-       UPDATE ${ENDPOINTS} SET ${RELEASE_ENDPOINT} WHERE key = $1`,
-      [endpoint, new Date(now), extraWaitMs, id],
+  ): Promise<JobItemsLeft | undefined> {
+    if (item === undefined) {
+      await releaseEndpoint(this.db, endpoint, now, extraWaitMs);
+      return undefined;
+    }
+    const res = await this.db.query<{ n: number; running: number }>(
+      `WITH done AS (DELETE FROM ${WORK_ITEMS} WHERE id = $4),
+       released AS (UPDATE ${ENDPOINTS} SET ${RELEASE_ENDPOINT} WHERE key = $1)
+       SELECT count(*)::int AS n, count(*) FILTER (WHERE state = 'running')::int AS running
+       FROM ${WORK_ITEMS} WHERE job_id = $5 AND id <> $4`,
+      [endpoint, new Date(now), extraWaitMs, item.id, item.jobId],
     );
+    const { n, running } = res.rows[0];
+    // One statement at a time (the embedded database), or no other request of the job in flight: a
+    // queued item leaves the queue only when a request takes it (seen running here) or by `takeQueued`,
+    // which a request of the same job does (seen running here too).
+    return { left: n, exact: this.db.kind === 'pglite' || n === 0 || running === 0 };
   }
 
   /** Removes the job's queued items (optionally of one report) and returns them. */
