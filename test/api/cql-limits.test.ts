@@ -94,7 +94,15 @@ for (const backend of backends()) {
 
     it('answers 503 while the database answers nothing, and 200 again afterwards', async () => {
       let release = () => {};
-      const held = svc.ctx.db.transaction(() => new Promise<void>((resolve) => (release = resolve)));
+      let begun = () => {};
+      const started = new Promise<void>((resolve) => (begun = resolve));
+      const held = svc.ctx.db.transaction(() => {
+        begun();
+        return new Promise<void>((resolve) => (release = resolve));
+      });
+      // The check starts once the transaction holds the only connection (its BEGIN answered): an answer
+      // that came after the check began would count as the database answering.
+      await started;
       try {
         const res = await call(svc, 'GET', '/admin/health', { tenant: null });
         assert.equal(res.status, 503);
