@@ -335,24 +335,6 @@ export const tenantMigrations: Migration[] = [
       `DROP TABLE IF EXISTS {schema}.usage_top`,
     ],
   },
-  {
-    version: 7,
-    name: 'counter report record and report columns compressed with lz4, or stored uncompressed',
-    sql: [
-      // Each stored month holds two large jsonb values (the record with its topItems, and the report:
-      // 13-27 KB of text each), stored out of line. pglz, the default, made compressing them a large
-      // part of a harvest's CPU time on the embedded database (docs/benchmarks.md, section 2); lz4 is
-      // several times faster where the server has it, otherwise they are stored uncompressed (more disk
-      // space). Only values written from now on are affected: the stored ones read as before.
-      `DO $$ BEGIN
-         ALTER TABLE {schema}.counter_reports ALTER COLUMN jsonb SET COMPRESSION lz4,
-           ALTER COLUMN report SET COMPRESSION lz4;
-       EXCEPTION WHEN OTHERS THEN
-         ALTER TABLE {schema}.counter_reports ALTER COLUMN jsonb SET STORAGE EXTERNAL,
-           ALTER COLUMN report SET STORAGE EXTERNAL;
-       END $$`,
-    ],
-  },
 ];
 
 async function applyMigrations(
