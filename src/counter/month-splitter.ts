@@ -103,11 +103,12 @@ export interface MonthStream extends MonthFacts {
    */
   items(): AsyncIterable<string>;
   /**
-   * The same item texts comma-joined, in texts of about 4 MiB cut between items (what a store writes
-   * as chunk rows), when the month holds plain items only (no R5.1 IR parent groups); the same
-   * iteration rules as `items()`.
+   * The same item texts comma-joined, as UTF-8 bytes in pieces of about 4 MiB cut between items (what
+   * a store writes as chunk rows, without decoding them), when the month holds plain items only (no
+   * R5.1 IR parent groups); the same iteration rules as `items()`. Each piece is valid (and may be
+   * changed in place) until the next one is requested.
    */
-  itemChunks?(): AsyncIterable<string>;
+  itemChunks?(): AsyncIterable<Buffer>;
   /**
    * sha256 (hex) of the item texts as `items()` yields them, each followed by `\n`, taken while the
    * items were split; undefined when it could not be (a month holding IR parent groups, whose texts
@@ -493,17 +494,17 @@ const NEWLINE = 0x0a;
 const COMMA = 0x2c;
 
 /**
- * The lines of a month of plain items (each line an item's JSON text) comma-joined, in texts of about
+ * The lines of a month of plain items (each line an item's JSON text) comma-joined, in pieces of about
  * `target` bytes cut between items: the bytes of the buckets are copied into one working buffer (of
- * `capacity` bytes, more only when a line needs it), their `\n` turned into `,`, and decoded once per
- * text instead of once per item. Each block is copied before the next is asked for, so the blocks may
- * reuse one buffer.
+ * `capacity` bytes, more only when a line needs it) and their `\n` turned into `,`; never decoded.
+ * Each piece is a view of that buffer, valid until the next is asked for. Each block is copied before
+ * the next is asked for, so the blocks may reuse one buffer.
  */
 export async function* commaJoinedChunks(
   blocks: AsyncIterable<Buffer>,
   target: number,
   capacity = target + BLOCK_ALLOWANCE,
-): AsyncGenerator<string> {
+): AsyncGenerator<Buffer> {
   let work = Buffer.allocUnsafeSlow(capacity);
   let size = 0;
   for await (const block of blocks) {
@@ -526,10 +527,10 @@ export async function* commaJoinedChunks(
   if (end > 0) yield joinLines(work.subarray(0, end));
 }
 
-/** `\n`-separated non-empty lines (a buffer of the caller's, changed) as one comma-joined text. */
-function joinLines(lines: Buffer): string {
+/** `\n`-separated non-empty lines (a buffer of the caller's) comma-joined in place. */
+function joinLines(lines: Buffer): Buffer {
   for (let i = lines.indexOf(NEWLINE); i !== -1; i = lines.indexOf(NEWLINE, i + 1)) lines[i] = COMMA;
-  return lines.toString('utf8');
+  return lines;
 }
 
 async function buildMonthItemsJson(lines: AsyncIterable<string>): Promise<string[]> {

@@ -6,6 +6,7 @@
  * is stored and carries a `text_replaced` diagnostic (docs/counter-validation.md). Requests that send such
  * text to the API are refused instead (src/model/input-checks.ts): a client can fix its input.
  */
+import { Buffer } from 'node:buffer';
 
 /** Any escape that may need a look: `\u0000` or a surrogate escape (cheap pre-check). */
 const SUSPECT_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
@@ -43,6 +44,63 @@ export function storableJsonText(json: string): StorableText {
  */
 export function storableEscapedJsonText(json: string): StorableText {
   return replaceUnstorable(json, false);
+}
+
+const BACKSLASH = 0x5c;
+const LETTER_U = 0x75;
+/** `\ufffd`: as long as any `\uXXXX` escape it replaces. */
+const REPLACEMENT_ESCAPE = Buffer.from('\\ufffd');
+const ESCAPE_START = Buffer.from('\\u');
+
+/** The value of four hex digits at `at`, or -1. */
+function hexAt(bytes: Uint8Array, at: number): number {
+  let code = 0;
+  for (let i = at; i < at + 4; i++) {
+    const c = bytes[i];
+    const digit =
+      c >= 0x30 && c <= 0x39
+        ? c - 0x30
+        : c >= 0x61 && c <= 0x66
+          ? c - 0x57
+          : c >= 0x41 && c <= 0x46
+            ? c - 0x37
+            : -1;
+    if (digit === -1) return -1;
+    code = code * 16 + digit;
+  }
+  return code;
+}
+
+/**
+ * `storableEscapedJsonText` on the UTF-8 bytes of such a JSON text, in place: every escaped NUL and
+ * lone surrogate becomes `\ufffd` (of the same length, so nothing moves); returns how many. The bytes
+ * must be valid UTF-8 holding no raw NUL (JSON text written by `JSON.stringify` or accepted by
+ * `JSON.parse`, encoded from a string): a lone surrogate cannot be encoded, so only escapes are looked at.
+ */
+export function makeStorableEscapedJsonBytes(bytes: Buffer): number {
+  if (bytes.indexOf(ESCAPE_START) === -1) return 0;
+  let replaced = 0;
+  for (let at = bytes.indexOf(BACKSLASH); at !== -1;) {
+    if (bytes[at + 1] !== LETTER_U) {
+      // Any other escape is two bytes (an escaped backslash followed by `u0000` stays text).
+      at = bytes.indexOf(BACKSLASH, at + 2);
+      continue;
+    }
+    const code = hexAt(bytes, at + 2);
+    if (code >= 0xd800 && code <= 0xdbff && bytes[at + 6] === BACKSLASH && bytes[at + 7] === LETTER_U) {
+      const low = hexAt(bytes, at + 8);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        at = bytes.indexOf(BACKSLASH, at + 12);
+        continue;
+      }
+    }
+    if (code === 0 || (code >= 0xd800 && code <= 0xdfff)) {
+      REPLACEMENT_ESCAPE.copy(bytes, at);
+      replaced++;
+    }
+    at = bytes.indexOf(BACKSLASH, at + (code === -1 ? 2 : 6));
+  }
+  return replaced;
 }
 
 function replaceUnstorable(json: string, hasRaw: boolean): StorableText {

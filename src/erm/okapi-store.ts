@@ -53,15 +53,20 @@ type Method = 'GET' | 'POST' | 'PUT';
 type RequestBody = string | (() => Readable);
 
 /** `JSON.stringify({...record, report: {Report_Header, Report_Items}})`, in pieces, items one by one. */
-async function* recordJsonPieces(record: JsonRecord, report: StreamedReport): AsyncGenerator<string> {
+async function* recordJsonPieces(
+  record: JsonRecord,
+  report: StreamedReport,
+): AsyncGenerator<string | Buffer> {
   const head = JSON.stringify(record);
   yield `${head.slice(0, -1)}${head === '{}' ? '' : ','}"report":{"Report_Header":${JSON.stringify(report.header)},"Report_Items":[`;
   if (report.itemChunks) {
-    // Already comma-joined in pieces of a few MiB.
+    // Already comma-joined in UTF-8 pieces of a few MiB: sent as they are, each copied (a piece is
+    // valid only until the next is asked for, and the request body may still hold it then).
     let first = true;
     for await (const chunk of report.itemChunks()) {
-      if (chunk === '') continue;
-      yield first ? chunk : `,${chunk}`;
+      if (chunk.length === 0) continue;
+      if (!first) yield ',';
+      yield Buffer.from(chunk);
       first = false;
     }
     yield ']}}';

@@ -14,10 +14,11 @@ export interface StreamedReport {
   header: unknown;
   items: () => AsyncIterable<string>;
   /**
-   * The same items comma-joined, in texts cut between items (a store writes each as one chunk row
-   * instead of joining `items()` itself); optional.
+   * The same items comma-joined, as UTF-8 bytes in pieces cut between items (a store writes each as
+   * one chunk row, as it is, instead of joining `items()` itself); optional. Each piece is valid until
+   * the next is requested (it may be a view of a buffer used again).
    */
-  itemChunks?: () => AsyncIterable<string>;
+  itemChunks?: () => AsyncIterable<Buffer>;
   /**
    * The report's members other than `Report_Items`, in their order (a report body streamed over HTTP);
    * default `{Report_Header: header}`.

@@ -20,8 +20,8 @@ export const ITEMS_KEY = 'Report_Items';
 export interface ReportColumn {
   report: string | null;
   items?: () => AsyncIterable<string>;
-  /** The items already comma-joined in chunk texts (StreamedReport.itemChunks), when given. */
-  chunks?: () => AsyncIterable<string>;
+  /** The items already comma-joined in UTF-8 pieces (StreamedReport.itemChunks), when given. */
+  chunks?: () => AsyncIterable<Buffer>;
 }
 
 /** Records read without their chunked report: record → the report without its items. */
@@ -83,10 +83,13 @@ export async function writeChunks(
   let parts: string[] = [];
   let size = 0;
   let seq = 0;
-  const insert = (items: string): Promise<unknown> =>
+  // A Buffer parameter goes in binary format, which for `text` is its UTF-8 bytes as they are: the
+  // server checks them as it checks any text (valid UTF-8, no NUL) without the client encoding a string.
+  const insert = (items: string | Buffer): Promise<unknown> =>
     tx.query(`INSERT INTO ${table} (report_id, seq, items) VALUES ($1::uuid, $2, $3)`, [id, seq++, items]);
   if (column.chunks) {
-    for await (const chunk of column.chunks()) if (chunk !== '') await insert(chunk);
+    // Each piece is written (the query awaited) before the next is asked for.
+    for await (const chunk of column.chunks()) if (chunk.length > 0) await insert(chunk);
     return;
   }
   const flush = async (): Promise<void> => {

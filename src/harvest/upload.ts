@@ -9,7 +9,11 @@ import type { Diagnostic, MonthFacts, MonthStream, TopItem, YearMonth } from '..
 import type { CounterReport } from '../model/records.ts';
 import { withJsonText, type ErmStore, type StoredMonthsKey, type StreamedReport } from '../erm/port.ts';
 import type { MonthSource } from '../sushi/types.ts';
-import { storableEscapedJsonText, storableValue } from '../counter/storable-text.ts';
+import {
+  makeStorableEscapedJsonBytes,
+  storableEscapedJsonText,
+  storableValue,
+} from '../counter/storable-text.ts';
 import { siblingReleases, upsertLookupCql } from './cql-terms.ts';
 import type { HarvestState } from './month-state.ts';
 
@@ -297,15 +301,17 @@ class StorableMonth {
   }
 
   /**
-   * The item texts comma-joined in chunks of about 4 MiB, storable (escapes never span two items, so
-   * a chunk is made storable as a whole); `count` as for `items`.
+   * The item texts comma-joined as UTF-8 bytes in pieces of about 4 MiB, storable (escapes never span
+   * two items, so a piece is made storable as a whole, in place); `count` as for `items`. Each piece
+   * is valid until the next is requested.
    */
-  async *itemChunks(count = false): AsyncGenerator<string> {
+  async *itemChunks(count = false): AsyncGenerator<Buffer> {
     if (!this.month.itemChunks) throw new Error('the month has no item chunks');
-    for await (const raw of this.month.itemChunks()) {
-      const { text, replaced } = storableEscapedJsonText(raw);
+    for await (const bytes of this.month.itemChunks()) {
+      // The splitter's bytes are encoded from its item texts: valid UTF-8, no raw NUL (MonthStream).
+      const replaced = makeStorableEscapedJsonBytes(bytes);
       if (count) this.replaced += replaced;
-      yield text;
+      yield bytes;
     }
   }
 

@@ -152,6 +152,8 @@ class PreparedStatements {
     const serializers = this.pg.serializers as Record<number, ((v: unknown) => string) | undefined>;
     const values = params.map((v, i) => {
       if (v === null || v === undefined) return null;
+      // Bytes are bound in binary format as they are (for `text`, its UTF-8 bytes), as `pg` does.
+      if (v instanceof Uint8Array) return v;
       const serialize = serializers[stmt.paramTypes[i]];
       return serialize ? serialize(v) : (v as { toString(): string }).toString();
     });

@@ -5,8 +5,10 @@
  * expected sums per month.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { splitReportStream } from '../../src/counter/index.ts';
+import { storableEscapedJsonText } from '../../src/counter/storable-text.ts';
 import { monthsToStore, upsertMonth } from '../../src/harvest/upload.ts';
 import type { RunningService } from '../../src/server.ts';
 import { tenantTable } from '../../src/store/tenants.ts';
@@ -119,6 +121,53 @@ for (const backend of backends()) {
       assert.ok(rows.rows.length >= 2);
       assert.ok(expected[7].includes(String.raw`Huge Title \ufffd 7`));
       assert.equal(rows.rows.map((r) => r.items).join(','), expected.join(','));
+    });
+
+    it('a split month with multi-byte text and escapes: its chunk rows are the storable item texts, byte for byte', async () => {
+      const pid = (await create(svc, '/usage-data-providers', udp('Multi-byte month'))).id as string;
+      const request = { release: '5.1', begin: '2023-01', end: '2023-01', bytes: 9 * 1024 * 1024 } as const;
+      // Every title holds characters of two, three and four UTF-8 bytes (so the blocks the chunks are
+      // read from cut through characters); some hold escapes: NUL and lone surrogates (replaced),
+      // a pair, an escaped backslash before `u0000`, an escaped quote (kept).
+      const text = [...hugeReportChunks(request)]
+        .join('')
+        .replaceAll('"Huge Title ', '"Hüge Tïtle € 😀 ')
+        .replace('"Hüge Tïtle € 😀 000000003"', String.raw`"\u0000 \ud800 \udc00\ud83d\ude00 \\u0000 \" 3"`)
+        .replace('"Hüge Tïtle € 😀 000010000"', String.raw`"\uDBFF\uDFFF é\u00e9 \ud800\u0000"`);
+      const body = async function* (): AsyncGenerator<Buffer> {
+        for (let i = 0; i < text.length; i += 65_536) yield Buffer.from(text.slice(i, i + 65_536));
+      };
+      const reference = await splitReportStream(body(), '5.1');
+      assert.equal(reference.kind, 'report');
+      if (reference.kind !== 'report') return;
+      const expected: string[] = [];
+      for await (const month of reference.monthStreams())
+        for await (const item of month.items()) expected.push(storableEscapedJsonText(item).text);
+      // (The splitter writes an item holding escapes anew: the pair becomes the character itself.)
+      assert.ok(expected[3].startsWith(String.raw`{"Title":"\ufffd \ufffd \ufffd😀 \\u0000 \" 3"`));
+      assert.ok(expected[10_000].startsWith(String.raw`{"Title":"􏿿 éé \ufffd\ufffd"`));
+      const split = await splitReportStream(body(), '5.1');
+      assert.equal(split.kind, 'report');
+      if (split.kind !== 'report') return;
+      let id = '';
+      for await (const month of monthsToStore(split, undefined)) {
+        assert.ok(month.outcome.streamed?.itemChunks, 'stored from the item chunks');
+        const key = { providerId: pid, release: '5.1', reportName: 'TR', yearMonth: month.yearMonth };
+        id = await upsertMonth(svc.store, 'diku', key, month.outcome, '2024-01-01T00:00:00.000+00:00', 5);
+      }
+      const joined = expected.join(',');
+      const stored = await svc.ctx.db.query<{ n: number; bytes: number; hash: string }>(
+        `SELECT count(*)::integer AS n, sum(octet_length(items))::integer AS bytes,
+                encode(sha256(convert_to(string_agg(items, ',' ORDER BY seq), 'UTF8')), 'hex') AS hash
+           FROM ${tenantTable('diku', 'counter_report_chunks')} WHERE report_id = $1::uuid`,
+        [id],
+      );
+      const row = stored.rows[0];
+      assert.ok(row.n >= 2);
+      assert.equal(row.bytes + row.n - 1, Buffer.byteLength(joined));
+      assert.equal(row.hash, createHash('sha256').update(joined).digest('hex'));
+      const record = await get(svc, `/counter-reports/${id}`);
+      assert.deepEqual(record.report.Report_Items, JSON.parse(`[${joined}]`));
     });
 
     if (backend.name === 'postgres')

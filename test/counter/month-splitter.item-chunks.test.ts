@@ -30,7 +30,7 @@ async function read(month: MonthStream): Promise<Month> {
   let chunks: string[] | undefined;
   if (month.itemChunks) {
     chunks = [];
-    for await (const chunk of month.itemChunks()) chunks.push(chunk);
+    for await (const chunk of month.itemChunks()) chunks.push(chunk.toString('utf8'));
   }
   return { yearMonth: month.yearMonth, items, chunks };
 }
@@ -77,7 +77,7 @@ void describe('month item chunks', () => {
     async function* blocks(): AsyncGenerator<Buffer> {
       for (let i = 0; i < bytes.length; i += 97) yield bytes.subarray(i, i + 97);
     }
-    for await (const chunk of commaJoinedChunks(blocks(), 1000)) chunks.push(chunk);
+    for await (const chunk of commaJoinedChunks(blocks(), 1000)) chunks.push(chunk.toString('utf8'));
     assert.ok(chunks.length > 5);
     assert.equal(chunks.join(','), lines.join(','));
     for (const chunk of chunks) {

@@ -5,7 +5,12 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { Buffer } from 'node:buffer';
-import { storableEscapedJsonText, storableJsonText, storableValue } from '../../src/counter/storable-text.ts';
+import {
+  makeStorableEscapedJsonBytes,
+  storableEscapedJsonText,
+  storableJsonText,
+  storableValue,
+} from '../../src/counter/storable-text.ts';
 
 describe('storable text', () => {
   it('replaces escaped NULs and lone surrogates, in values and member names', () => {
@@ -60,5 +65,24 @@ describe('storable text', () => {
       pair: '\ud83d\ude00',
       lit: '\\u0000',
     });
+  });
+
+  it('replaces the same escapes in UTF-8 bytes, in place, as in the decoded text', () => {
+    const texts = [
+      String.raw`{"lit":"\\u0000","odd":"\\\u0000","pair":"\uD83D\uDE00","hi":"\ud800\ud800\udc00"}`,
+      String.raw`["é\u0000€","\udc00\ud800","😀\ud83d\ude00","\\\\\u0000","\u00e9\ud800"]`,
+      String.raw`{"q":"\"\\","u":"\u12","end":"\ud800"}`,
+      String.raw`{"plain":"Über \"quoted\" \\ text"}`,
+      String.raw`"\ud800\u0000"`,
+    ];
+    for (const json of texts) {
+      const bytes = Buffer.from(json);
+      const before = bytes.length;
+      const replaced = makeStorableEscapedJsonBytes(bytes);
+      const expected = storableEscapedJsonText(json);
+      assert.equal(bytes.length, before);
+      assert.equal(bytes.toString('utf8'), expected.text, json);
+      assert.equal(replaced, expected.replaced, json);
+    }
   });
 });

@@ -385,16 +385,15 @@ describe('OkapiErmStore', () => {
       assert.deepEqual(replaced.report, { Report_Header: header, Report_Items: [] });
 
       // Items given comma-joined in chunks as well (a split month): the chunks are sent.
-      const chunks = async function* () {
-        yield items
-          .slice(0, 1000)
-          .map((item) => JSON.stringify(item))
-          .join(',');
-        yield '';
-        yield items
-          .slice(1000)
-          .map((item) => JSON.stringify(item))
-          .join(',');
+      // Pieces of UTF-8 bytes that the producer uses again once the next is asked for (as the
+      // splitter's are): each is sent as it was when given.
+      const chunks = async function* (): AsyncGenerator<Buffer> {
+        const shared = Buffer.alloc(4 * 1024 * 1024);
+        for (const part of [items.slice(0, 1000), [], items.slice(1000)]) {
+          const size = shared.write(part.map((item) => JSON.stringify(item)).join(','));
+          yield shared.subarray(0, size);
+          shared.fill(0x20);
+        }
       };
       const unused = async function* (): AsyncGenerator<string> {
         yield* [];
