@@ -154,6 +154,21 @@ function keyText(key: string): Piece {
   return text;
 }
 
+const MAX_SHARED_CHARS = 1024;
+const sharedPieces = new Map<string, Piece>();
+
+/** The piece of a text that recurs from item to item (an attribute set's members, closing text); memoised. */
+function sharedPiece(text: string): Piece {
+  if (text.length > MAX_SHARED_CHARS) return piece(text);
+  let shared = sharedPieces.get(text);
+  if (shared === undefined) {
+    shared = piece(text);
+    if (sharedPieces.size >= MAX_KEY_TEXTS) sharedPieces.clear();
+    sharedPieces.set(text, shared);
+  }
+  return shared;
+}
+
 /** The members of `obj` before and after `key` as JSON text, each with the comma towards `key`. */
 function around(obj: JsonObject, key: string): [string, string] {
   let before = '';
@@ -209,7 +224,7 @@ export function writeMetricMapItemLines(
     const element = list[i];
     const performanceKey = shape.performanceKeys[i];
     const [before, after] = around(element, performanceKey);
-    const setHead = piece(`{${before}${JSON.stringify(performanceKey)}:{`);
+    const setHead = sharedPiece(`{${before}${JSON.stringify(performanceKey)}:{`);
     const metrics = element[performanceKey] as JsonObject;
     for (const metric in metrics) {
       const metricHead = keyText(metric);
@@ -237,14 +252,14 @@ export function writeMetricMapItemLines(
           putByte(j, CLOSE);
         }
     }
-    const setTail = piece(`}${after}}`);
+    const setTail = sharedPiece(`}${after}}`);
     for (let j = 0; j < n; j++)
       if (setOpen[j] === 1) {
         setOpen[j] = 0;
         put(j, setTail);
       }
   }
-  const tail = piece(`]${itemAfter}}`);
+  const tail = sharedPiece(`]${itemAfter}}`);
   for (let j = 0; j < n; j++) {
     put(j, tail);
     target.endLine(lines[j]!, ends[j], chars[j]);

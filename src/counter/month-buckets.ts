@@ -8,7 +8,7 @@
  * spill), and a spill writes the blocks as they are.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { YearMonth } from './year-month.ts';
@@ -75,6 +75,8 @@ interface Bucket {
   /** Characters ever added, in memory and on disk. */
   totalBytes: number;
   file?: string;
+  /** The spill file open for appending, from the first spill until the month is released. */
+  writer?: Promise<FileHandle>;
   /** sha256 of every byte ever added (see `digest`), fed block by block. */
   hash: Hash;
   /** Bytes of the last block already fed to `hash`. */
@@ -158,6 +160,14 @@ function linesOf(block: Buffer): string[] {
     start = end + 1;
   }
   return lines;
+}
+
+/** Closes the month's spill file handle, if open. */
+async function closeWriter(bucket: Bucket): Promise<void> {
+  const writer = bucket.writer;
+  if (writer === undefined) return;
+  bucket.writer = undefined;
+  await writer.then((handle) => handle.close()).catch(() => undefined);
 }
 
 export class MonthBuckets implements LineTarget {
@@ -309,12 +319,9 @@ export class MonthBuckets implements LineTarget {
     bucket.hashed = 0;
     bucket.bytes = 0;
     this.inMemoryBytes -= chars;
-    const handle = await open(bucket.file, 'a', 0o600);
-    try {
-      await handle.writev(blocks);
-    } finally {
-      await handle.close();
-    }
+    // One handle per month for all its spills (a large report spills a few hundred times).
+    bucket.writer ??= open(bucket.file, 'a', 0o600);
+    await (await bucket.writer).writev(blocks);
     for (const block of blocks)
       if (
         block.buffer.byteLength === BLOCK_BYTES &&
@@ -372,6 +379,7 @@ export class MonthBuckets implements LineTarget {
     if (!bucket) return;
     this.buckets.delete(month);
     this.inMemoryBytes -= bucket.bytes;
+    await closeWriter(bucket);
     if (bucket.file) await unlink(bucket.file).catch(() => undefined);
   }
 
@@ -379,7 +387,9 @@ export class MonthBuckets implements LineTarget {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    const buckets = [...this.buckets.values()];
     this.buckets.clear();
+    await Promise.all(buckets.map(closeWriter));
     this.freeBlocks.length = 0;
     this.inMemoryBytes = 0;
     if (this.spillDir) await rm(this.spillDir, { recursive: true, force: true });
