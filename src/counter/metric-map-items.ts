@@ -134,6 +134,8 @@ function valueText(value: unknown): string {
 interface Piece {
   bytes: Buffer;
   chars: number;
+  /** For a metric's `"key":`, per month key the piece `"key":{"month":` (memoised). */
+  opening?: Map<string, Piece>;
 }
 
 function piece(text: string): Piece {
@@ -152,6 +154,18 @@ function keyText(key: string): Piece {
     keyTexts.set(key, text);
   }
   return text;
+}
+
+/** `"metric":{"month":`, the text that opens a metric's counts in a month's copy; memoised. */
+function metricOpening(metric: Piece, metricKey: string, monthKey: string): Piece {
+  const openings = (metric.opening ??= new Map());
+  let opening = openings.get(monthKey);
+  if (opening === undefined) {
+    opening = piece(`${JSON.stringify(metricKey)}:{${JSON.stringify(monthKey)}:`);
+    if (openings.size >= MAX_KEY_TEXTS) openings.clear();
+    openings.set(monthKey, opening);
+  }
+  return opening;
 }
 
 const MAX_SHARED_CHARS = 1024;
@@ -182,8 +196,60 @@ function around(obj: JsonObject, key: string): [string, string] {
   return [before, after];
 }
 
+/** The text of an attribute set around its metrics, and the members it was made from. */
+interface SetPieces {
+  /** `{members before,"Performance":{` */
+  head: Piece;
+  /** `}members after}` */
+  tail: Piece;
+  /** The set's keys and their values (primitives only; else `reusable` is false). */
+  keys: string[];
+  values: unknown[];
+  reusable: boolean;
+}
+
+/** Per index in `Attribute_Performance`, the pieces of the last item's set there. */
+const lastSets: SetPieces[] = [];
+
+/**
+ * The pieces of an attribute set: those of the last item's set at the same index when its members are
+ * the same keys with the same primitive values (the common case: every item has the same Data_Type,
+ * Access_Type, … sets), else made anew.
+ */
+function setPieces(element: JsonObject, performanceKey: string, index: number): SetPieces {
+  const last = lastSets[index];
+  if (last?.reusable) {
+    const { keys, values } = last;
+    let n = 0;
+    let same = true;
+    for (const key in element) {
+      if (n >= keys.length || keys[n] !== key || (key !== performanceKey && values[n] !== element[key])) {
+        same = false;
+        break;
+      }
+      n++;
+    }
+    if (same && n === keys.length) return last;
+  }
+  const [before, after] = around(element, performanceKey);
+  const made: SetPieces = {
+    head: sharedPiece(`{${before}${JSON.stringify(performanceKey)}:{`),
+    tail: sharedPiece(`}${after}}`),
+    keys: [],
+    values: [],
+    reusable: true,
+  };
+  for (const key in element) {
+    const value = key === performanceKey ? undefined : element[key];
+    if (typeof value === 'object' && value !== null) made.reusable = false;
+    made.keys.push(key);
+    made.values.push(value);
+  }
+  if (index < 64) lastSets[index] = made;
+  return made;
+}
+
 const COMMA = 0x2c;
-const OPEN = 0x7b;
 const CLOSE = 0x7d;
 
 /**
@@ -223,8 +289,8 @@ export function writeMetricMapItemLines(
   for (let i = 0; i < list.length; i++) {
     const element = list[i];
     const performanceKey = shape.performanceKeys[i];
-    const [before, after] = around(element, performanceKey);
-    const setHead = sharedPiece(`{${before}${JSON.stringify(performanceKey)}:{`);
+    const pieces = setPieces(element, performanceKey, i);
+    const setHead = pieces.head;
     const metrics = element[performanceKey] as JsonObject;
     for (const metric in metrics) {
       const metricHead = keyText(metric);
@@ -235,15 +301,15 @@ export function writeMetricMapItemLines(
           setOpen[j] = 1;
           if (sets[j]++ > 0) putByte(j, COMMA);
           put(j, setHead);
-          put(j, metricHead);
-          putByte(j, OPEN);
+          put(j, metricOpening(metricHead, metric, monthKey));
         } else if (metricOpen[j] === 0) {
           putByte(j, COMMA);
-          put(j, metricHead);
-          putByte(j, OPEN);
-        } else putByte(j, COMMA);
+          put(j, metricOpening(metricHead, metric, monthKey));
+        } else {
+          putByte(j, COMMA);
+          put(j, keyText(monthKey));
+        }
         metricOpen[j] = 1;
-        put(j, keyText(monthKey));
         putValue(j, counts[monthKey]);
       }
       for (let j = 0; j < n; j++)
@@ -252,7 +318,7 @@ export function writeMetricMapItemLines(
           putByte(j, CLOSE);
         }
     }
-    const setTail = sharedPiece(`}${after}}`);
+    const setTail = pieces.tail;
     for (let j = 0; j < n; j++)
       if (setOpen[j] === 1) {
         setOpen[j] = 0;
