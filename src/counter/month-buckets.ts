@@ -8,7 +8,7 @@
  * spill), and a spill writes the blocks as they are.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { mkdtemp, open, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { YearMonth } from './year-month.ts';
@@ -35,7 +35,38 @@ export interface BucketStats {
 const BLOCK_BYTES = 256 * 1024;
 const MIN_BLOCK_BYTES = 16 * 1024;
 
+/**
+ * A line being written straight into a month's bucket as UTF-8 (`startLine`, `growLine`, `endLine`):
+ * the block it goes into, from `start`. Valid until `endLine`; no other line is added to the month
+ * meanwhile.
+ */
+export interface OpenLine {
+  readonly block: Buffer;
+  readonly start: number;
+}
+
+/** Writes lines as bytes (MonthBuckets, or plain buffers in tests). */
+export interface LineTarget {
+  /** Opens a line in the month with at least `room` bytes free after its start. */
+  startLine(month: YearMonth, room: number): OpenLine;
+  /**
+   * Makes room for `need` more bytes after `end` (the line's bytes so far are `start`..`end`): the line
+   * may move to a new block. Returns its new end.
+   */
+  growLine(line: OpenLine, end: number, need: number): number;
+  /** Closes the line at `end` (one byte after it must be free) holding `chars` UTF-16 units. */
+  endLine(line: OpenLine, end: number, chars: number): void;
+}
+
+interface Line extends OpenLine {
+  block: Buffer;
+  start: number;
+  bucket: Bucket;
+}
+
 interface Bucket {
+  /** The line being written with `startLine`, reused for every line. */
+  line?: Line;
   /** The lines in memory, UTF-8, each followed by `\n`; the last block is filled up to `used`. */
   blocks: Buffer[];
   used: number;
@@ -44,6 +75,8 @@ interface Bucket {
   /** Characters ever added, in memory and on disk. */
   totalBytes: number;
   file?: string;
+  /** The spill file open for appending, from the first spill until the month is released. */
+  writer?: Promise<FileHandle>;
   /** sha256 of every byte ever added (see `digest`), fed block by block. */
   hash: Hash;
   /** Bytes of the last block already fed to `hash`. */
@@ -129,7 +162,15 @@ function linesOf(block: Buffer): string[] {
   return lines;
 }
 
-export class MonthBuckets {
+/** Closes the month's spill file handle, if open. */
+async function closeWriter(bucket: Bucket): Promise<void> {
+  const writer = bucket.writer;
+  if (writer === undefined) return;
+  bucket.writer = undefined;
+  await writer.then((handle) => handle.close()).catch(() => undefined);
+}
+
+export class MonthBuckets implements LineTarget {
   private readonly buckets = new Map<YearMonth, Bucket>();
   private inMemoryBytes = 0;
   private spilledBytes = 0;
@@ -146,34 +187,83 @@ export class MonthBuckets {
 
   /** Synchronous so that it can be called from a streaming parser's callback. */
   add(month: YearMonth, line: string): void {
+    const bucket = this.bucket(month);
+    // At most 3 bytes per UTF-16 unit, plus the line break.
+    const block = this.room(bucket, line.length * 3 + 1);
+    bucket.used += block.write(line, bucket.used, 'utf8');
+    block[bucket.used++] = NEWLINE;
+    this.count(bucket, line.length);
+  }
+
+  startLine(month: YearMonth, room: number): OpenLine {
+    const bucket = this.bucket(month);
+    const block = this.room(bucket, room + 1);
+    const line = (bucket.line ??= { block, start: 0, bucket });
+    line.block = block;
+    line.start = bucket.used;
+    return line;
+  }
+
+  growLine(open: OpenLine, end: number, need: number): number {
+    const line = open as Line;
+    const { bucket, block: old, start } = line;
+    // The old block ends where the line began; the line so far moves to the start of a new block.
+    feedHash(bucket);
+    if (start === 0) bucket.blocks.pop();
+    else bucket.blocks[bucket.blocks.length - 1] = old.subarray(0, start);
+    const block = this.newBlock(bucket, end - start + need + 1);
+    old.copy(block, 0, start, end);
+    line.block = block;
+    line.start = 0;
+    return end - start;
+  }
+
+  endLine(open: OpenLine, end: number, chars: number): void {
+    const line = open as Line;
+    line.block[end] = NEWLINE;
+    line.bucket.used = end + 1;
+    this.count(line.bucket, chars);
+  }
+
+  private bucket(month: YearMonth): Bucket {
     let bucket = this.buckets.get(month);
     if (!bucket)
       this.buckets.set(
         month,
         (bucket = { blocks: [], used: 0, bytes: 0, totalBytes: 0, hash: createHash('sha256'), hashed: 0 }),
       );
-    // At most 3 bytes per UTF-16 unit, plus the line break.
-    const most = line.length * 3 + 1;
-    let block = bucket.blocks[bucket.blocks.length - 1];
-    if (block === undefined || block.length - bucket.used < most) {
-      if (block !== undefined) {
-        feedHash(bucket);
-        bucket.blocks[bucket.blocks.length - 1] = block.subarray(0, bucket.used);
-      }
-      // Small while the bucket is small (many small reports), BLOCK_BYTES once it has grown.
-      const size = Math.min(BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, bucket.bytes));
-      block =
-        (size === BLOCK_BYTES && most <= BLOCK_BYTES && this.freeBlocks.pop()) ||
-        Buffer.allocUnsafeSlow(Math.max(size, most));
-      bucket.blocks.push(block);
-      bucket.used = 0;
-      bucket.hashed = 0;
+    return bucket;
+  }
+
+  /** The bucket's last block, a new one when it has fewer than `most` bytes free. */
+  private room(bucket: Bucket, most: number): Buffer {
+    const block = bucket.blocks[bucket.blocks.length - 1];
+    if (block !== undefined && block.length - bucket.used >= most) return block;
+    if (block !== undefined) {
+      feedHash(bucket);
+      bucket.blocks[bucket.blocks.length - 1] = block.subarray(0, bucket.used);
     }
-    bucket.used += block.write(line, bucket.used, 'utf8');
-    block[bucket.used++] = 0x0a;
-    bucket.bytes += line.length;
-    bucket.totalBytes += line.length;
-    this.inMemoryBytes += line.length;
+    return this.newBlock(bucket, most);
+  }
+
+  /** Appends an empty block of at least `most` bytes to the bucket. */
+  private newBlock(bucket: Bucket, most: number): Buffer {
+    // Small while the bucket is small (many small reports), BLOCK_BYTES once it has grown.
+    const size = Math.min(BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, bucket.bytes));
+    const block =
+      (size === BLOCK_BYTES && most <= BLOCK_BYTES && this.freeBlocks.pop()) ||
+      Buffer.allocUnsafeSlow(Math.max(size, most));
+    bucket.blocks.push(block);
+    bucket.used = 0;
+    bucket.hashed = 0;
+    return block;
+  }
+
+  /** A line of `chars` UTF-16 units was added. */
+  private count(bucket: Bucket, chars: number): void {
+    bucket.bytes += chars;
+    bucket.totalBytes += chars;
+    this.inMemoryBytes += chars;
   }
 
   months(): YearMonth[] {
@@ -229,12 +319,9 @@ export class MonthBuckets {
     bucket.hashed = 0;
     bucket.bytes = 0;
     this.inMemoryBytes -= chars;
-    const handle = await open(bucket.file, 'a', 0o600);
-    try {
-      await handle.writev(blocks);
-    } finally {
-      await handle.close();
-    }
+    // One handle per month for all its spills (a large report spills a few hundred times).
+    bucket.writer ??= open(bucket.file, 'a', 0o600);
+    await (await bucket.writer).writev(blocks);
     for (const block of blocks)
       if (
         block.buffer.byteLength === BLOCK_BYTES &&
@@ -292,6 +379,7 @@ export class MonthBuckets {
     if (!bucket) return;
     this.buckets.delete(month);
     this.inMemoryBytes -= bucket.bytes;
+    await closeWriter(bucket);
     if (bucket.file) await unlink(bucket.file).catch(() => undefined);
   }
 
@@ -299,7 +387,9 @@ export class MonthBuckets {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    const buckets = [...this.buckets.values()];
     this.buckets.clear();
+    await Promise.all(buckets.map(closeWriter));
     this.freeBlocks.length = 0;
     this.inMemoryBytes = 0;
     if (this.spillDir) await rm(this.spillDir, { recursive: true, force: true });

@@ -12,8 +12,8 @@ import { stringifyCopies } from './copy-json.ts';
 import { JsonObjectScanner } from './json-scanner.ts';
 import {
   countMetricMapItem,
-  metricMapItemTexts,
   metricMapShape,
+  writeMetricMapItemLines,
   type MetricMapShape,
 } from './metric-map-items.ts';
 import { findKeyLoose, getLoose, isJsonObject, normaliseKey, type JsonObject } from './json.ts';
@@ -366,11 +366,8 @@ class MonthCollector {
       this.countItem(months[0]);
       return months;
     }
-    const texts = metricMapItemTexts(item, shape, found);
-    for (let j = 0; j < months.length; j++) {
-      this.buckets.add(months[j], texts[j]);
-      this.countItem(months[j]);
-    }
+    writeMetricMapItemLines(item, shape, found, this.buckets);
+    for (let j = 0; j < months.length; j++) this.countItem(months[j]);
     return months;
   }
 

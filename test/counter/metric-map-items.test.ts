@@ -8,6 +8,7 @@
  * not of the shape must be refused.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Findings, splitItemByMonth, type UsageSink } from '../../src/counter/item-split.ts';
@@ -16,7 +17,9 @@ import {
   countMetricMapItem,
   metricMapItemTexts,
   metricMapShape,
+  writeMetricMapItemLines,
 } from '../../src/counter/metric-map-items.ts';
+import { MonthBuckets } from '../../src/counter/month-buckets.ts';
 import { loadSamples } from '../helpers/counter.ts';
 
 /** A sink that records every call, with its arguments. */
@@ -147,6 +150,79 @@ void describe('common 5.1 items the fast way', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  void it('give the general way’s texts for runs of items whose attribute sets repeat or nearly repeat', () => {
+    // The text around a set's metrics is reused from the item before when the members are the same.
+    const member = fc.constantFrom<[string, unknown]>(
+      ['Data_Type', 'Journal'],
+      ['Data_Type', 'Book'],
+      ['YOP', '2020'],
+      ['YOP', 2020],
+      ['Access_Type', 'Controlled'],
+      ['Access_Type', 'Controlled '],
+      ['Access_Method', 'Regular'],
+      ['Note', 'é"\\n'],
+      ['Note', ['x']],
+    );
+    const set = fc
+      .tuple(
+        fc.uniqueArray(member, { maxLength: 4, selector: ([k]) => k }),
+        performanceKey,
+        performance,
+        fc.nat(4),
+      )
+      .map(([members, key, perf, at]) => build(Object.fromEntries(members), key, perf, {}, at));
+    const run = fc.array(
+      fc.tuple(fc.array(set, { minLength: 1, maxLength: 3 }), fc.string({ maxLength: 6 })),
+      { minLength: 2, maxLength: 8 },
+    );
+    fc.assert(
+      fc.property(run, (items) => {
+        for (const [sets, title] of items) {
+          const parsed = JSON.parse(
+            JSON.stringify({ Title: title, Attribute_Performance: sets }),
+          ) as JsonObject;
+          assert.equal(assertSameAsGeneral(parsed), true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  void it('write the same lines, hashes and lengths into month buckets as the general way’s texts', async () => {
+    // Many items, so that lines cross the ends of the buckets' blocks and move to new ones.
+    const items = fc.sample(item, { numRuns: 3000, seed: 11 });
+    const buckets = new MonthBuckets({ spillThresholdBytes: 1 << 30, memoryBudgetBytes: 1 << 30 });
+    const expected = new Map<string, string[]>();
+    for (const generated of items) {
+      const parsed = JSON.parse(JSON.stringify(generated)) as JsonObject;
+      const shape = metricMapShape(parsed);
+      if (!shape) continue;
+      const found = countMetricMapItem(parsed, shape, recorder().sink);
+      if (found.months.length < 2) continue;
+      writeMetricMapItemLines(parsed, shape, found, buckets);
+      for (const [month, copy] of splitItemByMonth(parsed, new Findings()))
+        expected.set(month, [...(expected.get(month) ?? []), JSON.stringify(copy)]);
+    }
+    try {
+      assert.ok(expected.size > 0);
+      for (const [month, lines] of expected) {
+        const read: string[] = [];
+        for await (const line of buckets.read(month)) read.push(line);
+        assert.deepEqual(read, lines, month);
+        const hash = createHash('sha256');
+        for (const line of lines) hash.update(`${line}\n`);
+        assert.equal(buckets.digest(month), hash.digest('hex'), month);
+        assert.equal(
+          buckets.totalBytes(month),
+          lines.reduce((sum, line) => sum + line.length, 0),
+          month,
+        );
+      }
+    } finally {
+      await buckets.dispose();
+    }
   });
 
   void it('refuse items of other shapes', () => {
