@@ -300,6 +300,9 @@ describe('web UI: providers, facets and aggregators', { skip }, () => {
       requestorName: 'Ann Example',
       requestorMail: 'ann@example.org',
     });
+    // The form goes back to the provider page once the save is answered; wait for it, or that late
+    // navigation could land on top of the next test's page.
+    await page.waitForURL(new RegExp(`#/providers/${ids.gamma}$`));
     await page.unroute(`**/usage-data-providers/${ids.gamma}`);
   });
 
