@@ -10,6 +10,7 @@
  *   bench/service-process.ts)
  */
 import { performance } from 'node:perf_hooks';
+import pg from 'pg';
 import { loadConfig, loadHarvestConfig, type Config } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startService } from '../src/server.ts';
@@ -80,7 +81,7 @@ const TENANT = 'diku';
 const SCHEMA = `"${TENANT}_mod_erm_usage_harvester"`;
 
 /**
- * BENCH_SQL_PROFILE=1 (PGlite only): time spent inside the embedded database per statement, measured
+ * BENCH_SQL_PROFILE=1 on PGlite: time spent inside the embedded database per statement, measured
  * around PGlite's synchronous protocol call (the statement text is read from the Parse or Query message,
  * or from the Parse of the named statement a Bind names); calls are counted per Bind or Query.
  * Returns a function that renders the table.
@@ -132,6 +133,29 @@ function profileSql(db: unknown): (() => string) | undefined {
   };
 }
 
+/**
+ * BENCH_SQL_PROFILE=1 on PostgreSQL: the statements the service process sends (every `pg` client query,
+ * the bench's own polling included), counted per text. Returns a function that renders the table.
+ */
+function countPgStatements(): () => string {
+  const counts = new Map<string, number>();
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const first = args[0];
+    const text = typeof first === 'string' ? first : ((first as { text?: string } | null)?.text ?? '?');
+    const key = text.replace(/\s+/g, ' ').slice(0, 150);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    return original.apply(this, args);
+  };
+  return () => {
+    const rows = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+    const total = rows.reduce((n, [, c]) => n + c, 0);
+    const lines = rows.slice(0, 25).map(([sql, c]) => `${String(c).padStart(8)} × ${sql}`);
+    return `statements sent to PostgreSQL: ${total}\n${lines.join('\n')}\n`;
+  };
+}
+
 async function main(): Promise<void> {
   const p = JSON.parse(process.argv[2] ?? '{}') as ChildParams;
   let logLines = 0;
@@ -177,7 +201,11 @@ async function main(): Promise<void> {
         end: p.end,
       });
 
-    const sqlProfile = process.env.BENCH_SQL_PROFILE ? profileSql(db) : undefined;
+    const sqlProfile = !process.env.BENCH_SQL_PROFILE
+      ? undefined
+      : db.kind === 'postgres'
+        ? countPgStatements()
+        : profileSql(db);
     const startRss = process.memoryUsage().rss;
     let peakHeap = 0;
     let peakExternal = 0;

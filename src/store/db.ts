@@ -16,6 +16,17 @@ export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `sql` in one transaction after taking the advisory lock `lock` (`pg_advisory_xact_lock`): the
+   * statement sees everything the lock's previous holder committed. Where the driver can, both go in
+   * one message (one round trip); otherwise (undefined) run them in `transaction`. `sql` names its
+   * parameters `$1`, `$2`, … and holds no other `$` followed by a digit.
+   */
+  queryUnderLock?<T = Record<string, unknown>>(
+    lock: number,
+    sql: string,
+    params: unknown[],
+  ): Promise<QueryResult<T>>;
   /** Whether the database answers (see `checkHealth`); never throws. */
   health(timeoutMs: number): Promise<DbHealth>;
   close(): Promise<void>;

@@ -24,6 +24,25 @@ export class PostgresDb implements Db {
     return { rows: res.rows as T[], rowCount: res.rowCount ?? res.rows.length };
   }
 
+  /**
+   * The lock and the statement as one simple-query message of two statements: PostgreSQL runs them as
+   * one implicit transaction (the lock is held to its end, an error rolls both back), each statement
+   * with its own snapshot, so the second sees what the lock's previous holder committed. A message of
+   * several statements takes no parameters: they are written into the text as literals.
+   */
+  async queryUnderLock<T = Record<string, unknown>>(
+    lock: number,
+    sql: string,
+    params: unknown[],
+  ): Promise<QueryResult<T>> {
+    if (!Number.isSafeInteger(lock)) throw new TypeError(`advisory lock key not an integer: ${lock}`);
+    const text = `SELECT pg_advisory_xact_lock(${lock});\n${withLiterals(sql, params)}`;
+    const results = (await this.pool.query(text)) as unknown as pg.QueryResult[];
+    this.lastAnswerAt = Date.now();
+    const res = results[results.length - 1];
+    return { rows: res.rows as T[], rowCount: res.rowCount ?? res.rows.length };
+  }
+
   health(timeoutMs: number): Promise<DbHealth> {
     return checkHealth(this, () => this.lastAnswerAt, timeoutMs);
   }
@@ -57,4 +76,35 @@ export class PostgresDb implements Db {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** `sql` with each parameter `$n` replaced by the SQL literal of `params[n - 1]` (see `literal`). */
+export function withLiterals(sql: string, params: unknown[]): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= params.length) throw new RangeError(`no value for parameter $${n}`);
+    return literal(params[i]);
+  });
+}
+
+/**
+ * A value as an SQL literal of unknown type, which the server types from its use as it types a
+ * parameter: text quoted (`pg.escapeLiteral`), a date as its ISO instant (the columns it meets are
+ * timestamptz), numbers and booleans as their text, null and undefined as NULL. Other values (arrays,
+ * objects, buffers) are refused: nothing passes them here.
+ */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return pg.escapeLiteral(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`not a finite number: ${value}`);
+    return `'${String(value)}'`;
+  }
+  if (typeof value === 'bigint') return `'${value.toString()}'`;
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new TypeError('invalid date');
+    return `'${value.toISOString()}'`;
+  }
+  throw new TypeError(`no SQL literal for a parameter of type ${typeof value}`);
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Db } from '../../src/store/db.ts';
+import { PostgresDb } from '../../src/store/postgres.ts';
 import { changePace, getPace, NO_PACE } from '../../src/store/sql/endpoint-pace.ts';
 import { configureEndpoint } from '../../src/store/sql/endpoints.ts';
 import { markRateLimited } from '../../src/store/sql/harvest-runs.ts';
@@ -148,5 +149,47 @@ for (const backend of backends()) {
         await db.close();
       }
     });
+
+    if (backend.name === 'postgres')
+      it('two processes claiming at once never put an endpoint above its limit (lock and claim in one message)', async () => {
+        const { db, url } = await backend.freshDb();
+        const other = await PostgresDb.open(url!);
+        try {
+          // The owner's text goes into the claim as a literal: quotes and backslashes stay what they are.
+          const owners = [`proc-a 'quoted' \\ back`, 'proc-b'];
+          const queues = [
+            new WorkItemQueue(db, owners[0], 5 * 60_000, PROVIDER_LIMIT),
+            new WorkItemQueue(other, owners[1], 5 * 60_000, PROVIDER_LIMIT),
+          ];
+          const now = Date.now() - 1000;
+          const endpoints = Array.from({ length: 8 }, (_, n) => `ep-${n}`);
+          await db.transaction(async (tx) => {
+            for (const [n, key] of endpoints.entries())
+              await configureEndpoint(tx, key, { maxInFlight: n % 2 === 0 ? 1 : 2, minIntervalMs: 0 });
+          });
+          for (const key of endpoints) await addJob(db, queues[0], key, 4, now);
+          // Many claims of both processes at once, each for a few slots.
+          const rounds = await Promise.all(
+            Array.from({ length: 24 }, (_, n) => queues[n % 2].claimMany(Date.now(), 1 + (n % 3))),
+          );
+          const claimed = rounds.flat();
+          const perEndpoint = countBy(claimed, (i) => i.endpoint);
+          for (const [n, key] of endpoints.entries())
+            assert.equal(perEndpoint.get(key), n % 2 === 0 ? 1 : 2, `${key} gets exactly its limit`);
+          assert.equal(new Set(claimed.map((i) => i.id)).size, claimed.length, 'no item taken twice');
+          const holders = await db.query<{ locked_by: string; n: number }>(
+            `SELECT locked_by, count(*)::int AS n FROM harvester.work_items WHERE state = 'running'
+             GROUP BY locked_by ORDER BY locked_by`,
+          );
+          assert.equal(
+            holders.rows.reduce((sum, r) => sum + r.n, 0),
+            claimed.length,
+          );
+          for (const r of holders.rows) assert.ok(owners.includes(r.locked_by), r.locked_by);
+        } finally {
+          await other.close();
+          await db.close();
+        }
+      });
   });
 }

@@ -9,7 +9,7 @@ const MIGRATION_LOCK = 727_274_001;
 /** Per tenant (second key `hashtext(tenant)`): job acceptance and the periodic schedule. */
 const TENANT_LOCK = 727_274_002;
 /** Claims of work items: the politeness counts they read must be exact. */
-const CLAIM_LOCK = 727_274_010;
+export const WORK_ITEM_CLAIM_LOCK = 727_274_010;
 
 export async function lockMigrations(tx: Queryable): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -21,5 +21,5 @@ export async function lockTenant(tx: Queryable, tenant: string): Promise<void> {
 }
 
 export async function lockWorkItemClaims(tx: Queryable): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [WORK_ITEM_CLAIM_LOCK]);
 }

@@ -16,7 +16,7 @@ import { ENDPOINT_PACE, NO_PACE, toPace, type EndpointPace, type PaceRow } from 
 import { ENDPOINTS, RELEASE_ENDPOINT, releaseEndpoint } from './endpoints.ts';
 import { HARVEST_RUNS } from './harvest-runs.ts';
 import { GIVE_BACK, Lease, TAKE } from './lease.ts';
-import { lockWorkItemClaims } from './locks.ts';
+import { lockWorkItemClaims, WORK_ITEM_CLAIM_LOCK } from './locks.ts';
 import { systemTable } from './schema.ts';
 
 export const WORK_ITEMS = systemTable('work_items');
@@ -56,6 +56,18 @@ export interface ClaimedRun {
   rateLimited: boolean;
   failure?: string;
 }
+
+/** A row the claim returns: the item, its run, its endpoint's limit and pace. */
+type ClaimRow = ItemRow &
+  PaceRow & {
+    run_after: Date | string;
+    seq: number | string;
+    has_run: boolean;
+    rate_limited: boolean | null;
+    failure: string | null;
+    max_in_flight: number;
+    has_pace: boolean;
+  };
 
 interface ItemRow {
   id: string;
@@ -153,17 +165,44 @@ export class WorkItemQueue {
    */
   async claimMany(now: number, max: number): Promise<ClaimedItem[]> {
     if (max <= 0) return [];
+    const sql = this.claimSql();
+    const params = [
+      this.lease.owner,
+      new Date(now),
+      this.lease.aliveSince(now),
+      this.providerRequestConcurrency,
+      max,
+    ];
+    const db = this.db;
     // The embedded database runs one statement at a time: the claim needs no lock (nor transaction).
-    if (this.db.kind === 'pglite') return this.claimIn(this.db, now, max);
-    return this.db.transaction(async (tx) => {
-      await lockWorkItemClaims(tx);
-      return this.claimIn(tx, now, max);
-    });
+    // On PostgreSQL the lock and the claim go together in one round trip where the driver can.
+    const res =
+      db.kind === 'pglite'
+        ? await db.query<ClaimRow>(sql, params)
+        : db.queryUnderLock
+          ? await db.queryUnderLock<ClaimRow>(WORK_ITEM_CLAIM_LOCK, sql, params)
+          : await db.transaction(async (tx) => {
+              await lockWorkItemClaims(tx);
+              return tx.query<ClaimRow>(sql, params);
+            });
+    const rows = res.rows;
+    rows.sort(
+      (a, b) =>
+        new Date(a.run_after).getTime() - new Date(b.run_after).getTime() || Number(a.seq) - Number(b.seq),
+    );
+    return rows.map((row) => ({
+      ...toItem(row),
+      run: row.has_run ? { rateLimited: row.rate_limited === true, failure: row.failure ?? undefined } : null,
+      ...(row.max_in_flight === 1 && { pace: row.has_pace ? toPace(row) : NO_PACE }),
+    }));
   }
 
-  /** The statement of `claimMany` (the caller holds the claim lock where other processes claim). */
-  private async claimIn(tx: Queryable, now: number, max: number): Promise<ClaimedItem[]> {
-    const res = await tx.query<ItemRow>(
+  /**
+   * The statement of `claimMany` (run under the claim lock where other processes claim); parameters:
+   * owner, now, alive since, provider request limit, max.
+   */
+  private claimSql(): string {
+    return (
       // The live requests per endpoint and per job are counted once and joined as hashed sets: per-row
       // counts over the live items cost a scan of them for every queued item (the queue's length).
       `WITH live AS (
@@ -207,28 +246,8 @@ export class WorkItemQueue {
                    w.end_month, w.rate_limit_retries, w.deferrals, w.first_deferred_at, w.run_after, w.seq,
                    r.job_id IS NOT NULL AS has_run, r.rate_limited, r.failure,
                    COALESCE(e.max_in_flight, 1) AS max_in_flight, p.key IS NOT NULL AS has_pace,
-                   p.interval_ms, p.limited_since, p.last_limit_at, p.last_answer_at, p.rate_limits`,
-      [this.lease.owner, new Date(now), this.lease.aliveSince(now), this.providerRequestConcurrency, max],
+                   p.interval_ms, p.limited_since, p.last_limit_at, p.last_answer_at, p.rate_limits`
     );
-    const rows = res.rows as (ItemRow &
-      PaceRow & {
-        run_after: Date | string;
-        seq: number | string;
-        has_run: boolean;
-        rate_limited: boolean | null;
-        failure: string | null;
-        max_in_flight: number;
-        has_pace: boolean;
-      })[];
-    rows.sort(
-      (a, b) =>
-        new Date(a.run_after).getTime() - new Date(b.run_after).getTime() || Number(a.seq) - Number(b.seq),
-    );
-    return rows.map((row) => ({
-      ...toItem(row),
-      run: row.has_run ? { rateLimited: row.rate_limited === true, failure: row.failure ?? undefined } : null,
-      ...(row.max_in_flight === 1 && { pace: row.has_pace ? toPace(row) : NO_PACE }),
-    }));
   }
 
   /** Refreshes the heartbeat of every item this process is working on. */
