@@ -124,31 +124,36 @@ export class WorkItemQueue {
     this.lease = new Lease(WORK_ITEMS, instanceId, staleHeartbeatMs);
   }
 
-  /** Stores the requests of a provider job, queued from `now`. */
+  /**
+   * Stores the requests of a provider job, queued from `now`, in one statement; they are taken in the
+   * order given (their `seq` follows it).
+   */
   async enqueue(
     tx: Queryable,
     job: { tenant: string; jobId: string; providerId: string; endpoint: string },
     items: WorkItem[],
     now: number,
   ): Promise<void> {
-    for (const item of items) {
-      await tx.query(
-        `INSERT INTO ${WORK_ITEMS}
-           (id, tenant, job_id, provider_id, endpoint, report_name, begin_month, end_month, state, run_after, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $9)`,
-        [
-          randomUUID(),
-          job.tenant,
-          job.jobId,
-          job.providerId,
-          job.endpoint,
-          item.reportName,
-          item.begin,
-          item.end,
-          new Date(now),
-        ],
-      );
-    }
+    if (items.length === 0) return;
+    await tx.query(
+      `INSERT INTO ${WORK_ITEMS}
+         (id, tenant, job_id, provider_id, endpoint, report_name, begin_month, end_month, state, run_after, created_at)
+       SELECT i.id, $1, $2, $3, $4, i.report_name, i.begin_month, i.end_month, 'queued', $5, $5
+       FROM unnest($6::uuid[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY
+         AS i(id, report_name, begin_month, end_month, n)
+       ORDER BY i.n`,
+      [
+        job.tenant,
+        job.jobId,
+        job.providerId,
+        job.endpoint,
+        new Date(now),
+        items.map(() => randomUUID()),
+        items.map((i) => i.reportName),
+        items.map((i) => i.begin),
+        items.map((i) => i.end),
+      ],
+    );
   }
 
   /** Claims the next request that politeness allows, or undefined. */
