@@ -38,6 +38,43 @@ export function withJsonText<T extends object>(report: T, json: string): T {
   return report;
 }
 
+/**
+ * A report object of the JSON object text `json` (storable text), parsed only when something reads it:
+ * a store that writes its known text (`jsonTextOf`) never does, so a month stored as received costs no
+ * objects. Any read, write or enumeration (`JSON.stringify` included) parses the text once into the
+ * object itself; it behaves as the parsed object from then on. Not to be changed, as `withJsonText`.
+ */
+export function lazyJsonReport(json: string): object {
+  const target: Record<string, unknown> = {};
+  let loaded = false;
+  const load = (): Record<string, unknown> => {
+    if (!loaded) {
+      const parsed = JSON.parse(json) as Record<string, unknown>;
+      loaded = true;
+      // Own data properties, as JSON.parse makes them (a `__proto__` member stays a member).
+      for (const key of Object.keys(parsed))
+        Object.defineProperty(target, key, {
+          value: parsed[key],
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+    }
+    return target;
+  };
+  const report = new Proxy(target, {
+    get: (t, key, receiver) => Reflect.get(load(), key, receiver),
+    set: (t, key, value, receiver) => Reflect.set(load(), key, value, receiver),
+    has: (t, key) => Reflect.has(load(), key),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (t, key) => Reflect.getOwnPropertyDescriptor(load(), key),
+    defineProperty: (t, key, descriptor) => Reflect.defineProperty(load(), key, descriptor),
+    deleteProperty: (t, key) => Reflect.deleteProperty(load(), key),
+    preventExtensions: () => Reflect.preventExtensions(load()),
+  });
+  return withJsonText(report, json);
+}
+
 /** The JSON text a report was parsed from (`withJsonText`), when known. */
 export function jsonTextOf(report: unknown): string | undefined {
   return typeof report === 'object' && report !== null ? knownJson.get(report) : undefined;

@@ -60,9 +60,11 @@ export function reportColumn(record: JsonRecord, streamed?: StreamedReport): Rep
       items: streamed.items,
       ...(streamed.itemChunks && { chunks: streamed.itemChunks }),
     };
-  const items = typeof report === 'object' && report !== null ? report[ITEMS_KEY] : undefined;
+  // The text first: a report whose text is known is then not read as an object (see `lazyJsonReport`).
   const json = jsonTextOf(report) ?? JSON.stringify(report);
-  if (!Array.isArray(items) || json.length <= CHUNKED_REPORT_BYTES) return { report: json };
+  if (json.length <= CHUNKED_REPORT_BYTES) return { report: json };
+  const items = typeof report === 'object' && report !== null ? report[ITEMS_KEY] : undefined;
+  if (!Array.isArray(items)) return { report: json };
   const { [ITEMS_KEY]: _items, ...stub } = report;
   return { report: JSON.stringify(stub), items: () => itemTexts(items) };
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Diagnostic, MonthFacts, MonthStream, TopItem, YearMonth } from '../counter/index.ts';
 import type { CounterReport } from '../model/records.ts';
-import { withJsonText, type ErmStore, type StoredMonthsKey, type StreamedReport } from '../erm/port.ts';
+import { lazyJsonReport, type ErmStore, type StoredMonthsKey, type StreamedReport } from '../erm/port.ts';
 import type { MonthSource } from '../sushi/types.ts';
 import {
   makeStorableEscapedJsonBytes,
@@ -346,8 +346,9 @@ async function monthReport(month: StorableMonth): Promise<{ report: unknown; con
     items.push(text);
   }
   const json = `{"Report_Header":${JSON.stringify(month.header)},"Report_Items":[${items.join(',')}]}`;
-  // The standalone store writes this text as it is (no second serialisation of the report).
-  const report = withJsonText(JSON.parse(json) as object, json);
+  // The standalone store writes this text as it is: the report is neither serialised again nor, unless
+  // something else reads it (another store), parsed.
+  const report = lazyJsonReport(json);
   return { report, contentHash: hash?.digest('hex') ?? month.contentHash! };
 }
 

@@ -1,7 +1,7 @@
 /** The ErmStore port of the local store, as the harvesting engine uses it in-process; both backends. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ErmError } from '../../src/erm/port.ts';
+import { ErmError, lazyJsonReport } from '../../src/erm/port.ts';
 import { usageTop, usageTotals } from '../../src/erm/usage.ts';
 import { secrets } from '../../src/log.ts';
 import type { RunningService } from '../../src/server.ts';
@@ -295,6 +295,64 @@ for (const backend of backends()) {
         ]),
         undefined,
       );
+    });
+
+    it('a report given as its text (lazyJsonReport) is stored as that text without being parsed, by every write', async () => {
+      const created = await svc.store.create('diku', 'usage-data-providers', {
+        label: 'Text months provider',
+        status: 'active',
+        harvestingConfig: { harvestingStatus: 'active', harvestVia: 'sushi' },
+      });
+      const pid = String(created.id);
+      const texts = new Set<string>();
+      const reportText = (yearMonth: string, count: number) => {
+        const text = JSON.stringify({
+          Report_Header: { Report_ID: 'PR', Created: `${yearMonth} "quoted" \u00e9` },
+          Report_Items: [{ Platform: 'P', Performance: { Searches_Platform: { [yearMonth]: count } } }],
+        });
+        texts.add(text);
+        return text;
+      };
+      const record = (yearMonth: string, count: number) => ({
+        providerId: pid,
+        release: '5.1',
+        reportName: 'PR',
+        yearMonth,
+        downloadTime: '2024-02-01T10:00:00.000+00:00',
+        report: lazyJsonReport(reportText(yearMonth, count)),
+      });
+      // Every JSON.parse of one of the report texts while writing is counted.
+      const parse = JSON.parse;
+      let parsed = 0;
+      JSON.parse = ((text: string, reviver?: Parameters<typeof parse>[1]) => {
+        if (texts.has(text)) parsed++;
+        return parse(text, reviver);
+      }) as typeof JSON.parse;
+      let ids: string[];
+      try {
+        const first = await svc.store.insertNewMonths(
+          'diku',
+          { providerId: pid, releases: ['5', '5.1'], reportName: 'PR', yearMonths: ['2023-01', '2023-02'] },
+          [record('2023-01', 3), record('2023-02', 4)],
+        );
+        assert.ok(first && 'ids' in first);
+        ids = first.ids;
+        ids.push(await svc.store.postCounterReport('diku', record('2023-03', 5)));
+        await svc.store.putCounterReport('diku', ids[0], { ...record('2023-01', 6), id: ids[0] });
+      } finally {
+        JSON.parse = parse;
+      }
+      assert.equal(parsed, 0, 'no report text was parsed to store it');
+      for (const [n, [yearMonth, count]] of (
+        [
+          ['2023-01', 6],
+          ['2023-02', 4],
+          ['2023-03', 5],
+        ] as const
+      ).entries()) {
+        const stored = await svc.store.read('diku', 'counter-reports', ids[n]);
+        assert.deepEqual(stored.report, JSON.parse(reportText(yearMonth, count)), yearMonth);
+      }
     });
 
     it('insertNewMonths at the same time as other writes of the provider: the statistics equal those recomputed', async () => {
