@@ -123,11 +123,35 @@ function replaceUnstorable(json: string, hasRaw: boolean): StorableText {
   return { text, replaced };
 }
 
+/** Any NUL or UTF-16 surrogate (paired or not): what `mayHoldUnstorable` looks for. */
+const NUL_OR_SURROGATE = /[\u0000\uD800-\uDFFF]/;
+
+/**
+ * Whether a string or member name of the JSON value (objects, arrays, strings, numbers, booleans, null)
+ * holds a NUL or a surrogate, of which only lone surrogates are unstorable (`storableJsonText` decides).
+ */
+function mayHoldUnstorable(value: unknown): boolean {
+  if (typeof value === 'string') return NUL_OR_SURROGATE.test(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const element of value) if (mayHoldUnstorable(element)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    if (NUL_OR_SURROGATE.test(key) || mayHoldUnstorable((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
 /**
  * A parsed JSON value with every string and member name made storable: the value itself when nothing
  * needs replacing (the common case: one look at its JSON text), otherwise a copy.
  */
 export function storableValue<T>(value: T): { value: T; replaced: number } {
+  // Most values hold no NUL and no surrogate at all: a walk over their strings says so without
+  // writing the value's JSON text (the usage fields of every month are looked at here).
+  if (!mayHoldUnstorable(value)) return { value, replaced: 0 };
   const json = JSON.stringify(value);
   if (json === undefined) return { value, replaced: 0 };
   const { text, replaced } = storableJsonText(json);

@@ -151,13 +151,16 @@ class RankedItem {
     );
   }
 
+  /**
+   * The item in a top list. Built without spreading (an item makes the lists of several metrics and
+   * months); the lists share its flattened identifiers, which nothing changes.
+   */
   toTopItem(count: number): TopItem {
-    return {
-      ...(this.name !== undefined && { name: this.name }),
-      identifiers: { ...this.identifiers },
-      ...(this.platform !== undefined && { platform: this.platform }),
-      count,
-    };
+    const { name, platform } = this;
+    const identifiers = this.identifiers;
+    if (name !== undefined)
+      return platform !== undefined ? { name, identifiers, platform, count } : { name, identifiers, count };
+    return platform !== undefined ? { identifiers, platform, count } : { identifiers, count };
   }
 }
 

@@ -46,6 +46,13 @@ describe('storable text', () => {
       value: { k: { '\ufffd': 'a\ufffd' } },
       replaced: 2,
     });
+    // Surrogate pairs are storable: the same object; lone ones deep in arrays are found.
+    const pairs = { topItems: { M: [{ name: 'smile \ud83d\ude00', identifiers: { '\ud83d\ude00': 'x' } }] } };
+    assert.equal(storableValue(pairs).value, pairs);
+    assert.deepEqual(storableValue({ a: [1, null, true, [{ b: ['ok', 'x\ud800'] }]] }), {
+      value: { a: [1, null, true, [{ b: ['ok', 'x\ufffd'] }]] },
+      replaced: 1,
+    });
   });
 
   it('replaces the same escapes in text decoded from UTF-8, where nothing unstorable is raw', () => {
