@@ -15,7 +15,7 @@ import {
 import type { CounterReport, UsageDataProvider } from '../model/records.ts';
 import type { ErmStore } from '../erm/port.ts';
 import type { WorkItem } from '../store/sql/work-items.ts';
-import { monthsCql } from './cql-terms.ts';
+import { monthsCql, siblingReleases } from './cql-terms.ts';
 import { recheckDue } from './month-state.ts';
 import { isStoredSuccess } from './policy.ts';
 
@@ -133,6 +133,15 @@ async function storedRecords(
   months: YearMonth[],
   pageSize: number,
 ): Promise<CounterReport[]> {
+  // The service's own store looks the months up by its unique month index in one statement (the same
+  // records: either 5.x release, the report's name in any case); mod-erm-usage is asked with CQL.
+  if (erm.findStoredMonths)
+    return erm.findStoredMonths(tenant, {
+      providerId,
+      releases: siblingReleases(release),
+      reportName,
+      yearMonths: months,
+    });
   const cql = monthsCql(providerId, release, reportName, months[0], months[months.length - 1]);
   const records: CounterReport[] = [];
   for (let offset = 0; ; offset += pageSize) {
