@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import type { ClaimedItem, WorkItemQueue } from '../store/sql/work-items.ts';
 import type { Bindings, ProviderBinding } from './binding.ts';
 import type { EndpointPaces, PaceAfterAnswer } from './pace.ts';
-import type { HarvestTally } from './tally.ts';
+import type { HarvestTally, ReportLater } from './tally.ts';
 
 /** Built once by the HarvestEngine. */
 export interface HarvestParts {
@@ -27,4 +27,6 @@ export interface ItemContext {
   readonly log: Logger;
   /** The endpoint's pace after this item's answer. */
   readonly pace?: PaceAfterAnswer;
+  /** Where uploaded months are counted for the job report written with the item's removal. */
+  readonly reportLater?: ReportLater;
 }

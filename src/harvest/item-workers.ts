@@ -20,6 +20,7 @@ import type { HarvestParts } from './context.ts';
 import type { PaceAfterAnswer } from './pace.ts';
 import { ReportOffers } from './offers.ts';
 import { itemDates } from './planner.ts';
+import { newReportLater } from './tally.ts';
 import { decide } from './policy.ts';
 import type { ProviderRuns } from './provider-run.ts';
 
@@ -224,19 +225,26 @@ export class ItemWorkers {
     let acted: ActOutcome = { endpointWaitMs: 0, removeItem: false };
     let pace: PaceAfterAnswer | undefined;
     let left: JobItemsLeft | undefined;
+    const reportLater = newReportLater();
     try {
       pace = await this.parts.paces.record(item.endpoint, result, decision, this.now(), item.pace);
       // Before the item goes back to the queue: no request to the endpoint sooner than its rest.
       if (pace.restMs > 0) await releaseEndpoint(ctx.db, item.endpoint, this.now(), pace.restMs);
-      acted = await this.actions.act({ item, binding, log, pace }, result, decision);
+      acted = await this.actions.act({ item, binding, log, pace, reportLater }, result, decision);
     } finally {
-      // A request done: its item is removed as the endpoint is released (one statement).
+      // A request done: its item is removed as the endpoint is released, and its uploaded months are
+      // added to the job report (one statement); otherwise the report is written on its own.
+      const removed = acted.removeItem;
       left = await queue.removeAndRelease(
-        acted.removeItem ? item : undefined,
+        removed ? item : undefined,
         item.endpoint,
         this.now(),
         Math.max(acted.endpointWaitMs, pace?.restMs ?? 0),
+        removed && reportLater.uploaded
+          ? { stored: reportLater.stored, empty: reportLater.empty }
+          : undefined,
       );
+      if (!removed) await this.parts.tally.reportLater(item, reportLater, log);
       if (run?.rateLimited)
         await spaceRequests(ctx.db, item.jobId, this.now() + ctx.config.harvest.rateLimitedSpacingMs);
       if (result.kind === 'data') await result.data.dispose().catch(() => {});

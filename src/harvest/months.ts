@@ -194,6 +194,7 @@ export class MonthStore {
         c.item,
         months.map((m) => m.outcome),
         c.log,
+        c.reportLater,
       );
       return true;
     }
@@ -233,6 +234,7 @@ export class MonthStore {
       c.item,
       writes.map((w) => w.outcome),
       c.log,
+      c.reportLater,
     );
     for (const [i, w] of writes.entries())
       await this.noteRestated(c, w.key, w.outcome, w.verdict, w.existing, ids[i]);

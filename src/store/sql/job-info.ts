@@ -130,6 +130,35 @@ export async function getJobInfo(db: Queryable, tenant: string, id: string): Pro
 }
 
 /**
+ * The new value of a job's `jsonb` with `delta` added to its report (created with zeros when absent);
+ * the delta's values are the parameters from `$first` on (`reportDeltaParams`).
+ */
+function reportAdded(first: number): string {
+  const p = (n: number) => `$${first + n}`;
+  return `jsonb_set(jsonb, '{report}', (
+       SELECT r || jsonb_build_object(
+         'stored', (r->>'stored')::int + ${p(0)}::int,
+         'empty', (r->>'empty')::int + ${p(1)}::int,
+         'skipped', (r->>'skipped')::int + ${p(2)}::int,
+         'deferred', (r->>'deferred')::int + ${p(3)}::int,
+         'failed', (r->'failed') || COALESCE((
+           SELECT jsonb_object_agg(d.key, COALESCE((r->'failed'->>d.key)::int, 0) + d.value::int)
+           FROM jsonb_each_text(${p(4)}::jsonb) AS d), '{}'::jsonb))
+       FROM (SELECT ${p(5)}::jsonb || COALESCE(jsonb->'report', '{}'::jsonb) AS r) AS cur))`;
+}
+
+function reportDeltaParams(delta: JobReportDelta): unknown[] {
+  return [
+    delta.stored ?? 0,
+    delta.empty ?? 0,
+    delta.skipped ?? 0,
+    delta.deferred ?? 0,
+    JSON.stringify(delta.failed ?? {}),
+    JSON.stringify(emptyJobReport()),
+  ];
+}
+
+/**
  * Adds `delta` to the job's report (created with zeros when absent), in one statement: the row lock
  * orders the increments of workers in several processes. No row (a purged job): nothing happens.
  */
@@ -141,33 +170,35 @@ export async function addToJobReport(
   opts: { uploadSucceeded?: boolean } = {},
 ): Promise<void> {
   const t = table(tenant);
-  const zero = JSON.stringify(emptyJobReport());
   // With `uploadSucceeded`, the same statement counts the upload as harvest-runs.ts `recordUpload` does.
   const upload = opts.uploadSucceeded
     ? `WITH upload AS (UPDATE ${HARVEST_RUNS} SET ${UPLOAD_SUCCEEDED} WHERE job_id = $1 AND failed_uploads <> 0) `
     : '';
-  await db.query(
-    `${upload}UPDATE ${t} SET jsonb = jsonb_set(jsonb, '{report}', (
-       SELECT r || jsonb_build_object(
-         'stored', (r->>'stored')::int + $2::int,
-         'empty', (r->>'empty')::int + $3::int,
-         'skipped', (r->>'skipped')::int + $4::int,
-         'deferred', (r->>'deferred')::int + $5::int,
-         'failed', (r->'failed') || COALESCE((
-           SELECT jsonb_object_agg(d.key, COALESCE((r->'failed'->>d.key)::int, 0) + d.value::int)
-           FROM jsonb_each_text($6::jsonb) AS d), '{}'::jsonb))
-       FROM (SELECT $7::jsonb || COALESCE(jsonb->'report', '{}'::jsonb) AS r) AS cur))
-     WHERE id = $1`,
-    [
-      jobId,
-      delta.stored ?? 0,
-      delta.empty ?? 0,
-      delta.skipped ?? 0,
-      delta.deferred ?? 0,
-      JSON.stringify(delta.failed ?? {}),
-      zero,
+  await db.query(`${upload}UPDATE ${t} SET jsonb = ${reportAdded(2)} WHERE id = $1`, [
+    jobId,
+    ...reportDeltaParams(delta),
+  ]);
+}
+
+/**
+ * `addToJobReport` (with `uploadSucceeded`) as data-modifying CTEs for another statement of the
+ * caller: the job's id is its parameter `$jobIdParam`, the delta's values the parameters from
+ * `$first` on (`params`, to append).
+ */
+export function jobReportCtes(
+  tenant: string,
+  jobIdParam: number,
+  first: number,
+  delta: JobReportDelta,
+): { ctes: string[]; params: unknown[] } {
+  const job = `$${jobIdParam}`;
+  return {
+    ctes: [
+      `upload AS (UPDATE ${HARVEST_RUNS} SET ${UPLOAD_SUCCEEDED} WHERE job_id = ${job} AND failed_uploads <> 0)`,
+      `job_report AS (UPDATE ${table(tenant)} SET jsonb = ${reportAdded(first)} WHERE id = ${job})`,
     ],
-  );
+    params: reportDeltaParams(delta),
+  };
 }
 
 /** Lists JobInfos: CQL AND timestamp filter AND providerId filter; exact total; insertion order by default. */

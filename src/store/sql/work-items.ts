@@ -15,6 +15,7 @@ import type { Db, Queryable } from '../db.ts';
 import { ENDPOINT_PACE, NO_PACE, toPace, type EndpointPace, type PaceRow } from './endpoint-pace.ts';
 import { ENDPOINTS, RELEASE_ENDPOINT, releaseEndpoint } from './endpoints.ts';
 import { HARVEST_RUNS } from './harvest-runs.ts';
+import { jobReportCtes, type JobReportDelta } from './job-info.ts';
 import { GIVE_BACK, Lease, TAKE } from './lease.ts';
 import { lockWorkItemClaims, WORK_ITEM_CLAIM_LOCK } from './locks.ts';
 import { systemTable } from './schema.ts';
@@ -298,24 +299,35 @@ export class WorkItemQueue {
   /**
    * After a request: removes its item (when `item` is given: the request is done) and releases its
    * endpoint (endpoints.ts `releaseEndpoint`), in one statement, which also counts the job's other
-   * items as it sees them (undefined without `item`; see `JobItemsLeft`).
+   * items as it sees them (undefined without `item`; see `JobItemsLeft`) and, with `report`, adds the
+   * request's stored months to its job's report and counts its upload (job-info.ts `jobReportCtes`).
    */
   async removeAndRelease(
-    item: { id: string; jobId: string } | undefined,
+    item: { id: string; jobId: string; tenant: string } | undefined,
     endpoint: string,
     now: number,
     extraWaitMs: number,
+    report?: JobReportDelta,
   ): Promise<JobItemsLeft | undefined> {
     if (item === undefined) {
       await releaseEndpoint(this.db, endpoint, now, extraWaitMs);
       return undefined;
     }
+    const params: unknown[] = [endpoint, new Date(now), extraWaitMs, item.id, item.jobId];
+    const ctes = [
+      `done AS (DELETE FROM ${WORK_ITEMS} WHERE id = $4)`,
+      `released AS (UPDATE ${ENDPOINTS} SET ${RELEASE_ENDPOINT} WHERE key = $1)`,
+    ];
+    if (report) {
+      const job = jobReportCtes(item.tenant, 5, params.length + 1, report);
+      ctes.push(...job.ctes);
+      params.push(...job.params);
+    }
     const res = await this.db.query<{ n: number; running: number }>(
-      `WITH done AS (DELETE FROM ${WORK_ITEMS} WHERE id = $4),
-       released AS (UPDATE ${ENDPOINTS} SET ${RELEASE_ENDPOINT} WHERE key = $1)
+      `WITH ${ctes.join(',\n       ')}
        SELECT count(*)::int AS n, count(*) FILTER (WHERE state = 'running')::int AS running
        FROM ${WORK_ITEMS} WHERE job_id = $5 AND id <> $4`,
-      [endpoint, new Date(now), extraWaitMs, item.id, item.jobId],
+      params,
     );
     const { n, running } = res.rows[0];
     // One statement at a time (the embedded database), or no other request of the job in flight: a
