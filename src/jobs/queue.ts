@@ -26,6 +26,7 @@ import { notifyWake } from '../store/notify.ts';
 import type { Lease } from '../store/sql/lease.ts';
 import { lockTenant } from '../store/sql/locks.ts';
 import {
+  anyDueJob,
   claimJob,
   countActive,
   deleteDead,
@@ -146,6 +147,8 @@ export class JobQueue {
    * (no `nextStart`, no `startedAt`), in one transaction. Undefined when there is none.
    */
   async claim(kinds: QueueKind[], now: number): Promise<QueuedJob | undefined> {
+    // Most polls find nothing: they are answered by one statement, without a transaction.
+    if (!(await anyDueJob(this.db, kinds, now))) return undefined;
     return this.db.transaction(async (tx) => {
       const row = await claimJob(tx, this.lease.owner, kinds, now);
       if (!row) return undefined;

@@ -68,6 +68,20 @@ export async function insertJob(
 }
 
 /** Takes the oldest due queued job of one of `kinds` for `owner`; undefined when there is none. */
+/**
+ * Whether a queued job of one of `kinds` is due (what `claimJob` would look for), read without a lock:
+ * a poll that finds none needs no transaction.
+ */
+export async function anyDueJob(db: Queryable, kinds: QueueKind[], now: number): Promise<boolean> {
+  const res = await db.query<{ due: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM ${QUEUE} WHERE state = 'queued' AND kind = ANY($1::text[]) AND run_after <= $2
+     ) AS due`,
+    [kinds, new Date(now)],
+  );
+  return res.rows[0].due;
+}
+
 export async function claimJob(
   tx: Queryable,
   owner: string,
