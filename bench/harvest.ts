@@ -111,6 +111,12 @@ function runChild(params: ChildParams): Promise<ChildResult> {
 
 const fmt = (ms: number, digits = 0) => (Number.isFinite(ms) ? (ms / 1000).toFixed(digits + 2) : '-');
 
+/** A new database of the server, its connection string through TCP or the Unix socket. */
+async function databaseUrl(pg: PgServer, socket: boolean): Promise<string> {
+  const url = await pg.createDatabase();
+  return socket ? pg.socketUrl(new URL(url).pathname.slice(1)) : url;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -125,6 +131,8 @@ async function main(): Promise<void> {
       'mock-keepalive': { type: 'string', default: '0' },
       // PGlite in memory instead of in a temporary data directory (the service's default is a directory)
       'pglite-memory': { type: 'boolean', default: false },
+      // PostgreSQL through its Unix socket instead of TCP on the loopback address
+      'pg-socket': { type: 'boolean', default: false },
     },
   });
   const providers = Number(values.providers);
@@ -149,7 +157,8 @@ async function main(): Promise<void> {
       `mock latency ${latency} ms, ${backend}, request concurrency ${concurrency}, ` +
       `endpoint spacing ${spacing} ms, queuePollMs ${values.poll ?? 'default'}, ` +
       `mock keep-alive ${mockKeepAlive > 0 ? `${mockKeepAlive} ms` : 'default'}` +
-      `${backend === 'pglite' ? (values['pglite-memory'] ? ', PGlite in memory' : ', PGlite in a data directory') : ''}; ` +
+      `${backend === 'pglite' ? (values['pglite-memory'] ? ', PGlite in memory' : ', PGlite in a data directory') : ''}` +
+      `${backend === 'postgres' && values['pg-socket'] ? ', through the Unix socket' : ''}; ` +
       `lower bound ${(bound / 1000).toFixed(2)} s`,
   );
 
@@ -176,7 +185,7 @@ async function main(): Promise<void> {
           requestConcurrency: concurrency,
           endpointMinIntervalMs: spacing,
           queuePollMs: values.poll === undefined ? undefined : Number(values.poll),
-          databaseUrl: pg ? await pg.createDatabase() : undefined,
+          databaseUrl: pg ? await databaseUrl(pg, values['pg-socket']) : undefined,
           dataDir:
             pg || values['pglite-memory']
               ? undefined

@@ -52,6 +52,8 @@ export interface PgServer {
   readonly url: string;
   /** Creates a new empty database and returns its connection string. */
   createDatabase(name?: string): Promise<string>;
+  /** The connection string of a database of this server through its Unix socket instead of TCP. */
+  socketUrl(database: string): string;
   stop(): Promise<void>;
 }
 
@@ -106,6 +108,9 @@ export async function startPgServer(): Promise<PgServer> {
         await client.end();
       }
       return `postgres://postgres@127.0.0.1:${port}/${db}`;
+    },
+    socketUrl(database: string) {
+      return `postgres://postgres@/${database}?host=${encodeURIComponent(dir)}&port=${port}`;
     },
     async stop() {
       stopSync();
