@@ -43,17 +43,27 @@ interface TopListItem {
 
 /** The usage rows a record carries now; undefined when it has none (a failure, no usage, no key). */
 function usageRowOf(stored: JsonRecord): UsageRow | undefined {
-  const id = text(stored, 'id');
-  const providerId = text(stored, 'providerId');
-  const release = text(stored, 'release');
-  const reportName = text(stored, 'reportName')?.toUpperCase();
-  const yearMonth = text(stored, 'yearMonth');
-  if (!id || !providerId || !release || !reportName || !yearMonth || stored.failedReason !== undefined)
-    return undefined;
+  if (!hasUsageKey(stored)) return undefined;
   const totals = usageTotalsOf(stored.usageTotals);
   const top = topListsOf(stored.topItems);
   if (totals.length === 0 && Object.keys(top).length === 0) return undefined;
-  return { id, providerId, release, reportName, yearMonth, totals: Object.fromEntries(totals), top };
+  return {
+    id: String(stored.id),
+    providerId: String(stored.providerId),
+    release: String(stored.release),
+    reportName: String(stored.reportName).toUpperCase(),
+    yearMonth: String(stored.yearMonth),
+    totals: Object.fromEntries(totals),
+    top,
+  };
+}
+
+/** Whether the record can have usage rows: not a failure, and every field of their key is text. */
+function hasUsageKey(stored: JsonRecord): boolean {
+  return (
+    stored.failedReason === undefined &&
+    ['id', 'providerId', 'release', 'reportName', 'yearMonth'].every((k) => text(stored, k) !== undefined)
+  );
 }
 
 /**
@@ -125,23 +135,28 @@ function keptAsIs(item: unknown): boolean {
  * is (the harvester's own records); otherwise its rows go through `usageRowsJson`.
  */
 export function usageDerivable(stored: JsonRecord): boolean {
-  if (usageRowOf(stored) === undefined) return false;
+  if (!hasUsageKey(stored)) return false;
   // SQL's upper() and JavaScript's toUpperCase() agree on ASCII.
   if (!/^[\x20-\x7e]+$/.test(String(stored.reportName))) return false;
   const { usageTotals, topItems } = stored;
+  let rows = 0;
   if (usageTotals !== undefined) {
     if (!isPlainObject(usageTotals)) return false;
-    for (const v of Object.values(usageTotals))
+    for (const v of Object.values(usageTotals)) {
       if (typeof v !== 'number' || !Number.isSafeInteger(v)) return false;
+      rows++;
+    }
   }
   if (topItems !== undefined) {
     if (!isPlainObject(topItems)) return false;
     for (const list of Object.values(topItems)) {
       if (!Array.isArray(list)) return false;
       for (let i = 0; i < list.length && i < TOP_ITEMS_KEPT; i++) if (!keptAsIs(list[i])) return false;
+      rows += list.length;
     }
   }
-  return true;
+  // Without rows `usageRowOf` has none either.
+  return rows > 0;
 }
 
 /**
