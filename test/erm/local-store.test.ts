@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ErmError } from '../../src/erm/port.ts';
-import { usageReports, usageTop, usageTotals } from '../../src/erm/usage.ts';
+import { usageDerivable, usageReports, usageTop, usageTotals } from '../../src/erm/usage.ts';
 import { secrets } from '../../src/log.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends } from '../helpers/service.ts';
@@ -411,6 +411,11 @@ for (const backend of backends()) {
           ...m,
         }));
       const yearMonths = months(fresh).map((m) => m.yearMonth);
+      // Which months the statement computes the rows of, and which it is sent the rows of.
+      assert.deepEqual(
+        months(fresh).map((m) => usageDerivable({ ...m, id: UNKNOWN })),
+        [true, false, false, true, true],
+      );
       const inserted = await svc.store.insertNewMonths(
         'diku',
         { providerId: fresh, releases: ['5'], reportName: 'TR', yearMonths },
