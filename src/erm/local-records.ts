@@ -73,7 +73,7 @@ import {
   type ReportColumn,
 } from './report-chunks.ts';
 import { readSetting, writeSetting } from './settings.ts';
-import { insertUsageSql, UsageBatch, usageRowsJson } from './usage.ts';
+import { insertDerivedUsageSql, insertUsageSql, UsageBatch, usageDerivable, usageRowsJson } from './usage.ts';
 import { INVALID_UUID_MESSAGE, StoreError } from './store-error.ts';
 
 export interface ListQuery {
@@ -399,7 +399,8 @@ export class LocalRecords {
   /**
    * The harvester's months of one response when none of them is stored yet (a first harvest): ONE
    * statement looks the months up as `findStoredMonths` does and, when none is found, inserts the
-   * records under new ids with their usage rows and extends the provider's statistics — all or none,
+   * records under new ids with their usage rows (computed in SQL from the inserted records when
+   * `usageDerivable`, else from a parameter) and extends the provider's statistics — all or none,
    * as one statement is. When a month is found nothing is written and the found months (without
    * report data) are the answer. The statement takes the provider's statistics lock itself
    * (derived.ts `extendStatsSql`). Undefined when a record cannot be written so: a report large
@@ -415,6 +416,9 @@ export class LocalRecords {
     const spec = COUNTER_REPORTS;
     const stored: JsonRecord[] = [];
     const rows: string[] = [];
+    // Records whose usage rows the statement computes from the record itself, and the others with usage.
+    let derived = 0;
+    const explicit: JsonRecord[] = [];
     for (const body of records) {
       if (body.providerId !== key.providerId) return undefined;
       const record = validate(spec, { ...body, id: randomUUID() });
@@ -422,8 +426,11 @@ export class LocalRecords {
       row.metadata = this.metadata(opts);
       const column = reportColumnOf(spec, row);
       if (column.items) return undefined;
+      const usage = usageDerivable(row);
+      if (usage) derived++;
+      else explicit.push(row);
       rows.push(
-        `{"id":"${String(row.id)}","jsonb":${jsonbOf(spec, row)},"report":${column.report ?? 'null'}}`,
+        `{"id":"${String(row.id)}","usage":${usage},"jsonb":${jsonbOf(spec, row)},"report":${column.report ?? 'null'}}`,
       );
       stored.push(row);
     }
@@ -442,15 +449,18 @@ export class LocalRecords {
            AND lower(jsonb->>'reportName') = lower($3) AND jsonb->>'yearMonth' = ANY($4::text[])
        )`,
       `fresh AS (SELECT NOT EXISTS (SELECT 1 FROM found) AS ok)`,
+      `new_rows AS MATERIALIZED (
+         SELECT n.id, n.usage, n.jsonb, n.report
+         FROM jsonb_to_recordset($5::jsonb) AS n(id uuid, usage boolean, jsonb jsonb, report jsonb)
+         WHERE (SELECT ok FROM fresh)
+       )`,
       `inserted AS (
-         INSERT INTO ${table} (id, jsonb, report, chunked)
-         SELECT n.id, n.jsonb, n.report, false
-         FROM jsonb_to_recordset($5::jsonb) AS n(id uuid, jsonb jsonb, report jsonb), fresh
-         WHERE fresh.ok
+         INSERT INTO ${table} (id, jsonb, report, chunked) SELECT id, jsonb, report, false FROM new_rows
        )`,
     ];
+    if (derived > 0) ctes.push(insertDerivedUsageSql(tenant, 'new_rows'));
     const guard = '(SELECT ok FROM fresh)';
-    const usage = usageRowsJson(stored);
+    const usage = usageRowsJson(explicit);
     if (usage !== undefined) {
       params.push(usage);
       ctes.push(insertUsageSql(tenant, params.length, guard));

@@ -3,7 +3,8 @@
  * stored month the totals per metric, and per metric the list of the month's first items of `topItems`
  * (one row per month and metric, the items in a jsonb array), written in the transaction of every
  * counter report write (`UsageBatch`, from counter-reports.ts: one statement for all the months a
- * transaction writes) and removed with the record (foreign key cascade). The
+ * transaction writes; the harvest's first months computed in SQL from the inserted records,
+ * `insertDerivedUsageSql`) and removed with the record (foreign key cascade). The
  * usage API (api/usage-routes.ts) answers from them with one aggregate each, never reading a report.
  * docs/architecture.md "Usage" says why a table and not an aggregate over the records' jsonb.
  */
@@ -42,17 +43,27 @@ interface TopListItem {
 
 /** The usage rows a record carries now; undefined when it has none (a failure, no usage, no key). */
 function usageRowOf(stored: JsonRecord): UsageRow | undefined {
-  const id = text(stored, 'id');
-  const providerId = text(stored, 'providerId');
-  const release = text(stored, 'release');
-  const reportName = text(stored, 'reportName')?.toUpperCase();
-  const yearMonth = text(stored, 'yearMonth');
-  if (!id || !providerId || !release || !reportName || !yearMonth || stored.failedReason !== undefined)
-    return undefined;
+  if (!hasUsageKey(stored)) return undefined;
   const totals = usageTotalsOf(stored.usageTotals);
   const top = topListsOf(stored.topItems);
   if (totals.length === 0 && Object.keys(top).length === 0) return undefined;
-  return { id, providerId, release, reportName, yearMonth, totals: Object.fromEntries(totals), top };
+  return {
+    id: String(stored.id),
+    providerId: String(stored.providerId),
+    release: String(stored.release),
+    reportName: String(stored.reportName).toUpperCase(),
+    yearMonth: String(stored.yearMonth),
+    totals: Object.fromEntries(totals),
+    top,
+  };
+}
+
+/** Whether the record can have usage rows: not a failure, and every field of their key is text. */
+function hasUsageKey(stored: JsonRecord): boolean {
+  return (
+    stored.failedReason === undefined &&
+    ['id', 'providerId', 'release', 'reportName', 'yearMonth'].every((k) => text(stored, k) !== undefined)
+  );
 }
 
 /**
@@ -96,6 +107,82 @@ export class UsageBatch {
 export function usageRowsJson(records: JsonRecord[]): string | undefined {
   const rows = records.map(usageRowOf).filter((r): r is UsageRow => r !== undefined);
   return rows.length === 0 ? undefined : JSON.stringify(rows);
+}
+
+/** A plain JSON object (not an array, not null). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** An item of `topItems` that `topListsOf` keeps as it is (only absent names and platforms read as null). */
+function keptAsIs(item: unknown): boolean {
+  if (!isPlainObject(item)) return false;
+  const { name, platform, identifiers, count } = item;
+  return (
+    typeof count === 'number' &&
+    Number.isSafeInteger(count) &&
+    (name === undefined || typeof name === 'string') &&
+    (platform === undefined || typeof platform === 'string') &&
+    identifiers !== null &&
+    typeof identifiers === 'object'
+  );
+}
+
+/**
+ * Whether the usage rows of a freshly inserted record are what `insertDerivedUsageSql` computes from its
+ * stored jsonb: the rows `usageRowsJson` would write, read by the usage queries with the same results.
+ * True when the record has usage and every total is a safe integer and every kept top item is kept as it
+ * is (the harvester's own records); otherwise its rows go through `usageRowsJson`.
+ */
+export function usageDerivable(stored: JsonRecord): boolean {
+  if (!hasUsageKey(stored)) return false;
+  // SQL's upper() and JavaScript's toUpperCase() agree on ASCII.
+  if (!/^[\x20-\x7e]+$/.test(String(stored.reportName))) return false;
+  const { usageTotals, topItems } = stored;
+  let rows = 0;
+  if (usageTotals !== undefined) {
+    if (!isPlainObject(usageTotals)) return false;
+    for (const v of Object.values(usageTotals)) {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return false;
+      rows++;
+    }
+  }
+  if (topItems !== undefined) {
+    if (!isPlainObject(topItems)) return false;
+    for (const list of Object.values(topItems)) {
+      if (!Array.isArray(list)) return false;
+      for (let i = 0; i < list.length && i < TOP_ITEMS_KEPT; i++) if (!keptAsIs(list[i])) return false;
+      rows += list.length;
+    }
+  }
+  // Without rows `usageRowOf` has none either.
+  return rows > 0;
+}
+
+/**
+ * CTEs (to follow a `WITH`) that insert the usage rows of the records of `source` (a CTE with the
+ * columns `id`, `jsonb` and `usage`: the stored record and whether `usageDerivable` holds) into both
+ * tables, computed from the record itself: no second copy of its top items in a parameter (docs/
+ * benchmarks.md, section 2). Names as `insertUsageSql`'s, with `_derived` appended.
+ */
+export function insertDerivedUsageSql(tenant: string, source: string): string {
+  const totalsTable = tenantTable(tenant, 'usage_totals');
+  const topTable = tenantTable(tenant, 'usage_top_lists');
+  return `usage_totals_derived AS (
+         INSERT INTO ${totalsTable} (report_id, provider_id, release, report_name, year_month, metric, total)
+         SELECT r.id, r.jsonb->>'providerId', r.jsonb->>'release', upper(r.jsonb->>'reportName'),
+                r.jsonb->>'yearMonth', t.key, t.value::bigint
+         FROM ${source} r, jsonb_each_text(r.jsonb->'usageTotals') t
+         WHERE r.usage
+       ),
+       usage_top_derived AS (
+         INSERT INTO ${topTable} (report_id, provider_id, report_name, year_month, metric, items)
+         SELECT r.id, r.jsonb->>'providerId', upper(r.jsonb->>'reportName'), r.jsonb->>'yearMonth', m.key,
+                CASE WHEN jsonb_array_length(m.value) <= ${TOP_ITEMS_KEPT} THEN m.value
+                     ELSE jsonb_path_query_array(m.value, '$[0 to ${TOP_ITEMS_KEPT - 1}]') END
+         FROM ${source} r, jsonb_each(r.jsonb->'topItems') m
+         WHERE r.usage AND jsonb_array_length(m.value) > 0
+       )`;
 }
 
 /**

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ErmError, lazyJsonReport } from '../../src/erm/port.ts';
-import { usageTop, usageTotals } from '../../src/erm/usage.ts';
+import { usageDerivable, usageReports, usageTop, usageTotals } from '../../src/erm/usage.ts';
 import { secrets } from '../../src/log.ts';
 import type { RunningService } from '../../src/server.ts';
 import { backends } from '../helpers/service.ts';
@@ -413,6 +413,120 @@ for (const backend of backends()) {
       // A PUT of the provider recomputes them over all its months.
       await svc.store.putProvider('diku', await svc.store.getProvider('diku', pid));
       assert.deepEqual(await stats(), seen);
+    });
+
+    it('insertNewMonths: the usage rows computed from the records answer as those of months written one by one', async () => {
+      const provider = async (label: string) =>
+        String(
+          (
+            await svc.store.create('diku', 'usage-data-providers', {
+              label,
+              status: 'active',
+              harvestingConfig: { harvestingStatus: 'active', harvestVia: 'sushi' },
+            })
+          ).id,
+        );
+      const [fresh, single] = [await provider('Usage rows fresh'), await provider('Usage rows single')];
+      const item = (n: number, extra: Record<string, unknown> = {}) => ({
+        name: `Title ${n}`,
+        identifiers: { Proprietary: `P:${n}` },
+        platform: 'Platform 1',
+        count: 1000 - n,
+        ...extra,
+      });
+      const months = (providerId: string): any[] =>
+        [
+          // As the harvester writes them: more items than the usage tables keep, an item without name or
+          // platform, a metric without items.
+          {
+            yearMonth: '2023-01',
+            usageTotals: { Total_Item_Requests: 90_000, Unique_Item_Requests: 400 },
+            topItems: {
+              Total_Item_Requests: Array.from({ length: 30 }, (_, i) => item(i)),
+              Unique_Item_Requests: [item(1), { identifiers: {}, count: 7 }],
+              No_License: [],
+            },
+          },
+          // Items and totals the usage rows do not keep as they are (a count as text, a name that is not
+          // text, no identifiers, a total that is not an integer).
+          {
+            yearMonth: '2023-02',
+            usageTotals: { Total_Item_Requests: 12, Unique_Item_Requests: 1.5 },
+            topItems: {
+              Total_Item_Requests: [item(1, { count: '12' }), item(2, { name: 5 }), { name: 'x', count: 3 }],
+              Unique_Item_Requests: [item(3, { count: 'many' }), item(4)],
+            },
+          },
+          { yearMonth: '2023-03', failedAttempts: 1, failedReason: 'Number=3030' },
+          { yearMonth: '2023-04', usageTotals: { Total_Item_Requests: 5 } },
+          { yearMonth: '2023-05', reportName: 'tr', topItems: { Total_Item_Requests: [item(9)] } },
+        ].map((m) => ({
+          providerId,
+          release: '5',
+          reportName: 'TR',
+          downloadTime: '2024-02-01T10:00:00.000+00:00',
+          report: { Report_Items: [] },
+          ...m,
+        }));
+      const yearMonths = months(fresh).map((m) => m.yearMonth);
+      // Which months the statement computes the rows of, and which it is sent the rows of.
+      assert.deepEqual(
+        months(fresh).map((m) => usageDerivable({ ...m, id: UNKNOWN })),
+        [true, false, false, true, true],
+      );
+      const inserted = await svc.store.insertNewMonths(
+        'diku',
+        { providerId: fresh, releases: ['5'], reportName: 'TR', yearMonths },
+        months(fresh),
+      );
+      assert.ok(inserted && 'ids' in inserted);
+      for (const record of months(single)) await svc.store.postCounterReport('diku', record);
+      const answers = async (providerId: string) => {
+        const q = { providerId, reportName: 'TR', from: '2023-01', to: '2023-12' };
+        const top = async (metric: string) =>
+          (await usageTop(svc.ctx.db, 'diku', { ...q, metric, limit: 100 })).map((i) => ({
+            ...i,
+            providerId: i.providerId === providerId ? 'same' : i.providerId,
+          }));
+        return {
+          totals: await usageTotals(svc.ctx.db, 'diku', q),
+          reports: await usageReports(svc.ctx.db, 'diku', providerId),
+          top: await top('Total_Item_Requests'),
+          unique: await top('Unique_Item_Requests'),
+          none: await top('No_License'),
+        };
+      };
+      const got = await answers(fresh);
+      assert.deepEqual(got, await answers(single));
+      // Titles 0-24 of 2023-01 (Title 1 and 9 also count in 2023-02 and 2023-05); of 2023-02 the one whose
+      // name is not text and the one without identifiers are items of their own.
+      assert.equal(got.top.length, 27);
+      assert.deepEqual(
+        got.top.filter((i) => i.months > 1).map((i) => [i.name, i.count, i.months]),
+        [
+          ['Title 9', 991 * 2, 2],
+          ['Title 1', 999 + 12, 2],
+        ],
+      );
+      assert.deepEqual(
+        got.top.find((i) => i.name === 'Title 0'),
+        {
+          name: 'Title 0',
+          platform: 'Platform 1',
+          identifiers: { Proprietary: 'P:0' },
+          providerId: 'same',
+          count: 1000,
+          months: 1,
+        },
+      );
+      assert.deepEqual(
+        got.totals.map((t) => [t.yearMonth, t.totals]),
+        [
+          ['2023-01', { Total_Item_Requests: 90_000, Unique_Item_Requests: 400 }],
+          ['2023-02', { Total_Item_Requests: 12 }],
+          ['2023-04', { Total_Item_Requests: 5 }],
+        ],
+      );
     });
 
     it('getSetting: undefined until set; setSetting stores any JSON value per tenant', async () => {
