@@ -67,7 +67,6 @@ export async function insertJob(
   );
 }
 
-/** Takes the oldest due queued job of one of `kinds` for `owner`; undefined when there is none. */
 /**
  * Whether a queued job of one of `kinds` is due (what `claimJob` would look for), read without a lock:
  * a poll that finds none needs no transaction.
@@ -82,6 +81,7 @@ export async function anyDueJob(db: Queryable, kinds: QueueKind[], now: number):
   return res.rows[0].due;
 }
 
+/** Takes the oldest due queued job of one of `kinds` for `owner`; undefined when there is none. */
 export async function claimJob(
   tx: Queryable,
   owner: string,
