@@ -416,6 +416,8 @@ export class LocalRecords {
     const spec = COUNTER_REPORTS;
     const stored: JsonRecord[] = [];
     const rows: string[] = [];
+    // Each record's report text, a parameter of its own (the column is text: nothing parses it).
+    const reports: (string | null)[] = [];
     // Records whose usage rows the statement computes from the record itself, and the others with usage.
     let derived = 0;
     const explicit: JsonRecord[] = [];
@@ -429,8 +431,9 @@ export class LocalRecords {
       const usage = usageDerivable(row);
       if (usage) derived++;
       else explicit.push(row);
+      reports.push(column.report);
       rows.push(
-        `{"id":"${String(row.id)}","usage":${usage},"jsonb":${jsonbOf(spec, row)},"report":${column.report ?? 'null'}}`,
+        `{"id":"${String(row.id)}","usage":${usage},"jsonb":${jsonbOf(spec, row)},"ord":${reports.length}}`,
       );
       stored.push(row);
     }
@@ -441,7 +444,10 @@ export class LocalRecords {
       key.reportName,
       key.yearMonths,
       `[${rows.join(',')}]`,
+      ...reports,
     ];
+    // $6, $7, …: the reports in the order of the rows' `ord`.
+    const reportValues = reports.map((_, i) => `(${i + 1}, $${i + 6}::text)`).join(', ');
     const ctes = [
       `found AS (
          SELECT id, jsonb, seq FROM ${table}
@@ -450,8 +456,9 @@ export class LocalRecords {
        )`,
       `fresh AS (SELECT NOT EXISTS (SELECT 1 FROM found) AS ok)`,
       `new_rows AS MATERIALIZED (
-         SELECT n.id, n.usage, n.jsonb, n.report
-         FROM jsonb_to_recordset($5::jsonb) AS n(id uuid, usage boolean, jsonb jsonb, report jsonb)
+         SELECT n.id, n.usage, n.jsonb, r.report
+         FROM jsonb_to_recordset($5::jsonb) AS n(id uuid, usage boolean, jsonb jsonb, ord integer)
+         JOIN (VALUES ${reportValues}) AS r(ord, report) ON r.ord = n.ord
          WHERE (SELECT ok FROM fresh)
        )`,
       `inserted AS (

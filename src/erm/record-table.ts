@@ -78,8 +78,10 @@ export function stringField(record: JsonRecord | undefined, key: string): string
 export function toRecord(row: Row, withReport: boolean): JsonRecord {
   const record: JsonRecord = { ...row.jsonb, id: row.id };
   if (!withReport || row.report === undefined || row.report === null) return record;
-  if (row.chunked === true) setChunkedStub(record, row.report as JsonRecord);
-  else record.report = row.report;
+  // The column holds JSON text (tenant migration 7).
+  const report: unknown = typeof row.report === 'string' ? JSON.parse(row.report) : row.report;
+  if (row.chunked === true) setChunkedStub(record, report as JsonRecord);
+  else record.report = report;
   return record;
 }
 
@@ -223,7 +225,7 @@ export async function insertRow(
   const table = tenantTable(tenant, spec.table);
   const res = spec.separateReport
     ? await tx.query(
-        `INSERT INTO ${table} (id, jsonb, report, chunked) VALUES ($1::uuid, $2::jsonb, $3::jsonb, $4)
+        `INSERT INTO ${table} (id, jsonb, report, chunked) VALUES ($1::uuid, $2::jsonb, $3::text, $4)
          ON CONFLICT (id) DO NOTHING RETURNING id`,
         [record.id, jsonb, column.report, column.items !== undefined],
       )
@@ -245,7 +247,7 @@ export async function updateRow(
   const table = tenantTable(tenant, spec.table);
   if (spec.separateReport)
     await tx.query(
-      `UPDATE ${table} SET jsonb = $2::jsonb, report = $3::jsonb, chunked = $4 WHERE id = $1::uuid`,
+      `UPDATE ${table} SET jsonb = $2::jsonb, report = $3::text, chunked = $4 WHERE id = $1::uuid`,
       [record.id, jsonb, column.report, column.items !== undefined],
     );
   else await tx.query(`UPDATE ${table} SET jsonb = $2::jsonb WHERE id = $1::uuid`, [record.id, jsonb]);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
+import { tenantMigrations } from '../../src/store/migrations.ts';
 import { backends, call } from '../helpers/service.ts';
 import { create, get, H7, INVALID_UUID, report, startStore, udp } from '../helpers/store.ts';
 
@@ -47,7 +48,45 @@ for (const backend of backends()) {
         [res.json.id],
       );
       assert.equal('report' in row.rows[0].jsonb, false);
-      assert.deepEqual(row.rows[0].report, data);
+      assert.equal(typeof row.rows[0].report, 'string', 'the report column holds JSON text');
+      assert.deepEqual(JSON.parse(row.rows[0].report), data);
+    });
+
+    it('tenant migration 7 turns reports stored as jsonb into JSON text; the records read back the same', async () => {
+      const pid = await provider('Migration 7');
+      const small = {
+        Report_Header: { Report_ID: 'TR', Created: 'x' },
+        Report_Items: [{ Title: 'Ä "q"', n: 1.5 }],
+      };
+      // Larger than CHUNKED_REPORT_BYTES (4 MiB): the column holds only the header, the items are in chunks.
+      const items = Array.from({ length: 30_000 }, (_, i) => ({
+        Title: `Title ${i} ${'x'.repeat(120)}`,
+        Metric: i,
+      }));
+      const large = { Report_Header: { Report_ID: 'TR' }, Report_Items: items };
+      const a = await create(svc, '/counter-reports', { ...report(pid, '2018-01'), report: small });
+      const b = await create(svc, '/counter-reports', { ...report(pid, '2018-02'), report: large });
+      const before = [await get(svc, `/counter-reports/${a.id}`), await get(svc, `/counter-reports/${b.id}`)];
+      assert.equal(before[1].report.Report_Items.length, items.length);
+      const table = 'diku_mod_erm_usage_harvester.counter_reports';
+      const columnType = async () =>
+        (
+          await svc.ctx.db.query<{ t: string }>(
+            `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute
+             WHERE attrelid = '${table}'::regclass AND attname = 'report'`,
+          )
+        ).rows[0].t;
+      assert.equal(await columnType(), 'text');
+      // The column as a database before migration 7 has it, then the migration's statements.
+      await svc.ctx.db.query(`ALTER TABLE ${table} ALTER COLUMN report TYPE jsonb USING report::jsonb`);
+      assert.equal(await columnType(), 'jsonb');
+      const v7 = tenantMigrations.find((m) => m.version === 7)!;
+      for (const stmt of v7.sql)
+        await svc.ctx.db.query(stmt.replaceAll('{schema}', '"diku_mod_erm_usage_harvester"'));
+      assert.equal(await columnType(), 'text');
+      const after = [await get(svc, `/counter-reports/${a.id}`), await get(svc, `/counter-reports/${b.id}`)];
+      assert.deepEqual(after, before);
+      assert.deepEqual(after[0].report, small);
     });
 
     it('145: tiny=true omits report only; totalRecords identical', async () => {
