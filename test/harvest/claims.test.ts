@@ -12,7 +12,7 @@ import { PostgresDb } from '../../src/store/postgres.ts';
 import { changePace, getPace, NO_PACE } from '../../src/store/sql/endpoint-pace.ts';
 import { configureEndpoint } from '../../src/store/sql/endpoints.ts';
 import { markRateLimited } from '../../src/store/sql/harvest-runs.ts';
-import { WorkItemQueue, type ClaimedItem } from '../../src/store/sql/work-items.ts';
+import { ANALYZE_AFTER_ITEMS, WorkItemQueue, type ClaimedItem } from '../../src/store/sql/work-items.ts';
 import { backends } from '../helpers/service.ts';
 
 const PROVIDER_LIMIT = 2;
@@ -149,6 +149,45 @@ for (const backend of backends()) {
         await db.close();
       }
     });
+
+    if (backend.name === 'pglite')
+      it('the embedded database (no autovacuum) gets fresh planner statistics once many items were enqueued', async () => {
+        const { db } = await backend.freshDb();
+        try {
+          const queue = new WorkItemQueue(db, 'stats-test', 5 * 60_000, PROVIDER_LIMIT);
+          const estimate = async () =>
+            Number(
+              (
+                await db.query<{ n: number }>(
+                  `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'harvester.work_items'::regclass`,
+                )
+              ).rows[0].n,
+            );
+          const now = Date.now() - 1000;
+          const before = await estimate();
+          // Below the threshold: the claim leaves the statistics alone.
+          for (let n = 0; n < 12; n++) await addJob(db, queue, `below-${n}`, 12, now);
+          assert.equal(ANALYZE_AFTER_ITEMS > 144, true);
+          const some = await queue.claimMany(Date.now(), 4);
+          assert.equal(some.length, 4);
+          assert.equal(await estimate(), before, 'no ANALYZE below the threshold');
+          // Past it: the next claim analyses first and plans with the queue's real size.
+          for (let n = 0; n < 8; n++) await addJob(db, queue, `above-${n}`, 12, now);
+          const rows = Number(
+            (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM harvester.work_items')).rows[0].n,
+          );
+          assert.equal(rows, 240);
+          const more = await queue.claimMany(Date.now(), 4);
+          assert.equal(more.length, 4);
+          assert.equal(await estimate(), rows, 'the estimate is the number of queued items');
+          // Counted afresh after the refresh: the following claims do not analyse again.
+          await addJob(db, queue, 'after', 12, now);
+          await queue.claimMany(Date.now(), 1);
+          assert.equal(await estimate(), rows);
+        } finally {
+          await db.close();
+        }
+      });
 
     if (backend.name === 'postgres')
       it('two processes claiming at once never put an endpoint above its limit (lock and claim in one message)', async () => {

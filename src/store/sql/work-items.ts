@@ -113,6 +113,20 @@ export interface JobItemsLeft {
   exact: boolean;
 }
 
+/**
+ * Items enqueued on an embedded database since its planner statistics of the queue were last refreshed.
+ * PGlite has no autovacuum, so nothing else runs ANALYZE: without it the planner keeps the estimates of
+ * an empty queue (a few rows) and plans the claim for them, with nested loops over the thousands of
+ * queued items of a large harvest (docs/benchmarks.md, section 2). PostgreSQL's autovacuum does this.
+ */
+const enqueuedSinceAnalyze = new WeakMap<Db, number>();
+
+/** Items enqueued after which the claim refreshes the statistics first (PGlite only). */
+export const ANALYZE_AFTER_ITEMS = 200;
+
+/** The tables the claim reads, whose statistics the refresh updates. */
+const CLAIM_TABLES = [WORK_ITEMS, HARVEST_RUNS, ENDPOINTS, ENDPOINT_PACE];
+
 export class WorkItemQueue {
   private readonly lease: Lease;
 
@@ -136,6 +150,8 @@ export class WorkItemQueue {
     now: number,
   ): Promise<void> {
     if (items.length === 0) return;
+    if (this.db.kind === 'pglite')
+      enqueuedSinceAnalyze.set(this.db, (enqueuedSinceAnalyze.get(this.db) ?? 0) + items.length);
     await tx.query(
       `INSERT INTO ${WORK_ITEMS}
          (id, tenant, job_id, provider_id, endpoint, report_name, begin_month, end_month, state, run_after, created_at)
@@ -171,6 +187,7 @@ export class WorkItemQueue {
    */
   async claimMany(now: number, max: number): Promise<ClaimedItem[]> {
     if (max <= 0) return [];
+    await this.refreshStatistics();
     const sql = this.claimSql();
     const params = [
       this.lease.owner,
@@ -201,6 +218,15 @@ export class WorkItemQueue {
       run: row.has_run ? { rateLimited: row.rate_limited === true, failure: row.failure ?? undefined } : null,
       ...(row.max_in_flight === 1 && { pace: row.has_pace ? toPace(row) : NO_PACE }),
     }));
+  }
+
+  /** On PGlite, ANALYZE of the claim's tables once enough items were enqueued since the last one. */
+  private async refreshStatistics(): Promise<void> {
+    const db = this.db;
+    if (db.kind !== 'pglite' || (enqueuedSinceAnalyze.get(db) ?? 0) < ANALYZE_AFTER_ITEMS) return;
+    enqueuedSinceAnalyze.set(db, 0);
+    // A few milliseconds for thousands of items; prepared claims are planned again with the new figures.
+    await db.query(`ANALYZE ${CLAIM_TABLES.join(', ')}`);
   }
 
   /**
