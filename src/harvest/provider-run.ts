@@ -144,5 +144,9 @@ export class ProviderRuns {
     await this.completeJob(jobId, errorMessage);
     await closeRun(ctx.db, jobId);
     bindings.forget(jobId);
+    // The embedded database has no autovacuum: its queue tables are tidied when the last job ends.
+    await queue.tidyIfIdle().catch((err: unknown) => {
+      ctx.log.warn({ event: 'vacuum' }, `Tidying the work item tables failed: ${(err as Error).message}`);
+    });
   }
 }

@@ -12,7 +12,12 @@ import { PostgresDb } from '../../src/store/postgres.ts';
 import { changePace, getPace, NO_PACE } from '../../src/store/sql/endpoint-pace.ts';
 import { configureEndpoint } from '../../src/store/sql/endpoints.ts';
 import { markRateLimited } from '../../src/store/sql/harvest-runs.ts';
-import { ANALYZE_AFTER_ITEMS, WorkItemQueue, type ClaimedItem } from '../../src/store/sql/work-items.ts';
+import {
+  ANALYZE_AFTER_ITEMS,
+  VACUUM_AFTER_ITEMS,
+  WorkItemQueue,
+  type ClaimedItem,
+} from '../../src/store/sql/work-items.ts';
 import { backends } from '../helpers/service.ts';
 
 const PROVIDER_LIMIT = 2;
@@ -184,6 +189,38 @@ for (const backend of backends()) {
           await addJob(db, queue, 'after', 12, now);
           await queue.claimMany(Date.now(), 1);
           assert.equal(await estimate(), rows);
+        } finally {
+          await db.close();
+        }
+      });
+
+    if (backend.name === 'pglite')
+      it('the embedded database vacuums its queue tables when the last item is gone, not before', async () => {
+        const { db } = await backend.freshDb();
+        try {
+          const queue = new WorkItemQueue(db, 'vacuum-test', 5 * 60_000, PROVIDER_LIMIT);
+          const tableBytes = async () =>
+            Number(
+              (await db.query<{ n: number }>(`SELECT pg_table_size('harvester.work_items')::int AS n`))
+                .rows[0].n,
+            );
+          const now = Date.now() - 1000;
+          const jobs = Math.ceil(VACUUM_AFTER_ITEMS / 12);
+          const added: Job[] = [];
+          for (let n = 0; n < jobs; n++) added.push(await addJob(db, queue, `vac-${n}`, 12, now));
+          // Items left: nothing happens.
+          assert.equal(await queue.tidyIfIdle(), false);
+          for (const job of added.slice(0, -1)) await queue.takeQueued(job.jobId);
+          assert.equal(await queue.tidyIfIdle(), false, 'one job still has items');
+          await queue.takeQueued(added[added.length - 1].jobId);
+          const before = await tableBytes();
+          assert.equal(await queue.tidyIfIdle(), true, 'no item left: vacuumed');
+          const after = await tableBytes();
+          assert.ok(after < before / 4, `the dead rows' pages are given back (${before} → ${after} bytes)`);
+          // Counted afresh: a few more items and an empty queue do not vacuum again.
+          const one = await addJob(db, queue, 'vac-again', 12, now);
+          await queue.takeQueued(one.jobId);
+          assert.equal(await queue.tidyIfIdle(), false);
         } finally {
           await db.close();
         }
