@@ -64,7 +64,8 @@ export interface WriteBatch {
 export interface Row {
   id: string;
   jsonb: JsonRecord;
-  report?: unknown;
+  /** The report's JSON text (tenant migration 7); absent when not selected. */
+  report?: string | null;
   chunked?: boolean;
 }
 
@@ -78,8 +79,7 @@ export function stringField(record: JsonRecord | undefined, key: string): string
 export function toRecord(row: Row, withReport: boolean): JsonRecord {
   const record: JsonRecord = { ...row.jsonb, id: row.id };
   if (!withReport || row.report === undefined || row.report === null) return record;
-  // The column holds JSON text (tenant migration 7).
-  const report: unknown = typeof row.report === 'string' ? JSON.parse(row.report) : row.report;
+  const report: unknown = JSON.parse(row.report);
   if (row.chunked === true) setChunkedStub(record, report as JsonRecord);
   else record.report = report;
   return record;

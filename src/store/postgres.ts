@@ -39,7 +39,7 @@ export class StatementNames {
 
   /** The name to run `sql` under, or undefined to run it unnamed. */
   nameOf(sql: string, params: unknown[] | undefined): string | undefined {
-    if (params === undefined || params.length === 0) return undefined;
+    if (params === undefined || params.length === 0 || this.unnamed.has(sql)) return undefined;
     const known = this.names.get(sql);
     if (known !== undefined || this.names.size >= StatementNames.MAX_NAMED) return known;
     const runs = (this.runs.get(sql) ?? 0) + 1;
@@ -50,7 +50,6 @@ export class StatementNames {
       return undefined;
     }
     this.runs.delete(sql);
-    if (this.unnamed.has(sql)) return undefined;
     const name = `h_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
     this.names.set(sql, name);
     return name;

@@ -49,6 +49,11 @@ async function addJob(
   return { jobId, endpoint };
 }
 
+/** The number in the first column of the statement's one row. */
+async function scalar(db: Db, sql: string): Promise<number> {
+  return Number(Object.values((await db.query<Record<string, unknown>>(sql)).rows[0])[0]);
+}
+
 function countBy(items: ClaimedItem[], key: (i: ClaimedItem) => string): Map<string, number> {
   const n = new Map<string, number>();
   for (const i of items) n.set(key(i), (n.get(key(i)) ?? 0) + 1);
@@ -160,14 +165,8 @@ for (const backend of backends()) {
         const { db } = await backend.freshDb();
         try {
           const queue = new WorkItemQueue(db, 'stats-test', 5 * 60_000, PROVIDER_LIMIT);
-          const estimate = async () =>
-            Number(
-              (
-                await db.query<{ n: number }>(
-                  `SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'harvester.work_items'::regclass`,
-                )
-              ).rows[0].n,
-            );
+          const estimate = () =>
+            scalar(db, `SELECT reltuples::float8 FROM pg_class WHERE oid = 'harvester.work_items'::regclass`);
           const now = Date.now() - 1000;
           const before = await estimate();
           // Below the threshold: the claim leaves the statistics alone.
@@ -178,9 +177,7 @@ for (const backend of backends()) {
           assert.equal(await estimate(), before, 'no ANALYZE below the threshold');
           // Past it: the next claim analyses first and plans with the queue's real size.
           for (let n = 0; n < 8; n++) await addJob(db, queue, `above-${n}`, 12, now);
-          const rows = Number(
-            (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM harvester.work_items')).rows[0].n,
-          );
+          const rows = await scalar(db, 'SELECT count(*)::int FROM harvester.work_items');
           assert.equal(rows, 240);
           const more = await queue.claimMany(Date.now(), 4);
           assert.equal(more.length, 4);
@@ -199,11 +196,7 @@ for (const backend of backends()) {
         const { db } = await backend.freshDb();
         try {
           const queue = new WorkItemQueue(db, 'vacuum-test', 5 * 60_000, PROVIDER_LIMIT);
-          const tableBytes = async () =>
-            Number(
-              (await db.query<{ n: number }>(`SELECT pg_table_size('harvester.work_items')::int AS n`))
-                .rows[0].n,
-            );
+          const tableBytes = () => scalar(db, `SELECT pg_table_size('harvester.work_items')::int`);
           const now = Date.now() - 1000;
           const jobs = Math.ceil(VACUUM_AFTER_ITEMS / 12);
           const added: Job[] = [];

@@ -114,25 +114,27 @@ export interface JobItemsLeft {
 }
 
 /**
- * Items enqueued on an embedded database since its planner statistics of the queue were last refreshed.
- * PGlite has no autovacuum, so nothing else runs ANALYZE: without it the planner keeps the estimates of
- * an empty queue (a few rows) and plans the claim for them, with nested loops over the thousands of
- * queued items of a large harvest (docs/benchmarks.md, section 2). PostgreSQL's autovacuum does this.
+ * Items enqueued on an embedded database since its queue tables were last analysed and vacuumed. PGlite
+ * has no autovacuum, so nothing else does either: without ANALYZE the planner keeps the estimates of an
+ * empty queue (a few rows) and plans the claim for them, with nested loops over the thousands of queued
+ * items of a large harvest (docs/benchmarks.md, section 2); without VACUUM the dead rows of every
+ * harvest stay in the files (about 0.2 KB per item in the table and its indexes). PostgreSQL's
+ * autovacuum does both.
  */
-const enqueuedSinceAnalyze = new WeakMap<Db, number>();
+const enqueuedSince = new WeakMap<Db, { analyze: number; vacuum: number }>();
 
 /** Items enqueued after which the claim refreshes the statistics first (PGlite only). */
 export const ANALYZE_AFTER_ITEMS = 200;
 
-/**
- * Items enqueued (and so, in the end, deleted) on an embedded database since its queue tables were last
- * vacuumed: without autovacuum the dead rows stay in the files (about 0.2 KB per item in the table and
- * its indexes, every harvest adding its own) until `tidyIfIdle` runs VACUUM.
- */
-const enqueuedSinceVacuum = new WeakMap<Db, number>();
-
-/** Items enqueued after which an idle embedded database's queue tables are vacuumed. */
+/** Items enqueued after which an idle embedded database's queue tables are vacuumed (`tidyIfIdle`). */
 export const VACUUM_AFTER_ITEMS = 1000;
+
+/** The counters of `db`, created on first use. */
+function countersOf(db: Db): { analyze: number; vacuum: number } {
+  let counters = enqueuedSince.get(db);
+  if (!counters) enqueuedSince.set(db, (counters = { analyze: 0, vacuum: 0 }));
+  return counters;
+}
 
 /** The tables the claim reads, whose statistics the refresh updates. */
 const CLAIM_TABLES = [WORK_ITEMS, HARVEST_RUNS, ENDPOINTS, ENDPOINT_PACE];
@@ -161,8 +163,9 @@ export class WorkItemQueue {
   ): Promise<void> {
     if (items.length === 0) return;
     if (this.db.kind === 'pglite') {
-      enqueuedSinceAnalyze.set(this.db, (enqueuedSinceAnalyze.get(this.db) ?? 0) + items.length);
-      enqueuedSinceVacuum.set(this.db, (enqueuedSinceVacuum.get(this.db) ?? 0) + items.length);
+      const counters = countersOf(this.db);
+      counters.analyze += items.length;
+      counters.vacuum += items.length;
     }
     await tx.query(
       `INSERT INTO ${WORK_ITEMS}
@@ -235,8 +238,8 @@ export class WorkItemQueue {
   /** On PGlite, ANALYZE of the claim's tables once enough items were enqueued since the last one. */
   private async refreshStatistics(): Promise<void> {
     const db = this.db;
-    if (db.kind !== 'pglite' || (enqueuedSinceAnalyze.get(db) ?? 0) < ANALYZE_AFTER_ITEMS) return;
-    enqueuedSinceAnalyze.set(db, 0);
+    if (db.kind !== 'pglite' || countersOf(db).analyze < ANALYZE_AFTER_ITEMS) return;
+    countersOf(db).analyze = 0;
     // A few milliseconds for thousands of items; prepared claims are planned again with the new figures.
     await db.query(`ANALYZE ${CLAIM_TABLES.join(', ')}`);
   }
@@ -248,11 +251,10 @@ export class WorkItemQueue {
    */
   async tidyIfIdle(): Promise<boolean> {
     const db = this.db;
-    if (db.kind !== 'pglite' || (enqueuedSinceVacuum.get(db) ?? 0) < VACUUM_AFTER_ITEMS) return false;
+    if (db.kind !== 'pglite' || countersOf(db).vacuum < VACUUM_AFTER_ITEMS) return false;
     const res = await db.query<{ busy: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${WORK_ITEMS}) AS busy`);
     if (res.rows[0].busy) return false;
-    enqueuedSinceVacuum.set(db, 0);
-    enqueuedSinceAnalyze.set(db, 0);
+    enqueuedSince.set(db, { analyze: 0, vacuum: 0 });
     await db.query(`VACUUM (ANALYZE) ${CLAIM_TABLES.join(', ')}`);
     return true;
   }
