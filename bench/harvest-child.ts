@@ -32,6 +32,8 @@ export interface ChildParams {
   /** PGlite: the data directory (a file-backed database, as `npm start` runs); undefined = in memory. */
   dataDir?: string;
   timeoutMs: number;
+  /** PGlite in a worker thread (config.pgliteThread); the service's default is true. */
+  pgliteThread?: boolean;
 }
 
 export interface ChildResult {
@@ -87,7 +89,8 @@ const SCHEMA = `"${TENANT}_mod_erm_usage_harvester"`;
  * Returns a function that renders the table.
  */
 function profileSql(db: unknown): (() => string) | undefined {
-  const pg = (db as { pg?: Record<string, unknown> }).pg;
+  // Only a database in this thread (--pglite-same-thread) can be watched.
+  const pg = (db as { session?: { pg?: Record<string, unknown> } }).session?.pg;
   const raw = pg?.execProtocolRawSync;
   if (!pg || typeof raw !== 'function') return undefined;
   const stats = new Map<string, { ms: number; calls: number }>();
@@ -174,6 +177,7 @@ async function main(): Promise<void> {
       port: 0,
       memory: !p.databaseUrl && !p.dataDir,
       ...(p.dataDir ? { dataDir: p.dataDir } : {}),
+      ...(p.pgliteThread !== undefined ? { pgliteThread: p.pgliteThread } : {}),
       // A PostgreSQL server needs the credential key set (shared by every process); the tests' fixed key.
       ...(p.databaseUrl ? { databaseUrl: p.databaseUrl, secretKey: TEST_SECRET_KEY } : {}),
       defaultTenant: '',

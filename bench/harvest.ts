@@ -7,7 +7,7 @@
  *
  *   node --import tsx bench/harvest.ts --providers 200 --latency 50 --runs 3 \
  *     [--db pglite|postgres] [--concurrency 16] [--spacing 0] [--poll <queuePollMs>] \
- *     [--mock-keepalive 65000] [--timeout <s per run>]
+ *     [--mock-keepalive 65000] [--timeout <s per run>] [--pglite-memory] [--pglite-same-thread]
  *
  * Figures and findings: docs/benchmarks.md, section 2.
  *
@@ -133,6 +133,8 @@ async function main(): Promise<void> {
       'pglite-memory': { type: 'boolean', default: false },
       // PostgreSQL through its Unix socket instead of TCP on the loopback address
       'pg-socket': { type: 'boolean', default: false },
+      // PGlite in the service's own thread instead of a worker thread (PGLITE_THREAD=false)
+      'pglite-same-thread': { type: 'boolean', default: false },
     },
   });
   const providers = Number(values.providers);
@@ -158,6 +160,7 @@ async function main(): Promise<void> {
       `endpoint spacing ${spacing} ms, queuePollMs ${values.poll ?? 'default'}, ` +
       `mock keep-alive ${mockKeepAlive > 0 ? `${mockKeepAlive} ms` : 'default'}` +
       `${backend === 'pglite' ? (values['pglite-memory'] ? ', PGlite in memory' : ', PGlite in a data directory') : ''}` +
+      `${backend === 'pglite' ? (values['pglite-same-thread'] ? " in the service's thread" : ' in a worker thread') : ''}` +
       `${backend === 'postgres' && values['pg-socket'] ? ', through the Unix socket' : ''}; ` +
       `lower bound ${(bound / 1000).toFixed(2)} s`,
   );
@@ -191,6 +194,7 @@ async function main(): Promise<void> {
               ? undefined
               : (dataDir = mkdtempSync(join(tmpdir(), 'harvest-bench-'))),
           timeoutMs: Number(values.timeout) * 1000,
+          pgliteThread: !values['pglite-same-thread'],
         });
         const reportReqs = mock.requests.filter((r) => r.reportId !== undefined);
         let maxPerEndpoint = 0;

@@ -15,6 +15,8 @@ export interface Config {
   databasePoolSize: number;
   /** `shared_buffers` of the embedded database (PGLITE_SHARED_BUFFERS, e.g. 32MB). */
   pgliteSharedBuffers: string;
+  /** The embedded database in a worker thread of its own (PGLITE_THREAD, default true). */
+  pgliteThread: boolean;
   /** When set, every request must present it (X-Okapi-Token or Authorization: Bearer). */
   token?: string;
   /** FOLIO mode: providers and reports live in FOLIO, reached through Okapi. */
@@ -228,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1),
     pgliteSharedBuffers: memorySize(env, 'PGLITE_SHARED_BUFFERS', '32MB'),
+    pgliteThread: bool(env, 'PGLITE_THREAD', true),
     token: env.HARVESTER_TOKEN || undefined,
     okapiUrl,
     okapiToken: env.OKAPI_TOKEN || undefined,

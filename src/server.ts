@@ -83,6 +83,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       memory: config.memory,
       poolSize: config.databasePoolSize,
       pgliteSharedBuffers: config.pgliteSharedBuffers,
+      pgliteThread: config.pgliteThread,
     }));
   try {
     await migrateSystem(db, CQL_SUPPORT_SQL);

@@ -9,6 +9,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** The embedded database's `shared_buffers` (PGLITE_SHARED_BUFFERS). */
   pgliteSharedBuffers?: string;
+  /** The embedded database in a worker thread of its own (PGLITE_THREAD; default true). */
+  pgliteThread?: boolean;
 }
 
 /**
@@ -23,5 +25,6 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Db> {
   const { PgliteDb } = await import('./pglite.ts');
   return PgliteDb.open(opts.memory ? undefined : (opts.dataDir ?? './data'), {
     sharedBuffers: opts.pgliteSharedBuffers,
+    thread: opts.pgliteThread ?? true,
   });
 }

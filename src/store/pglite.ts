@@ -13,9 +13,12 @@ import {
   writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse as pgliteResults, PGlite, protocol } from '@electric-sql/pglite';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
 import { checkHealth, type Db, type DbHealth, type QueryResult, type Queryable } from './db.ts';
+import { LocalSession, openPglite, type PgliteSession, type SessionParams } from './pglite-session.ts';
+import { errorFrom, type ThreadAnswer, type ThreadRequest } from './pglite-thread-protocol.ts';
 
 /** Raised when a second process tries to open a PGlite data directory that another process owns. */
 export class DataDirInUseError extends Error {
@@ -93,120 +96,18 @@ export function lockDataDir(dataDir: string): () => void {
   throw new Error(`Could not lock the data directory ${dir}`);
 }
 
-function wrap(q: { query: PGlite['query'] }, prepared: PreparedStatements): Queryable {
-  return {
-    async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-      const fast = prepared.usable(sql, params) ? await prepared.query<T>(sql, params!) : undefined;
-      if (fast) return fast;
-      const res = await q.query<T>(sql, params as unknown[]);
-      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
-    },
-  };
-}
-
-/** Statements worth preparing: data statements with parameters (the harvest's repeated ones). */
-const PREPARABLE = /^\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH)\b/i;
-
-type ProtocolMessage = { name: string; dataTypeIDs?: number[] };
-
-interface Prepared {
-  name: string;
-  paramTypes: number[];
-  /** The statement's row description message (absent for statements that return no rows). */
-  rowDescription?: ProtocolMessage;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/**
- * Named prepared statements on PGlite's one connection (docs/benchmarks.md, section 2): a statement
- * text with parameters is parsed, analysed and described once; each later run sends only Bind, Execute
- * and Sync in one call into the database, instead of PGlite's `query` with its five calls (Parse,
- * Describe, Bind, Describe, Execute) and the parse and plan of the text each time. Parameters are
- * serialised and rows parsed with PGlite's own serialisers and parsers by the described types, as its
- * `query` does. At most MAX_PREPARED texts are kept; others run through `query`.
- */
-class PreparedStatements {
-  private static readonly MAX_PREPARED = 300;
-  private readonly byText = new Map<string, Prepared>();
-  private next = 0;
-
-  constructor(private readonly pg: PGlite) {}
-
-  usable(sql: string, params: unknown[] | undefined): boolean {
-    return params !== undefined && params.length > 0 && PREPARABLE.test(sql);
-  }
-
-  /** Runs the statement prepared; undefined when it is not kept (then the caller runs it otherwise). */
-  async query<T>(sql: string, params: unknown[]): Promise<QueryResult<T> | undefined> {
-    const stmt = this.byText.get(sql) ?? (await this.prepare(sql));
-    if (!stmt) return undefined;
-    const serializers = this.pg.serializers as Record<number, ((v: unknown) => string) | undefined>;
-    const values = params.map((v, i) => {
-      if (v === null || v === undefined) return null;
-      // Bytes are bound in binary format as they are (for `text`, its UTF-8 bytes), as `pg` does.
-      if (v instanceof Uint8Array) return v;
-      const serialize = serializers[stmt.paramTypes[i]];
-      return serialize ? serialize(v) : (v as { toString(): string }).toString();
-    });
-    let messages: unknown[];
-    try {
-      ({ messages } = await this.pg.execProtocol(
-        concat([
-          protocol.serialize.bind({ statement: stmt.name, values }),
-          protocol.serialize.execute({}),
-          protocol.serialize.sync(),
-        ]),
-      ));
-    } catch (err) {
-      // A table the statement reads changed its columns (a migration at run time): prepared afresh
-      // next time, under a new name.
-      if (/cached plan must not change result type/.test((err as Error).message)) this.byText.delete(sql);
-      throw err;
-    }
-    const all = stmt.rowDescription ? [stmt.rowDescription, ...messages] : messages;
-    const res = pgliteResults.parseResults(
-      all as Parameters<typeof pgliteResults.parseResults>[0],
-      this.pg.parsers,
-    )[0] as unknown as { rows: T[]; affectedRows?: number };
-    return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
-  }
-
-  private async prepare(sql: string): Promise<Prepared | undefined> {
-    if (this.byText.size >= PreparedStatements.MAX_PREPARED) return undefined;
-    const name = `harvester_${this.next++}`;
-    const { messages } = await this.pg.execProtocol(
-      concat([
-        protocol.serialize.parse({ name, text: sql }),
-        protocol.serialize.describe({ type: 'S', name }),
-        protocol.serialize.sync(),
-      ]),
-    );
-    const found = messages as ProtocolMessage[];
-    const stmt: Prepared = {
-      name,
-      paramTypes: found.find((m) => m.name === 'parameterDescription')?.dataTypeIDs ?? [],
-      rowDescription: found.find((m) => m.name === 'rowDescription'),
-    };
-    this.byText.set(sql, stmt);
-    return stmt;
-  }
-}
-
 export interface PgliteOptions {
   /**
    * PostgreSQL's `shared_buffers` inside the WASM heap (default 32MB; PGlite's own default is 128MB).
    * The operating system caches the database files anyway; a small buffer pool keeps the process small.
    */
   sharedBuffers?: string;
+  /**
+   * Run the database in a worker thread of its own (the service's default, PGLITE_THREAD): PostgreSQL's
+   * work inside WebAssembly then runs beside the service's JavaScript instead of taking turns with it.
+   * Off: in the calling thread (tests' in-memory databases, which `clone` needs).
+   */
+  thread?: boolean;
 }
 
 export const DEFAULT_PGLITE_SHARED_BUFFERS = '32MB';
@@ -215,12 +116,15 @@ export const DEFAULT_PGLITE_SHARED_BUFFERS = '32MB';
  * The child's script and its Node arguments: next to this module, as TypeScript run through tsx (tests,
  * `node --import tsx`) or as the compiled JavaScript of `npm start` (dist/, no tsx needed).
  */
-function initdbCommand(dir: string): string[] {
+function siblingScript(name: string): { script: string; nodeArgs: string[] } {
   const compiled = import.meta.url.endsWith('.js');
-  const script = fileURLToPath(
-    new URL(compiled ? './pglite-initdb.js' : './pglite-initdb.ts', import.meta.url),
-  );
-  return compiled ? [script, dir] : ['--import', 'tsx', script, dir];
+  const script = fileURLToPath(new URL(`./${name}.${compiled ? 'js' : 'ts'}`, import.meta.url));
+  return { script, nodeArgs: compiled ? [] : ['--import', 'tsx'] };
+}
+
+function initdbCommand(dir: string): string[] {
+  const { script, nodeArgs } = siblingScript('pglite-initdb');
+  return [...nodeArgs, script, dir];
 }
 
 /**
@@ -255,59 +159,168 @@ async function initialiseInChild(dataDir: string): Promise<void> {
   renameSync(temp, target);
 }
 
+/**
+ * A session whose PGlite runs in a worker thread (pglite-thread.ts). Requests are posted in the order
+ * they are made and answered in that order; the worker keeps the event loop alive only while a
+ * request is waiting for its answer. When the thread stops, every waiting and later request fails.
+ */
+class ThreadSession implements PgliteSession {
+  readonly pipelined = true;
+  private readonly waiting = new Map<number, { resolve(answer: ThreadAnswer): void }>();
+  private next = 1;
+  private stopped: Error | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (answer: ThreadAnswer) => {
+      const entry = this.waiting.get(answer.id);
+      if (!entry) return;
+      this.waiting.delete(answer.id);
+      if (this.waiting.size === 0) worker.unref();
+      entry.resolve(answer);
+    });
+    const stop = (reason: Error) => {
+      this.stopped ??= reason;
+      for (const [id, entry] of this.waiting)
+        entry.resolve({ id, ok: false, error: { name: 'Error', message: this.stopped.message } });
+      this.waiting.clear();
+    };
+    worker.on('error', (err) => stop(new Error(`The embedded database's thread failed: ${err.message}`)));
+    worker.on('exit', () => stop(new Error("The embedded database's thread has stopped")));
+  }
+
+  static async open(params: SessionParams): Promise<ThreadSession> {
+    const { script, nodeArgs } = siblingScript('pglite-thread');
+    const worker =
+      nodeArgs.length === 0
+        ? new Worker(script, { workerData: params })
+        : // Under tsx (tests): the worker registers tsx's loader before it imports the TypeScript script.
+          new Worker(
+            `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); })`,
+            { eval: true, workerData: params },
+          );
+    const session = new ThreadSession(worker);
+    const opened = await session.answerTo(0);
+    if (!opened.ok) {
+      await worker.terminate();
+      throw errorFrom(opened.error);
+    }
+    return session;
+  }
+
+  async query<T>(sql: string, params?: unknown[], alone?: boolean): Promise<QueryResult<T>> {
+    return (await this.send({ id: 0, op: 'query', sql, params, alone })) as QueryResult<T>;
+  }
+
+  async commit(): Promise<void> {
+    await this.send({ id: 0, op: 'commit' });
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (!this.stopped) await this.send({ id: 0, op: 'close' });
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  private async send(request: ThreadRequest): Promise<QueryResult<unknown> | undefined> {
+    if (this.stopped) throw this.stopped;
+    const id = this.next++;
+    const answer = this.answerTo(id);
+    this.worker.postMessage({ ...request, id });
+    const got = await answer;
+    if (!got.ok) throw errorFrom(got.error);
+    return got.result;
+  }
+
+  private answerTo(id: number): Promise<ThreadAnswer> {
+    if (this.waiting.size === 0) this.worker.ref();
+    return new Promise((resolve) => this.waiting.set(id, { resolve }));
+  }
+}
+
 export class PgliteDb implements Db {
   readonly kind = 'pglite' as const;
-  private readonly q: Queryable;
-  private readonly prepared: PreparedStatements;
   /** Every statement and transaction runs in turn through this chain (PGlite has one connection). */
   private turn: Promise<unknown> = Promise.resolve();
   private lastAnswerAt = 0;
 
   private constructor(
-    private readonly pg: PGlite,
+    private readonly session: PgliteSession,
     private readonly release: () => void,
-  ) {
-    this.prepared = new PreparedStatements(pg);
-    this.q = wrap(pg, this.prepared);
-  }
+  ) {}
 
-  /** Opens (creating on first use) a file-backed database in `dataDir`, or an in-memory one for `undefined`. */
+  /**
+   * Opens (creating on first use) a file-backed database in `dataDir`, or an in-memory one for
+   * `undefined`; in a worker thread of its own with `thread`.
+   */
   static async open(dataDir: string | undefined, options: PgliteOptions = {}): Promise<PgliteDb> {
     const startParams = [
       ...PGlite.defaultStartParams,
       '-c',
       `shared_buffers=${options.sharedBuffers ?? DEFAULT_PGLITE_SHARED_BUFFERS}`,
     ];
-    if (dataDir === undefined) {
-      const pg = await PGlite.create({ startParams });
-      return new PgliteDb(pg, () => {});
-    }
+    const session = async (pgdata: string | undefined): Promise<PgliteSession> =>
+      options.thread
+        ? ThreadSession.open({ pgdata, startParams })
+        : new LocalSession(await openPglite({ pgdata, startParams }));
+    if (dataDir === undefined) return new PgliteDb(await session(undefined), () => {});
     const release = lockDataDir(dataDir);
     try {
       const dir = resolve(dataDir);
       if (!existsSync(join(dir, 'pgdata', 'PG_VERSION'))) await initialiseInChild(dir);
-      const pg = await PGlite.create(join(dir, 'pgdata'), { startParams });
+      const db = new PgliteDb(await session(join(dir, 'pgdata')), release);
       // A new database is unpacked from PGlite's template with the template's modes (chmod, so the
       // umask does not apply): tighten them once it is there.
-      ownerOnly(resolve(dataDir));
-      return new PgliteDb(pg, release);
+      ownerOnly(dir);
+      return db;
     } catch (err) {
       release();
       throw err;
     }
   }
 
-  /** A copy of this database (tests: migrate once, clone per test). Not file-backed. */
+  /** A copy of this database (tests: migrate once, clone per test). Not file-backed, in this thread. */
   async clone(): Promise<PgliteDb> {
-    return new PgliteDb((await this.pg.clone()) as PGlite, () => {});
+    if (!(this.session instanceof LocalSession))
+      throw new Error('Only a database in the calling thread can be cloned');
+    return new PgliteDb(new LocalSession((await this.session.pg.clone()) as PGlite), () => {});
   }
 
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-    return this.exclusive(() => this.q.query<T>(sql, params));
+    if (!this.session.pipelined) return this.exclusive(() => this.session.query<T>(sql, params));
+    // Sent as soon as no transaction holds the connection, without waiting for the answers of the
+    // statements sent before it: the database's thread always has the next statement at hand.
+    let answer!: Promise<QueryResult<T>>;
+    const sent = this.turn.then(() => {
+      answer = this.session.query<T>(sql, params, true);
+    });
+    this.turn = sent;
+    return sent.then(async () => {
+      const result = await answer;
+      this.lastAnswerAt = Date.now();
+      return result;
+    });
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.exclusive(() => this.pg.transaction(async (tx) => fn(wrap(tx, this.prepared))));
+    return this.exclusive(async () => {
+      let open = true;
+      const tx: Queryable = {
+        query: <R>(sql: string, params?: unknown[]) => {
+          if (!open) return Promise.reject(new Error('The transaction has ended'));
+          return this.session.query<R>(sql, params);
+        },
+      };
+      await this.session.query('BEGIN');
+      try {
+        const result = await fn(tx);
+        await this.session.commit();
+        return result;
+      } finally {
+        open = false;
+      }
+    });
   }
 
   health(timeoutMs: number): Promise<DbHealth> {
@@ -327,7 +340,7 @@ export class PgliteDb implements Db {
         this.lastAnswerAt = Date.now();
         return result;
       } catch (err) {
-        await this.pg.exec('ROLLBACK').catch(() => {});
+        await this.session.query('ROLLBACK').catch(() => {});
         throw err;
       }
     });
@@ -337,7 +350,7 @@ export class PgliteDb implements Db {
 
   async close(): Promise<void> {
     try {
-      await this.pg.close();
+      await this.session.close();
     } finally {
       this.release();
     }

@@ -46,14 +46,15 @@ describe('database connection after failed statements', () => {
     await server?.stop();
   });
 
-  it('PGlite stays usable', async () => {
-    const db = await PgliteDb.open(undefined);
-    try {
-      await checkRecovery(db);
-    } finally {
-      await db.close();
-    }
-  });
+  for (const thread of [false, true])
+    it(`PGlite stays usable (${thread ? 'in a worker thread' : "in the caller's thread"})`, async () => {
+      const db = await PgliteDb.open(undefined, { thread });
+      try {
+        await checkRecovery(db);
+      } finally {
+        await db.close();
+      }
+    });
 
   it('PostgreSQL stays usable', async () => {
     server = await startPgServer();
