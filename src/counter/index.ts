@@ -4,7 +4,12 @@ export * from './exceptions.ts';
 export * from './year-month.ts';
 export { type Finding, type FindingCode } from './item-split.ts';
 export { type BucketStats } from './month-buckets.ts';
-export { findLocalStorageError, LocalStorageError, localStorageReason } from './local-storage.ts';
+export {
+  findLocalStorageError,
+  LocalStorageError,
+  localStorageReason,
+  readingLocalStorage,
+} from './local-storage.ts';
 export {
   headerForMonth,
   headerLayout,

@@ -47,10 +47,10 @@ export async function onLocalStorage<T>(operation: string, step: () => Promise<T
   }
 }
 
-/** The values of a generator reading the temporary storage; its error becomes a LocalStorageError. */
+/** The values of a source reading the temporary storage; its error becomes a LocalStorageError. */
 export async function* readingLocalStorage<T>(
   operation: string,
-  source: AsyncGenerator<T>,
+  source: AsyncIterable<T>,
 ): AsyncGenerator<T> {
   try {
     yield* source;

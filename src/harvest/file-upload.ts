@@ -17,6 +17,7 @@ import { once } from 'node:events';
 import {
   findLocalStorageError,
   localStorageReason,
+  readingLocalStorage,
   splitReportStream,
   type CounterRelease,
   type Diagnostic,
@@ -300,7 +301,9 @@ export async function prepareUpload(
       await writeTabularAsJson(format, path, jsonPath, dir);
     }
     const release: CounterRelease = options.providerRelease === '5' ? '5' : '5.1';
-    const result = await splitReportStream(createReadStream(jsonPath), release, {
+    // The file (or its JSON conversion) is in the harvester's temporary storage: reading it is local.
+    const file = readingLocalStorage<Buffer>(`reading ${jsonPath}`, createReadStream(jsonPath));
+    const result = await splitReportStream(file, release, {
       tmpDir: dir,
       maxBytes: Number.MAX_SAFE_INTEGER,
     });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import {
   LocalStorageError,
+  readingLocalStorage,
   splitReport,
   splitReportStream,
   type SplitResult,
@@ -127,6 +128,13 @@ void describe('month splitter: the body fails while it is read', () => {
       yield chunk;
     }
   }
+
+  void it('a body that is itself a file of the temporary storage (an upload) failing → local_storage', async () => {
+    const eio = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    const body = readingLocalStorage('reading /tmp/upload-x/upload', breaking(sample.text, 8000, eio));
+    const result = await splitReportStream(body, '5.1');
+    assertLocal(result, /failed reading \/tmp\/upload-x\/upload: EIO: i\/o error, read$/);
+  });
 
   void it('a connection reset mid-body → read_error, also while months spill', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'split-read-test-'));
