@@ -4,7 +4,8 @@
  * file part is streamed to a temporary file (never held in memory), read and split whole
  * (harvest/file-upload.ts), and only then are all months stored in one transaction. Answers: 200
  * `Saved report with ids: a,b`; 400 `{code, message, details}` for every refused file, with nothing
- * stored.
+ * stored; 507 in the same shape (code `OTHER`) when the harvester's own temporary storage failed while
+ * the file was split or its months read back.
  */
 import multipart from '@fastify/multipart';
 import { createWriteStream } from 'node:fs';
@@ -19,7 +20,7 @@ import { formatDateTime } from '../dates.ts';
 import { MonthsExistError } from '../erm/counter-reports.ts';
 import type { LocalRecords } from '../erm/local-records.ts';
 import { StoreError } from '../erm/store-error.ts';
-import { prepareUpload, UploadError } from '../harvest/file-upload.ts';
+import { localStorageUploadError, prepareUpload, UploadError } from '../harvest/file-upload.ts';
 import type { JsonRecord } from '../model/records.ts';
 import { isFolioUuid } from '../model/schemas.ts';
 import { docsOnly, type App, type Routes } from './app.ts';
@@ -32,7 +33,7 @@ const UploadErrorSchema = Type.Object({
 });
 
 function sendUploadError(reply: FastifyReply, error: UploadError): FastifyReply {
-  return reply.code(400).type('application/json').send(error.body);
+  return reply.code(error.status).type('application/json').send(error.body);
 }
 
 function overwriteParam(req: FastifyRequest): boolean {
@@ -110,7 +111,7 @@ export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
               'Upload a COUNTER file (R5.0/R5.1 JSON; R5 or R4 tabular tsv, csv or xlsx) as the provider’s months',
             params: Type.Object({ id: Type.String() }),
             querystring: Type.Object({ overwrite: Type.Optional(Type.Boolean({ default: false })) }),
-            response: { 200: Type.String(), 400: UploadErrorSchema },
+            response: { 200: Type.String(), 400: UploadErrorSchema, 507: UploadErrorSchema },
           },
         },
         async (req, reply) => {
@@ -155,6 +156,8 @@ export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
             }
           } catch (err) {
             if (err instanceof UploadError) return sendUploadError(reply, err);
+            const local = localStorageUploadError(err);
+            if (local) return sendUploadError(reply, local);
             if (err instanceof MonthsExistError)
               return sendUploadError(reply, new UploadError('REPORTS_ALREADY_PRESENT', err.message));
             if (err instanceof StoreError)

@@ -5,6 +5,12 @@ export * from './year-month.ts';
 export { type Finding, type FindingCode } from './item-split.ts';
 export { type BucketStats } from './month-buckets.ts';
 export {
+  findLocalStorageError,
+  LocalStorageError,
+  localStorageReason,
+  readingLocalStorage,
+} from './local-storage.ts';
+export {
   headerForMonth,
   headerLayout,
   headerPeriod,

@@ -6,11 +6,15 @@
  * A line is encoded to UTF-8 into the bucket's byte blocks as soon as it is added, so the JavaScript
  * heap holds no bucket strings (they die young instead of filling the old generation until the next
  * spill), and a spill writes the blocks as they are.
+ *
+ * Every file-system error of the spill files (creating the directory, writing, reading back, removing)
+ * is thrown as a LocalStorageError (local-storage.ts): the harvester's disk failed, not the data.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { mkdtemp, open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onLocalStorage, readingLocalStorage } from './local-storage.ts';
 import type { YearMonth } from './year-month.ts';
 
 export interface BucketLimits {
@@ -310,6 +314,7 @@ export class MonthBuckets implements LineTarget {
   private async spill(month: YearMonth, bucket: Bucket): Promise<void> {
     if (bucket.blocks.length === 0) return;
     bucket.file ??= join(await this.ensureSpillDir(), `${month}.jsonl`);
+    const file = bucket.file;
     feedHash(bucket);
     const blocks = filled(bucket);
     // The bucket is emptied before the write so that lines added meanwhile are not lost or doubled.
@@ -320,8 +325,9 @@ export class MonthBuckets implements LineTarget {
     bucket.bytes = 0;
     this.inMemoryBytes -= chars;
     // One handle per month for all its spills (a large report spills a few hundred times).
-    bucket.writer ??= open(bucket.file, 'a', 0o600);
-    await (await bucket.writer).writev(blocks);
+    bucket.writer ??= open(file, 'a', 0o600);
+    const writer = bucket.writer;
+    await onLocalStorage(`writing ${file}`, async () => (await writer).writev(blocks));
     for (const block of blocks)
       if (
         block.buffer.byteLength === BLOCK_BYTES &&
@@ -333,7 +339,10 @@ export class MonthBuckets implements LineTarget {
   }
 
   private async ensureSpillDir(): Promise<string> {
-    this.spillDir ??= await mkdtemp(join(this.limits.tmpDir ?? tmpdir(), 'counter-split-'));
+    const parent = this.limits.tmpDir ?? tmpdir();
+    this.spillDir ??= await onLocalStorage(`creating a spill directory in ${parent}`, () =>
+      mkdtemp(join(parent, 'counter-split-')),
+    );
     return this.spillDir;
   }
 
@@ -341,7 +350,7 @@ export class MonthBuckets implements LineTarget {
   async *read(month: YearMonth): AsyncGenerator<string> {
     const bucket = this.buckets.get(month);
     if (!bucket) return;
-    if (bucket.file) yield* readLines(bucket.file);
+    if (bucket.file) yield* readingLocalStorage(`reading ${bucket.file}`, readLines(bucket.file));
     for (const block of filled(bucket)) yield* linesOf(block);
   }
 
@@ -353,7 +362,7 @@ export class MonthBuckets implements LineTarget {
   async *blocks(month: YearMonth): AsyncGenerator<Buffer> {
     const bucket = this.buckets.get(month);
     if (!bucket) return;
-    if (bucket.file) yield* readBlocks(bucket.file);
+    if (bucket.file) yield* readingLocalStorage(`reading ${bucket.file}`, readBlocks(bucket.file));
     yield* filled(bucket);
   }
 
@@ -392,6 +401,7 @@ export class MonthBuckets implements LineTarget {
     await Promise.all(buckets.map(closeWriter));
     this.freeBlocks.length = 0;
     this.inMemoryBytes = 0;
-    if (this.spillDir) await rm(this.spillDir, { recursive: true, force: true });
+    const dir = this.spillDir;
+    if (dir) await onLocalStorage(`removing ${dir}`, () => rm(dir, { recursive: true, force: true }));
   }
 }

@@ -5,6 +5,8 @@
  * only when the caller asks for it.
  *
  * Errors are values: the result is a report, an exception-only body, or an invalid body with a code.
+ * Two codes are not about the body: `read_error` (reading the body failed: the connection dropped) and
+ * `local_storage` (the harvester's own spill files failed, local-storage.ts).
  */
 import { findExceptions, unwrapStringifiedJson, type SushiException } from './exceptions.ts';
 import { Findings, hasOwnUsage, isUsageKey, splitItemByMonth, type Finding } from './item-split.ts';
@@ -17,6 +19,7 @@ import {
   type MetricMapShape,
 } from './metric-map-items.ts';
 import { findKeyLoose, getLoose, isJsonObject, normaliseKey, type JsonObject } from './json.ts';
+import { findLocalStorageError, LocalStorageError, localStorageReason } from './local-storage.ts';
 import { MonthBuckets, type BucketStats } from './month-buckets.ts';
 import { headerForMonth, headerLayout, headerPeriod, isTotalsGranularity } from './report-header.ts';
 import { parseRelease, parseReportId, type CounterRelease, type ReportId } from './reports.ts';
@@ -125,7 +128,10 @@ export type InvalidCode =
   | 'not_a_report'
   | 'missing_report_header'
   | 'too_large'
+  /** Reading the body failed (connection reset, timeout while reading): no complete answer. */
   | 'read_error'
+  /** The harvester's own temporary storage (spill files) failed; the body is not at fault. */
+  | 'local_storage'
   /** Report items are there, but no usage could be read from them in either layout. */
   | 'unreadable_items';
 
@@ -788,19 +794,24 @@ export async function splitReport(
     return { kind: 'invalid', code: 'null_body', message: 'Report not valid: null' };
   }
   if (!isJsonObject(value)) return classifyNonObject(value);
-  const collector = new MonthCollector(release, newBuckets(options), collectOptions(options));
-  const root: JsonObject = {};
-  for (const [key, member] of Object.entries(value)) {
-    const name = normaliseKey(key);
-    if (name === 'reportheader') collector.setHeader(member);
-    else if (name === 'reportitems') addReportItems(collector, member);
-    else {
-      collector.setTopLevel(key, member);
-      root[key] = member;
+  const buckets = newBuckets(options);
+  try {
+    const collector = new MonthCollector(release, buckets, collectOptions(options));
+    const root: JsonObject = {};
+    for (const [key, member] of Object.entries(value)) {
+      const name = normaliseKey(key);
+      if (name === 'reportheader') collector.setHeader(member);
+      else if (name === 'reportitems') addReportItems(collector, member);
+      else {
+        collector.setTopLevel(key, member);
+        root[key] = member;
+      }
     }
+    await buckets.spillIfNeeded();
+    return await finishCollector(collector, root, options);
+  } catch (error) {
+    return localStorageFailure(buckets, error);
   }
-  await collector.buckets.spillIfNeeded();
-  return finishCollector(collector, root, options);
 }
 
 function addReportItems(collector: MonthCollector, items: unknown): void {
@@ -875,6 +886,17 @@ function tooLarge(max: number): SplitInvalid {
 function readError(error: unknown): SplitInvalid {
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return { kind: 'invalid', code: 'read_error', message: `Error reading response: ${message}` };
+}
+
+/**
+ * The split's answer when the buckets' spill files failed (`error` is or wraps a LocalStorageError),
+ * after freeing the buckets as far as the disk lets; any other error is thrown on.
+ */
+async function localStorageFailure(buckets: MonthBuckets, error: unknown): Promise<SplitInvalid> {
+  await buckets.dispose().catch(() => undefined);
+  const local = findLocalStorageError(error);
+  if (!local) throw error;
+  return { kind: 'invalid', code: 'local_storage', message: localStorageReason(local) };
 }
 
 /**
@@ -974,6 +996,25 @@ export async function splitReportStream(
   release: CounterRelease,
   options: SplitOptions = {},
 ): Promise<SplitResult> {
+  const buckets = newBuckets(options);
+  try {
+    return await streamIntoBuckets(body, release, options, buckets);
+  } catch (error) {
+    return localStorageFailure(buckets, error);
+  }
+}
+
+/**
+ * `splitReportStream` with its buckets. An error of the body iterator is the `read_error` answer; an
+ * error of the buckets' spill files is thrown (a LocalStorageError) whether it arose while the body was
+ * read, while the split was finished or while the buckets were freed.
+ */
+async function streamIntoBuckets(
+  body: AsyncIterable<Chunk>,
+  release: CounterRelease,
+  options: SplitOptions,
+  buckets: MonthBuckets,
+): Promise<SplitResult> {
   const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
   const maxBuffered = options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes;
   const excerpt: Uint8Array[] = [];
@@ -983,7 +1024,6 @@ export async function splitReportStream(
   let mode: 'sniff' | 'object' | 'buffer' = 'sniff';
   let streaming: ScanningSplitter | undefined;
   const sniffer = new BodySniffer();
-  const buckets = newBuckets(options);
 
   try {
     for await (const chunk of body) {
@@ -1013,6 +1053,7 @@ export async function splitReportStream(
       }
     }
   } catch (error) {
+    if (error instanceof LocalStorageError) throw error;
     await buckets.dispose();
     return readError(error);
   }

@@ -3,6 +3,8 @@
  * after a rate limit, stop the run or the report, record the months as failed, or split a range into
  * single months. What to do, how long to wait and how a month counts are the policy's (policy.ts).
  */
+import { findLocalStorageError, localStorageReason } from '../counter/index.ts';
+import { makeFailure } from '../sushi/failure.ts';
 import type { FetchResult } from '../sushi/types.ts';
 import { NO_PACE } from '../store/sql/endpoint-pace.ts';
 import { failRun, markRateLimited } from '../store/sql/harvest-runs.ts';
@@ -11,6 +13,7 @@ import type { HarvestParts, ItemContext } from './context.ts';
 import type { MonthStore } from './months.ts';
 import { expandItem, itemMonths } from './planner.ts';
 import {
+  decide,
   deferral,
   monthFailure,
   rateLimitWait,
@@ -48,8 +51,12 @@ export class DecisionActions {
       case 'store':
       case 'store-partial':
       case 'store-empty':
-        if (result.kind === 'data') await this.months.storeData(c, result.data, storedState(decision));
-        else await this.months.storeEmpty(c, result.exceptions);
+        try {
+          if (result.kind === 'data') await this.months.storeData(c, result.data, storedState(decision));
+          else await this.months.storeEmpty(c, result.exceptions);
+        } catch (err) {
+          return this.afterStorageFailure(c, err);
+        }
         return { endpointWaitMs: 0, removeItem: true };
       case 'defer':
         return rest(await this.defer(c, decision, reason));
@@ -76,6 +83,23 @@ export class DecisionActions {
         await this.months.failItem(c, reason, monthFailure(decision));
         return rest(0);
     }
+  }
+
+  /**
+   * Storing the data failed: when the harvester's own storage failed (a spilled month could not be read
+   * back), the request is what a `local` failure is (policy.ts); the months stored before it stay, and
+   * the request made again finds them unchanged. Any other error is thrown on.
+   */
+  private async afterStorageFailure(c: ItemContext, err: unknown): Promise<ActOutcome> {
+    const local = findLocalStorageError(err);
+    if (!local) throw err;
+    const failure = makeFailure('local', localStorageReason(local), c.binding.endpoint.secrets);
+    const decision = decide(failure);
+    c.log.warn(
+      { event: 'local-storage-failed', action: decision.action, code: local.code },
+      "the months could not be read back from the harvester's temporary storage",
+    );
+    return this.act(c, failure, decision);
   }
 
   private async defer(c: ItemContext, decision: PolicyDecision, reason: string): Promise<number> {

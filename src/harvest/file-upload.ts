@@ -6,7 +6,8 @@
  * so memory stays bounded. A COUNTER 4 tabular file (its first cell names an R4 report) is read straight
  * into R4 month buckets (counter/tabular/read-r4.ts) and stored as a cs41 harvest stores its months.
  * Every fault is an `UploadError` with mod-erm-usage's codes
- * (`POST /counter-reports/multipartupload/provider/{id}`), naming the place where it can.
+ * (`POST /counter-reports/multipartupload/provider/{id}`), naming the place where it can. A fault of the
+ * harvester's own temporary storage while the file is split is not the file's: `localStorageUploadError`.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import {
+  findLocalStorageError,
+  localStorageReason,
+  readingLocalStorage,
   splitReportStream,
   type CounterRelease,
   type Diagnostic,
@@ -50,12 +54,16 @@ const MESSAGES: Record<UploadErrorCode, string> = {
   UNSUPPORTED_REPORT_TYPE: 'The report type is not supported.',
 };
 
-/** A refused upload: answered 400 with `{code, message, details}` (mod-erm-usage's reportUploadError). */
+/**
+ * A refused upload: answered with `{code, message, details}` (mod-erm-usage's reportUploadError), 400
+ * for a fault of the request or its file, 507 when the harvester's own storage failed.
+ */
 export class UploadError extends Error {
   override name = 'UploadError';
   constructor(
     readonly code: UploadErrorCode,
     readonly details?: string,
+    readonly status: 400 | 507 = 400,
   ) {
     super(details ? `${MESSAGES[code]} ${details}` : MESSAGES[code]);
   }
@@ -70,6 +78,24 @@ export class UploadError extends Error {
 }
 
 export type UploadFormat = 'json' | 'tsv' | 'csv' | 'xlsx';
+
+/**
+ * The harvester's temporary storage failed (`reason`): 507 with mod-erm-usage's catch-all code `OTHER`
+ * (FOLIO has no code for it), the details saying that the file is not at fault.
+ */
+function storageFailed(reason: string): UploadError {
+  return new UploadError(
+    'OTHER',
+    `${reason}. The file is not at fault and nothing was stored; upload it again later.`,
+    507,
+  );
+}
+
+/** The answer when `error` is (or wraps) a failure of the harvester's temporary storage, else undefined. */
+export function localStorageUploadError(error: unknown): UploadError | undefined {
+  const local = findLocalStorageError(error);
+  return local && storageFailed(localStorageReason(local));
+}
 
 /** The format by the file name's extension (as mod-erm-usage decides it). */
 export function uploadFormatOf(fileName: string): UploadFormat | undefined {
@@ -117,6 +143,8 @@ function rowsOf(format: TabularFormat, path: string): AsyncGenerator<string[]> {
 
 /** A reader's fault as the upload's answer (errors that are not about the file are rethrown). */
 function tabularFault(format: TabularFormat, error: unknown): never {
+  const local = localStorageUploadError(error);
+  if (local) throw local;
   if (error instanceof TabularUnsupportedError)
     throw new UploadError('UNSUPPORTED_REPORT_TYPE', error.message);
   if (error instanceof TabularReadError) throw new UploadError('INVALID_REPORT_CONTENT', error.message);
@@ -273,10 +301,13 @@ export async function prepareUpload(
       await writeTabularAsJson(format, path, jsonPath, dir);
     }
     const release: CounterRelease = options.providerRelease === '5' ? '5' : '5.1';
-    const result = await splitReportStream(createReadStream(jsonPath), release, {
+    // The file (or its JSON conversion) is in the harvester's temporary storage: reading it is local.
+    const file = readingLocalStorage<Buffer>(`reading ${jsonPath}`, createReadStream(jsonPath));
+    const result = await splitReportStream(file, release, {
       tmpDir: dir,
       maxBytes: Number.MAX_SAFE_INTEGER,
     });
+    if (result.kind === 'invalid' && result.code === 'local_storage') throw storageFailed(result.message);
     if (result.kind === 'invalid') throw new UploadError('INVALID_REPORT_CONTENT', result.message);
     if (result.kind === 'exception')
       throw new UploadError(

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { formatDateTime } from '../dates.ts';
-import type { SushiException, YearMonth } from '../counter/index.ts';
+import { findLocalStorageError, type SushiException, type YearMonth } from '../counter/index.ts';
 import type { CounterReport } from '../model/records.ts';
 import { failRun, recordUpload } from '../store/sql/harvest-runs.ts';
 import { addJobNote } from '../store/sql/job-info.ts';
@@ -119,6 +119,8 @@ export class MonthStore {
       await tally.month(item, outcome, log, skipped);
       return { stop: false, id };
     } catch (err) {
+      // A streamed month whose spill file could not be read back: the harvester's disk, not the store.
+      if (findLocalStorageError(err)) throw err;
       const inRow = await recordUpload(ctx.db, item.jobId, false);
       await tally.notStored(item, log);
       log.error(

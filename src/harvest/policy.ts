@@ -20,7 +20,10 @@ export type PolicyAction =
   | 'store-partial'
   /** Store each month of the item as harvested with no usage (3030, an empty report). */
   | 'store-empty'
-  /** Retry the same request later, not counted (1011 queued, 1010 busy, 1000 unavailable, 502/503/504). */
+  /**
+   * Retry the same request later, not counted (1011 queued, 1010 busy, 1000 unavailable, 502/503/504,
+   * the harvester's own storage failed).
+   */
   | 'defer'
   /** Back off the whole endpoint (honouring Retry-After) and retry the same request (1020, 429). */
   | 'rate-limit'
@@ -45,6 +48,8 @@ export interface PolicyDecision {
   retryAfterMs?: number;
   /** Which row of the table matched, for logs and tests. */
   rule: string;
+  /** A failure of the harvester itself (`local`): its deferral does not rest the provider's endpoint. */
+  ownFault?: boolean;
 }
 
 interface Rule {
@@ -55,6 +60,8 @@ interface Rule {
   causes?: readonly FailureCause[];
   action: PolicyAction;
   expand?: boolean;
+  /** The harvester's own fault, not the provider's (see `PolicyDecision.ownFault`). */
+  ownFault?: boolean;
 }
 
 /**
@@ -64,6 +71,7 @@ interface Rule {
  */
 export const EXCEPTION_POLICY: readonly Rule[] = [
   { name: 'provider address not allowed (host policy)', causes: ['host-denied'], action: 'stop-job' },
+  { name: "harvester's own storage failed (local)", causes: ['local'], action: 'defer', ownFault: true },
   { name: 'rate limited (1020 / 429)', codes: [1020], statuses: [429], action: 'rate-limit' },
   { name: 'queued (1011)', codes: [1011], action: 'defer' },
   {
@@ -106,7 +114,14 @@ function decisionFor(
   status: number | undefined,
   retryAfterMs?: number,
 ): PolicyDecision {
-  return { action: rule.action, code: code ?? status, expand: rule.expand, retryAfterMs, rule: rule.name };
+  return {
+    action: rule.action,
+    code: code ?? status,
+    expand: rule.expand,
+    retryAfterMs,
+    rule: rule.name,
+    ...(rule.ownFault && { ownFault: true }),
+  };
 }
 
 /** Exceptions that came with data: 3040 flags partial, everything informational is kept. */
@@ -277,8 +292,9 @@ export type Deferral =
 
 /**
  * The next deferral of a request (`defer`): a queued report (1011, 202) is asked again after 1, 1, 2,
- * 3, 6 × `deferQueuedMs`, a busy or unavailable service after `deferBusyMs` doubled each time, never
- * sooner than the server's (capped) Retry-After; given up after `maxDeferrals` or `deferBudgetMs`.
+ * 3, 6 × `deferQueuedMs`, a busy or unavailable service (and a request the harvester's own storage
+ * failed) after `deferBusyMs` doubled each time, never sooner than the server's (capped) Retry-After;
+ * given up after `maxDeferrals` or `deferBudgetMs`. Only a busy or unavailable service rests as a whole.
  */
 export function deferral(
   decision: PolicyDecision,
@@ -295,8 +311,10 @@ export function deferral(
   const growth = queued ? [1, 1, 2, 3, 6][Math.min(deferrals - 1, 4)] : 2 ** (deferrals - 1);
   const retryAfter = Math.min(decision.retryAfterMs ?? 0, limits.maxRetryAfterMs);
   const delayMs = Math.max(base * growth, retryAfter);
-  // A busy or unavailable service rests as a whole; a queued report does not block other requests.
-  return { exhausted: false, deferrals, firstDeferredAt, delayMs, endpointRestMs: queued ? 0 : delayMs };
+  // A busy or unavailable service rests as a whole; a queued report does not block other requests, nor
+  // does a request the harvester failed itself.
+  const rests = !queued && !decision.ownFault;
+  return { exhausted: false, deferrals, firstDeferredAt, delayMs, endpointRestMs: rests ? delayMs : 0 };
 }
 
 /**

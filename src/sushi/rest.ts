@@ -228,6 +228,9 @@ class RestEndpoint implements ServiceEndpoint {
       }
       case 'invalid': {
         if (split.code === 'too_large') return makeFailure('too-large', split.message, this.secrets, facts);
+        // Not about the body: the harvester's own disk, or the connection while the body was read.
+        if (split.code === 'local_storage') return makeFailure('local', split.message, this.secrets, facts);
+        if (split.code === 'read_error') return makeFailure('transport', split.message, this.secrets, facts);
         const raw = response.body.captured();
         if (this.flavour.arrayBodyIsError && raw.complete && /^\uFEFF?\s*\[/.test(raw.text)) {
           return makeFailure('exception', raw.text, this.secrets, facts);

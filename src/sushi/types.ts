@@ -75,7 +75,12 @@ export type FailureCause =
   /** The body was larger than the configured maximum. */
   | 'too-large'
   /** The provider's address is not allowed by the host policy; no connection was made. */
-  | 'host-denied';
+  | 'host-denied'
+  /**
+   * The harvester could not process the answer: its own temporary storage failed (disk full, not
+   * writable, too many open files). The provider is not at fault.
+   */
+  | 'local';
 
 export interface FetchFailure {
   kind: 'failure';

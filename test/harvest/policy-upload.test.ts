@@ -1,7 +1,13 @@
 /** The exception policy table and the upsert record rules (counter-notes §2.5; folio-contract §7.7, §8.1–§8.3). */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { decide, EXCEPTION_POLICY } from '../../src/harvest/policy.ts';
+import {
+  decide,
+  deferral,
+  EXCEPTION_POLICY,
+  monthFailure,
+  type RetryLimits,
+} from '../../src/harvest/policy.ts';
 import { buildRecord } from '../../src/harvest/upload.ts';
 import { notReadyState } from '../../src/harvest/month-state.ts';
 import type { FetchResult } from '../../src/sushi/types.ts';
@@ -61,6 +67,7 @@ describe('exception policy', () => {
     ['unknown exception', failure({ exceptions: [ex(3210)] }), 'fail', true],
     ['HTTP 500', failure({ cause: 'http', httpStatus: 500 }), 'fail', false],
     ['connection refused', failure({ cause: 'transport' }), 'fail', false],
+    ["the harvester's own storage failed", failure({ cause: 'local' }), 'defer', false],
   ];
   for (const [name, result, action, expand] of cases) {
     it(`${name} → ${action}`, () => {
@@ -72,6 +79,51 @@ describe('exception policy', () => {
   it('keeps Retry-After for the rate-limit wait', () => {
     assert.equal(decide(failure({ cause: 'http', httpStatus: 429, retryAfterMs: 2000 })).retryAfterMs, 2000);
   });
+  describe("a failure of the harvester's own storage (local)", () => {
+    const limits: RetryLimits = {
+      deferQueuedMs: 600_000,
+      deferBusyMs: 300_000,
+      maxDeferrals: 3,
+      deferBudgetMs: 3_600_000,
+      maxRetryAfterMs: 0,
+    };
+    const local = decide(failure({ cause: 'local', reason: 'Local storage error: ... ENOSPC' }));
+
+    it('is deferred by its own row, as the harvester’s fault, and never counted against the provider', () => {
+      assert.deepEqual(local, {
+        action: 'defer',
+        code: undefined,
+        expand: undefined,
+        retryAfterMs: undefined,
+        rule: "harvester's own storage failed (local)",
+        ownFault: true,
+      });
+      const given = monthFailure(local);
+      assert.equal(given.counting, 'uncounted');
+      assert.deepEqual(given.state(undefined, 0), { state: 'deferred_timeout', code: undefined });
+    });
+
+    it('waits as a busy service does, without resting the provider’s endpoint; given up after maxDeferrals', () => {
+      const waits = [0, 1, 2].map((deferrals) =>
+        deferral(local, { deferrals, firstDeferredAt: 0 }, 1000, limits),
+      );
+      assert.deepEqual(
+        waits.map((w) => (w.exhausted ? 'exhausted' : [w.delayMs, w.endpointRestMs])),
+        [
+          [300_000, 0],
+          [600_000, 0],
+          [1_200_000, 0],
+        ],
+      );
+      assert.deepEqual(deferral(local, { deferrals: 3, firstDeferredAt: 0 }, 1000, limits), {
+        exhausted: true,
+      });
+      const busy = decide(failure({ cause: 'http', httpStatus: 503 }));
+      const rest = deferral(busy, { deferrals: 0 }, 1000, limits);
+      assert.equal(rest.exhausted ? -1 : rest.endpointRestMs, 300_000, 'a busy provider does rest');
+    });
+  });
+
   it('is one table with a row for every code group of counter-notes §2.5', () => {
     const codes = new Set(EXCEPTION_POLICY.flatMap((r) => r.codes ?? []));
     for (const c of [1000, 1010, 1011, 1020, 1030, 2000, 2010, 2020, 3000, 3010, 3030, 3031, 3032])

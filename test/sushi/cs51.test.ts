@@ -22,6 +22,7 @@ import {
   type Handler,
   type Stub,
 } from '../helpers/sushi.ts';
+import { failFs } from '../helpers/fail-fs.ts';
 
 after(closeDispatchers);
 
@@ -304,6 +305,45 @@ describe('cs51 responses', () => {
         assert.match(failure.reason, /^Report not valid: /);
       },
     );
+  });
+
+  it("the harvester's own spill storage failing → a local failure, not `Report not valid`", async () => {
+    const undo = failFs('mkdtemp', (path) => path.includes('counter-split-'), 'ENOSPC');
+    const stub = await startStub((_req, res) => reply(res, 200, trWithin('2022-01-01', '2022-03-31')));
+    try {
+      // A budget of one byte: the month buckets spill as soon as the first items are read.
+      const endpoint = cs51.create(provider('cs51', `${stub.url}/sushi`), undefined, TRANSPORT, {
+        splitterBucketBytes: 1,
+      });
+      const failure = assertFailure(await endpoint.fetchReport(Q1));
+      assert.equal(failure.cause, 'local');
+      assert.equal(failure.httpStatus, 200);
+      assert.match(
+        failure.reason,
+        /^Local storage error: the harvester's temporary storage failed creating a spill directory in .+: ENOSPC/,
+      );
+    } finally {
+      undo();
+      await stub.close();
+    }
+  });
+
+  it('a connection reset while the body is read (months spilling) → transport failure', async () => {
+    const body = trWithin('2022-01-01', '2022-03-31');
+    const stub = await startStub((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      res.write(body.slice(0, body.length / 2), () => res.socket?.destroy());
+    });
+    try {
+      const endpoint = cs51.create(provider('cs51', `${stub.url}/sushi`), undefined, TRANSPORT, {
+        splitterBucketBytes: 1,
+      });
+      const failure = assertFailure(await endpoint.fetchReport(Q1));
+      assert.equal(failure.cause, 'transport', failure.reason);
+      assert.match(failure.reason, /^Connection error: /);
+    } finally {
+      await stub.close();
+    }
   });
 
   it('gzip-compressed reports are split as well', async () => {

@@ -1,4 +1,5 @@
 /** A 2xx COUNTER 4 response → FetchResult (shared by cs41 and NSS; folio-contract §7.10.3, §7.9). */
+import { findLocalStorageError, localStorageReason } from '../../counter/local-storage.ts';
 import { r4MonthsOf } from '../../counter/r4-months.ts';
 import type { YearMonth } from '../../counter/year-month.ts';
 import { fromTransportFailure, makeFailure, retryAfterFacts, type FailureFacts } from '../failure.ts';
@@ -81,6 +82,8 @@ export async function r4Result(
   } catch (error) {
     const failure = error instanceof BodyError ? error.failure : response.body.failure();
     if (failure) return fromTransportFailure(failure, secrets, facts);
+    const local = findLocalStorageError(error);
+    if (local) return makeFailure('local', localStorageReason(local), secrets, facts);
     return makeFailure('invalid', `${texts.unreadablePrefix}${String(error)}`, secrets, facts);
   }
   const problem = invalidity(parsed, texts);
