@@ -6,7 +6,7 @@ export type ThreadRequest =
   | { id: number; op: 'commit' }
   | { id: number; op: 'close' };
 
-/** The answer to request `id`; id 0 answers the opening of the database. */
+/** The answer to request `id` (sent in arrays of answers); id 0 answers the opening of the database. */
 export type ThreadAnswer =
   | { id: number; ok: true; result?: QueryResult<unknown> }
   | { id: number; ok: false; error: Record<string, unknown> };

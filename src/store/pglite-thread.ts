@@ -10,14 +10,30 @@ import { errorFields } from './pglite-thread-protocol.ts';
 
 const port = parentPort!;
 
+/**
+ * Answers go out together once the requests that arrived together are done (a message to another
+ * thread costs more than a statement of the harvest's); a lone request's answer goes out at once,
+ * after this turn of the event loop.
+ */
+let outbox: ThreadAnswer[] = [];
+function post(answer: ThreadAnswer): void {
+  if (outbox.length === 0) setImmediate(flush);
+  outbox.push(answer);
+}
+function flush(): void {
+  const answers = outbox;
+  outbox = [];
+  port.postMessage(answers);
+}
+
 try {
   const session = new LocalSession(await openPglite(workerData as SessionParams));
   port.on('message', (request: ThreadRequest) => {
-    void answer(session, request).then((message) => port.postMessage(message));
+    void answer(session, request).then(post);
   });
-  port.postMessage({ id: 0, ok: true } satisfies ThreadAnswer);
+  post({ id: 0, ok: true });
 } catch (err) {
-  port.postMessage({ id: 0, ok: false, error: errorFields(err) } satisfies ThreadAnswer);
+  post({ id: 0, ok: false, error: errorFields(err) });
 }
 
 let queue: Promise<unknown> = Promise.resolve();

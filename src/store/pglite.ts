@@ -171,12 +171,14 @@ class ThreadSession implements PgliteSession {
   private stopped: Error | undefined;
 
   private constructor(private readonly worker: Worker) {
-    worker.on('message', (answer: ThreadAnswer) => {
-      const entry = this.waiting.get(answer.id);
-      if (!entry) return;
-      this.waiting.delete(answer.id);
-      if (this.waiting.size === 0) worker.unref();
-      entry.resolve(answer);
+    worker.on('message', (answers: ThreadAnswer[]) => {
+      for (const answer of answers) {
+        const entry = this.waiting.get(answer.id);
+        if (!entry) continue;
+        this.waiting.delete(answer.id);
+        if (this.waiting.size === 0) worker.unref();
+        entry.resolve(answer);
+      }
     });
     const stop = (reason: Error) => {
       this.stopped ??= reason;
