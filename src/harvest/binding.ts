@@ -3,6 +3,7 @@
  * `max_failed_attempts`: what every request of its job needs. Bindings are kept per job, reloaded after
  * a while or by a process that did not plan the job.
  */
+import { ITEMS_HELD_PER_SLOT } from './context.ts';
 import type { HarvestConfig } from '../config.ts';
 import type { ServiceContext } from '../context.ts';
 import type { ErmStore } from '../erm/port.ts';
@@ -100,8 +101,11 @@ export class Bindings {
       );
     const endpoint = createEndpoint(provider, aggregator, this.transport(), {
       enableStandardViews: this.ctx.config.harvest.enableStandardViews,
-      // Up to REQUEST_CONCURRENCY responses are split at once; they share the splitter's part of the bound.
-      splitterBucketBytes: memoryBudgets().splitterBucketBytes(this.ctx.config.harvest.requestConcurrency),
+      // Up to REQUEST_CONCURRENCY responses are split at once and as many more are being stored
+      // (item-workers.ts); they share the splitter's part of the bound.
+      splitterBucketBytes: memoryBudgets().splitterBucketBytes(
+        this.ctx.config.harvest.requestConcurrency * ITEMS_HELD_PER_SLOT,
+      ),
     });
     for (const s of endpoint.secrets) secrets.add(s);
     return {

@@ -7,6 +7,13 @@ import type { Bindings, ProviderBinding } from './binding.ts';
 import type { EndpointPaces, PaceAfterAnswer } from './pace.ts';
 import type { HarvestTally, ReportLater } from './tally.ts';
 
+/**
+ * Items a process holds per request slot: those whose request is in flight and those whose answer is
+ * being stored. The answers being stored keep their month buckets, so the splitter's memory budget is
+ * shared by this many responses per slot (binding.ts).
+ */
+export const ITEMS_HELD_PER_SLOT = 2;
+
 /** Built once by the HarvestEngine. */
 export interface HarvestParts {
   ctx: ServiceContext;

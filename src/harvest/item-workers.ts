@@ -1,7 +1,8 @@
 /**
  * The item workers of one process: claim requests as politeness allows (up to `requestConcurrency` in
  * flight), fetch each one, let the policy decide and act on it, and end the provider job after its last
- * item. Beside them a heartbeat keeps this process's items alive, and a reaper puts the items of a dead
+ * item. A request's slot is free again once its answer has been read: storing its months (the
+ * database's work) goes on beside the next requests, up to `ITEMS_HELD_PER_SLOT` items per slot. Beside them a heartbeat keeps this process's items alive, and a reaper puts the items of a dead
  * process back in the queue (whichever process took them) and ends jobs whose end was never recorded.
  */
 import { setMaxListeners } from 'node:events';
@@ -16,7 +17,7 @@ import type { ClaimedItem, JobItemsLeft } from '../store/sql/work-items.ts';
 import type { FetchResult } from '../sushi/types.ts';
 import type { ActOutcome, DecisionActions } from './actions.ts';
 import type { ProviderBinding } from './binding.ts';
-import type { HarvestParts } from './context.ts';
+import { ITEMS_HELD_PER_SLOT, type HarvestParts } from './context.ts';
 import type { PaceAfterAnswer } from './pace.ts';
 import { ReportOffers } from './offers.ts';
 import { itemDates } from './planner.ts';
@@ -26,6 +27,8 @@ import type { ProviderRuns } from './provider-run.ts';
 
 export class ItemWorkers {
   private readonly running = new Map<string, Promise<void>>();
+  /** Items claimed whose request has not been answered yet (at most `requestConcurrency`). */
+  private inFlight = 0;
   private readonly loops: Loop[] = [];
   private readonly workers: Loop;
   private readonly abort = new AbortController();
@@ -121,16 +124,27 @@ export class ItemWorkers {
 
   private async fill(): Promise<void> {
     const { ctx, queue } = this.parts;
+    const slots = ctx.config.harvest.requestConcurrency;
     // Every free slot in one claim; a claim that finds fewer items than slots ends the round.
-    while (!this.stopping && this.running.size < ctx.config.harvest.requestConcurrency) {
-      const free = ctx.config.harvest.requestConcurrency - this.running.size;
+    for (;;) {
+      const free = Math.min(slots - this.inFlight, slots * ITEMS_HELD_PER_SLOT - this.running.size);
+      if (this.stopping || free <= 0) break;
       const items = await queue.claimMany(this.now(), free);
       for (const item of items) {
-        const done = this.processAndFinish(item)
+        this.inFlight++;
+        let answered = false;
+        const slotFree = () => {
+          if (answered) return;
+          answered = true;
+          this.inFlight--;
+          this.workers.wake();
+        };
+        const done = this.processAndFinish(item, slotFree)
           .catch((err: unknown) =>
             ctx.log.error({ err: String(err), item: item.id }, 'work item failed unexpectedly'),
           )
           .finally(() => {
+            slotFree();
             this.running.delete(item.id);
             this.workers.wake();
           });
@@ -154,17 +168,17 @@ export class ItemWorkers {
   }
 
   /** One request; when it was its job's last item, the job ends here (not at the reaper's next round). */
-  private async processAndFinish(item: ClaimedItem): Promise<void> {
-    const left = await this.process(item);
+  private async processAndFinish(item: ClaimedItem, answered: () => void): Promise<void> {
+    const left = await this.process(item, answered);
     if (!this.abort.signal.aborted) await this.runs.finishIfDone(item.jobId, left);
   }
 
   /**
    * One request, start to end; every outcome ends with the item removed, re-queued or expanded.
    * Returns the job's items left as the removal of this one counted them (undefined when not removed
-   * so; `ProviderRuns.finishIfDone`).
+   * so; `ProviderRuns.finishIfDone`). `answered`: the request has its answer (read whole), its slot is free.
    */
-  private async process(item: ClaimedItem): Promise<JobItemsLeft | undefined> {
+  private async process(item: ClaimedItem, answered: () => void): Promise<JobItemsLeft | undefined> {
     const { ctx, queue, bindings } = this.parts;
     // The run as the claim read it (one statement less per request); read now for an item taken otherwise.
     const run = item.run !== undefined ? (item.run ?? undefined) : await getRun(ctx.db, item.jobId);
@@ -205,6 +219,7 @@ export class ItemWorkers {
       const e = err as Error;
       result = { kind: 'failure', cause: 'transport', exceptions: [], reason: `${e.name}: ${e.message}` };
     }
+    answered();
     if (this.abort.signal.aborted) {
       // Stopping: the item goes back to the queue untouched.
       if (result.kind === 'data') await result.data.dispose().catch(() => {});
