@@ -4,18 +4,18 @@
  * file part is streamed to a temporary file (never held in memory), read and split whole
  * (harvest/file-upload.ts), and only then are all months stored in one transaction. Answers: 200
  * `Saved report with ids: a,b`; 400 `{code, message, details}` for every refused file, with nothing
- * stored; 507 in the same shape (code `OTHER`) when the harvester's own temporary storage failed while
- * the file was split or its months read back.
+ * stored; 507 in the same shape (code `OTHER`) when the harvester's own temporary storage failed: its
+ * directory could not be made, the file could not be written to it or read back, or its conversion,
+ * split or months could not be written or read back.
  */
 import multipart from '@fastify/multipart';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.ts';
+import { LocalFileWriter, makeLocalDirectory, removeLocal } from '../counter/index.ts';
 import { formatDateTime } from '../dates.ts';
 import { MonthsExistError } from '../erm/counter-reports.ts';
 import type { LocalRecords } from '../erm/local-records.ts';
@@ -47,7 +47,10 @@ function isFileTooLarge(err: unknown): boolean {
   return (err as { code?: string } | null)?.code === 'FST_REQ_FILE_TOO_LARGE';
 }
 
-/** Streams the request's one file part to `dir`; the path and the part's file name. */
+/**
+ * Streams the request's one file part to `dir`; the path and the part's file name. Writing the file is
+ * the harvester's storage (a LocalStorageError when it fails); reading the part is the request's.
+ */
 async function receiveFile(
   req: FastifyRequest,
   dir: string,
@@ -61,12 +64,23 @@ async function receiveFile(
       throw new UploadError('MULTIPLE_FILES_NOT_SUPPORTED');
     }
     const path = join(dir, 'upload');
+    let file: LocalFileWriter;
     try {
-      await pipeline(part.file, createWriteStream(path));
+      file = await LocalFileWriter.create(path);
+    } catch (err) {
+      part.file.resume();
+      throw err;
+    }
+    try {
+      await pipeline(part.file, async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) await file.write(chunk);
+      });
     } catch (err) {
       if (isFileTooLarge(err))
         throw new UploadError('MAXIMUM_FILESIZE_EXCEEDED', `The maximum file size is ${limit} bytes.`);
       throw err;
+    } finally {
+      await file.close();
     }
     if (part.file.truncated)
       throw new UploadError('MAXIMUM_FILESIZE_EXCEEDED', `The maximum file size is ${limit} bytes.`);
@@ -122,8 +136,9 @@ export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
               reply,
               new UploadError('UNSUPPORTED_FILE_FORMAT', 'Send the file as multipart/form-data'),
             );
-          const dir = await mkdtemp(join(tmpdir(), 'harvester-upload-'));
+          let dir: string | undefined;
           try {
+            dir = await makeLocalDirectory(tmpdir(), 'harvester-upload-', 'a directory for the upload');
             const provider = await providerOf(store, req.tenant, providerId);
             const file = await receiveFile(req, dir, limit);
             const prepared = await prepareUpload(file.path, file.fileName, {
@@ -169,7 +184,7 @@ export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
               );
             throw err;
           } finally {
-            await rm(dir, { recursive: true, force: true });
+            if (dir) await removeLocal(dir);
           }
         },
       );

@@ -6,9 +6,12 @@ export { type Finding, type FindingCode } from './item-split.ts';
 export { type BucketStats } from './month-buckets.ts';
 export {
   findLocalStorageError,
+  LocalFileWriter,
   LocalStorageError,
   localStorageReason,
+  makeLocalDirectory,
   readingLocalStorage,
+  removeLocal,
 } from './local-storage.ts';
 export {
   headerForMonth,

@@ -11,10 +11,10 @@
  * is thrown as a LocalStorageError (local-storage.ts): the harvester's disk failed, not the data.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { mkdtemp, open, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onLocalStorage, readingLocalStorage } from './local-storage.ts';
+import { makeLocalDirectory, onLocalStorage, readingLocalStorage, removeLocal } from './local-storage.ts';
 import type { YearMonth } from './year-month.ts';
 
 export interface BucketLimits {
@@ -340,9 +340,7 @@ export class MonthBuckets implements LineTarget {
 
   private async ensureSpillDir(): Promise<string> {
     const parent = this.limits.tmpDir ?? tmpdir();
-    this.spillDir ??= await onLocalStorage(`creating a spill directory in ${parent}`, () =>
-      mkdtemp(join(parent, 'counter-split-')),
-    );
+    this.spillDir ??= await makeLocalDirectory(parent, 'counter-split-', 'a spill directory');
     return this.spillDir;
   }
 
@@ -402,6 +400,6 @@ export class MonthBuckets implements LineTarget {
     this.freeBlocks.length = 0;
     this.inMemoryBytes = 0;
     const dir = this.spillDir;
-    if (dir) await onLocalStorage(`removing ${dir}`, () => rm(dir, { recursive: true, force: true }));
+    if (dir) await removeLocal(dir);
   }
 }

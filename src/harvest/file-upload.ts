@@ -7,17 +7,20 @@
  * into R4 month buckets (counter/tabular/read-r4.ts) and stored as a cs41 harvest stores its months.
  * Every fault is an `UploadError` with mod-erm-usage's codes
  * (`POST /counter-reports/multipartupload/provider/{id}`), naming the place where it can. A fault of the
- * harvester's own temporary storage while the file is split is not the file's: `localStorageUploadError`.
+ * harvester's own temporary storage (its directories, the JSON conversion, spill files, reading the
+ * uploaded file back) is not the file's: it arrives as a LocalStorageError, answered by
+ * `localStorageUploadError`.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import {
   findLocalStorageError,
+  LocalFileWriter,
   localStorageReason,
+  makeLocalDirectory,
   readingLocalStorage,
+  removeLocal,
   splitReportStream,
   type CounterRelease,
   type Diagnostic,
@@ -182,8 +185,8 @@ async function prepareR4Upload(
       'UNSUPPORTED_REPORT_RELEASE',
       `The file is a COUNTER release 4 report; the provider harvests release ${configured}`,
     );
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'upload-'));
-  const dispose = () => rm(dir, { recursive: true, force: true });
+  const dir = await workDirectory(options);
+  const dispose = () => removeLocal(dir);
   let report;
   try {
     report = await readR4Tabular(rowsOf(format, path), { tmpDir: dir });
@@ -221,26 +224,41 @@ async function prepareR4Upload(
   };
 }
 
+/** A directory of this upload's own in `options.tmpDir` (the route's) for its temporary files. */
+function workDirectory(options: PrepareOptions): Promise<string> {
+  return makeLocalDirectory(options.tmpDir ?? tmpdir(), 'upload-', 'a temporary directory');
+}
+
+/** Text collected before it is written to the JSON conversion. */
+const WRITE_CHARS = 256 * 1024;
+
 async function writeTabularAsJson(
   format: TabularFormat,
   path: string,
   out: string,
   tmpDir: string,
 ): Promise<void> {
-  const stream = createWriteStream(out, { encoding: 'utf8' });
+  const file = await LocalFileWriter.create(out);
+  let pending = '';
+  const flush = async (): Promise<void> => {
+    const text = pending;
+    pending = '';
+    if (text !== '') await file.write(text);
+  };
   try {
     await tabularToJson(
       rowsOf(format, path),
       async (text) => {
-        if (!stream.write(text)) await once(stream, 'drain');
+        pending += text;
+        if (pending.length >= WRITE_CHARS) await flush();
       },
       { tmpDir },
     );
+    await flush();
   } catch (error) {
     tabularFault(format, error);
   } finally {
-    stream.end();
-    await once(stream, 'close');
+    await file.close();
   }
 }
 
@@ -288,11 +306,11 @@ export async function prepareUpload(
     );
   if (format !== 'json' && (await isR4File(format, path)))
     return prepareR4Upload(format, path, fileName, options);
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'upload-'));
+  const dir = await workDirectory(options);
   let split: SplitReport | undefined;
   const dispose = async () => {
     await split?.dispose();
-    await rm(dir, { recursive: true, force: true });
+    await removeLocal(dir);
   };
   try {
     let jsonPath = path;

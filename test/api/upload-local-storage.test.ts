@@ -10,8 +10,7 @@ import { hugeReportChunks } from '../../mock/huge.ts';
 import type { RunningService } from '../../src/server.ts';
 import { failFs } from '../helpers/fail-fs.ts';
 import { startOn } from '../helpers/service.ts';
-import { create, udp } from '../helpers/store.ts';
-import { upload } from '../helpers/upload.ts';
+import { storedMonths, upload, uploadProvider } from '../helpers/upload.ts';
 
 /** One month of about 5 MiB: above the splitter's 4 MiB threshold, so the month spills to disk. */
 const LARGE_TR = [
@@ -27,30 +26,6 @@ describe('upload: the harvester’s own storage fails', () => {
     await svc?.close();
   });
 
-  const provider = async (label: string): Promise<string> =>
-    (
-      await create(
-        svc,
-        '/usage-data-providers',
-        udp(label, {
-          harvestingConfig: {
-            harvestingStatus: 'active',
-            harvestVia: 'sushi',
-            reportRelease: '5.1',
-            requestedReports: ['TR'],
-          },
-        }),
-      )
-    ).id as string;
-
-  const storedMonths = async (providerId: string): Promise<number> => {
-    const res = await svc.ctx.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM diku_mod_erm_usage_harvester.counter_reports WHERE jsonb->>'providerId' = $1`,
-      [providerId],
-    );
-    return res.rows[0].n;
-  };
-
   const cases: [string, () => () => void, RegExp][] = [
     [
       'no spill directory can be made (disk full)',
@@ -65,7 +40,7 @@ describe('upload: the harvester’s own storage fails', () => {
   ];
   for (const [what, fail, details] of cases)
     it(`${what}: 507 OTHER saying the file is not at fault; nothing stored`, async () => {
-      const pid = await provider(what);
+      const pid = await uploadProvider(svc, what, '5.1');
       const undo = fail();
       let res;
       try {
@@ -81,14 +56,14 @@ describe('upload: the harvester’s own storage fails', () => {
         res.json.details,
         /The file is not at fault and nothing was stored; upload it again later\.$/,
       );
-      assert.equal(await storedMonths(pid), 0);
+      assert.equal(await storedMonths(svc, pid), 0);
     });
 
   it('the same file is stored once the disk works', async () => {
-    const pid = await provider('disk works');
+    const pid = await uploadProvider(svc, 'disk works', '5.1');
     const res = await upload(svc, pid, 'TR_2022-01.json', LARGE_TR);
     assert.equal(res.status, 200, res.text);
-    assert.equal(await storedMonths(pid), 1);
+    assert.equal(await storedMonths(svc, pid), 1);
   });
 
   it('the OpenAPI document lists the 507 answer of the upload', async () => {

@@ -14,9 +14,8 @@ import { startMockCounterServer, type MockCounterServer } from '../../mock/count
 import type { RunningService } from '../../src/server.ts';
 import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 import { backends } from '../helpers/service.ts';
-import { create, udp } from '../helpers/store.ts';
 import { FIXTURES } from '../helpers/sushi.ts';
-import { upload } from '../helpers/upload.ts';
+import { storedMonths, tsvAsCsv, upload, uploadProvider } from '../helpers/upload.ts';
 
 const JR1 = readFileSync(join(FIXTURES, 'r4', 'JR1.tsv'), 'utf8');
 const DB1 = readFileSync(join(FIXTURES, 'r4', 'DB1.csv'), 'utf8');
@@ -36,14 +35,6 @@ function journals(record: Record<string, any>) {
       .filter((i) => i.metricType === 'FT_TOTAL')
       .map((i) => i.count),
   }));
-}
-
-async function countRows(svc: RunningService, providerId: string): Promise<number> {
-  const res = await svc.ctx.db.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM diku_mod_erm_usage_harvester.counter_reports WHERE jsonb->>'providerId' = $1`,
-    [providerId],
-  );
-  return Number(res.rows[0].n);
 }
 
 for (const backend of backends()) {
@@ -75,32 +66,7 @@ for (const backend of backends()) {
       await mock?.close();
     });
 
-    const provider = async (release: string, label: string) =>
-      (
-        await create(
-          svc,
-          '/usage-data-providers',
-          udp(label, {
-            harvestingConfig: {
-              harvestingStatus: 'active',
-              harvestVia: 'sushi',
-              reportRelease: release,
-              requestedReports: ['JR1'],
-            },
-          }),
-        )
-      ).id as string;
-
-    const asCsv = (tsv: string) =>
-      tsv
-        .split('\n')
-        .map((line) =>
-          line
-            .split('\t')
-            .map((c) => (/[",\r]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c))
-            .join(','),
-        )
-        .join('\r\n');
+    const provider = (release: string, label: string) => uploadProvider(svc, label, release, ['JR1']);
 
     async function asXlsx(tsv: string): Promise<Uint8Array> {
       const ExcelJS = (await import('exceljs')).default;
@@ -122,7 +88,7 @@ for (const backend of backends()) {
     for (const format of ['tsv', 'csv', 'xlsx'] as const)
       it(`JR1 as ${format}: the months, items and counts a COUNTER 4 harvest of the same usage stores`, async () => {
         const pid = await provider('4', `r4 ${format}`);
-        const content = format === 'tsv' ? JR1 : format === 'csv' ? asCsv(JR1) : await asXlsx(JR1);
+        const content = format === 'tsv' ? JR1 : format === 'csv' ? tsvAsCsv(JR1) : await asXlsx(JR1);
         const res = await upload(svc, pid, `JR1.${format}`, content);
         assert.equal(res.status, 200, res.text);
         assert.match(res.text, /^Saved report with ids: [0-9a-f-]{36},[0-9a-f-]{36},[0-9a-f-]{36}$/);
@@ -302,7 +268,7 @@ for (const backend of backends()) {
         'the same records, replaced',
       );
       assert.ok(after.every((r) => r.harvestState?.source === 'upload'));
-      assert.equal(await countRows(svc, harvestedId), 3);
+      assert.equal(await storedMonths(svc, harvestedId), 3);
     });
 
     const lines = JR1.split('\n');
@@ -350,7 +316,7 @@ for (const backend of backends()) {
         assert.equal(res.status, 400, res.text);
         assert.equal(res.json.code, code, res.text);
         assert.match(res.json.details, details);
-        assert.equal(await countRows(svc, pid), 0);
+        assert.equal(await storedMonths(svc, pid), 0);
       });
 
     it('a COUNTER 5 file for a release 4 provider is refused', async () => {
@@ -358,7 +324,7 @@ for (const backend of backends()) {
       const res = await upload(svc, pid, 'TR.tsv', readFileSync(join(FIXTURES, 'r51', 'TR_sample_r51.tsv')));
       assert.equal(res.status, 400, res.text);
       assert.equal(res.json.code, 'UNSUPPORTED_REPORT_RELEASE');
-      assert.equal(await countRows(svc, pid), 0);
+      assert.equal(await storedMonths(svc, pid), 0);
     });
   });
 }

@@ -18,9 +18,8 @@ import {
 import type { RunningService } from '../../src/server.ts';
 import { addProvider, reportsOf, waitForJobs } from '../helpers/harvest.ts';
 import { backends, call } from '../helpers/service.ts';
-import { create, udp } from '../helpers/store.ts';
 import { FIXTURES } from '../helpers/sushi.ts';
-import { upload } from '../helpers/upload.ts';
+import { storedMonths, tsvAsCsv, tsvAsXlsx, upload, uploadProvider } from '../helpers/upload.ts';
 
 const R51_TR = join(FIXTURES, 'r51', 'TR_sample_r51');
 const R50_DR = join(FIXTURES, 'r50', 'Sample-DR');
@@ -32,14 +31,6 @@ function usageOf(records: Record<string, any>[]) {
     release: r.release,
     usageTotals: r.usageTotals,
   }));
-}
-
-async function countRows(svc: RunningService, providerId: string): Promise<number> {
-  const res = await svc.ctx.db.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM diku_mod_erm_usage_harvester.counter_reports WHERE jsonb->>'providerId' = $1`,
-    [providerId],
-  );
-  return Number(res.rows[0].n);
 }
 
 for (const backend of backends()) {
@@ -78,21 +69,7 @@ for (const backend of backends()) {
       await mock?.close();
     });
 
-    const provider = async (release: string, label: string) =>
-      (
-        await create(
-          svc,
-          '/usage-data-providers',
-          udp(label, {
-            harvestingConfig: {
-              harvestingStatus: 'active',
-              harvestVia: 'sushi',
-              reportRelease: release,
-              requestedReports: ['TR'],
-            },
-          }),
-        )
-      ).id as string;
+    const provider = (release: string, label: string) => uploadProvider(svc, label, release, ['TR']);
 
     for (const ext of ['json', 'tsv'] as const) {
       it(`R5.1 TR as ${ext}: the months and totals a harvest of the sample stores`, async () => {
@@ -164,29 +141,12 @@ for (const backend of backends()) {
 
     it('csv and xlsx of the same report store the same totals as its tsv', async () => {
       const tsv = readFileSync(`${R51_TR}.tsv`, 'utf8');
-      const csv = tsv
-        .split('\n')
-        .map((line) =>
-          line
-            .split('\t')
-            .map((c) => (/[",\r]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c))
-            .join(','),
-        )
-        .join('\r\n');
       const pid = await provider('5.1', 'upload csv');
-      const res = await upload(svc, pid, 'tr.csv', csv);
+      const res = await upload(svc, pid, 'tr.csv', tsvAsCsv(tsv));
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(usageOf(await reportsOf(svc, pid)), usageOf(harvested51));
 
-      const ExcelJS = (await import('exceljs')).default;
-      const wb = new ExcelJS.Workbook();
-      const sheet = wb.addWorksheet('TR');
-      for (const line of tsv
-        .replace(/^\uFEFF/, '')
-        .split('\n')
-        .slice(0, -1))
-        sheet.addRow(line.split('\t').map((c) => (/^\d+$/.test(c) && c.length < 10 ? Number(c) : c)));
-      const xlsx = new Uint8Array(await wb.xlsx.writeBuffer());
+      const xlsx = await tsvAsXlsx(tsv);
       const pid2 = await provider('5.1', 'upload xlsx');
       const res2 = await upload(svc, pid2, 'tr.xlsx', xlsx);
       assert.equal(res2.status, 200, res2.text);
@@ -218,7 +178,7 @@ for (const backend of backends()) {
         'the same records, replaced',
       );
       assert.equal(after[0].harvestState.fileName, 'dr-again.tsv');
-      assert.equal(await countRows(svc, pid), 3);
+      assert.equal(await storedMonths(svc, pid), 3);
     });
 
     it('a harvested month is kept too: uploading over harvested months needs overwrite', async () => {
@@ -281,7 +241,7 @@ for (const backend of backends()) {
         assert.equal(res.status, 400, res.text);
         assert.equal(res.json.code, code ?? 'INVALID_REPORT_CONTENT', res.text);
         assert.match(res.json.details, details);
-        assert.equal(await countRows(svc, pid), 0);
+        assert.equal(await storedMonths(svc, pid), 0);
       });
 
     it('refuses a file above HARVESTER_UPLOAD_LIMIT_BYTES, storing nothing', async () => {
@@ -298,7 +258,7 @@ for (const backend of backends()) {
         message: 'The file size exceeds the maximum allowed size.',
         details: 'The maximum file size is 200000 bytes.',
       });
-      assert.equal(await countRows(svc, pid), 0);
+      assert.equal(await storedMonths(svc, pid), 0);
     });
 
     it('refuses a file of another release than the provider harvests', async () => {
@@ -307,7 +267,7 @@ for (const backend of backends()) {
       assert.equal(res.status, 400);
       assert.equal(res.json.code, 'UNSUPPORTED_REPORT_RELEASE');
       assert.match(res.json.details, /release 5\.1 report; the provider harvests release 5/);
-      assert.equal(await countRows(svc, pid), 0);
+      assert.equal(await storedMonths(svc, pid), 0);
     });
 
     it('a failure in the middle of storing leaves none of the months (one transaction)', async () => {
@@ -325,7 +285,7 @@ for (const backend of backends()) {
       try {
         const res = await upload(svc, pid, 'TR.json', readFileSync(`${R51_TR}.json`));
         assert.equal(res.status, 500);
-        assert.equal(await countRows(svc, pid), 0);
+        assert.equal(await storedMonths(svc, pid), 0);
         const totals = await svc.ctx.db.query(
           `SELECT 1 FROM diku_mod_erm_usage_harvester.usage_totals WHERE provider_id = $1`,
           [pid],

@@ -206,3 +206,38 @@ function byFirstMonthWithUsage(rows: string[][]): string[][] {
       .map((x) => x.row),
   ];
 }
+
+/**
+ * A large R5.1 IR tsv: the official sample's header rows and headings, then `items` rows for each of
+ * `parents` journals, item i of every parent before item i+1 (so the rows of one parent lie far apart
+ * and are grouped across the whole file); each row 1 request in Jan-2022 and 2 in Feb-2022.
+ */
+export function spreadIrTsv(parents: number, items: number): string {
+  const tsv = readFileSync(join(FIXTURES, 'r51', 'IR_sample_r51.tsv'), 'utf8').replace(/^\uFEFF/, '');
+  const lines = tsv.split('\n');
+  const headings = lines.findIndex((l) => l.startsWith('Item\t'));
+  const cols = lines[headings].split('\t');
+  const at = (name: string) => cols.indexOf(name);
+  const rows: string[] = [];
+  for (let item = 0; item < items; item += 1)
+    for (let parent = 0; parent < parents; parent += 1) {
+      const cells = cols.map(() => '');
+      cells[at('Item')] = `Item ${parent}-${item}`;
+      cells[at('Platform')] = 'Platform 1';
+      cells[at('Parent_Title')] = `Journal ${parent}`;
+      cells[at('Parent_Data_Type')] = 'Journal';
+      cells[at('Parent_Online_ISSN')] = `1234-${String(parent).padStart(4, '0')}`;
+      cells[at('Data_Type')] = 'Article';
+      cells[at('YOP')] = '2022';
+      cells[at('Access_Type')] = 'Controlled';
+      cells[at('Access_Method')] = 'Regular';
+      cells[at('Metric_Type')] = 'Total_Item_Requests';
+      cells[at('Reporting_Period_Total')] = '3';
+      cells[at('Jan-2022')] = '1';
+      cells[at('Feb-2022')] = '2';
+      for (const m of ['Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'])
+        cells[at(`${m}-2022`)] = '0';
+      rows.push(cells.join('\t'));
+    }
+  return [...lines.slice(0, headings + 1), ...rows, ''].join('\n');
+}

@@ -2,9 +2,15 @@
  * Rows of an uploaded tabular file, one at a time: tab-separated (lines split at tabs), comma-separated
  * (RFC 4180 quotes, also across chunk borders) and xlsx (the first worksheet, read by exceljs's
  * streaming reader). Cells are strings; an xlsx number becomes its decimal text.
+ *
+ * The file is the harvester's copy of the upload in its temporary directory, and exceljs copies the
+ * worksheets it meets before the shared strings to temporary files of its own: a file-system error of
+ * either is thrown as a LocalStorageError (../local-storage.ts), not as a fault of the file.
  */
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type ExcelJS from 'exceljs';
+import { LocalStorageError, onLocalStorage, readingLocalStorage } from '../local-storage.ts';
 import { TabularReadError } from './read.ts';
 
 /** The longest row taken (characters): a longer one is no COUNTER row, and would fill memory. */
@@ -17,12 +23,21 @@ function tooLong(row: number): TabularReadError {
   );
 }
 
+const READ_BYTES = 256 * 1024;
+
+/** The file's text in chunks; opening or reading it failing is a LocalStorageError. */
+async function* textOf(path: string): AsyncGenerator<string> {
+  const handle = await onLocalStorage(`reading ${path}`, () => open(path, 'r'));
+  const stream = handle.createReadStream({ encoding: 'utf8', highWaterMark: READ_BYTES });
+  yield* readingLocalStorage(`reading ${path}`, stream as AsyncIterable<string>);
+}
+
 /** Lines of a text stream (LF or CRLF), without their line ends. */
 async function* lines(path: string): AsyncGenerator<string> {
   let rest = '';
   let row = 0;
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
-    const text = rest + (chunk as string);
+  for await (const chunk of textOf(path)) {
+    const text = rest + chunk;
     const parts = text.split('\n');
     rest = parts.pop() ?? '';
     if (rest.length > MAX_ROW_CHARS) throw tooLong(row + parts.length + 1);
@@ -49,8 +64,7 @@ export async function* csvRows(path: string): AsyncGenerator<string[]> {
   let pendingCr = false;
   let rowNumber = 1;
   let rowChars = 0;
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
-    const text = chunk as string;
+  for await (const text of textOf(path)) {
     rowChars += text.length;
     if (rowChars > MAX_ROW_CHARS) throw tooLong(rowNumber);
     for (let i = 0; i < text.length; i += 1) {
@@ -115,11 +129,30 @@ function cellText(value: unknown): string {
   return '';
 }
 
+/** Whether `error` came from a system call (it names one: a file-system error, not a fault of the zip or XML). */
+function isSystemError(error: unknown): boolean {
+  return typeof (error as { syscall?: unknown } | null)?.syscall === 'string';
+}
+
 /** The rows of the first worksheet, streamed (shared strings are kept, the cells are not). */
 export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
   // Loaded on the first xlsx file: exceljs is large (about 26 MB resident) and most services never read one.
   const { default: excel } = await import('exceljs');
-  const reader = new excel.stream.xlsx.WorkbookReader(path, {
+  const handle = await onLocalStorage(`reading ${path}`, () => open(path, 'r'));
+  // exceljs pipes its input into the unzipper, which never hears of an error of the input: a read that
+  // fails is kept here and ends the input (the unzipper then finds the zip cut short), and is thrown.
+  let readFailure: unknown;
+  let streaming = false;
+  async function* bytes(): AsyncGenerator<Buffer> {
+    streaming = true;
+    try {
+      yield* handle.createReadStream({ highWaterMark: READ_BYTES }) as AsyncIterable<Buffer>;
+    } catch (error) {
+      readFailure = error;
+    }
+  }
+  const input = Readable.from(bytes(), { objectMode: false });
+  const reader = new excel.stream.xlsx.WorkbookReader(input, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',
@@ -127,17 +160,30 @@ export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
     styles: 'cache',
     entries: 'ignore',
   });
-  for await (const sheet of reader) {
-    let next = 1;
-    for await (const row of sheet as AsyncIterable<ExcelJS.Row>) {
-      // Rows left out of the sheet (empty rows) still count.
-      for (; next < row.number; next += 1) yield [];
-      next = row.number + 1;
-      const values = row.values as unknown[];
-      const cells: string[] = [];
-      for (let i = 1; i < values.length; i += 1) cells.push(cellText(values[i]));
-      yield cells;
+  try {
+    for await (const sheet of reader) {
+      let next = 1;
+      for await (const row of sheet as AsyncIterable<ExcelJS.Row>) {
+        // Rows left out of the sheet (empty rows) still count.
+        for (; next < row.number; next += 1) yield [];
+        next = row.number + 1;
+        const values = row.values as unknown[];
+        const cells: string[] = [];
+        for (let i = 1; i < values.length; i += 1) cells.push(cellText(values[i]));
+        yield cells;
+      }
+      break;
     }
-    return;
+  } catch (error) {
+    if (readFailure !== undefined) throw new LocalStorageError(`reading ${path}`, readFailure);
+    // The only system calls of exceljs's reader besides the input are those of its worksheet copies.
+    if (isSystemError(error))
+      throw new LocalStorageError(`copying a worksheet of ${path} to a temporary file`, error);
+    throw error;
+  } finally {
+    input.destroy();
+    // Once streamed, the handle is closed with its stream; else it is closed here.
+    if (!streaming) await handle.close().catch(() => undefined);
   }
+  if (readFailure !== undefined) throw new LocalStorageError(`reading ${path}`, readFailure);
 }

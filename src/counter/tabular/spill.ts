@@ -8,14 +8,19 @@
  *
  * Lines on disk are `position \t key \t value` where key and value are JSON-safe texts without tabs
  * or line breaks (JSON.stringify escapes both).
+ *
+ * The partition files are the harvester's own temporary storage: every file-system error of them
+ * (making the directory, appending, sizing, reading back, removing) is thrown as a LocalStorageError
+ * (../local-storage.ts), so an upload or export says the disk failed rather than the data.
  */
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { constants, open, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { memoryBudgets } from '../../memory-budget.ts';
+import { makeLocalDirectory, onLocalStorage, readingLocalStorage, removeLocal } from '../local-storage.ts';
 
 export type Position = readonly number[];
 
@@ -118,7 +123,7 @@ function parseLine(line: string): [number[], string, string] {
   return [position, line.slice(a + 1, b), line.slice(b + 1)];
 }
 
-async function* readLines(file: string): AsyncGenerator<string> {
+async function* fileLines(file: string): AsyncGenerator<string> {
   const lines = createInterface({
     input: createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 }),
     crlfDelay: Infinity,
@@ -126,20 +131,38 @@ async function* readLines(file: string): AsyncGenerator<string> {
   for await (const line of lines) if (line !== '') yield line;
 }
 
-/** Appends text to files, keeping one open handle per file while writing. */
+function readLines(file: string): AsyncGenerator<string> {
+  return readingLocalStorage(`reading ${file}`, fileLines(file));
+}
+
+/** Opens a file made earlier for appending, without making it again when it is gone. */
+const REOPEN = constants.O_WRONLY | constants.O_APPEND;
+
+/**
+ * Appends text to files, keeping one open handle per file while writing. A file is made by its first
+ * append; once made, a file that has gone (its directory removed meanwhile) is an error, not made again
+ * empty, which would lose what was written to it.
+ */
 class Appender {
   private readonly handles = new Map<string, FileHandle>();
+  private readonly made = new Set<string>();
   async append(file: string, text: string): Promise<void> {
-    let handle = this.handles.get(file);
-    if (!handle) {
-      handle = await open(file, 'a');
-      this.handles.set(file, handle);
-    }
-    await handle.write(text);
+    await onLocalStorage(`writing ${file}`, async () => {
+      let handle = this.handles.get(file);
+      if (!handle) {
+        handle = await open(file, this.made.has(file) ? REOPEN : 'ax', 0o600);
+        this.made.add(file);
+        this.handles.set(file, handle);
+      }
+      await handle.write(text);
+    });
   }
   async closeAll(): Promise<void> {
-    for (const handle of this.handles.values()) await handle.close();
-    this.handles.clear();
+    // A handle that fails to close is dropped; the others stay for the next call (dispose) to close.
+    for (const [file, handle] of this.handles) {
+      this.handles.delete(file);
+      await onLocalStorage(`closing ${file}`, () => handle.close());
+    }
   }
 }
 
@@ -197,7 +220,8 @@ export class SpillingGroupBy<T> {
   }
 
   private async spillDir(): Promise<string> {
-    this.dir ??= await mkdtemp(join(this.options.tmpDir ?? tmpdir(), 'counter-export-'));
+    const parent = this.options.tmpDir ?? tmpdir();
+    this.dir ??= await makeLocalDirectory(parent, 'counter-export-', 'a spill directory');
     return this.dir;
   }
 
@@ -289,7 +313,7 @@ export class SpillingGroupBy<T> {
     order: (key: string, position: Position) => Position,
     depth: number,
   ): Promise<string[]> {
-    const size = (await stat(file)).size;
+    const size = (await onLocalStorage(`reading ${file}`, () => stat(file))).size;
     // Combined in memory, a line's value can take about 2.5 times its text: keep a file's part small.
     const limit = this.budget / 4;
     if (size > limit && depth < 4) {
@@ -297,26 +321,25 @@ export class SpillingGroupBy<T> {
       const parts = Math.min(64, Math.ceil(size / (limit / 2)));
       const files = Array.from({ length: parts }, (_, i) => `${file}.${depth}.${i}`);
       const buffers: string[] = files.map(() => '');
+      // Parts no line went to have no file; any other part file missing later is a storage failure.
+      const written = new Set<number>();
+      const append = async (i: number): Promise<void> => {
+        await this.appender.append(files[i], buffers[i]);
+        buffers[i] = '';
+        written.add(i);
+      };
       for await (const line of readLines(file)) {
         const key = line.slice(line.indexOf('\t') + 1, line.indexOf('\t', line.indexOf('\t') + 1));
         const i = hash(key, depth) % parts;
         buffers[i] += `${line}\n`;
-        if (buffers[i].length >= 256 * 1024) {
-          await this.appender.append(files[i], buffers[i]);
-          buffers[i] = '';
-        }
+        if (buffers[i].length >= 256 * 1024) await append(i);
       }
-      for (let i = 0; i < parts; i++) if (buffers[i] !== '') await this.appender.append(files[i], buffers[i]);
+      for (let i = 0; i < parts; i++) if (buffers[i] !== '') await append(i);
       await this.appender.closeAll();
-      await rm(file, { force: true });
+      await removeLocal(file);
       const runs: string[] = [];
-      for (const f of files) {
-        try {
-          runs.push(...(await this.sortFile(f, order, depth + 1)));
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        }
-      }
+      for (let i = 0; i < parts; i++)
+        if (written.has(i)) runs.push(...(await this.sortFile(files[i], order, depth + 1)));
       return runs;
     }
     const combined = new Map<string, { position: number[]; value: T }>();
@@ -329,7 +352,7 @@ export class SpillingGroupBy<T> {
         if (comparePositions(position, slot.position) < 0) slot.position = position;
       } else combined.set(key, { position, value });
     }
-    await rm(file, { force: true });
+    await removeLocal(file);
     const sorted = [...combined].map(([key, slot]) => ({ order: order(key, slot.position), key, slot }));
     combined.clear();
     sorted.sort((a, b) => comparePositions(a.order, b.order));
@@ -367,7 +390,7 @@ export class SpillingGroupBy<T> {
     if (this.dir) {
       const dir = this.dir;
       this.dir = undefined;
-      await rm(dir, { recursive: true, force: true });
+      await removeLocal(dir);
     }
   }
 }

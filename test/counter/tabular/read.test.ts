@@ -16,6 +16,7 @@ import { splitReportStream, type CounterRelease } from '../../../src/counter/ind
 import { tabularToJson, type TabularReadOptions } from '../../../src/counter/tabular/read.ts';
 import { csvRows, MAX_ROW_CHARS, tsvRows } from '../../../src/counter/tabular/rows.ts';
 import { FIXTURES } from '../../helpers/sushi.ts';
+import { spreadIrTsv } from '../../helpers/tabular.ts';
 
 function samplePath(release: CounterRelease, id: string): string {
   return release === '5.1'
@@ -93,34 +94,8 @@ describe('tabular read: R5.1 IR groups by parent across the whole file', () => {
   it('rows of one parent far apart in a large file are one group, also when the groups spill to disk', async () => {
     // 2,000 parents, each with 3 items whose rows are spread over the file (item i of every parent,
     // then item i+1 of every parent): the consecutive grouping gave 6,000 groups.
-    const tsv = readFileSync(`${samplePath('5.1', 'ir')}.tsv`, 'utf8').replace(/^\uFEFF/, '');
-    const lines = tsv.split('\n');
-    const headings = lines.findIndex((l) => l.startsWith('Item\t'));
-    const cols = lines[headings].split('\t');
-    const at = (name: string) => cols.indexOf(name);
-    const rows: string[] = [];
-    for (let item = 0; item < 3; item += 1)
-      for (let parent = 0; parent < 2000; parent += 1) {
-        const cells = cols.map(() => '');
-        cells[at('Item')] = `Item ${parent}-${item}`;
-        cells[at('Platform')] = 'Platform 1';
-        cells[at('Parent_Title')] = `Journal ${parent}`;
-        cells[at('Parent_Data_Type')] = 'Journal';
-        cells[at('Parent_Online_ISSN')] = `1234-${String(parent).padStart(4, '0')}`;
-        cells[at('Data_Type')] = 'Article';
-        cells[at('YOP')] = '2022';
-        cells[at('Access_Type')] = 'Controlled';
-        cells[at('Access_Method')] = 'Regular';
-        cells[at('Metric_Type')] = 'Total_Item_Requests';
-        cells[at('Reporting_Period_Total')] = '3';
-        cells[at('Jan-2022')] = '1';
-        cells[at('Feb-2022')] = '2';
-        for (const m of ['Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'])
-          cells[at(`${m}-2022`)] = '0';
-        rows.push(cells.join('\t'));
-      }
     const file = join(dir, 'ir.tsv');
-    await writeFile(file, [...lines.slice(0, headings + 1), ...rows, ''].join('\n'));
+    await writeFile(file, spreadIrTsv(2000, 3));
     const spillDir = join(dir, 'spill');
     await mkdir(spillDir);
     const json = await readTsv(file, { memoryBudgetBytes: 64 * 1024, tmpDir: spillDir });
