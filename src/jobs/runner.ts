@@ -14,7 +14,6 @@ import { secrets } from '../log.ts';
 import type { UsageDataProvider } from '../model/records.ts';
 import type { ErmStore } from '../erm/port.ts';
 import type { HarvestProvider, ProviderJobContext } from './provider-hook.ts';
-import { JobConflictError } from './queue.ts';
 
 /** A provider job failure of folio-contract §7.1 step 1. */
 export class ProviderJobError extends Error {
@@ -41,22 +40,32 @@ export async function listActiveProviderIds(erm: ErmStore, tenant: string): Prom
   }
 }
 
-/** Tenant job: one provider job per active UDP; returns the ids that were skipped. */
+/**
+ * Tenant job: one provider job per active UDP; returns the ids that were skipped. `requestProviderJobs`
+ * accepts the jobs of a page of UDPs together and answers the ids it refused (an active job); a page
+ * it fails on is skipped as a whole.
+ */
 export async function runTenantJob(
   erm: ErmStore,
   tenant: string,
-  requestProviderJob: (providerId: string) => Promise<unknown>,
+  requestProviderJobs: (providerIds: string[]) => Promise<string[]>,
   log: Logger,
 ): Promise<string[]> {
   const skipped: string[] = [];
-  for (const id of await listActiveProviderIds(erm, tenant)) {
+  const ids = await listActiveProviderIds(erm, tenant);
+  for (let at = 0; at < ids.length; at += PAGE_SIZE) {
+    const page = ids.slice(at, at + PAGE_SIZE);
+    let refused: string[];
+    let reason = 'already active';
     try {
-      await requestProviderJob(id);
+      refused = await requestProviderJobs(page);
     } catch (err) {
-      skipped.push(id);
-      const reason = err instanceof JobConflictError ? 'already active' : formatJobError(err);
-      log.info({ tenant, providerId: id, reason }, 'tenant job: provider skipped');
+      refused = page;
+      reason = formatJobError(err);
     }
+    for (const providerId of refused)
+      log.info({ tenant, providerId, reason }, 'tenant job: provider skipped');
+    skipped.push(...refused);
   }
   return skipped;
 }

@@ -116,6 +116,22 @@ export class JobService {
     return id;
   }
 
+  /** A tenant job's provider jobs, accepted together; returns the providers refused (an active job). */
+  async startProviderJobs(
+    tenant: string,
+    providerIds: string[],
+    request?: HarvestRequest,
+  ): Promise<string[]> {
+    const { skipped } = await this.queue.enqueueProviderJobs(
+      tenant,
+      providerIds,
+      this.ctx.clock.now(),
+      request,
+    );
+    if (skipped.length < providerIds.length) this.wake();
+    return skipped;
+  }
+
   private wake(): void {
     for (const lane of this.lanes) lane.loop.wake();
   }
@@ -254,8 +270,8 @@ export class JobService {
     await runTenantJob(
       this.erm,
       job.tenant,
-      (providerId) =>
-        this.startProviderJob(job.tenant, providerId, request?.scheduled ? { scheduled: true } : undefined),
+      (providerIds) =>
+        this.startProviderJobs(job.tenant, providerIds, request?.scheduled ? { scheduled: true } : undefined),
       log,
     );
   }

@@ -109,12 +109,42 @@ for (const backend of backends()) {
       const result = await runTenantJob(
         erm,
         'diku',
-        (id) => svc.jobs.startProviderJob('diku', id),
+        (ids) => svc.jobs.startProviderJobs('diku', ids),
         svc.ctx.log,
       );
       skipped.push(...result);
       assert.deepEqual(skipped, ['a1']);
       await waitForJob(svc, 'b2 finished', (j) => j.providerId === 'b2' && j.result === 'success');
+    });
+
+    it("a tenant job's provider jobs are accepted together: in order, with their JobInfos and request; active and repeated ones refused", async () => {
+      for (const id of ['p1', 'p2', 'p3']) erm.addProvider(id);
+      assert.equal((await call(svc, 'GET', `${START}/p2`)).status, 200);
+      await waitFor('p2 running', () => gate.waiting === 1);
+      const refused = await svc.jobs.startProviderJobs('diku', ['p1', 'p2', 'p3', 'p1'], { scheduled: true });
+      assert.deepEqual(refused, ['p2', 'p1']);
+      const queued = await svc.ctx.db.query<{ id: string; provider_id: string }>(
+        `SELECT id, provider_id FROM harvester.queue WHERE tenant = 'diku' AND kind = 'provider' ORDER BY seq`,
+      );
+      assert.deepEqual(
+        queued.rows.map((r) => r.provider_id),
+        ['p2', 'p1', 'p3'],
+      );
+      const infos = await allJobs(svc);
+      assert.deepEqual(
+        infos.map((j) => [j.type, j.providerId]),
+        [
+          ['provider', 'p2'],
+          ['provider', 'p1'],
+          ['provider', 'p3'],
+        ],
+      );
+      const { getJobRequest } = await import('../../src/store/sql/job-requests.ts');
+      for (const row of queued.rows.slice(1))
+        assert.deepEqual(await getJobRequest(svc.ctx.db, 'diku', row.id), { scheduled: true });
+      gate.release(true);
+      for (const id of ['p1', 'p2', 'p3'])
+        await waitForJob(svc, `${id} finished`, (j) => j.providerId === id && j.result === 'success');
     });
 
     it('a tenant job fails when the providers cannot be listed', async () => {

@@ -113,6 +113,16 @@ export async function saveJobInfo(db: Queryable, tenant: string, info: JobInfo):
   );
 }
 
+/** Inserts the JobInfos of new jobs (ids not used before) in one statement, in the order given. */
+export async function insertJobInfos(db: Queryable, tenant: string, infos: JobInfo[]): Promise<void> {
+  await db.query(
+    `INSERT INTO ${table(tenant)} (id, jsonb)
+     SELECT i.id, i.jsonb FROM unnest($1::uuid[], $2::jsonb[]) WITH ORDINALITY AS i(id, jsonb, ord)
+     ORDER BY i.ord`,
+    [infos.map((i) => i.id), infos.map((i) => JSON.stringify(cleanJobInfo(i)))],
+  );
+}
+
 /** Adds a note to the job's JobInfo (`notes`, in the order added). */
 export async function addJobNote(db: Queryable, tenant: string, jobId: string, note: string): Promise<void> {
   await db.query(

@@ -34,6 +34,21 @@ export async function saveJobRequest(
   );
 }
 
+/** The same request for several new jobs, in one statement. */
+export async function saveJobRequests(
+  db: Queryable,
+  tenant: string,
+  jobIds: string[],
+  request: HarvestRequest,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO ${tenantTable(tenant, 'job_requests')} (job_id, request)
+     SELECT id, $2::jsonb FROM unnest($1::uuid[]) AS id
+     ON CONFLICT (job_id) DO UPDATE SET request = EXCLUDED.request`,
+    [jobIds, JSON.stringify(request)],
+  );
+}
+
 export async function getJobRequest(
   db: Queryable,
   tenant: string,

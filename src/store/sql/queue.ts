@@ -55,6 +55,43 @@ export async function countActive(
   return Number(res.rows[0].n);
 }
 
+/** The providers among `providerIds` that have an active provider job of the tenant. */
+export async function activeProviders(
+  tx: Queryable,
+  tenant: string,
+  providerIds: string[],
+  aliveSince: Date,
+): Promise<string[]> {
+  const res = await tx.query<{ provider_id: string }>(
+    `SELECT DISTINCT provider_id FROM ${QUEUE} q
+     WHERE tenant = $1 AND kind = 'provider' AND provider_id = ANY($2::text[]) AND ${liveJob('q', '$3')}`,
+    [tenant, providerIds, aliveSince],
+  );
+  return res.rows.map((r) => r.provider_id);
+}
+
+/** Queues provider jobs of one tenant in one statement, in the order given (their `seq`). */
+export async function insertProviderJobs(
+  tx: Queryable,
+  tenant: string,
+  jobs: { id: string; providerId: string }[],
+  now: number,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO ${QUEUE} (id, tenant, kind, provider_id, payload, state, run_after, created_at)
+     SELECT j.id, $3, 'provider', j.provider_id, $4::jsonb, 'queued', $5, $5
+     FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS j(id, provider_id, ord)
+     ORDER BY j.ord`,
+    [
+      jobs.map((j) => j.id),
+      jobs.map((j) => j.providerId),
+      tenant,
+      JSON.stringify({ timestamp: now }),
+      new Date(now),
+    ],
+  );
+}
+
 export async function insertJob(
   tx: Queryable,
   job: { id: string; tenant: string; kind: QueueKind; providerId?: string },
