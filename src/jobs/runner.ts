@@ -2,7 +2,8 @@
  * What the two one-shot job types do (folio-contract §6.5, §7.1 steps 1–2 up to the harvest itself).
  *
  * - Tenant job: lists the tenant's active UDPs (paged, 1000 at a time) and requests one provider job per UDP
- *   in list order; UDPs with an active provider job are skipped (logged only). It does not wait for them.
+ *   in list order, the jobs of 1000 UDPs accepted together; UDPs with an active provider job are skipped
+ *   (logged only). It does not wait for them.
  * - Provider job: loads the UDP, checks that harvesting is active, then hands it to the
  *   {@link HarvestProvider} hook (provider-hook.ts), which does the harvest proper.
  *
