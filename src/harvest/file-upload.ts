@@ -140,8 +140,9 @@ function place(d: Diagnostic): string {
 
 type TabularFormat = 'tsv' | 'csv' | 'xlsx';
 
-function rowsOf(format: TabularFormat, path: string): AsyncGenerator<string[]> {
-  return format === 'tsv' ? tsvRows(path) : format === 'csv' ? csvRows(path) : xlsxRows(path);
+/** The file's rows; exceljs's worksheet copies of an xlsx go to a directory of the read's own in `tmpDir`. */
+function rowsOf(format: TabularFormat, path: string, tmpDir: string | undefined): AsyncGenerator<string[]> {
+  return format === 'tsv' ? tsvRows(path) : format === 'csv' ? csvRows(path) : xlsxRows(path, { tmpDir });
 }
 
 /** A reader's fault as the upload's answer (errors that are not about the file are rethrown). */
@@ -160,9 +161,9 @@ function tabularFault(format: TabularFormat, error: unknown): never {
 }
 
 /** Whether a tabular file is a COUNTER 4 report (its first cell names one, `Journal Report 1 (R4)`). */
-async function isR4File(format: TabularFormat, path: string): Promise<boolean> {
+async function isR4File(format: TabularFormat, path: string, tmpDir: string | undefined): Promise<boolean> {
   try {
-    for await (const row of rowsOf(format, path)) return isR4FirstRow(row);
+    for await (const row of rowsOf(format, path, tmpDir)) return isR4FirstRow(row);
     return false;
   } catch (error) {
     return tabularFault(format, error);
@@ -189,7 +190,7 @@ async function prepareR4Upload(
   const dispose = () => removeLocal(dir);
   let report;
   try {
-    report = await readR4Tabular(rowsOf(format, path), { tmpDir: dir });
+    report = await readR4Tabular(rowsOf(format, path, dir), { tmpDir: dir });
   } catch (error) {
     await dispose();
     return tabularFault(format, error);
@@ -247,7 +248,7 @@ async function writeTabularAsJson(
   };
   try {
     await tabularToJson(
-      rowsOf(format, path),
+      rowsOf(format, path, tmpDir),
       async (text) => {
         pending += text;
         if (pending.length >= WRITE_CHARS) await flush();
@@ -304,7 +305,7 @@ export async function prepareUpload(
       'UNSUPPORTED_FILE_FORMAT',
       `'${fileName}': upload a .json (COUNTER 5.0/5.1), .tsv, .csv or .xlsx (COUNTER 5 or 4 tabular) file`,
     );
-  if (format !== 'json' && (await isR4File(format, path)))
+  if (format !== 'json' && (await isR4File(format, path, options.tmpDir)))
     return prepareR4Upload(format, path, fileName, options);
   const dir = await workDirectory(options);
   let split: SplitReport | undefined;

@@ -5,17 +5,18 @@
  * conversion cannot be written, exceljs cannot copy a worksheet to a temporary file. Each answers 507
  * with code `OTHER` and details saying the file is not at fault, stores nothing and leaves no directory
  * behind; the same files are stored once the disk works, and a broken workbook is still the file's
- * fault (400 INVALID_REPORT_CONTENT).
+ * fault (400 INVALID_REPORT_CONTENT). After every upload, failed or not, the test's temporary directory
+ * (TMPDIR) is empty again: neither the route's directory nor a worksheet copy of exceljs is left.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { RunningService } from '../../src/server.ts';
 import { failFs } from '../helpers/fail-fs.ts';
 import { startOn } from '../helpers/service.ts';
+import { useOwnTmpDir, type OwnTmpDir } from '../helpers/tmp-dir.ts';
 import { FIXTURES } from '../helpers/sushi.ts';
 import { spreadIrTsv } from '../helpers/tabular.ts';
 import { storedMonths, tsvAsCsv, tsvAsXlsx, upload, uploadProvider } from '../helpers/upload.ts';
@@ -46,8 +47,7 @@ function failOpen(matches: (path: string, flags: unknown) => boolean, code: stri
 
 describe('upload of tabular files: the harvester’s own storage fails', () => {
   let svc: RunningService;
-  let tmp: string;
-  const savedTmpDir = process.env.TMPDIR;
+  let tmp: OwnTmpDir;
   let undo: (() => void) | undefined;
   const files: Record<'tsv' | 'csv' | 'xlsx', string | Uint8Array> = { tsv: TR_TSV, csv: '', xlsx: '' };
 
@@ -56,27 +56,26 @@ describe('upload of tabular files: the harvester’s own storage fails', () => {
     files.csv = tsvAsCsv(TR_TSV);
     files.xlsx = await tsvAsXlsx(TR_TSV);
     // The uploads' temporary files (the route's, exceljs's) in a directory of this test's own.
-    tmp = await mkdtemp(join(tmpdir(), 'upload-local-tabular-'));
-    process.env.TMPDIR = tmp;
+    tmp = await useOwnTmpDir('upload-local-tabular-');
   });
-  afterEach(() => {
+  afterEach(async () => {
     undo?.();
     undo = undefined;
+    await tmp.clear();
   });
   after(async () => {
-    if (savedTmpDir === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = savedTmpDir;
     await svc?.close();
-    await rm(tmp, { recursive: true, force: true });
+    await tmp?.restore();
   });
 
   /**
-   * The route's directories left in the test's temporary directory (exceljs's files are not its); the
-   * route removes its directory after it has answered, so this waits a little for that.
+   * What the uploads left in the test's temporary directory: the route's directories and exceljs's
+   * worksheet copies alike. The route removes its directory after it has answered, so this waits a
+   * little for that.
    */
-  const uploadDirsLeft = async (): Promise<string[]> => {
+  const leftInTmp = async (): Promise<string[]> => {
     for (let waited = 0; ; waited += 20) {
-      const left = (await readdir(tmp)).filter((name) => name.startsWith('harvester-upload-'));
+      const left = await readdir(tmp.path);
       if (left.length === 0 || waited >= 2000) return left;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -182,7 +181,7 @@ describe('upload of tabular files: the harvester’s own storage fails', () => {
       assert.match(res.json.details, details);
       assert.match(res.json.details, NOT_AT_FAULT);
       assert.equal(await storedMonths(svc, pid), 0);
-      assert.deepEqual(await uploadDirsLeft(), []);
+      assert.deepEqual(await leftInTmp(), []);
     });
 
   const working: [string, string, string, () => string | Uint8Array, number][] = [
@@ -198,12 +197,20 @@ describe('upload of tabular files: the harvester’s own storage fails', () => {
       const res = await upload(svc, pid, fileName, content());
       assert.equal(res.status, 200, res.text);
       assert.equal(await storedMonths(svc, pid), months);
-      assert.deepEqual(await uploadDirsLeft(), []);
+      assert.deepEqual(await leftInTmp(), []);
     });
 
   const brokenWorkbooks: [string, () => Uint8Array][] = [
     ['not a zip', () => new TextEncoder().encode('not a zip')],
     ['cut in half', () => (files.xlsx as Uint8Array).subarray(0, (files.xlsx as Uint8Array).length >> 1)],
+    // exceljs has copied the worksheet (it comes before the shared strings) when the zip ends.
+    [
+      'cut after its worksheet',
+      () => {
+        const whole = Buffer.from(files.xlsx as Uint8Array);
+        return whole.subarray(0, whole.indexOf('xl/sharedStrings.xml') - 30);
+      },
+    ],
   ];
   for (const [what, content] of brokenWorkbooks)
     it(`a broken xlsx (${what}) is still the file's fault: 400 INVALID_REPORT_CONTENT`, async () => {
@@ -213,5 +220,6 @@ describe('upload of tabular files: the harvester’s own storage fails', () => {
       assert.equal(res.json.code, 'INVALID_REPORT_CONTENT', res.text);
       assert.doesNotMatch(res.json.details, /Local storage error|not at fault/);
       assert.equal(await storedMonths(svc, pid), 0);
+      assert.deepEqual(await leftInTmp(), []);
     });
 });

@@ -4,14 +4,23 @@
  * streaming reader). Cells are strings; an xlsx number becomes its decimal text.
  *
  * The file is the harvester's copy of the upload in its temporary directory, and exceljs copies the
- * worksheets it meets before the shared strings to temporary files of its own: a file-system error of
- * either is thrown as a LocalStorageError (../local-storage.ts), not as a fault of the file.
+ * worksheets it meets before the shared strings to temporary files of its own (kept in a directory of
+ * the read's own, see xlsxRows): a file-system error of either is thrown as a LocalStorageError
+ * (../local-storage.ts), not as a fault of the file.
  */
 import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import type ExcelJS from 'exceljs';
-import { LocalStorageError, onLocalStorage, readingLocalStorage } from '../local-storage.ts';
+import {
+  LocalStorageError,
+  makeLocalDirectory,
+  onLocalStorage,
+  readingLocalStorage,
+  removeLocal,
+} from '../local-storage.ts';
 import { TabularReadError } from './read.ts';
+import { copiesIn } from './xlsx-copies.ts';
 
 /** The longest row taken (characters): a longer one is no COUNTER row, and would fill memory. */
 export const MAX_ROW_CHARS = 16 * 1024 * 1024;
@@ -134,10 +143,43 @@ function isSystemError(error: unknown): boolean {
   return typeof (error as { syscall?: unknown } | null)?.syscall === 'string';
 }
 
-/** The rows of the first worksheet, streamed (shared strings are kept, the cells are not). */
-export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
+export interface XlsxOptions {
+  /** Where the directory for exceljs's worksheet copies is made (default: the system's temporary directory). */
+  tmpDir?: string;
+}
+
+/**
+ * The rows of the first worksheet, streamed (shared strings are kept, the cells are not). exceljs's
+ * worksheet copies go to a directory of this read's own (./xlsx-copies.ts), removed when the read ends:
+ * read to the end, left early or failing.
+ */
+export async function* xlsxRows(path: string, options: XlsxOptions = {}): AsyncGenerator<string[]> {
   // Loaded on the first xlsx file: exceljs is large (about 26 MB resident) and most services never read one.
   const { default: excel } = await import('exceljs');
+  const copies = await makeLocalDirectory(
+    options.tmpDir ?? tmpdir(),
+    'xlsx-',
+    "a directory for exceljs's worksheet copies",
+  );
+  let failed = false;
+  try {
+    yield* firstSheetRows(excel, path, copies);
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    // A removal failing after the read failed is not thrown over the read's own error.
+    await removeLocal(copies).catch((error: unknown) => {
+      if (!failed) throw error;
+    });
+  }
+}
+
+async function* firstSheetRows(
+  excel: typeof ExcelJS,
+  path: string,
+  copies: string,
+): AsyncGenerator<string[]> {
   const handle = await onLocalStorage(`reading ${path}`, () => open(path, 'r'));
   // exceljs pipes its input into the unzipper, which never hears of an error of the input: a read that
   // fails is kept here and ends the input (the unzipper then finds the zip cut short), and is thrown.
@@ -160,10 +202,13 @@ export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
     styles: 'cache',
     entries: 'ignore',
   });
+  const sheets = reader[Symbol.asyncIterator]();
   try {
-    for await (const sheet of reader) {
-      let next = 1;
-      for await (const row of sheet as AsyncIterable<ExcelJS.Row>) {
+    // Only the reader's steps make copies (a worksheet's rows are read from its copy or the zip).
+    const first = await copiesIn(copies, () => sheets.next());
+    let next = 1;
+    if (!first.done)
+      for await (const row of first.value) {
         // Rows left out of the sheet (empty rows) still count.
         for (; next < row.number; next += 1) yield [];
         next = row.number + 1;
@@ -172,8 +217,6 @@ export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
         for (let i = 1; i < values.length; i += 1) cells.push(cellText(values[i]));
         yield cells;
       }
-      break;
-    }
   } catch (error) {
     if (readFailure !== undefined) throw new LocalStorageError(`reading ${path}`, readFailure);
     // The only system calls of exceljs's reader besides the input are those of its worksheet copies.
@@ -181,6 +224,7 @@ export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
       throw new LocalStorageError(`copying a worksheet of ${path} to a temporary file`, error);
     throw error;
   } finally {
+    await sheets.return(undefined).catch(() => undefined);
     input.destroy();
     // Once streamed, the handle is closed with its stream; else it is closed here.
     if (!streaming) await handle.close().catch(() => undefined);
