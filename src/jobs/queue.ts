@@ -91,6 +91,11 @@ export function baseJobInfo(job: Pick<QueuedJob, 'id' | 'kind' | 'providerId' | 
   return { id: job.id, type: job.kind, providerId: job.providerId, timestamp: job.timestamp };
 }
 
+/** The JobInfo of a job just accepted: scheduled to start at once (`nextStart`). */
+function scheduledJobInfo(job: Pick<QueuedJob, 'id' | 'kind' | 'providerId' | 'timestamp'>): JobInfo {
+  return { ...baseJobInfo(job), nextStart: formatDateTime(job.timestamp) };
+}
+
 export interface QueueOptions {
   instanceId: string;
   /** A running job whose heartbeat is older than this is no longer alive. */
@@ -138,10 +143,7 @@ export class JobQueue {
         throw new JobConflictError(tenantBusyMessage(tenant));
       if (kind === 'provider' && (await countActive(tx, tenant, ['provider'], alive, providerId)) > 0)
         throw new JobConflictError(providerBusyMessage(providerId ?? ''));
-      await saveJobInfo(tx, tenant, {
-        ...baseJobInfo({ id, kind, providerId, timestamp: now }),
-        nextStart: formatDateTime(now),
-      });
+      await saveJobInfo(tx, tenant, scheduledJobInfo({ id, kind, providerId, timestamp: now }));
       await insertJob(tx, { id, tenant, kind, providerId }, now);
       if (request) await saveJobRequest(tx, tenant, id, request);
       if (this.notify) await notifyWake(tx, 'jobs');
@@ -179,10 +181,9 @@ export class JobQueue {
       await insertJobInfos(
         tx,
         tenant,
-        jobs.map((j) => ({
-          ...baseJobInfo({ id: j.id, kind: 'provider', providerId: j.providerId, timestamp: now }),
-          nextStart: formatDateTime(now),
-        })),
+        jobs.map((j) =>
+          scheduledJobInfo({ id: j.id, kind: 'provider', providerId: j.providerId, timestamp: now }),
+        ),
       );
       await insertProviderJobs(tx, tenant, jobs, now);
       if (request)
