@@ -109,6 +109,39 @@ function runChild(params: ChildParams): Promise<ChildResult> {
   });
 }
 
+/**
+ * What the mock saw of the requests: how many were in flight on average over the span from the
+ * first to the last, their median time at the mock, and the median gap between an endpoint's answer
+ * and its next request (the service's time per request outside the provider).
+ */
+function requestTimeline(requests: readonly { scenario: string; startedAt: number; finishedAt?: number }[]): {
+  averageInFlight: number;
+  medianDurationMs: number;
+  medianGapMs: number;
+} {
+  const done = requests.filter((r) => r.finishedAt !== undefined);
+  if (done.length === 0) return { averageInFlight: 0, medianDurationMs: 0, medianGapMs: 0 };
+  const durations = done.map((r) => (r.finishedAt ?? r.startedAt) - r.startedAt);
+  const span =
+    Math.max(...done.map((r) => r.finishedAt ?? r.startedAt)) - Math.min(...done.map((r) => r.startedAt));
+  const byEndpoint = new Map<string, typeof done>();
+  for (const r of done) {
+    const list = byEndpoint.get(r.scenario) ?? [];
+    list.push(r);
+    byEndpoint.set(r.scenario, list);
+  }
+  const gaps: number[] = [];
+  for (const list of byEndpoint.values()) {
+    list.sort((a, b) => a.startedAt - b.startedAt);
+    for (let i = 1; i < list.length; i++) gaps.push(list[i].startedAt - (list[i - 1].finishedAt ?? 0));
+  }
+  return {
+    averageInFlight: durations.reduce((a, b) => a + b, 0) / Math.max(1, span),
+    medianDurationMs: median(durations),
+    medianGapMs: gaps.length > 0 ? median(gaps) : 0,
+  };
+}
+
 const fmt = (ms: number, digits = 0) => (Number.isFinite(ms) ? (ms / 1000).toFixed(digits + 2) : '-');
 
 /** A new database of the server, its connection string through TCP or the Unix socket. */
@@ -178,6 +211,7 @@ async function main(): Promise<void> {
         const server = (mock as unknown as { server?: Server }).server;
         if (server) server.keepAliveTimeout = mockKeepAlive;
       }
+      const mockCpuStart = process.cpuUsage();
       try {
         const result = await runChild({
           mockUrl: mock.url,
@@ -196,7 +230,9 @@ async function main(): Promise<void> {
           timeoutMs: Number(values.timeout) * 1000,
           pgliteThread: !values['pglite-same-thread'],
         });
+        const mockCpu = process.cpuUsage(mockCpuStart);
         const reportReqs = mock.requests.filter((r) => r.reportId !== undefined);
+        const timeline = requestTimeline(mock.requests);
         let maxPerEndpoint = 0;
         for (let n = 1; n <= providers; n++)
           maxPerEndpoint = Math.max(maxPerEndpoint, mock.maxInFlight(`ok-${n}`));
@@ -235,6 +271,12 @@ async function main(): Promise<void> {
             `max in flight/endpoint ${row.maxInFlightPerEndpoint}, total ${row.maxInFlightTotal}` +
             (row.error ? `, error: ${row.error}` : ''),
         );
+        console.log(
+          `  requests: ${timeline.averageInFlight.toFixed(1)} in flight on average over their span, ` +
+            `median ${timeline.medianDurationMs.toFixed(0)} ms at the mock (latency included), ` +
+            `median gap ${timeline.medianGapMs.toFixed(0)} ms between an endpoint's answer and its next request; ` +
+            `the mock's process used ${((mockCpu.user + mockCpu.system) / 1000).toFixed(0)} ms CPU`,
+        );
       } finally {
         await mock.close();
         if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -268,7 +310,6 @@ async function main(): Promise<void> {
   console.log(
     '(medians of the runs; peak RSS and "max in flight" are the largest over all runs, "max in flight/endpoint" also over all endpoints)',
   );
-  console.log('(medians of the runs; "max in flight/endpoint" is the largest over all runs and endpoints)');
   benchResult('harvest', {
     backend,
     providers,

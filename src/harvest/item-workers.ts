@@ -2,8 +2,12 @@
  * The item workers of one process: claim requests as politeness allows (up to `requestConcurrency` in
  * flight), fetch each one, let the policy decide and act on it, and end the provider job after its last
  * item. A request's slot is free again once its answer has been read: storing its months (the
- * database's work) goes on beside the next requests, up to `ITEMS_HELD_PER_SLOT` items per slot. Beside them a heartbeat keeps this process's items alive, and a reaper puts the items of a dead
- * process back in the queue (whichever process took them) and ends jobs whose end was never recorded.
+ * database's work) goes on beside the next requests, up to `ITEMS_HELD_PER_SLOT` items per slot. The
+ * workers claim `CLAIM_AHEAD_PER_SLOT` items per slot more than there are free slots: those wait for
+ * the next answer's slot (request-slots.ts), so the slots do not stand idle while a claim is on its way
+ * (a claim's round trip is a good part of a request's). Beside them a heartbeat keeps this process's
+ * items alive, and a reaper puts the items of a dead process back in the queue (whichever process
+ * took them) and ends jobs whose end was never recorded.
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.ts';
@@ -20,15 +24,30 @@ import type { ProviderBinding } from './binding.ts';
 import { ITEMS_HELD_PER_SLOT, type HarvestParts } from './context.ts';
 import type { PaceAfterAnswer } from './pace.ts';
 import { ReportOffers } from './offers.ts';
+import { RequestSlots } from './request-slots.ts';
 import { itemDates } from './planner.ts';
 import { newReportLater } from './tally.ts';
 import { decide } from './policy.ts';
 import type { ProviderRuns } from './provider-run.ts';
 
+/**
+ * Items claimed per request slot beyond the free slots, waiting for one. Half a slot's worth covers a
+ * claim's round trip at the concurrencies measured (bench/harvest.ts: a claim took 15–40 ms against
+ * 75 ms for a request and its answer) while holding few endpoints idle for other processes.
+ */
+export const CLAIM_AHEAD_PER_SLOT = 0.5;
+
+/** One claimed item's hold on a request slot: taken before its request goes out, freed by its answer. */
+interface ItemSlot {
+  take(): Promise<void>;
+  free(): void;
+}
+
 export class ItemWorkers {
   private readonly running = new Map<string, Promise<void>>();
-  /** Items claimed whose request has not been answered yet (at most `requestConcurrency`). */
-  private inFlight = 0;
+  /** Items claimed whose request has not been answered yet (sending or waiting for a slot). */
+  private unanswered = 0;
+  private readonly slots: RequestSlots;
   private readonly loops: Loop[] = [];
   private readonly workers: Loop;
   private readonly abort = new AbortController();
@@ -45,6 +64,7 @@ export class ItemWorkers {
   ) {
     const { ctx } = parts;
     this.offers = new ReportOffers(parts);
+    this.slots = new RequestSlots(ctx.config.harvest.requestConcurrency);
     // Every request in flight links this one stop signal (a listener each): no warning at high concurrency.
     setMaxListeners(0, this.abort.signal);
     this.workers = new Loop(
@@ -95,6 +115,7 @@ export class ItemWorkers {
   async stop(): Promise<void> {
     this.stopping = true;
     this.abort.abort();
+    this.slots.releaseWaiting();
     await Promise.all([this.workers.stop(), ...this.loops.map((l) => l.stop()), this.wakeups?.release()]);
     await Promise.allSettled([...this.running.values()]);
     // Requests cut off by the stop are made again by the next process that takes them.
@@ -124,27 +145,39 @@ export class ItemWorkers {
 
   private async fill(): Promise<void> {
     const { ctx, queue } = this.parts;
-    const slots = ctx.config.harvest.requestConcurrency;
-    // Every free slot in one claim; a claim that finds fewer items than slots ends the round.
+    const slots = this.slots.size;
+    const ahead = Math.ceil(slots * CLAIM_AHEAD_PER_SLOT);
+    // Every free slot (and the items claimed ahead) in one claim; a claim that finds fewer items ends the round.
     for (;;) {
-      const free = Math.min(slots - this.inFlight, slots * ITEMS_HELD_PER_SLOT - this.running.size);
+      const free = Math.min(
+        slots + ahead - this.unanswered,
+        slots * ITEMS_HELD_PER_SLOT + ahead - this.running.size,
+      );
       if (this.stopping || free <= 0) break;
       const items = await queue.claimMany(this.now(), free);
       for (const item of items) {
-        this.inFlight++;
+        this.unanswered++;
+        let taken = false;
         let answered = false;
-        const slotFree = () => {
-          if (answered) return;
-          answered = true;
-          this.inFlight--;
-          this.workers.wake();
+        const slot: ItemSlot = {
+          take: async () => {
+            await this.slots.take();
+            taken = true;
+          },
+          free: () => {
+            if (answered) return;
+            answered = true;
+            this.unanswered--;
+            if (taken) this.slots.give();
+            this.workers.wake();
+          },
         };
-        const done = this.processAndFinish(item, slotFree)
+        const done = this.processAndFinish(item, slot)
           .catch((err: unknown) =>
             ctx.log.error({ err: String(err), item: item.id }, 'work item failed unexpectedly'),
           )
           .finally(() => {
-            slotFree();
+            slot.free();
             this.running.delete(item.id);
             this.workers.wake();
           });
@@ -168,17 +201,18 @@ export class ItemWorkers {
   }
 
   /** One request; when it was its job's last item, the job ends here (not at the reaper's next round). */
-  private async processAndFinish(item: ClaimedItem, answered: () => void): Promise<void> {
-    const left = await this.process(item, answered);
+  private async processAndFinish(item: ClaimedItem, slot: ItemSlot): Promise<void> {
+    const left = await this.process(item, slot);
     if (!this.abort.signal.aborted) await this.runs.finishIfDone(item.jobId, left);
   }
 
   /**
    * One request, start to end; every outcome ends with the item removed, re-queued or expanded.
    * Returns the job's items left as the removal of this one counted them (undefined when not removed
-   * so; `ProviderRuns.finishIfDone`). `answered`: the request has its answer (read whole), its slot is free.
+   * so; `ProviderRuns.finishIfDone`). `slot`: taken before the request goes out, freed once its answer
+   * has been read whole.
    */
-  private async process(item: ClaimedItem, answered: () => void): Promise<JobItemsLeft | undefined> {
+  private async process(item: ClaimedItem, slot: ItemSlot): Promise<JobItemsLeft | undefined> {
     const { ctx, queue, bindings } = this.parts;
     // The run as the claim read it (one statement less per request); read now for an item taken otherwise.
     const run = item.run !== undefined ? (item.run ?? undefined) : await getRun(ctx.db, item.jobId);
@@ -203,6 +237,9 @@ export class ItemWorkers {
       return;
     }
     const log = this.logFor(item, binding);
+    await slot.take();
+    // Stopping while it waited for a slot: the item goes back to the queue untouched.
+    if (this.abort.signal.aborted) return;
     if ((await this.offers.beforeRequest({ item, binding, log }, this.abort.signal)) === 'asked') {
       // The provider's report list was the request: the endpoint's spacing follows it.
       await releaseEndpoint(ctx.db, item.endpoint, this.now());
@@ -219,7 +256,7 @@ export class ItemWorkers {
       const e = err as Error;
       result = { kind: 'failure', cause: 'transport', exceptions: [], reason: `${e.name}: ${e.message}` };
     }
-    answered();
+    slot.free();
     if (this.abort.signal.aborted) {
       // Stopping: the item goes back to the queue untouched.
       if (result.kind === 'data') await result.data.dispose().catch(() => {});
