@@ -11,6 +11,11 @@ export interface DatabaseOptions {
   pgliteSharedBuffers?: string;
   /** The embedded database in a worker thread of its own (PGLITE_THREAD; default true). */
   pgliteThread?: boolean;
+  /**
+   * Called once when the embedded database's thread stops on its own (see `PgliteOptions.onLost`);
+   * never on PostgreSQL, whose lost connections are replaced statement by statement.
+   */
+  onLost?: (err: Error) => void;
 }
 
 /**
@@ -26,5 +31,6 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Db> {
   return PgliteDb.open(opts.memory ? undefined : (opts.dataDir ?? './data'), {
     sharedBuffers: opts.pgliteSharedBuffers,
     thread: opts.pgliteThread ?? true,
+    onLost: opts.onLost,
   });
 }

@@ -108,6 +108,14 @@ export interface PgliteOptions {
    * Off: in the calling thread (tests' in-memory databases, which `clone` needs).
    */
   thread?: boolean;
+  /**
+   * With `thread`: called once when the database's thread stops other than by `close` (an uncaught
+   * error inside it, or it exited) after it had opened; every statement fails from then on. In the
+   * calling thread such an error would end the process; here the process would go on without its
+   * database, so the service ends itself (server.ts). `err` names the thread and carries the cause's
+   * message only (no statement, no parameters).
+   */
+  onLost?: (err: Error) => void;
 }
 
 export const DEFAULT_PGLITE_SHARED_BUFFERS = '32MB';
@@ -162,15 +170,23 @@ async function initialiseInChild(dataDir: string): Promise<void> {
 /**
  * A session whose PGlite runs in a worker thread (pglite-thread.ts). Requests are posted in the order
  * they are made and answered in that order; the worker keeps the event loop alive only while a
- * request is waiting for its answer. When the thread stops, every waiting and later request fails.
+ * request is waiting for its answer. When the thread stops, every waiting and later request fails, and
+ * when it stops on its own after it opened (not through `close`), `onLost` hears of it once.
  */
 class ThreadSession implements PgliteSession {
   readonly pipelined = true;
   private readonly waiting = new Map<number, { resolve(answer: ThreadAnswer): void }>();
   private next = 1;
   private stopped: Error | undefined;
+  /** Set once the database has opened; a failed opening is its caller's error, not a loss. */
+  private opened = false;
+  /** Set when this side ends the thread (`close`, or a failed opening). */
+  private closing = false;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly onLost: ((err: Error) => void) | undefined,
+  ) {
     worker.on('message', (answers: ThreadAnswer[]) => {
       for (const answer of answers) {
         const entry = this.waiting.get(answer.id);
@@ -181,16 +197,22 @@ class ThreadSession implements PgliteSession {
       }
     });
     const stop = (reason: Error) => {
+      const first = this.stopped === undefined;
       this.stopped ??= reason;
       for (const [id, entry] of this.waiting)
         entry.resolve({ id, ok: false, error: { name: 'Error', message: this.stopped.message } });
       this.waiting.clear();
+      if (first && this.opened && !this.closing) this.onLost?.(this.stopped);
     };
+    // An uncaught error inside the thread: 'error', then 'exit'. Only the error's message crosses
+    // over into the reason, never the error's other fields (a database error carries its parameters).
     worker.on('error', (err) => stop(new Error(`The embedded database's thread failed: ${err.message}`)));
-    worker.on('exit', () => stop(new Error("The embedded database's thread has stopped")));
+    worker.on('exit', (code) =>
+      stop(new Error(`The embedded database's thread has stopped (exit code ${code})`)),
+    );
   }
 
-  static async open(params: SessionParams): Promise<ThreadSession> {
+  static async open(params: SessionParams, onLost?: (err: Error) => void): Promise<ThreadSession> {
     const { script, nodeArgs } = siblingScript('pglite-thread');
     const worker =
       nodeArgs.length === 0
@@ -200,12 +222,14 @@ class ThreadSession implements PgliteSession {
             `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); })`,
             { eval: true, workerData: params },
           );
-    const session = new ThreadSession(worker);
+    const session = new ThreadSession(worker, onLost);
     const opened = await session.answerTo(0);
     if (!opened.ok) {
+      session.closing = true;
       await worker.terminate();
       throw errorFrom(opened.error);
     }
+    session.opened = true;
     return session;
   }
 
@@ -218,6 +242,7 @@ class ThreadSession implements PgliteSession {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     try {
       if (!this.stopped) await this.send({ id: 0, op: 'close' });
     } finally {
@@ -264,7 +289,7 @@ export class PgliteDb implements Db {
     ];
     const session = async (pgdata: string | undefined): Promise<PgliteSession> =>
       options.thread
-        ? ThreadSession.open({ pgdata, startParams })
+        ? ThreadSession.open({ pgdata, startParams }, options.onLost)
         : new LocalSession(await openPglite({ pgdata, startParams }));
     if (dataDir === undefined) return new PgliteDb(await session(undefined), () => {});
     const release = lockDataDir(dataDir);

@@ -4,7 +4,8 @@
  * here: they run in the order they were made, a failure fails only its own statement, statements made
  * while a transaction is open stay out of it, errors arrive with the database's fields but without the
  * statement's parameters, the thread never holds the process open when nothing waits for it, and a
- * stopped thread fails statements instead of leaving them waiting.
+ * stopped thread fails statements instead of leaving them waiting and is reported (`onLost`) unless it was
+ * closed.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -128,6 +129,26 @@ describe('PGlite in a worker thread', () => {
     const health = await doomed.health(1000);
     assert.equal(health.ok, false);
     await doomed.close();
+  });
+
+  it('a thread that stops on its own is reported once through onLost; a close is not', async () => {
+    const lost: string[] = [];
+    const doomed = await PgliteDb.open(undefined, { thread: true, onLost: (err) => lost.push(err.message) });
+    const worker = (doomed as unknown as { session: { worker: { terminate(): Promise<number> } } }).session
+      .worker;
+    await doomed.query('SELECT 1');
+    await worker.terminate();
+    await assert.rejects(doomed.query('SELECT 1'), /embedded database's thread has stopped/);
+    assert.deepEqual(lost, ["The embedded database's thread has stopped (exit code 1)"]);
+    await doomed.close();
+    assert.equal(lost.length, 1, 'closing the dead database reports nothing more');
+
+    const closed: string[] = [];
+    const kept = await PgliteDb.open(undefined, { thread: true, onLost: (err) => closed.push(err.message) });
+    await kept.query('SELECT 1');
+    await kept.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(closed, [], 'a deliberate close is not a lost thread');
   });
 
   it('the thread keeps the process alive only while a statement waits for its answer', async () => {
