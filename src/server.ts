@@ -49,6 +49,13 @@ export interface StartOptions {
   db?: Db;
   /** Replaces the engine's harvest of one provider (tests hold provider jobs open with it). */
   harvestProvider?: HarvestProvider;
+  /**
+   * Called once when the service cannot go on: the embedded database's thread died (PGLITE_THREAD),
+   * so every statement and /admin/health fail. The cause is logged at fatal level and the data
+   * directory's lock released first. `serve` ends the process with exit code 1, as an uncaught error
+   * in the service's own thread would have, so that a supervisor starts it again.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export interface RunningService {
@@ -75,15 +82,25 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       : 'memory bound from MEMORY_BUDGET_MB',
   );
   const clock = opts.clock ?? systemClock;
+  let opened: Db | undefined;
+  const databaseLost = (err: Error) => {
+    // Only the message: it names the thread and the cause, never a statement or its parameters.
+    log.fatal({ err: err.message }, 'the embedded database is gone; the service cannot go on without it');
+    void (async () => {
+      await opened?.close().catch(() => {});
+      opts.onFatal?.(err);
+    })();
+  };
   const db: Db =
     opts.db ??
-    (await openDatabase({
+    (opened = await openDatabase({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       memory: config.memory,
       poolSize: config.databasePoolSize,
       pgliteSharedBuffers: config.pgliteSharedBuffers,
       pgliteThread: config.pgliteThread,
+      onLost: databaseLost,
     }));
   try {
     await migrateSystem(db, CQL_SUPPORT_SQL);

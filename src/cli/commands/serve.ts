@@ -37,7 +37,15 @@ Examples:
       const config = loadConfig(env);
       // Nothing the service writes (database, lock, spill files) is meant for other users.
       process.umask(0o077);
-      const svc = await startService(config);
+      const svc = await startService(config, {
+        // The embedded database's thread died (logged by the service): end as a failed start does
+        // (cli/main.ts), so that a supervisor starts the service again instead of keeping a process
+        // whose every statement fails.
+        onFatal: (err) => {
+          process.stderr.write(`erm-usage-harvester: ${err.message}; the service stops\n`);
+          process.exit(1);
+        },
+      });
       const where = config.databaseUrl
         ? 'PostgreSQL (DATABASE_URL)'
         : `embedded database in ${config.dataDir}`;
