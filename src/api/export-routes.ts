@@ -6,7 +6,8 @@
  * month in its original format (`/counter-reports/{id}/download`) and a provider's months grouped by
  * year and report (`/counter-reports/sorted/{udpId}`). The files are made by src/counter/tabular
  * (docs/counter-tabular.md); months are read one at a time, large ones chunk by chunk, and the answer
- * is streamed.
+ * is streamed. A merge that outgrows its memory spills to temporary files before the answer starts;
+ * when the harvester's own temporary storage fails there, the answer is 507, not a fault of the report.
  */
 import { Readable } from 'node:stream';
 import { Type } from 'typebox';
@@ -17,7 +18,9 @@ import {
   ExportError,
   contentDisposition,
   exportFileName,
+  findLocalStorageError,
   isStandardView,
+  localStorageReason,
   masterReportOf,
   monthsBetween,
   parseReportId,
@@ -81,12 +84,22 @@ async function storeAnswer<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The export prepared by `fn`, or its failure as an answer: 400 or 422 for the request or the stored
+ * months, 507 when the harvester's own temporary storage (the merge's spill files) failed.
+ */
 async function exportAnswer(fn: () => Promise<PreparedExport>): Promise<PreparedExport> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof ExportError)
       throw new HttpError(err.code === 'invalid_request' ? 400 : 422, err.message);
+    const local = findLocalStorageError(err);
+    if (local)
+      throw new HttpError(
+        507,
+        `${localStorageReason(local)}. The stored report is not at fault; export it again later.`,
+      );
     throw err;
   }
 }
@@ -194,7 +207,7 @@ function registerExports(app: App, store: LocalRecords): void {
         summary: 'One stored month as a COUNTER file (tabular tsv/csv/xlsx of its release, or json)',
         params: Type.Object({ id: Type.String({ description: 'Counter report id (UUID)' }) }),
         querystring: FORMAT_QUERY,
-        response: { 200: BINARY, 400: TEXT, 404: TEXT, 422: TEXT },
+        response: { 200: BINARY, 400: TEXT, 404: TEXT, 422: TEXT, 507: TEXT },
       },
     },
     async (req, reply) => {
@@ -237,7 +250,7 @@ function registerExports(app: App, store: LocalRecords): void {
           end: Type.String({ description: 'Last month, yyyy-MM' }),
         }),
         querystring: FORMAT_QUERY,
-        response: { 200: BINARY, 400: TEXT, 404: TEXT, 422: TEXT },
+        response: { 200: BINARY, 400: TEXT, 404: TEXT, 422: TEXT, 507: TEXT },
       },
     },
     async (req, reply) => {
