@@ -6,21 +6,27 @@
  * `Saved report with ids: a,b`; 400 `{code, message, details}` for every refused file, with nothing
  * stored; 507 in the same shape (code `OTHER`) when the harvester's own temporary storage failed: its
  * directory could not be made, the file could not be written to it or read back, or its conversion,
- * split or months could not be written or read back.
+ * split or months could not be written or read back. The temporary files are removed after the
+ * answer; failing that is only a warning in the log.
  */
 import multipart from '@fastify/multipart';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Type } from 'typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.ts';
 import { LocalFileWriter, makeLocalDirectory, removeLocal } from '../counter/index.ts';
 import { formatDateTime } from '../dates.ts';
 import { MonthsExistError } from '../erm/counter-reports.ts';
 import type { LocalRecords } from '../erm/local-records.ts';
 import { StoreError } from '../erm/store-error.ts';
-import { localStorageUploadError, prepareUpload, UploadError } from '../harvest/file-upload.ts';
+import {
+  localStorageUploadError,
+  prepareUpload,
+  UploadError,
+  type PreparedUpload,
+} from '../harvest/file-upload.ts';
 import type { JsonRecord } from '../model/records.ts';
 import { isFolioUuid } from '../model/schemas.ts';
 import { docsOnly, type App, type Routes } from './app.ts';
@@ -108,6 +114,34 @@ function configuredRelease(provider: JsonRecord): string | undefined {
   return typeof release === 'string' && release !== '' ? release : undefined;
 }
 
+/**
+ * Removes the upload's temporary files once its answer is decided: the 200 or the refusal has been
+ * sent (an unexpected error is answered 500 right after). A failure here changes nothing for the
+ * client, whose months are stored or not by then: it is the harvester's disk's, logged as a warning
+ * for the operator (the files may be left in the temporary directory), never a second answer or an
+ * unhandled error.
+ */
+async function removeUploadFiles(
+  log: FastifyBaseLogger,
+  prepared: PreparedUpload | undefined,
+  dir: string | undefined,
+): Promise<void> {
+  const steps: [string, () => Promise<void> | undefined][] = [
+    ['its conversion and split', () => prepared?.dispose()],
+    ['its directory', () => (dir === undefined ? undefined : removeLocal(dir))],
+  ];
+  for (const [what, step] of steps) {
+    try {
+      await step();
+    } catch (err) {
+      log.warn(
+        { event: 'upload-cleanup', err: (err as Error).message },
+        `the upload's temporary files (${what}) could not be removed after it was answered`,
+      );
+    }
+  }
+}
+
 export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
   const limit = ctx.config.uploadLimitBytes;
   return {
@@ -137,38 +171,35 @@ export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
               new UploadError('UNSUPPORTED_FILE_FORMAT', 'Send the file as multipart/form-data'),
             );
           let dir: string | undefined;
+          let prepared: PreparedUpload | undefined;
           try {
             dir = await makeLocalDirectory(tmpdir(), 'harvester-upload-', 'a directory for the upload');
             const provider = await providerOf(store, req.tenant, providerId);
             const file = await receiveFile(req, dir, limit);
-            const prepared = await prepareUpload(file.path, file.fileName, {
+            prepared = await prepareUpload(file.path, file.fileName, {
               providerRelease: configuredRelease(provider),
               tmpDir: dir,
             });
-            try {
-              const downloadTime = formatDateTime(ctx.clock.now());
-              const ids = await store.storeMonthsAtomically(
-                req.tenant,
-                {
-                  providerId,
-                  release: prepared.release,
-                  reportName: prepared.reportName,
-                  yearMonths: prepared.yearMonths,
-                },
-                prepared.records(providerId, downloadTime) as AsyncIterable<{ record: JsonRecord }>,
-                overwrite,
-              );
-              req.log.info(
-                { event: 'upload', providerId, months: ids.length, report: prepared.reportName },
-                'counter report file uploaded',
-              );
-              return reply
-                .code(200)
-                .type('text/plain')
-                .send(`Saved report with ids: ${ids.join(',')}`);
-            } finally {
-              await prepared.dispose();
-            }
+            const downloadTime = formatDateTime(ctx.clock.now());
+            const ids = await store.storeMonthsAtomically(
+              req.tenant,
+              {
+                providerId,
+                release: prepared.release,
+                reportName: prepared.reportName,
+                yearMonths: prepared.yearMonths,
+              },
+              prepared.records(providerId, downloadTime) as AsyncIterable<{ record: JsonRecord }>,
+              overwrite,
+            );
+            req.log.info(
+              { event: 'upload', providerId, months: ids.length, report: prepared.reportName },
+              'counter report file uploaded',
+            );
+            return reply
+              .code(200)
+              .type('text/plain')
+              .send(`Saved report with ids: ${ids.join(',')}`);
           } catch (err) {
             if (err instanceof UploadError) return sendUploadError(reply, err);
             const local = localStorageUploadError(err);
@@ -184,7 +215,7 @@ export function uploadRoutes(ctx: ServiceContext, store: LocalRecords): Routes {
               );
             throw err;
           } finally {
-            if (dir) await removeLocal(dir);
+            await removeUploadFiles(req.log, prepared, dir);
           }
         },
       );

@@ -1,19 +1,20 @@
 /**
  * Makes a file-system call of this process fail as a full or broken disk would, for the paths a test
- * picks: `fs/promises`' `mkdtemp` or `open`, or `fs`' callback `open` (what read and write streams and
- * the `tmp` package of exceljs use), answers an errno error (`ENOSPC`, `EMFILE`, ...) for a matching
- * path and works as usual for any other. The modules that imported the function by name see the
- * replacement too (node:module's `syncBuiltinESMExports`). Call the returned function to undo it.
+ * picks: `fs/promises`' `mkdtemp`, `open` or `rm` (what removes temporary directories), or `fs`'
+ * callback `open` (what read and write streams and the `tmp` package of exceljs use), answers an errno
+ * error (`ENOSPC`, `EMFILE`, ...) for a matching path and works as usual for any other. The modules
+ * that imported the function by name see the replacement too (node:module's `syncBuiltinESMExports`).
+ * Call the returned function to undo it.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { mock } from 'node:test';
 
-export type FailingCall = 'mkdtemp' | 'open' | 'open (callback)';
+export type FailingCall = 'mkdtemp' | 'open' | 'rm' | 'open (callback)';
 
 function simulated(code: string, call: string, path: string): NodeJS.ErrnoException {
-  const syscall = call === 'mkdtemp' ? 'mkdtemp' : 'open';
+  const syscall = call === 'open (callback)' ? 'open' : call;
   return Object.assign(new Error(`${code}: simulated failure, ${syscall} '${path}'`), {
     code,
     syscall,
