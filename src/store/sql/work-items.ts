@@ -267,28 +267,45 @@ export class WorkItemQueue {
     return (
       // The live requests per endpoint and per job are counted once and joined as hashed sets: per-row
       // counts over the live items cost a scan of them for every queued item (the queue's length).
+      // The queued items are grouped by job and endpoint first; the limits are looked up per group, and
+      // only a group's first items (as many as both its limits allow, through the job index) are
+      // ranked: joins and windows over a few rows per provider, not over the whole queue (about a
+      // fifth less time per claim on PGlite with 3,000 items, bench/harvest-claim.ts).
       `WITH live AS (
            SELECT endpoint, job_id FROM ${WORK_ITEMS}
            WHERE state = 'running' AND heartbeat_at >= $3
          ),
          endpoint_live AS (SELECT endpoint, count(*)::int AS n FROM live GROUP BY endpoint),
          job_live AS (SELECT job_id, count(*)::int AS n FROM live GROUP BY job_id),
-         eligible AS (
-           SELECT w.id, w.endpoint, w.job_id, w.run_after, w.seq,
+         groups AS (
+           SELECT job_id, endpoint FROM ${WORK_ITEMS}
+           WHERE state = 'queued' AND run_after <= $2
+           GROUP BY job_id, endpoint
+         ),
+         open_groups AS (
+           SELECT g.job_id, g.endpoint,
                   COALESCE(e.max_in_flight, 1) - COALESCE(el.n, 0) AS endpoint_free,
                   (CASE WHEN r.rate_limited THEN 1 ELSE $4::int END) - COALESCE(jl.n, 0) AS job_free
-           FROM ${WORK_ITEMS} w
-           LEFT JOIN ${ENDPOINTS} e ON e.key = w.endpoint
-           LEFT JOIN ${HARVEST_RUNS} r ON r.job_id = w.job_id
-           LEFT JOIN endpoint_live el ON el.endpoint = w.endpoint
-           LEFT JOIN job_live jl ON jl.job_id = w.job_id
-           WHERE w.state = 'queued' AND w.run_after <= $2
-             AND (e.key IS NULL OR e.next_allowed_at <= $2)
+           FROM groups g
+           LEFT JOIN ${ENDPOINTS} e ON e.key = g.endpoint
+           LEFT JOIN ${HARVEST_RUNS} r ON r.job_id = g.job_id
+           LEFT JOIN endpoint_live el ON el.endpoint = g.endpoint
+           LEFT JOIN job_live jl ON jl.job_id = g.job_id
+           WHERE (e.key IS NULL OR e.next_allowed_at <= $2)
              AND (r.job_id IS NULL OR r.next_allowed_at <= $2)
+         ),
+         firsts AS (
+           SELECT w.id, w.endpoint, w.job_id, w.run_after, w.seq, o.endpoint_free, o.job_free
+           FROM open_groups o CROSS JOIN LATERAL (
+             SELECT id, endpoint, job_id, run_after, seq FROM ${WORK_ITEMS} i
+             WHERE i.job_id = o.job_id AND i.endpoint = o.endpoint AND i.state = 'queued' AND i.run_after <= $2
+             ORDER BY run_after, seq LIMIT LEAST(o.job_free, o.endpoint_free)
+           ) w
+           WHERE o.endpoint_free > 0 AND o.job_free > 0
          ),
          by_job AS (
            SELECT *, row_number() OVER (PARTITION BY job_id ORDER BY run_after, seq) AS job_rank
-           FROM eligible WHERE endpoint_free > 0 AND job_free > 0
+           FROM firsts
          ),
          by_endpoint AS (
            SELECT *, row_number() OVER (PARTITION BY endpoint ORDER BY run_after, seq) AS endpoint_rank
