@@ -7,6 +7,7 @@ import { findLocalStorageError, localStorageReason } from '../counter/index.ts';
 import { makeFailure } from '../sushi/failure.ts';
 import type { FetchResult } from '../sushi/types.ts';
 import { NO_PACE } from '../store/sql/endpoint-pace.ts';
+import { releaseEndpoint } from '../store/sql/endpoints.ts';
 import { failRun, markRateLimited } from '../store/sql/harvest-runs.ts';
 import { scrub } from './binding.ts';
 import type { HarvestParts, ItemContext } from './context.ts';
@@ -99,6 +100,9 @@ export class DecisionActions {
       { event: 'local-storage-failed', action: decision.action, code: local.code },
       "the months could not be read back from the harvester's temporary storage",
     );
+    // The request was to be removed with the endpoint's release; now it goes back to the queue first
+    // (item-workers.ts releases before such decisions): the endpoint's spacing must already count.
+    await releaseEndpoint(this.parts.ctx.db, c.item.endpoint, this.now());
     return this.act(c, failure, decision);
   }
 

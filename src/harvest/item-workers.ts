@@ -37,6 +37,9 @@ import type { ProviderRuns } from './provider-run.ts';
  */
 export const CLAIM_AHEAD_PER_SLOT = 0.5;
 
+/** The decisions after which the item is removed as its endpoint is released, in one statement. */
+const STORING: ReadonlySet<string> = new Set(['store', 'store-partial', 'store-empty']);
+
 /** One claimed item's hold on a request slot: taken before its request goes out, freed by its answer. */
 interface ItemSlot {
   take(): Promise<void>;
@@ -240,11 +243,8 @@ export class ItemWorkers {
     await slot.take();
     // Stopping while it waited for a slot: the item goes back to the queue untouched.
     if (this.abort.signal.aborted) return;
-    if ((await this.offers.beforeRequest({ item, binding, log }, this.abort.signal)) === 'asked') {
-      // The provider's report list was the request: the endpoint's spacing follows it.
-      await releaseEndpoint(ctx.db, item.endpoint, this.now());
-      return;
-    }
+    // The provider's report list was the request (the endpoint is released, its spacing follows it).
+    if ((await this.offers.beforeRequest({ item, binding, log }, this.abort.signal)) === 'asked') return;
     let result: FetchResult;
     const started = performance.now();
     try {
@@ -280,8 +280,11 @@ export class ItemWorkers {
     const reportLater = newReportLater();
     try {
       pace = await this.parts.paces.record(item.endpoint, result, decision, this.now(), item.pace);
-      // Before the item goes back to the queue: no request to the endpoint sooner than its rest.
-      if (pace.restMs > 0) await releaseEndpoint(ctx.db, item.endpoint, this.now(), pace.restMs);
+      // Released before the item leaves its slot other than by its removal with the release (a
+      // deferral, a retry, an expansion, a failure): once it is no longer running, another claim may
+      // take the job's next item, and must find the endpoint's spacing (and rest) already counting.
+      if (pace.restMs > 0 || !STORING.has(decision.action))
+        await releaseEndpoint(ctx.db, item.endpoint, this.now(), pace.restMs);
       acted = await this.actions.act({ item, binding, log, pace, reportLater }, result, decision);
     } finally {
       // A request done: its item is removed as the endpoint is released, and its uploaded months are

@@ -5,6 +5,7 @@
  * the list does not name are taken off the job's queue (one note on the job names them) instead of
  * collecting a 3000 per month. No list (not offered, failed, empty, COUNTER 4): nothing changes.
  */
+import { releaseEndpoint } from '../store/sql/endpoints.ts';
 import { addJobNote } from '../store/sql/job-info.ts';
 import type { ClaimedItem } from '../store/sql/work-items.ts';
 import { scrub, type ProviderBinding } from './binding.ts';
@@ -17,8 +18,8 @@ export class ReportOffers {
   constructor(private readonly parts: HarvestParts) {}
 
   /**
-   * `'asked'` when the list was asked now: the item is back in the queue (or gone, when its report is not
-   * offered) and the endpoint is to be released; `'go'` to make the item's request.
+   * `'asked'` when the list was asked now: the endpoint is released and the item is back in the queue
+   * (or gone, when its report is not offered); `'go'` to make the item's request.
    */
   async beforeRequest(c: ItemContext, signal: AbortSignal): Promise<'asked' | 'go'> {
     const { binding, item, log } = c;
@@ -51,11 +52,22 @@ export class ReportOffers {
     log.warn({ event: 'reports-not-offered', reports: skipped }, text);
     await addJobNote(ctx.db, item.tenant, item.jobId, text);
     if (offered.has(item.reportName.toUpperCase())) return this.requeue(item);
+    await this.release(item);
     await queue.remove(item.id);
     return 'asked';
   }
 
+  /**
+   * The list was the endpoint's request: its spacing starts now. Released before the item leaves its
+   * slot (requeued or removed): from then on another claim may take the job's next item, and must find
+   * the endpoint's next allowed time already moved.
+   */
+  private async release(item: ClaimedItem): Promise<void> {
+    await releaseEndpoint(this.parts.ctx.db, item.endpoint, this.parts.ctx.clock.now());
+  }
+
   private async requeue(item: ClaimedItem): Promise<'asked'> {
+    await this.release(item);
     await this.parts.queue.requeue(item, this.parts.ctx.clock.now(), {});
     return 'asked';
   }
