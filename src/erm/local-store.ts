@@ -8,6 +8,8 @@ import type { AggregatorSetting, CounterReport, UsageDataProvider } from '../mod
 import { LocalRecords } from './local-records.ts';
 import { ErmError, type ErmStore, type Page, type StoredMonthsKey, type StreamedReport } from './port.ts';
 import { StoreError } from './store-error.ts';
+import { isFolioUuid } from '../model/schemas.ts';
+import { tenantTable } from '../store/tenants.ts';
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 422: 'Unprocessable Entity' };
 
@@ -35,6 +37,30 @@ export class LocalErmStore extends LocalRecords implements ErmStore {
   putProvider(tenant: string, provider: UsageDataProvider): Promise<void> {
     return asPort(async () => {
       await this.replace(tenant, 'usage-data-providers', provider.id, provider);
+    });
+  }
+
+  /**
+   * One statement: the provider's `harvestingDate` and its metadata's `updatedDate` become `date`,
+   * and `updatedByUserId` goes (the harvester is no user), as the PUT of the loaded provider did; the
+   * rest stays as stored, so an edit made since the job loaded the provider is kept.
+   */
+  setHarvestingDate(tenant: string, providerId: string, date: string): Promise<void> {
+    return asPort(async () => {
+      if (!isFolioUuid(providerId)) throw new StoreError(404, 'Not found');
+      const res = await this.ctx.db.query(
+        `UPDATE ${tenantTable(tenant, 'usage_data_providers')}
+         SET jsonb = jsonb || jsonb_build_object(
+           'harvestingDate', $2::text,
+           'metadata', CASE
+             WHEN jsonb_typeof(jsonb->'metadata') = 'object' AND jsonb_typeof(jsonb->'metadata'->'createdDate') = 'string'
+               THEN (jsonb->'metadata') - 'updatedByUserId'
+             ELSE jsonb_build_object('createdDate', $2::text)
+           END || jsonb_build_object('updatedDate', $2::text))
+         WHERE id = $1::uuid`,
+        [providerId.toLowerCase(), date],
+      );
+      if (res.rowCount === 0) throw new StoreError(404, 'Not found');
     });
   }
 

@@ -111,6 +111,12 @@ export interface ErmStore {
   getProvider(tenant: string, id: string): Promise<UsageDataProvider>;
   /** Replaces the provider (used for the harvestingDate update). */
   putProvider(tenant: string, provider: UsageDataProvider): Promise<void>;
+  /**
+   * Optional (the service's own store): sets the provider's `harvestingDate` (and its metadata's
+   * `updatedDate`) in place, in one statement. Without it callers PUT the provider as loaded with the
+   * date, as FOLIO's harvester does.
+   */
+  setHarvestingDate?(tenant: string, providerId: string, date: string): Promise<void>;
   /** CQL query over providers, paged. */
   findProviders(tenant: string, cql: string, offset: number, limit: number): Promise<Page<UsageDataProvider>>;
   getAggregator(tenant: string, id: string): Promise<AggregatorSetting>;

@@ -110,14 +110,20 @@ export class ProviderRuns {
     }
   };
 
-  /** PUTs the provider as loaded plus `harvestingDate` (as FOLIO's harvester does); failures are only logged. */
+  /**
+   * Sets the provider's `harvestingDate`: in place where the store can (one statement), else by a PUT
+   * of the provider as loaded plus the date (as FOLIO's harvester does). Failures are only logged.
+   */
   private async recordHarvestAttempt(
     tenant: string,
     provider: UsageDataProvider,
     log: Logger,
   ): Promise<void> {
+    const { erm } = this.parts;
+    const date = formatDateTime(this.now());
     try {
-      await this.parts.erm.putProvider(tenant, { ...provider, harvestingDate: formatDateTime(this.now()) });
+      if (erm.setHarvestingDate) await erm.setHarvestingDate(tenant, provider.id, date);
+      else await erm.putProvider(tenant, { ...provider, harvestingDate: date });
     } catch (err) {
       log.warn({ event: 'harvesting-date' }, `Failed updating harvestingDate: ${(err as Error).message}`);
     }

@@ -69,6 +69,38 @@ for (const backend of backends()) {
       await rejectsWith(svc.store.putProvider('diku', { ...p, id: UNKNOWN }), 404, 'Not Found');
     });
 
+    it('setHarvestingDate: the date and metadata.updatedDate in place, the rest as stored', async () => {
+      // An edit made after a job loaded the provider is not undone by the job's harvestingDate.
+      await svc.store.putProvider('diku', {
+        ...(await svc.store.getProvider('diku', providerId)),
+        label: 'Edited',
+      });
+      const edited = await svc.store.read('diku', 'usage-data-providers', providerId);
+      await svc.store.setHarvestingDate('diku', providerId.toUpperCase(), '2026-12-07T10:00:00.000+00:00');
+      const after = await svc.store.read('diku', 'usage-data-providers', providerId);
+      assert.equal(after.harvestingDate, '2026-12-07T10:00:00.000+00:00');
+      assert.deepEqual(after.metadata, {
+        ...(edited.metadata as object),
+        updatedDate: '2026-12-07T10:00:00.000+00:00',
+      });
+      const { harvestingDate: _date, metadata: _meta, ...rest } = after;
+      const { harvestingDate: _d, metadata: _m, ...editedRest } = edited;
+      assert.deepEqual(rest, editedRest);
+      assert.equal(rest.label, 'Edited');
+      const p = await svc.store.getProvider('diku', providerId);
+      assert.equal(p.sushiCredentials?.apiKey, 'port-api-key-123', 'credentials still readable');
+      await rejectsWith(
+        svc.store.setHarvestingDate('diku', UNKNOWN, '2026-12-07T10:00:00.000+00:00'),
+        404,
+        'Not Found',
+      );
+      await rejectsWith(
+        svc.store.setHarvestingDate('diku', 'abc', '2026-12-07T10:00:00.000+00:00'),
+        404,
+        'Not Found',
+      );
+    });
+
     it('postCounterReport / putCounterReport / findCounterReports(tiny) and derived fields', async () => {
       const base = {
         providerId,

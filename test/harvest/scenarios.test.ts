@@ -90,7 +90,17 @@ describe('exception policy end to end (mock scenarios)', () => {
         ['2022-03', undefined],
       ],
     );
-    assert.equal((await jobOf('ok-a')).result, 'success');
+    const job = await jobOf('ok-a');
+    assert.equal(job.result, 'success');
+    // The provider records when it was harvested (FOLIO's harvestingDate), during its job.
+    const p = await provider('ok-a');
+    const at = Date.parse(p.harvestingDate);
+    assert.ok(
+      at >= Date.parse(job.startedAt) - 1000 && at <= Date.parse(job.finishedAt),
+      `harvestingDate ${p.harvestingDate} within the job (${job.startedAt}..${job.finishedAt})`,
+    );
+    assert.equal(p.metadata.updatedDate, p.harvestingDate);
+    assert.equal(p.label, 'ok-a');
   });
 
   it('queued twice, then ready: deferred retries of the same request, one success, nothing failed', async () => {
