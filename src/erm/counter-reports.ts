@@ -11,6 +11,7 @@ import { ERROR_CODE_PATTERN, refreshProviderStats, sortedStrings } from './deriv
 import { checkCounterReport } from './record-checks.ts';
 import { stringField, type RecordTable } from './record-table.ts';
 import { StoreError } from './store-error.ts';
+import type { StoredMonthsKey } from './port.ts';
 import { refreshUsage } from './usage.ts';
 
 const MONTH_KEYS = ['providerId', 'release', 'reportName', 'yearMonth'];
@@ -77,14 +78,16 @@ export async function existingMonths(
 export async function storedMonths(
   db: Queryable,
   tenant: string,
-  key: { providerId: string; releases: string[]; reportName: string; yearMonths: string[] },
+  key: StoredMonthsKey,
 ): Promise<JsonRecord[]> {
   const res = await db.query<{ id: string; jsonb: JsonRecord }>(
+    // The report names lowered by the database (as the unique month index lowers them), once.
     `SELECT id, jsonb FROM ${tenantTable(tenant, 'counter_reports')}
      WHERE jsonb->>'providerId' = $1 AND jsonb->>'release' = ANY($2::text[])
-       AND lower(jsonb->>'reportName') = lower($3) AND jsonb->>'yearMonth' = ANY($4::text[])
+       AND lower(jsonb->>'reportName') = ANY(ARRAY(SELECT lower(n) FROM unnest($3::text[]) AS n))
+       AND jsonb->>'yearMonth' = ANY($4::text[])
      ORDER BY seq`,
-    [key.providerId, key.releases, key.reportName, key.yearMonths],
+    [key.providerId, key.releases, key.reportNames, key.yearMonths],
   );
   return res.rows.map((r) => ({ ...r.jsonb, id: r.id }));
 }

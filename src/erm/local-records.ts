@@ -45,7 +45,7 @@ import {
   refreshProviderStats,
   StatsBatch,
 } from './derived.ts';
-import type { Page, StreamedReport } from './port.ts';
+import type { Page, StoredMonthsKey, StreamedReport } from './port.ts';
 import { PROVIDERS } from './providers.ts';
 import { RecordValidationError, rmbErrors } from './record-checks.ts';
 import {
@@ -409,10 +409,13 @@ export class LocalRecords {
    */
   async insertNewMonths(
     tenant: string,
-    key: { providerId: string; releases: string[]; reportName: string; yearMonths: string[] },
+    key: StoredMonthsKey,
     records: JsonRecord[],
     opts: WriteOptions = {},
   ): Promise<{ ids: string[] } | { existing: JsonRecord[] } | undefined> {
+    // One report's months (the statement's lookup is that of its unique month index).
+    if (key.reportNames.length !== 1) return undefined;
+    const [reportName] = key.reportNames;
     const spec = COUNTER_REPORTS;
     const stored: JsonRecord[] = [];
     const rows: string[] = [];
@@ -441,7 +444,7 @@ export class LocalRecords {
     const params: unknown[] = [
       key.providerId,
       key.releases,
-      key.reportName,
+      reportName,
       key.yearMonths,
       `[${rows.join(',')}]`,
       ...reports,
@@ -499,11 +502,8 @@ export class LocalRecords {
     return { ids: stored.map((r) => String(r.id)) };
   }
 
-  /** The stored months (without report data) of one provider and report, by the unique month index. */
-  findStoredMonths(
-    tenant: string,
-    key: { providerId: string; releases: string[]; reportName: string; yearMonths: string[] },
-  ): Promise<JsonRecord[]> {
+  /** The stored months (without report data) of one provider and its reports, by the unique month index. */
+  findStoredMonths(tenant: string, key: StoredMonthsKey): Promise<JsonRecord[]> {
     return storedMonths(this.ctx.db, tenant, key);
   }
 

@@ -80,11 +80,11 @@ export function jsonTextOf(report: unknown): string | undefined {
   return typeof report === 'object' && report !== null ? knownJson.get(report) : undefined;
 }
 
-/** The months `findStoredMonths` looks for. */
+/** The months `findStoredMonths` looks for: of one provider, any of the releases and reports (any case). */
 export interface StoredMonthsKey {
   providerId: string;
   releases: string[];
-  reportName: string;
+  reportNames: string[];
   yearMonths: string[];
 }
 
@@ -157,7 +157,8 @@ export interface ErmStore {
    * Optional (the service's own store): POSTs new counter reports for months of which none is stored
    * yet, in one statement that first looks them up as `findStoredMonths` does; all or none. When any
    * of the months is stored nothing is written and the answer is what `findStoredMonths` returns;
-   * undefined when the store cannot write these records so (then callers look up and upsert).
+   * undefined when the store cannot write these records so (then callers look up and upsert). `key`
+   * names one report.
    */
   insertNewMonths?(
     tenant: string,

@@ -124,34 +124,46 @@ export function isMonthDone(record: CounterReport, maxFailedAttempts: number, no
   return !recheckDue(record, now);
 }
 
+/**
+ * The stored records of the provider's `months` for each of `reports`, by the report's name in upper
+ * case. The service's own store looks them all up by its unique month index in one statement (the
+ * same records: either 5.x release, the report's name in any case); mod-erm-usage is asked with CQL,
+ * one paged query per report.
+ */
 async function storedRecords(
   erm: ErmStore,
   tenant: string,
   providerId: string,
   release: string,
-  reportName: string,
+  reports: string[],
   months: YearMonth[],
   pageSize: number,
-): Promise<CounterReport[]> {
-  // The service's own store looks the months up by its unique month index in one statement (the same
-  // records: either 5.x release, the report's name in any case); mod-erm-usage is asked with CQL.
-  if (erm.findStoredMonths)
-    return erm.findStoredMonths(tenant, {
+): Promise<Map<string, CounterReport[]>> {
+  const byReport = new Map<string, CounterReport[]>(reports.map((r) => [r.toUpperCase(), []]));
+  if (erm.findStoredMonths) {
+    const records = await erm.findStoredMonths(tenant, {
       providerId,
       releases: siblingReleases(release),
-      reportName,
+      reportNames: reports,
       yearMonths: months,
     });
-  const cql = monthsCql(providerId, release, reportName, months[0], months[months.length - 1]);
-  const records: CounterReport[] = [];
-  for (let offset = 0; ; offset += pageSize) {
-    const page = await erm.findCounterReports(tenant, cql, offset, pageSize, true);
-    records.push(...page.records);
-    if (page.records.length < pageSize || records.length >= page.totalRecords) return records;
+    for (const record of records) byReport.get(String(record.reportName).toUpperCase())?.push(record);
+    return byReport;
   }
+  for (const reportName of reports) {
+    const cql = monthsCql(providerId, release, reportName, months[0], months[months.length - 1]);
+    const records: CounterReport[] = [];
+    for (let offset = 0; ; offset += pageSize) {
+      const page = await erm.findCounterReports(tenant, cql, offset, pageSize, true);
+      records.push(...page.records);
+      if (page.records.length < pageSize || records.length >= page.totalRecords) break;
+    }
+    byReport.set(reportName.toUpperCase(), records);
+  }
+  return byReport;
 }
 
-/** Missing months per requested report, from the store (one paged query per report). */
+/** Missing months per requested report, from the store (`storedRecords`). */
 export async function missingMonths(
   erm: ErmStore,
   tenant: string,
@@ -164,16 +176,17 @@ export async function missingMonths(
   if (window.length === 0 || reports.length === 0) return [];
   const release = String(provider.harvestingConfig?.reportRelease ?? '');
   const missing: { reportName: string; month: YearMonth }[] = [];
+  const stored = await storedRecords(
+    erm,
+    tenant,
+    provider.id,
+    release,
+    reports,
+    window,
+    opts.pageSize ?? 1000,
+  );
   for (const reportName of reports) {
-    const records = await storedRecords(
-      erm,
-      tenant,
-      provider.id,
-      release,
-      reportName,
-      window,
-      opts.pageSize ?? 1000,
-    );
+    const records = stored.get(reportName.toUpperCase()) ?? [];
     const done = new Set(
       records
         .filter((r) => isMonthDone(r, opts.maxFailedAttempts, opts.now) && !requestedAgain(r, opts, recent))

@@ -110,7 +110,7 @@ function storedMonthsKey(keys: MonthKey[]): StoredMonthsKey {
   return {
     providerId,
     releases: siblingReleases(release),
-    reportName,
+    reportNames: [reportName],
     yearMonths: keys.map((k) => k.yearMonth),
   };
 }

@@ -261,7 +261,7 @@ for (const backend of backends()) {
       const key = (yearMonths: string[]) => ({
         providerId: pid,
         releases: ['5', '5.1'],
-        reportName: 'pr',
+        reportNames: ['pr'],
         yearMonths,
       });
       const first = await svc.store.insertNewMonths('diku', key(['2023-01', '2023-02']), [
@@ -307,6 +307,19 @@ for (const backend of backends()) {
       );
       const march = await svc.store.findStoredMonths('diku', key(['2023-03']));
       assert.equal(march.length, 0);
+      // Several reports at once, their names in any case; another report's months are not among them.
+      const both = await svc.store.findStoredMonths('diku', {
+        ...key(['2023-01', '2023-02']),
+        reportNames: ['Pr', 'TR'],
+      });
+      assert.deepEqual(both.map((r) => [r.reportName, r.yearMonth]).sort(), [
+        ['PR', '2023-01'],
+        ['PR', '2023-02'],
+      ]);
+      assert.equal(
+        (await svc.store.findStoredMonths('diku', { ...key(['2023-01']), reportNames: ['DR', 'tr'] })).length,
+        0,
+      );
       // A month the unique month index refuses (twice in one call): all or none.
       await assert.rejects(
         svc.store.insertNewMonths('diku', key(['2023-04']), [record('2023-04', 1), record('2023-04', 2)]),
@@ -364,7 +377,12 @@ for (const backend of backends()) {
       try {
         const first = await svc.store.insertNewMonths(
           'diku',
-          { providerId: pid, releases: ['5', '5.1'], reportName: 'PR', yearMonths: ['2023-01', '2023-02'] },
+          {
+            providerId: pid,
+            releases: ['5', '5.1'],
+            reportNames: ['PR'],
+            yearMonths: ['2023-01', '2023-02'],
+          },
           [record('2023-01', 3), record('2023-02', 4)],
         );
         assert.ok(first && 'ids' in first);
@@ -411,7 +429,7 @@ for (const backend of backends()) {
         ...[2015, 2016, 2017, 2018].map((year, i) =>
           svc.store.insertNewMonths(
             'diku',
-            { providerId: pid, releases: ['5'], reportName: 'TR', yearMonths: months(year) },
+            { providerId: pid, releases: ['5'], reportNames: ['TR'], yearMonths: months(year) },
             months(year).map((ym, m) => record('TR', ym, i === 3 && m === 5)),
           ),
         ),
@@ -508,7 +526,7 @@ for (const backend of backends()) {
       );
       const inserted = await svc.store.insertNewMonths(
         'diku',
-        { providerId: fresh, releases: ['5'], reportName: 'TR', yearMonths },
+        { providerId: fresh, releases: ['5'], reportNames: ['TR'], yearMonths },
         months(fresh),
       );
       assert.ok(inserted && 'ids' in inserted);
