@@ -192,7 +192,9 @@ async function prepareR4Upload(
   try {
     report = await readR4Tabular(rowsOf(format, path, dir), { tmpDir: dir });
   } catch (error) {
-    await dispose();
+    // The file's own fault (or the storage's) is the answer; a failing removal must not replace it
+    // (the route removes its whole directory after the answer and logs what it cannot remove).
+    await dispose().catch(() => {});
     return tabularFault(format, error);
   }
   const read = report;
@@ -346,7 +348,8 @@ export async function prepareUpload(
         : undefined,
     );
   } catch (error) {
-    await dispose();
+    // As in prepareR4Upload: the removal failing does not replace the error.
+    await dispose().catch(() => {});
     throw error;
   }
   const report = split;

@@ -131,6 +131,32 @@ describe('upload: its temporary files cannot be removed', () => {
     );
   });
 
+  it("a broken file keeps its 400 when the removal of the upload's files fails too", async () => {
+    logLines.length = 0;
+    const pid = await uploadProvider(svc, 'broken file, removal fails', '5.1');
+    const undo = failFs('rm', (path) => path.startsWith(tmp.path), 'EBUSY');
+    let res;
+    try {
+      res = await upload(
+        svc,
+        pid,
+        'TR_broken.json',
+        '{"Report_Header": {"Report_ID": "TR"}, "Report_Items": [',
+      );
+      await until(
+        async () => records().find((r) => r.level === 40 && /temporary files/.test(r.msg ?? '')),
+        5000,
+        () => `no warning about the temporary files; the log:\n${logLines.join('')}`,
+        20,
+      );
+    } finally {
+      undo();
+    }
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.json.code, 'INVALID_REPORT_CONTENT', res.text);
+    assert.equal(await storedMonths(svc, pid), 0);
+  });
+
   it('a failure before the answer keeps its 507 when the removal fails too; still no error logged', async () => {
     logLines.length = 0;
     const pid = await uploadProvider(svc, 'split and removal fail', '5.1');
