@@ -27,7 +27,7 @@ import { ReportOffers } from './offers.ts';
 import { RequestSlots } from './request-slots.ts';
 import { itemDates } from './planner.ts';
 import { newReportLater } from './tally.ts';
-import { decide } from './policy.ts';
+import { decide, type PolicyAction } from './policy.ts';
 import type { ProviderRuns } from './provider-run.ts';
 
 /**
@@ -38,7 +38,7 @@ import type { ProviderRuns } from './provider-run.ts';
 export const CLAIM_AHEAD_PER_SLOT = 0.5;
 
 /** The decisions after which the item is removed as its endpoint is released, in one statement. */
-const STORING: ReadonlySet<string> = new Set(['store', 'store-partial', 'store-empty']);
+const STORING: ReadonlySet<PolicyAction> = new Set<PolicyAction>(['store', 'store-partial', 'store-empty']);
 
 /** One claimed item's hold on a request slot: taken before its request goes out, freed by its answer. */
 interface ItemSlot {

@@ -11,23 +11,9 @@ import { tenantTable } from '../../src/store/tenants.ts';
 import { parseTsv } from '../helpers/tabular.ts';
 import { backends } from '../helpers/service.ts';
 import { create, startStore, udp } from '../helpers/store.ts';
+import { trHeader51 } from '../helpers/counter.ts';
 
 const ITEMS = 20_000;
-
-function header(month: string): Record<string, unknown> {
-  return {
-    Report_Name: 'Title Report',
-    Report_ID: 'TR',
-    Release: '5.1',
-    Institution_Name: 'Test Library',
-    Institution_ID: { Proprietary: ['TL:1'] },
-    Report_Filters: { Begin_Date: `${month}-01`, End_Date: `${month}-28` },
-    Report_Attributes: { Attributes_To_Show: ['Access_Type'] },
-    Created: '2024-02-01T10:00:00Z',
-    Created_By: 'Test Press',
-    Registry_Record: '',
-  };
-}
 
 function item(i: number, month: string, count: number): Record<string, unknown> {
   return {
@@ -67,7 +53,7 @@ for (const backend of backends()) {
         yearMonth: '2020-03',
         downloadTime: '2024-02-01T10:00:00.000+00:00',
         report: {
-          Report_Header: header('2020-03'),
+          Report_Header: trHeader51('2020-03'),
           Report_Items: Array.from({ length: ITEMS }, (_, i) => item(i, '2020-03', i + 1)),
         },
       });
@@ -79,7 +65,7 @@ for (const backend of backends()) {
         yearMonth: '2020-04',
         downloadTime: '2024-02-01T10:00:00.000+00:00',
         report: {
-          Report_Header: header('2020-04'),
+          Report_Header: trHeader51('2020-04'),
           Report_Items: [item(7, '2020-04', 1000), item(ITEMS, '2020-04', 5)],
         },
       });
@@ -139,7 +125,7 @@ for (const backend of backends()) {
           yearMonth: month,
           downloadTime: '2024-02-01T10:00:00.000+00:00',
           report: {
-            Report_Header: header(month),
+            Report_Header: trHeader51(month),
             Report_Items: Array.from({ length: ITEMS }, (_, i) => item(i, month, i + 1 + add)),
           },
         });

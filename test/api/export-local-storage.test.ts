@@ -15,6 +15,7 @@ import { failFs } from '../helpers/fail-fs.ts';
 import { startOn } from '../helpers/service.ts';
 import { create, udp } from '../helpers/store.ts';
 import { useOwnTmpDir, type OwnTmpDir } from '../helpers/tmp-dir.ts';
+import { trHeader51 } from '../helpers/counter.ts';
 
 /** Enough items for the merge to spill under a memory bound of 16 MiB. */
 const ITEMS = 12_000;
@@ -22,18 +23,7 @@ const NOT_AT_FAULT = /The stored report is not at fault; export it again later\.
 
 function tr(month: string, items: number[]): Record<string, unknown> {
   return {
-    Report_Header: {
-      Report_Name: 'Title Report',
-      Report_ID: 'TR',
-      Release: '5.1',
-      Institution_Name: 'Test Library',
-      Institution_ID: { Proprietary: ['TL:1'] },
-      Report_Filters: { Begin_Date: `${month}-01`, End_Date: `${month}-28` },
-      Report_Attributes: { Attributes_To_Show: ['Access_Type'] },
-      Created: '2024-02-01T10:00:00Z',
-      Created_By: 'Test Press',
-      Registry_Record: '',
-    },
+    Report_Header: trHeader51(month),
     Report_Items: items.map((i) => ({
       Title: `Journal ${i} ${'x'.repeat(100)}`,
       Item_ID: { Proprietary: `TP:${i}` },

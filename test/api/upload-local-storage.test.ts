@@ -99,6 +99,14 @@ describe('upload: its temporary files cannot be removed', () => {
 
   const records = () =>
     logLines.map((line) => JSON.parse(line) as { level: number; msg?: string; err?: unknown });
+  /** The route's warning that it could not remove the upload's files (after its answer: waited for). */
+  const cleanupWarning = () =>
+    until(
+      async () => records().find((r) => r.level === 40 && /temporary files/.test(r.msg ?? '')),
+      5000,
+      () => `no warning about the temporary files; the log:\n${logLines.join('')}`,
+      20,
+    );
 
   it('200 with the ids, the months stored; a warning in the log, no error, no second answer', async () => {
     const pid = await uploadProvider(svc, 'removal fails', '5.1');
@@ -108,12 +116,7 @@ describe('upload: its temporary files cannot be removed', () => {
     try {
       res = await upload(svc, pid, 'TR_sample_r51.json', TR_JSON);
       // The files are removed after the answer: wait until the route has tried.
-      warning = await until(
-        async () => records().find((r) => r.level === 40 && /temporary files/.test(r.msg ?? '')),
-        5000,
-        () => `no warning about the temporary files; the log:\n${logLines.join('')}`,
-        20,
-      );
+      warning = await cleanupWarning();
     } finally {
       undo();
     }
@@ -143,12 +146,7 @@ describe('upload: its temporary files cannot be removed', () => {
         'TR_broken.json',
         '{"Report_Header": {"Report_ID": "TR"}, "Report_Items": [',
       );
-      await until(
-        async () => records().find((r) => r.level === 40 && /temporary files/.test(r.msg ?? '')),
-        5000,
-        () => `no warning about the temporary files; the log:\n${logLines.join('')}`,
-        20,
-      );
+      await cleanupWarning();
     } finally {
       undo();
     }
@@ -165,12 +163,7 @@ describe('upload: its temporary files cannot be removed', () => {
     let res;
     try {
       res = await upload(svc, pid, 'TR_2022-01.json', LARGE_TR);
-      await until(
-        async () => records().find((r) => r.level === 40 && /temporary files/.test(r.msg ?? '')),
-        5000,
-        () => `no warning about the temporary files; the log:\n${logLines.join('')}`,
-        20,
-      );
+      await cleanupWarning();
     } finally {
       undoRemoval();
       undoSplit();

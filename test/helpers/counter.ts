@@ -128,3 +128,19 @@ export function header50(reportId: string, begin: string, end: string): Record<s
     ],
   };
 }
+
+/** A 5.1 Title Report's `Report_Header` for one month, for hand-made TRs (Access_Type shown). */
+export function trHeader51(month: string): Record<string, unknown> {
+  return {
+    Report_Name: 'Title Report',
+    Report_ID: 'TR',
+    Release: '5.1',
+    Institution_Name: 'Test Library',
+    Institution_ID: { Proprietary: ['TL:1'] },
+    Report_Filters: { Begin_Date: `${month}-01`, End_Date: `${month}-28` },
+    Report_Attributes: { Attributes_To_Show: ['Access_Type'] },
+    Created: '2024-02-01T10:00:00Z',
+    Created_By: 'Test Press',
+    Registry_Record: '',
+  };
+}
