@@ -188,7 +188,20 @@ describe('xlsx reads leave no worksheet copy behind', () => {
     ['COUNTER 4 JR1', () => jr1, '4'],
   ] as const)
     it(`an upload of an xlsx ${what} (read twice: the COUNTER 4 check, then the whole file): nothing left`, async () => {
-      const prepared = await prepareUpload(file(), 'report.xlsx', { providerRelease: release });
+      // exceljs 4.4.0's streaming reader now and then fails on a valid workbook with "Cannot read
+      // properties of undefined (reading 'sheets')" (exceljs issue 3064, open upstream). Such a read is
+      // made again; that it left nothing behind is asserted after it as after the read that succeeds.
+      let prepared;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          prepared = await prepareUpload(file(), 'report.xlsx', { providerRelease: release });
+          break;
+        } catch (error) {
+          const { message, details } = error as { message?: unknown; details?: unknown };
+          if (attempt === 3 || !/reading 'sheets'/.test(`${String(message)} ${String(details)}`)) throw error;
+          assert.deepEqual(await everything(tmp), []);
+        }
+      }
       try {
         assert.ok(prepared.yearMonths.length > 0);
       } finally {
