@@ -3,10 +3,11 @@
  * data descriptors (sizes written after the data, zero in the local header, as streaming writers do),
  * in zip64 form (sizes and offsets in zip64 extra fields, a zip64 end record and its locator), with a
  * comment. Written here by hand from the zip format (PKWARE's APPNOTE) so that every byte's place is
- * known; `partsOf` takes a workbook apart with JSZip (which exceljs writes its workbooks with).
+ * known; `partsOf` takes a workbook apart with yauzl (the reader the harvester uses too).
  */
+import { buffer } from 'node:stream/consumers';
 import { crc32, deflateRawSync } from 'node:zlib';
-import JSZip from 'jszip';
+import yauzl from 'yauzl';
 
 export interface ZipLayout {
   /** 0 stored, 8 deflated (default 8). */
@@ -19,10 +20,11 @@ export interface ZipLayout {
 
 /** The parts of a zip (names and contents, in the zip's order), directories left out. */
 export async function partsOf(zip: Uint8Array): Promise<[string, Buffer][]> {
-  const loaded = await JSZip.loadAsync(zip);
+  const zipfile = await yauzl.fromBufferPromise(Buffer.from(zip));
   const parts: [string, Buffer][] = [];
-  for (const file of Object.values(loaded.files))
-    if (!file.dir) parts.push([file.name, await file.async('nodebuffer')]);
+  for await (const entry of zipfile.eachEntry())
+    if (!entry.fileName.endsWith('/'))
+      parts.push([entry.fileName, await buffer(await zipfile.openReadStreamPromise(entry))]);
   return parts;
 }
 
