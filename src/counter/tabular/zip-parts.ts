@@ -1,22 +1,22 @@
 /**
- * The parts of a zip file on disk (an uploaded xlsx workbook), each read when its reader asks for it.
- * A zip's central directory, at its end, says where each part's data lies, so a part is read by its
- * position in the file, in whatever order the caller needs, instead of in the order the zip's stream
- * happens to bring them (see xlsxRows in ./rows.ts for why that order matters).
+ * The parts of a zip file on disk (an uploaded xlsx workbook), each read when its reader asks for it,
+ * in whatever order the caller needs instead of the order the zip's stream brings them (see xlsxRows
+ * in ./rows.ts for why that order matters). A thin wrapper around yauzl, which reads the central
+ * directory with random access (zip64 included), validates the entries' sizes and streams each part
+ * from its place in the file (docs/decisions.md, "exceljs's streaming reader given the parts in the
+ * order it needs").
  *
- * Only what a workbook needs is taken: parts stored or deflated, in one file (no split archives), not
- * encrypted; zip64 sizes and offsets are understood. Only the directory entries the caller wants are
- * kept, so a zip of very many parts takes no more memory than one of a few. Memory stays bounded while
- * a part is read: its bytes are read in chunks of READ_BYTES and inflated as they are taken.
+ * Only the directory entries the caller wants are kept, and a part is streamed (inflated as it is
+ * read), so memory stays bounded whatever the size or number of the parts.
  *
- * A zip that is not one, or is cut short or broken, is a ZipFormatError (a fault of the file); the
- * file that cannot be opened or read is a LocalStorageError (../local-storage.ts), as it is the
- * harvester's copy of the upload in its temporary directory.
+ * A zip that is not one, or is cut short or broken (a part's data included), is a ZipFormatError: a
+ * fault of the file. A file-system error of opening or reading the file is a LocalStorageError
+ * (../local-storage.ts), as the file is the harvester's copy of the upload in its temporary directory.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { pipeline, Readable } from 'node:stream';
-import { createInflateRaw } from 'node:zlib';
-import { onLocalStorage } from '../local-storage.ts';
+import { Readable } from 'node:stream';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { LocalStorageError, onLocalStorage } from '../local-storage.ts';
 
 /** The file is no zip this reader takes: a fault of the file. */
 export class ZipFormatError extends Error {
@@ -26,58 +26,125 @@ export class ZipFormatError extends Error {
 /** A part of the zip, as its central directory describes it. */
 export interface ZipPart {
   readonly name: string;
-  /** 0 stored, 8 deflated (anything else is refused when the part is read). */
-  readonly method: number;
-  readonly flags: number;
-  readonly compressedSize: number;
-  /** Where the part's local header starts in the file. */
-  readonly headerOffset: number;
+  readonly entry: Entry;
 }
 
-const READ_BYTES = 256 * 1024;
-const END_RECORD = 0x06054b50;
-const END_RECORD_BYTES = 22;
-const ZIP64_LOCATOR = 0x07064b50;
-const ZIP64_LOCATOR_BYTES = 20;
-const ZIP64_END_RECORD = 0x06064b50;
-const ZIP64_END_RECORD_BYTES = 56;
-const DIRECTORY_HEADER = 0x02014b50;
-const DIRECTORY_HEADER_BYTES = 46;
-const LOCAL_HEADER = 0x04034b50;
-const LOCAL_HEADER_BYTES = 30;
-const ZIP64_EXTRA = 0x0001;
-/** The longest comment a zip's end record can have (its length is 16 bits). */
-const MAX_COMMENT = 0xffff;
+/** The most read from the file at once. */
+const READ_BYTES = 64 * 1024;
 
-function bigToNumber(value: bigint, what: string): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ZipFormatError(`${what} is out of range`);
-  return Number(value);
+/**
+ * yauzl's access to the file, through a FileHandle of ours. yauzl's own reader of a file (`open`,
+ * `fromFd`) is not used: in 3.4.0 a part's stream destroyed while its next read waits behind a read
+ * of another part throws a TypeError out of an fs callback (its read job runs after the stream let go
+ * of the file), which would end the process; a reader stops a part early and goes on to the next one.
+ * (Nor is the FileHandle's createReadStream: destroying one closes the handle, autoClose or not.)
+ * yauzl counts the streams reading through it and calls `close` when the last one is done after the
+ * zip was closed; the FileHandle waits for reads under way before it closes.
+ */
+class FileReader extends yauzl.RandomAccessReader {
+  constructor(private readonly handle: FileHandle) {
+    super();
+  }
+
+  /** The bytes from `start` to `end` (exclusive); yauzl reports the file ending before `end`. */
+  override _readStreamForRange(start: number, end: number): Readable {
+    const handle = this.handle;
+    async function* bytes(): AsyncGenerator<Buffer> {
+      for (let at = start; at < end;) {
+        const length = Math.min(READ_BYTES, end - at);
+        const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(length), 0, length, at);
+        if (bytesRead === 0) return;
+        at += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+      }
+    }
+    return Readable.from(bytes(), { objectMode: false });
+  }
+
+  /**
+   * `length` bytes at `position` into `buffer`, fewer only where the file ends. Read here, not through
+   * a stream as yauzl's default does: that stream's failure would keep its hold on the file for good.
+   */
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (error: Error | null, bytesRead?: number) => void,
+  ): void {
+    const readAll = async (): Promise<number> => {
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await this.handle.read(buffer, offset + done, length - done, position + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done;
+    };
+    readAll().then((bytesRead) => callback(null, bytesRead), callback);
+  }
+
+  override close(callback: (error: Error | null) => void): void {
+    this.handle.close().then(() => callback(null), callback);
+  }
+}
+
+/**
+ * `error` as what it is about: a file-system error (it names a system call) is the temporary
+ * storage's; anything else yauzl or zlib raise is the file's, `what` saying where it was met.
+ */
+function fault(path: string, what: string, error: unknown): Error {
+  if (error instanceof LocalStorageError || error instanceof ZipFormatError) return error;
+  if (typeof (error as { syscall?: unknown } | null)?.syscall === 'string')
+    return new LocalStorageError(`reading ${path}`, error);
+  return new ZipFormatError(`${what}: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
 }
 
 export class ZipParts {
+  private closing: Promise<void> | undefined;
+
   private constructor(
-    private readonly handle: FileHandle,
+    private readonly zipfile: ZipFile,
     readonly path: string,
-    private readonly size: number,
     /** The wanted parts, in the order of their data in the file. */
     readonly parts: readonly ZipPart[],
   ) {}
 
   /**
    * Opens the zip at `path` and reads its central directory, keeping the parts whose names `wanted`
-   * accepts. Close it when done (also after a failure of a read).
+   * accepts. Close it when done (also after a failure of a read); a failure here leaves it closed.
    */
   static async open(path: string, wanted: (name: string) => boolean): Promise<ZipParts> {
+    const what = 'not a zip file or a broken one';
     const handle = await onLocalStorage(`reading ${path}`, () => open(path, 'r'));
+    let zipfile: ZipFile;
     try {
-      const { size } = await onLocalStorage(`reading ${path}`, () => handle.stat());
-      const parts = await readDirectory(handle, path, size, wanted);
-      parts.sort((a, b) => a.headerOffset - b.headerOffset);
-      return new ZipParts(handle, path, size, parts);
+      const { size } = await handle.stat();
+      zipfile = await yauzl.fromRandomAccessReaderPromise(new FileReader(handle), size, {
+        autoClose: false,
+      });
     } catch (error) {
+      // Without a zipfile yauzl never closes the reader.
       await handle.close().catch(() => undefined);
-      throw error;
+      throw fault(path, what, error);
     }
+    // Errors reach the caller through eachEntry and close; this keeps one arriving at another time
+    // (the file failing to close after a failed listing) from being thrown as an uncaught 'error'.
+    zipfile.on('error', () => undefined);
+    const parts: ZipPart[] = [];
+    try {
+      for await (const entry of zipfile.eachEntry())
+        if (wanted(entry.fileName)) parts.push({ name: entry.fileName, entry });
+    } catch (error) {
+      zipfile.close();
+      // No part is being read, so yauzl has begun to close the file: this waits for that close.
+      await handle.close().catch(() => undefined);
+      throw fault(path, what, error);
+    }
+    parts.sort((a, b) => a.entry.relativeOffsetOfLocalHeader - b.entry.relativeOffsetOfLocalHeader);
+    return new ZipParts(zipfile, path, parts);
   }
 
   /** The wanted part named `name` (the first in the file if the name is there twice), if there is one. */
@@ -86,222 +153,43 @@ export class ZipParts {
   }
 
   /**
-   * The part's content, streamed (a Readable of Buffers). A failure arrives as the stream's error:
-   * ZipFormatError or zlib's error for a broken part, LocalStorageError for a failing read. Destroying
-   * the stream stops the reading.
+   * The part's content, streamed (a Readable of Buffers), the file read from when the stream is first
+   * read. A failure arrives as the stream's error: ZipFormatError for a broken, encrypted or
+   * unreadable part, LocalStorageError for a failing read. Destroying the stream stops the reading.
    */
   read(part: ZipPart): Readable {
-    const raw = Readable.from(this.bytes(part), { objectMode: false });
-    if (part.method !== 8) return raw;
-    const inflater = createInflateRaw();
-    // pipeline destroys both streams with an error of either (so the reader's error reaches the
-    // inflater's consumer), and stops the reading when the inflater is destroyed early.
-    pipeline(raw, inflater, () => undefined);
-    return inflater;
+    return Readable.from(this.content(part), { objectMode: false });
   }
 
+  /**
+   * Closes the zip. The file is closed once every part's stream has ended or been destroyed; the
+   * promise waits for that.
+   */
   close(): Promise<void> {
-    return this.handle.close();
+    this.closing ??= new Promise<void>((resolve, reject) => {
+      this.zipfile.once('close', resolve);
+      this.zipfile.once('error', (error) => reject(new LocalStorageError(`closing ${this.path}`, error)));
+      this.zipfile.close();
+    });
+    return this.closing;
   }
 
-  /** The part's bytes as they lie in the file (compressed or not). */
-  private async *bytes(part: ZipPart): AsyncGenerator<Buffer> {
-    if (part.flags & 0x01) throw new ZipFormatError(`${part.name} is encrypted`);
-    if (part.method !== 0 && part.method !== 8)
-      throw new ZipFormatError(`${part.name} uses compression method ${part.method} (only 0 and 8 are read)`);
-    const header = await this.readAt(
-      part.headerOffset,
-      LOCAL_HEADER_BYTES,
-      `the local header of ${part.name}`,
-    );
-    if (header.readUInt32LE(0) !== LOCAL_HEADER)
-      throw new ZipFormatError(`no local header of ${part.name} where the central directory puts it`);
-    // The local header's own sizes may be zero (written before the data was known): the central
-    // directory's sizes are taken; only its name and extra field lengths are needed here.
-    let position = part.headerOffset + LOCAL_HEADER_BYTES + header.readUInt16LE(26) + header.readUInt16LE(28);
-    const end = position + part.compressedSize;
-    if (end > this.size) throw new ZipFormatError(`the file ends inside ${part.name}`);
-    while (position < end) {
-      const chunk = await this.readAt(position, Math.min(READ_BYTES, end - position), part.name);
-      position += chunk.length;
-      yield chunk;
-    }
-  }
-
-  private readAt(position: number, length: number, what: string): Promise<Buffer> {
-    return readAt(this.handle, this.path, this.size, position, length, what);
-  }
-}
-
-/** `length` bytes at `position` (a new buffer); the file ending before them is a ZipFormatError. */
-async function readAt(
-  handle: FileHandle,
-  path: string,
-  size: number,
-  position: number,
-  length: number,
-  what: string,
-): Promise<Buffer> {
-  if (position < 0 || position + length > size) throw new ZipFormatError(`the file ends inside ${what}`);
-  const buffer = Buffer.allocUnsafe(length);
-  for (let done = 0; done < length;) {
-    const { bytesRead } = await onLocalStorage(`reading ${path}`, () =>
-      handle.read(buffer, done, length - done, position + done),
-    );
-    if (bytesRead === 0) throw new ZipFormatError(`the file ends inside ${what}`);
-    done += bytesRead;
-  }
-  return buffer;
-}
-
-interface Directory {
-  entries: number;
-  offset: number;
-  size: number;
-}
-
-/** Where the central directory lies, from the end record (and its zip64 twin when there is one). */
-async function findDirectory(handle: FileHandle, path: string, size: number): Promise<Directory> {
-  if (size < END_RECORD_BYTES) throw new ZipFormatError('not a zip file (too short for its end record)');
-  const tailStart = Math.max(0, size - END_RECORD_BYTES - MAX_COMMENT);
-  const tail = await readAt(handle, path, size, tailStart, size - tailStart, 'the end record');
-  // The last end record whose comment fits in the file (a comment may itself hold the signature).
-  let at = -1;
-  for (let i = tail.length - END_RECORD_BYTES; i >= 0; i -= 1)
-    if (
-      tail.readUInt32LE(i) === END_RECORD &&
-      i + END_RECORD_BYTES + tail.readUInt16LE(i + 20) <= tail.length
-    ) {
-      at = i;
-      break;
-    }
-  if (at < 0) throw new ZipFormatError('not a zip file (no end of central directory record)');
-  if (tail.readUInt16LE(at + 4) !== 0 || tail.readUInt16LE(at + 6) !== 0)
-    throw new ZipFormatError('a zip split across several files is not read');
-  let directory: Directory = {
-    entries: tail.readUInt16LE(at + 10),
-    size: tail.readUInt32LE(at + 12),
-    offset: tail.readUInt32LE(at + 16),
-  };
-  if (directory.entries === 0xffff || directory.size === 0xffffffff || directory.offset === 0xffffffff) {
-    const endAt = tailStart + at;
-    const locator = await readAt(
-      handle,
-      path,
-      size,
-      endAt - ZIP64_LOCATOR_BYTES,
-      ZIP64_LOCATOR_BYTES,
-      'the zip64 end record locator',
-    );
-    // Without the locator the values above are the real ones (a zip of exactly 65,535 parts).
-    if (locator.readUInt32LE(0) === ZIP64_LOCATOR) {
-      const recordAt = bigToNumber(locator.readBigUInt64LE(8), 'the zip64 end record offset');
-      const record = await readAt(
-        handle,
-        path,
-        size,
-        recordAt,
-        ZIP64_END_RECORD_BYTES,
-        'the zip64 end record',
+  private async *content({ name, entry }: ZipPart): AsyncGenerator<Buffer> {
+    if (entry.isEncrypted()) throw new ZipFormatError(`${name} is encrypted`);
+    if (!entry.canDecodeFileData())
+      throw new ZipFormatError(
+        `${name} uses compression method ${entry.compressionMethod} (only 0 and 8 are read)`,
       );
-      if (record.readUInt32LE(0) !== ZIP64_END_RECORD)
-        throw new ZipFormatError('no zip64 end record where its locator puts it');
-      directory = {
-        entries: bigToNumber(record.readBigUInt64LE(32), 'the number of parts'),
-        size: bigToNumber(record.readBigUInt64LE(40), 'the central directory size'),
-        offset: bigToNumber(record.readBigUInt64LE(48), 'the central directory offset'),
-      };
+    if (this.closing) throw new Error(`${name} read after ${this.path} was closed`);
+    let stream: Readable | undefined;
+    try {
+      stream = await this.zipfile.openReadStreamPromise(entry);
+      for await (const chunk of stream) yield chunk as Buffer;
+    } catch (error) {
+      throw fault(this.path, `a broken part ${name}`, error);
+    } finally {
+      // Lets go of the file, also when the reader stops early.
+      stream?.destroy();
     }
   }
-  if (directory.offset + directory.size > size)
-    throw new ZipFormatError('the file ends inside its central directory');
-  return directory;
-}
-
-/** The directory entries `wanted` accepts, read in chunks (the directory is not held whole). */
-async function readDirectory(
-  handle: FileHandle,
-  path: string,
-  size: number,
-  wanted: (name: string) => boolean,
-): Promise<ZipPart[]> {
-  const directory = await findDirectory(handle, path, size);
-  const end = directory.offset + directory.size;
-  let next = directory.offset;
-  let buffered: Buffer = Buffer.alloc(0);
-  /** At least `length` bytes of the directory in `buffered`, read on as needed. */
-  const need = async (length: number): Promise<void> => {
-    while (buffered.length < length) {
-      if (next >= end) throw new ZipFormatError('the central directory ends inside an entry');
-      const chunk = await readAt(
-        handle,
-        path,
-        size,
-        next,
-        Math.min(READ_BYTES, end - next),
-        'the central directory',
-      );
-      next += chunk.length;
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    }
-  };
-  const parts: ZipPart[] = [];
-  for (let i = 0; i < directory.entries; i += 1) {
-    await need(DIRECTORY_HEADER_BYTES);
-    if (buffered.readUInt32LE(0) !== DIRECTORY_HEADER)
-      throw new ZipFormatError(`central directory entry ${i + 1} has no valid signature`);
-    const nameLength = buffered.readUInt16LE(28);
-    const extraLength = buffered.readUInt16LE(30);
-    const entryLength = DIRECTORY_HEADER_BYTES + nameLength + extraLength + buffered.readUInt16LE(32);
-    await need(entryLength);
-    const name = buffered.toString('utf8', DIRECTORY_HEADER_BYTES, DIRECTORY_HEADER_BYTES + nameLength);
-    if (wanted(name)) {
-      const extraStart = DIRECTORY_HEADER_BYTES + nameLength;
-      const sizes = zip64Values(buffered.subarray(extraStart, extraStart + extraLength), {
-        uncompressed: buffered.readUInt32LE(24),
-        compressed: buffered.readUInt32LE(20),
-        offset: buffered.readUInt32LE(42),
-      });
-      parts.push({
-        name,
-        flags: buffered.readUInt16LE(8),
-        method: buffered.readUInt16LE(10),
-        compressedSize: sizes.compressed,
-        headerOffset: sizes.offset,
-      });
-    }
-    buffered = buffered.subarray(entryLength);
-  }
-  return parts;
-}
-
-interface EntryValues {
-  uncompressed: number;
-  compressed: number;
-  offset: number;
-}
-
-/** The entry's sizes and offset, those that are 0xffffffff taken from its zip64 extra field. */
-function zip64Values(extra: Buffer, values: EntryValues): EntryValues {
-  const missing = (['uncompressed', 'compressed', 'offset'] as const).filter(
-    (key) => values[key] === 0xffffffff,
-  );
-  if (missing.length === 0) return values;
-  for (let at = 0; at + 4 <= extra.length;) {
-    const id = extra.readUInt16LE(at);
-    const length = extra.readUInt16LE(at + 2);
-    if (id === ZIP64_EXTRA) {
-      const result = { ...values };
-      // The field holds, in this order, only the values missing from the entry itself.
-      missing.forEach((key, index) => {
-        const from = at + 4 + 8 * index;
-        if (from + 8 > at + 4 + length || from + 8 > extra.length)
-          throw new ZipFormatError('a zip64 extra field is too short');
-        result[key] = bigToNumber(extra.readBigUInt64LE(from), `a zip64 ${key} value`);
-      });
-      return result;
-    }
-    at += 4 + length;
-  }
-  throw new ZipFormatError('an entry lacks the zip64 extra field its sizes call for');
 }
