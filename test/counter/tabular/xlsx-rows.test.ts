@@ -6,7 +6,7 @@
  *
  * The layouts and the slow temporary directory are the cases in which exceljs's own streaming read
  * (WorkbookReader.parse, which the harvester used before) failed on valid files (docs/decisions.md,
- * "exceljs's streaming reader reads the parts in our order"), each deterministically:
+ * "exceljs's streaming reader given the parts in the order it needs"), each deterministically:
  * - a worksheet after the shared strings but before the workbook part: "Cannot read properties of
  *   undefined (reading 'sheets')" at once;
  * - exceljs's own order (the worksheet first, copied to a temporary file; the workbook part last),
