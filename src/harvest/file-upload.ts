@@ -140,9 +140,9 @@ function place(d: Diagnostic): string {
 
 type TabularFormat = 'tsv' | 'csv' | 'xlsx';
 
-/** The file's rows; exceljs's worksheet copies of an xlsx go to a directory of the read's own in `tmpDir`. */
-function rowsOf(format: TabularFormat, path: string, tmpDir: string | undefined): AsyncGenerator<string[]> {
-  return format === 'tsv' ? tsvRows(path) : format === 'csv' ? csvRows(path) : xlsxRows(path, { tmpDir });
+/** The file's rows. */
+function rowsOf(format: TabularFormat, path: string): AsyncGenerator<string[]> {
+  return format === 'tsv' ? tsvRows(path) : format === 'csv' ? csvRows(path) : xlsxRows(path);
 }
 
 /** A reader's fault as the upload's answer (errors that are not about the file are rethrown). */
@@ -161,9 +161,9 @@ function tabularFault(format: TabularFormat, error: unknown): never {
 }
 
 /** Whether a tabular file is a COUNTER 4 report (its first cell names one, `Journal Report 1 (R4)`). */
-async function isR4File(format: TabularFormat, path: string, tmpDir: string | undefined): Promise<boolean> {
+async function isR4File(format: TabularFormat, path: string): Promise<boolean> {
   try {
-    for await (const row of rowsOf(format, path, tmpDir)) return isR4FirstRow(row);
+    for await (const row of rowsOf(format, path)) return isR4FirstRow(row);
     return false;
   } catch (error) {
     return tabularFault(format, error);
@@ -190,7 +190,7 @@ async function prepareR4Upload(
   const dispose = () => removeLocal(dir);
   let report;
   try {
-    report = await readR4Tabular(rowsOf(format, path, dir), { tmpDir: dir });
+    report = await readR4Tabular(rowsOf(format, path), { tmpDir: dir });
   } catch (error) {
     // The file's own fault (or the storage's) is the answer; a failing removal must not replace it
     // (the route removes its whole directory after the answer and logs what it cannot remove).
@@ -250,7 +250,7 @@ async function writeTabularAsJson(
   };
   try {
     await tabularToJson(
-      rowsOf(format, path, tmpDir),
+      rowsOf(format, path),
       async (text) => {
         pending += text;
         if (pending.length >= WRITE_CHARS) await flush();
@@ -307,7 +307,7 @@ export async function prepareUpload(
       'UNSUPPORTED_FILE_FORMAT',
       `'${fileName}': upload a .json (COUNTER 5.0/5.1), .tsv, .csv or .xlsx (COUNTER 5 or 4 tabular) file`,
     );
-  if (format !== 'json' && (await isR4File(format, path, options.tmpDir)))
+  if (format !== 'json' && (await isR4File(format, path)))
     return prepareR4Upload(format, path, fileName, options);
   const dir = await workDirectory(options);
   let split: SplitReport | undefined;

@@ -3,24 +3,15 @@
  * (RFC 4180 quotes, also across chunk borders) and xlsx (the first worksheet, read by exceljs's
  * streaming reader). Cells are strings; an xlsx number becomes its decimal text.
  *
- * The file is the harvester's copy of the upload in its temporary directory, and exceljs copies the
- * worksheets it meets before the shared strings to temporary files of its own (kept in a directory of
- * the read's own, see xlsxRows): a file-system error of either is thrown as a LocalStorageError
- * (../local-storage.ts), not as a fault of the file.
+ * The file is the harvester's copy of the upload in its temporary directory: a file-system error of
+ * reading it is thrown as a LocalStorageError (../local-storage.ts), not as a fault of the file.
  */
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type ExcelJS from 'exceljs';
-import {
-  LocalStorageError,
-  makeLocalDirectory,
-  onLocalStorage,
-  readingLocalStorage,
-  removeLocal,
-} from '../local-storage.ts';
+import { onLocalStorage, readingLocalStorage } from '../local-storage.ts';
 import { TabularReadError } from './read.ts';
-import { copiesIn } from './xlsx-copies.ts';
+import { ZipParts, type ZipPart } from './zip-parts.ts';
 
 /** The longest row taken (characters): a longer one is no COUNTER row, and would fill memory. */
 export const MAX_ROW_CHARS = 16 * 1024 * 1024;
@@ -138,96 +129,108 @@ function cellText(value: unknown): string {
   return '';
 }
 
-/** Whether `error` came from a system call (it names one: a file-system error, not a fault of the zip or XML). */
-function isSystemError(error: unknown): boolean {
-  return typeof (error as { syscall?: unknown } | null)?.syscall === 'string';
+/** The parts exceljs's streaming reader reads, by the names it knows them by. */
+const WORKBOOK_RELS = 'xl/_rels/workbook.xml.rels';
+const WORKBOOK = 'xl/workbook.xml';
+const SHARED_STRINGS = 'xl/sharedStrings.xml';
+const STYLES = 'xl/styles.xml';
+const WORKSHEET = /^xl\/worksheets\/sheet(\d+)\.xml$/;
+const WORKBOOK_PARTS = new Set([WORKBOOK_RELS, WORKBOOK, SHARED_STRINGS, STYLES]);
+
+/**
+ * The steps of exceljs 4.4.0's streaming WorkbookReader that each read one part of the workbook (its
+ * `parse` runs them as the zip's stream brings the parts). They are not in exceljs's types.
+ */
+interface ReaderSteps {
+  _parseRels(part: Readable): Promise<void>;
+  _parseWorkbook(part: Readable): Promise<void>;
+  _parseSharedStrings(part: Readable): AsyncIterable<unknown>;
+  _parseStyles(part: Readable): Promise<void>;
+  _parseWorksheet(
+    part: AsyncIterable<Buffer>,
+    sheetNo: string,
+  ): Iterator<{ eventType: string; value: AsyncIterable<ExcelJS.Row> }>;
+  /** The workbook part's content, once `_parseWorkbook` has read it to its end tag. */
+  model?: unknown;
 }
 
-export interface XlsxOptions {
-  /** Where the directory for exceljs's worksheet copies is made (default: the system's temporary directory). */
-  tmpDir?: string;
+const STEPS = ['_parseRels', '_parseWorkbook', '_parseSharedStrings', '_parseStyles', '_parseWorksheet'];
+
+function readerSteps(reader: object): ReaderSteps {
+  for (const step of STEPS)
+    if (typeof (reader as Record<string, unknown>)[step] !== 'function')
+      throw new Error(
+        `exceljs's WorkbookReader has no ${step} (xlsx files are read with the steps of exceljs 4.4.0)`,
+      );
+  return reader as ReaderSteps;
 }
 
 /**
- * The rows of the first worksheet, streamed (shared strings are kept, the cells are not). exceljs's
- * worksheet copies go to a directory of this read's own (./xlsx-copies.ts), removed when the read ends:
- * read to the end, left early or failing.
+ * The rows of the first worksheet (the first in the zip), streamed: shared strings are kept, the cells
+ * are not.
+ *
+ * exceljs's own streaming read (WorkbookReader.parse) takes the parts as the zip's stream brings them
+ * and needs the workbook part before it builds a worksheet's reader. It fails on valid workbooks
+ * ("Cannot read properties of undefined (reading 'sheets')") when a worksheet comes before the
+ * workbook part with the shared strings before it, and now and then on the order exceljs itself
+ * writes, when the zip's stream ends with parts still queued in it and exceljs never sees them
+ * (docs/decisions.md, "exceljs's streaming reader given the parts in the order it needs"). So the
+ * parts are not taken from that stream: the file on disk is read by position (./zip-parts.ts), and
+ * exceljs's steps are run on the parts in the order they need: the workbook's relationships, the
+ * workbook, the shared strings and the styles, then the worksheet. The order of the parts in the zip
+ * does not matter, and no worksheet is copied to a temporary file.
  */
-export async function* xlsxRows(path: string, options: XlsxOptions = {}): AsyncGenerator<string[]> {
+export async function* xlsxRows(path: string): AsyncGenerator<string[]> {
   // Loaded on the first xlsx file: exceljs is large (about 26 MB resident) and most services never read one.
   const { default: excel } = await import('exceljs');
-  const copies = await makeLocalDirectory(
-    options.tmpDir ?? tmpdir(),
-    'xlsx-',
-    "a directory for exceljs's worksheet copies",
-  );
-  let failed = false;
+  const zip = await ZipParts.open(path, (name) => WORKBOOK_PARTS.has(name) || WORKSHEET.test(name));
+  const reading: Readable[] = [];
+  const read = (part: ZipPart): Readable => {
+    const stream = zip.read(part);
+    reading.push(stream);
+    return stream;
+  };
   try {
-    yield* firstSheetRows(excel, path, copies);
-  } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
-    // A removal failing after the read failed is not thrown over the read's own error.
-    await removeLocal(copies).catch((error: unknown) => {
-      if (!failed) throw error;
+    const sheet = zip.parts.find((part) => WORKSHEET.test(part.name));
+    if (sheet === undefined) return;
+    // exceljs's reader is given the file only because its constructor asks for an input: its own
+    // reading (parse, read, its iterator) is never started.
+    const reader = new excel.stream.xlsx.WorkbookReader(path, {
+      worksheets: 'emit',
+      sharedStrings: 'cache',
+      hyperlinks: 'ignore',
+      // Styles are read so that date cells (month headings, the date run) come as dates, not serial numbers.
+      styles: 'cache',
+      entries: 'ignore',
     });
-  }
-}
-
-async function* firstSheetRows(
-  excel: typeof ExcelJS,
-  path: string,
-  copies: string,
-): AsyncGenerator<string[]> {
-  const handle = await onLocalStorage(`reading ${path}`, () => open(path, 'r'));
-  // exceljs pipes its input into the unzipper, which never hears of an error of the input: a read that
-  // fails is kept here and ends the input (the unzipper then finds the zip cut short), and is thrown.
-  let readFailure: unknown;
-  let streaming = false;
-  async function* bytes(): AsyncGenerator<Buffer> {
-    streaming = true;
-    try {
-      yield* handle.createReadStream({ highWaterMark: READ_BYTES }) as AsyncIterable<Buffer>;
-    } catch (error) {
-      readFailure = error;
-    }
-  }
-  const input = Readable.from(bytes(), { objectMode: false });
-  const reader = new excel.stream.xlsx.WorkbookReader(input, {
-    worksheets: 'emit',
-    sharedStrings: 'cache',
-    hyperlinks: 'ignore',
-    // Styles are read so that date cells (month headings, the date run) come as dates, not serial numbers.
-    styles: 'cache',
-    entries: 'ignore',
-  });
-  const sheets = reader[Symbol.asyncIterator]();
-  try {
-    // Only the reader's steps make copies (a worksheet's rows are read from its copy or the zip).
-    const first = await copiesIn(copies, () => sheets.next());
+    const steps = readerSteps(reader);
+    const rels = zip.part(WORKBOOK_RELS);
+    if (rels) await steps._parseRels(read(rels));
+    const workbook = zip.part(WORKBOOK);
+    if (workbook === undefined) throw new Error(`the workbook has no ${WORKBOOK}`);
+    await steps._parseWorkbook(read(workbook));
+    if (steps.model == null) throw new Error(`${WORKBOOK} holds no workbook that exceljs reads`);
+    const sharedStrings = zip.part(SHARED_STRINGS);
+    // Cached by the reader (sharedStrings: 'cache'): the step yields nothing.
+    if (sharedStrings) for await (const _ of steps._parseSharedStrings(read(sharedStrings))) continue;
+    const styles = zip.part(STYLES);
+    if (styles) await steps._parseStyles(read(styles));
+    const sheetNo = WORKSHEET.exec(sheet.name)?.[1] ?? '1';
+    const emitted = steps._parseWorksheet(read(sheet), sheetNo).next();
+    if (emitted.done) return;
     let next = 1;
-    if (!first.done)
-      for await (const row of first.value) {
-        // Rows left out of the sheet (empty rows) still count.
-        for (; next < row.number; next += 1) yield [];
-        next = row.number + 1;
-        const values = row.values as unknown[];
-        const cells: string[] = [];
-        for (let i = 1; i < values.length; i += 1) cells.push(cellText(values[i]));
-        yield cells;
-      }
-  } catch (error) {
-    if (readFailure !== undefined) throw new LocalStorageError(`reading ${path}`, readFailure);
-    // The only system calls of exceljs's reader besides the input are those of its worksheet copies.
-    if (isSystemError(error))
-      throw new LocalStorageError(`copying a worksheet of ${path} to a temporary file`, error);
-    throw error;
+    for await (const row of emitted.value.value) {
+      // Rows left out of the sheet (empty rows) still count.
+      for (; next < row.number; next += 1) yield [];
+      next = row.number + 1;
+      const values = row.values as unknown[];
+      const cells: string[] = [];
+      for (let i = 1; i < values.length; i += 1) cells.push(cellText(values[i]));
+      yield cells;
+    }
   } finally {
-    await sheets.return(undefined).catch(() => undefined);
-    input.destroy();
-    // Once streamed, the handle is closed with its stream; else it is closed here.
-    if (!streaming) await handle.close().catch(() => undefined);
+    for (const stream of reading) stream.destroy();
+    // The file was only read: closing it cannot lose anything.
+    await zip.close().catch(() => undefined);
   }
-  if (readFailure !== undefined) throw new LocalStorageError(`reading ${path}`, readFailure);
 }
