@@ -418,9 +418,10 @@ export class LocalRecords {
     const [reportName] = key.reportNames;
     const spec = COUNTER_REPORTS;
     const stored: JsonRecord[] = [];
-    const rows: string[] = [];
-    // Each record's report text, a parameter of its own (the column is text: nothing parses it).
-    const reports: (string | null)[] = [];
+    // Per record four parameters: its id, whether its usage rows are derived from it, its jsonb text and
+    // its report text (the column is text: nothing parses it). Each is read by the server once, where
+    // it goes, instead of the records going as one JSON array that is parsed and taken apart again.
+    const recordParams: unknown[] = [];
     // Records whose usage rows the statement computes from the record itself, and the others with usage.
     let derived = 0;
     const explicit: JsonRecord[] = [];
@@ -434,23 +435,18 @@ export class LocalRecords {
       const usage = usageDerivable(row);
       if (usage) derived++;
       else explicit.push(row);
-      reports.push(column.report);
-      rows.push(
-        `{"id":"${String(row.id)}","usage":${usage},"jsonb":${jsonbOf(spec, row)},"ord":${reports.length}}`,
-      );
+      recordParams.push(String(row.id), usage, jsonbOf(spec, row), column.report);
       stored.push(row);
     }
     const table = tenantTable(tenant, spec.table);
-    const params: unknown[] = [
-      key.providerId,
-      key.releases,
-      reportName,
-      key.yearMonths,
-      `[${rows.join(',')}]`,
-      ...reports,
-    ];
-    // $6, $7, …: the reports in the order of the rows' `ord`.
-    const reportValues = reports.map((_, i) => `(${i + 1}, $${i + 6}::text)`).join(', ');
+    const params: unknown[] = [key.providerId, key.releases, reportName, key.yearMonths, ...recordParams];
+    // $5, $6, $7, $8: the first record's id, usage, jsonb and report; then the next record's.
+    const recordValues = stored
+      .map((_, i) => {
+        const at = 5 + 4 * i;
+        return `($${at}::uuid, $${at + 1}::boolean, $${at + 2}::jsonb, $${at + 3}::text)`;
+      })
+      .join(', ');
     const ctes = [
       `found AS (
          SELECT id, jsonb, seq FROM ${table}
@@ -459,9 +455,8 @@ export class LocalRecords {
        )`,
       `fresh AS (SELECT NOT EXISTS (SELECT 1 FROM found) AS ok)`,
       `new_rows AS MATERIALIZED (
-         SELECT n.id, n.usage, n.jsonb, r.report
-         FROM jsonb_to_recordset($5::jsonb) AS n(id uuid, usage boolean, jsonb jsonb, ord integer)
-         JOIN (VALUES ${reportValues}) AS r(ord, report) ON r.ord = n.ord
+         SELECT n.id, n.usage, n.jsonb, n.report
+         FROM (VALUES ${recordValues}) AS n(id, usage, jsonb, report)
          WHERE (SELECT ok FROM fresh)
        )`,
       `inserted AS (
