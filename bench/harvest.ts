@@ -85,9 +85,10 @@ function runChild(params: ChildParams): Promise<ChildResult> {
   const child = spawn(
     process.execPath,
     [
-      // e.g. BENCH_CHILD_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the service
-      ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
       ...CHILD_FLAGS,
+      // e.g. BENCH_CHILD_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the service; after
+      // the start command's flags, so that one given here (--max-semi-space-size=…) is the one used
+      ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
       CHILD_SCRIPT,
       JSON.stringify(params),
     ],
